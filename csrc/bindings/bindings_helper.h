@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * pyforlinux: the headers the cffi extension is compiled against, like
+ * rust/bindings/bindings_helper.h. The declarations Python sees are in
+ * csrc/bindings/*.cdef; every function there is checked against these
+ * headers at build time (scripts/build_ext.py), so they cannot drift.
+ */
+#include <linux/types.h>
+#include <linux/kernel.h>
+#include <linux/err.h>
+#include <linux/errno.h>
+#include <linux/list.h>
+#include <linux/klist.h>
+#include <linux/rbtree.h>
+#include <linux/refcount.h>
+#include <linux/kref.h>
+#include <linux/slab.h>
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <linux/sched.h>
+#include <linux/spinlock.h>
+#include <linux/mutex.h>
+#include <linux/rcupdate.h>
+#include <linux/wait.h>
+#include <linux/delay.h>
+#include <linux/seq_file.h>
+#include <linux/scatterlist.h>
+#include <linux/gpu_buddy.h>
+#include <linux/dma-fence.h>
+#include <linux/xarray.h>
+#include <linux/idr.h>
+#include <pfl/runtime.h>
+#include <pfl/bindings.h>

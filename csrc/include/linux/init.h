@@ -1,0 +1,13 @@
+#pragma once
+#include <linux/compiler.h>
+#define __init
+#define __exit
+#define __initdata
+#define __initconst
+#define __ro_after_init
+#define __read_mostly
+#define late_initcall(fn)
+#define subsys_initcall(fn)
+#define core_initcall(fn)
+#define arch_initcall(fn)
+#define device_initcall(fn)

@@ -1,0 +1,458 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pyforlinux runtime: lock ownership and a lock-order validator in the
+ * spirit of lockdep.
+ *
+ * Every lock acquisition (kernel C spinlocks and mutexes, and the Python
+ * safe layer's locks, which are the same C locks) goes through
+ * pfl_lock_acquire(). Locks belong to classes (a struct lock_class_key and
+ * a subclass; a lock with no key is its own class). While a task holds A
+ * and takes B, the class edge A -> B is recorded with both acquisition
+ * sites; an acquisition that would close a cycle (B -> ... -> A already
+ * known) is reported as a possible circular locking dependency, with the
+ * sites of every edge in the cycle, whether or not the threads involved
+ * ever run at the same time. Also caught: taking a lock the task already
+ * holds (a certain deadlock: BUG), nesting two locks of one class without
+ * a subclass, releasing a lock the task does not hold, and sleeping
+ * (might_sleep()) while holding a spinlock, with preemption disabled or
+ * inside an RCU read section.
+ *
+ * Not caught: orders through locks that bypass this runtime (pthread locks
+ * of other libraries), read/write-lock subtleties (rwlocks are plain locks
+ * here), and interrupt-safety (there are no interrupts).
+ */
+#include <linux/types.h>
+#include <linux/kernel.h>
+#include <linux/sched.h>
+#include <linux/spinlock.h>
+#include <linux/lockdep.h>
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdarg.h>
+
+#define MAX_CLASSES 8192
+#define CTX_LEN 160
+
+struct pfl_dep {
+	int to;
+	unsigned long ip_from, ip_to;	/* where the held and the new lock were taken */
+	int tid;
+	char ctx_from[CTX_LEN], ctx_to[CTX_LEN];
+};
+
+struct pfl_lock_class {
+	int id;
+	int subclass;
+	struct lock_class_key *key;
+	char name[64];
+	struct pfl_dep *deps;
+	int nr_deps, cap_deps;
+};
+
+static pthread_mutex_t graph_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct pfl_lock_class *classes[MAX_CLASSES];
+static int nr_classes;	/* ids are never reused; freed slots stay NULL */
+
+static int enabled = 1;
+static int quiet;
+static unsigned long counts[PFL_LOCKDEP_NR_KINDS];
+static char last_report[4096];
+
+/* Python's acquisition site for the next lock taken by this thread. */
+static __thread char next_ctx[CTX_LEN];
+
+void pfl_lockdep_set_enabled(int on) { enabled = on; }
+int pfl_lockdep_enabled(void) { return enabled; }
+void pfl_lockdep_set_quiet(int q) { quiet = q; }
+
+unsigned long pfl_lockdep_count(int kind)
+{
+	if (kind < 0 || kind >= PFL_LOCKDEP_NR_KINDS)
+		return 0;
+	return __atomic_load_n(&counts[kind], __ATOMIC_SEQ_CST);
+}
+
+size_t pfl_lockdep_last_report(char *buf, size_t size)
+{
+	size_t n;
+
+	pthread_mutex_lock(&graph_mu);
+	n = strlen(last_report);
+	if (size)
+		snprintf(buf, size, "%s", last_report);
+	pthread_mutex_unlock(&graph_mu);
+	return n;
+}
+
+void pfl_lockdep_set_acquire_context(const char *ctx)
+{
+	snprintf(next_ctx, sizeof(next_ctx), "%s", ctx ? ctx : "");
+}
+
+static void site(char *buf, size_t size, unsigned long ip, const char *ctx)
+{
+	Dl_info info;
+
+	if (ctx && ctx[0]) {
+		snprintf(buf, size, "%s", ctx);
+	} else if (ip && dladdr((void *)ip, &info) && info.dli_sname) {
+		snprintf(buf, size, "%s+0x%lx", info.dli_sname,
+			 ip - (unsigned long)info.dli_saddr);
+	} else {
+		snprintf(buf, size, "%p", (void *)ip);
+	}
+}
+
+/* Called with graph_mu held (it is a plain pthread mutex, not validated). */
+static void report_locked(int kind, const char *fmt, ...)
+{
+	va_list ap;
+
+	__atomic_add_fetch(&counts[kind], 1, __ATOMIC_SEQ_CST);
+	va_start(ap, fmt);
+	vsnprintf(last_report, sizeof(last_report), fmt, ap);
+	va_end(ap);
+	if (!quiet)
+		pfl_printk("%s\n", last_report);
+}
+
+#define report(kind, fmt...) do {		\
+	pthread_mutex_lock(&graph_mu);		\
+	report_locked(kind, fmt);		\
+	pthread_mutex_unlock(&graph_mu);	\
+} while (0)
+
+static struct pfl_lock_class *class_of_locked(struct lockdep_map *map)
+{
+	struct lock_class_key *key = map->key;
+	int sub = map->subclass;
+	struct pfl_lock_class *c;
+
+	if (!key) {
+		/* A lock without a key (static initialiser) is its own class. */
+		key = calloc(1, sizeof(*key));
+		if (!key)
+			return NULL;
+		key->name = map->name;
+		map->key = key;
+	}
+	if (sub < 0 || sub >= (int)MAX_LOCKDEP_SUBCLASSES)
+		sub = 0;
+	if (key->cls[sub])
+		return key->cls[sub];
+	if (nr_classes == MAX_CLASSES)
+		return NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->id = nr_classes;
+	c->subclass = sub;
+	c->key = key;
+	snprintf(c->name, sizeof(c->name), "%s%s", key->name ? key->name : map->name ? map->name : "?",
+		 sub ? "/1" : "");
+	if (sub > 1)
+		snprintf(c->name + strlen(c->name) - 1, 4, "%d", sub);
+	classes[nr_classes++] = c;
+	key->cls[sub] = c;
+	return c;
+}
+
+void pfl_lockdep_init_map(struct lockdep_map *map, const char *name,
+			  struct lock_class_key *key, int kind)
+{
+	map->key = key;
+	map->name = name;
+	map->owner = NULL;
+	map->kind = kind;
+	map->subclass = 0;
+	if (key && !key->name)
+		key->name = name;
+}
+
+/* Forget a dynamic key's classes and every edge to or from them. */
+void pfl_lockdep_unregister_key(struct lock_class_key *key)
+{
+	int i, j, s;
+
+	pthread_mutex_lock(&graph_mu);
+	for (s = 0; s < (int)MAX_LOCKDEP_SUBCLASSES; s++) {
+		struct pfl_lock_class *c = key->cls[s];
+
+		if (!c)
+			continue;
+		for (i = 0; i < nr_classes; i++) {
+			struct pfl_lock_class *o = classes[i];
+
+			if (!o)
+				continue;
+			for (j = 0; j < o->nr_deps; j++) {
+				if (o->deps[j].to == c->id) {
+					o->deps[j] = o->deps[--o->nr_deps];
+					j--;
+				}
+			}
+		}
+		classes[c->id] = NULL;
+		free(c->deps);
+		free(c);
+		key->cls[s] = NULL;
+	}
+	pthread_mutex_unlock(&graph_mu);
+}
+
+/* Breadth-first search from -> target; fills prev[] for the path. */
+static bool reaches_locked(int from, int target, int *prev)
+{
+	int *queue = malloc(sizeof(int) * (size_t)nr_classes);
+	char *seen = calloc((size_t)nr_classes, 1);
+	int head = 0, tail = 0;
+	bool found = false;
+
+	if (!queue || !seen)
+		goto out;
+	queue[tail++] = from;
+	seen[from] = 1;
+	prev[from] = -1;
+	while (head < tail && !found) {
+		struct pfl_lock_class *c = classes[queue[head++]];
+		int i;
+
+		if (!c)
+			continue;
+		for (i = 0; i < c->nr_deps; i++) {
+			int to = c->deps[i].to;
+
+			if (seen[to])
+				continue;
+			seen[to] = 1;
+			prev[to] = c->id;
+			if (to == target) {
+				found = true;
+				break;
+			}
+			queue[tail++] = to;
+		}
+	}
+out:
+	free(queue);
+	free(seen);
+	return found;
+}
+
+static struct pfl_dep *find_dep_locked(struct pfl_lock_class *a, int to)
+{
+	int i;
+
+	for (i = 0; i < a->nr_deps; i++)
+		if (a->deps[i].to == to)
+			return &a->deps[i];
+	return NULL;
+}
+
+static void add_dep(struct pfl_lock_class *a, struct pfl_held_lock *ha,
+		    struct pfl_lock_class *b, unsigned long ip, const char *ctx)
+{
+	int *prev;
+	struct pfl_dep *d;
+
+	pthread_mutex_lock(&graph_mu);
+	if (find_dep_locked(a, b->id))
+		goto out;
+	prev = malloc(sizeof(int) * (size_t)nr_classes);
+	if (prev && reaches_locked(b->id, a->id, prev)) {
+		char buf[3072], s1[CTX_LEN + 32], s2[CTX_LEN + 32];
+		size_t n = 0;
+		int cur;
+
+		site(s1, sizeof(s1), ha->ip, ha->ctx);
+		site(s2, sizeof(s2), ip, ctx);
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+			"WARNING: possible circular locking dependency detected\n"
+			"task %d is trying to acquire %s at %s\n"
+			"while holding %s (taken at %s);\n"
+			"but the reverse order is already known:\n",
+			pfl_current()->pid, b->name, s2, a->name, s1);
+		/* Walk the existing chain b -> ... -> a backwards from a. */
+		for (cur = a->id; prev[cur] != -1 && n < sizeof(buf) - 1; cur = prev[cur]) {
+			struct pfl_lock_class *from = classes[prev[cur]];
+			struct pfl_dep *e = find_dep_locked(from, cur);
+
+			site(s1, sizeof(s1), e->ip_from, e->ctx_from);
+			site(s2, sizeof(s2), e->ip_to, e->ctx_to);
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+				"  task %d held %s (taken at %s) and then took %s at %s\n",
+				e->tid, from->name, s1, classes[cur]->name, s2);
+		}
+		report_locked(PFL_LOCKDEP_INVERSION, "%s", buf);
+		free(prev);
+		goto out;
+	}
+	free(prev);
+	if (a->nr_deps == a->cap_deps) {
+		int cap = a->cap_deps ? a->cap_deps * 2 : 4;
+		struct pfl_dep *nd = realloc(a->deps, sizeof(*nd) * (size_t)cap);
+
+		if (!nd)
+			goto out;
+		a->deps = nd;
+		a->cap_deps = cap;
+	}
+	d = &a->deps[a->nr_deps++];
+	d->to = b->id;
+	d->ip_from = ha->ip;
+	d->ip_to = ip;
+	d->tid = pfl_current()->pid;
+	snprintf(d->ctx_from, sizeof(d->ctx_from), "%s", ha->ctx);
+	snprintf(d->ctx_to, sizeof(d->ctx_to), "%s", ctx ? ctx : "");
+out:
+	pthread_mutex_unlock(&graph_mu);
+}
+
+static struct pfl_lock_class *class_of(struct lockdep_map *map)
+{
+	struct pfl_lock_class *c;
+
+	pthread_mutex_lock(&graph_mu);
+	c = class_of_locked(map);
+	pthread_mutex_unlock(&graph_mu);
+	return c;
+}
+
+/* Before blocking on the lock: validate recursion and ordering. */
+void pfl_lock_acquire(struct lockdep_map *map, int trylock, int sleeping, unsigned long ip)
+{
+	struct task_struct *t = pfl_current();
+	struct pfl_lock_class *c;
+	int i;
+
+	if (map->owner == t && !trylock) {
+		report(PFL_LOCKDEP_RECURSION,
+		       "BUG: recursive locking: task %d already holds %s", t->pid,
+		       map->name ? map->name : "?");
+		pfl_bug(__FILE__, __LINE__, "recursive locking (certain deadlock)");
+	}
+	if (sleeping)
+		pfl_might_sleep(__FILE__, __LINE__);
+	if (!enabled || trylock)
+		return;
+	c = class_of(map);
+	if (!c)
+		return;
+	for (i = 0; i < t->lockdep_depth; i++) {
+		struct pfl_held_lock *h = &t->held_locks[i];
+		struct pfl_lock_class *hc = class_of(h->map);
+
+		if (!hc)
+			continue;
+		if (hc == c) {
+			report(PFL_LOCKDEP_RECURSION,
+			       "WARNING: possible recursive locking detected: task %d takes %s while holding another lock of the same class (use a subclass: spin_lock_nested/mutex_lock_nested)",
+			       t->pid, c->name);
+			continue;
+		}
+		add_dep(hc, h, c, ip, next_ctx);
+	}
+}
+
+/* After the lock is taken: record the owner and the held-lock entry. */
+void pfl_lock_acquired(struct lockdep_map *map)
+{
+	struct task_struct *t = pfl_current();
+
+	map->owner = t;
+	if (t->lockdep_depth < PFL_MAX_HELD_LOCKS) {
+		struct pfl_held_lock *h = &t->held_locks[t->lockdep_depth++];
+
+		h->map = map;
+		h->ip = map->acquire_ip;
+		snprintf(h->ctx, sizeof(h->ctx), "%s", next_ctx);
+	}
+	next_ctx[0] = 0;
+}
+
+/* Before unlocking: false if the task does not hold the lock (reported). */
+int pfl_lock_release_check(struct lockdep_map *map, unsigned long ip)
+{
+	struct task_struct *t = pfl_current();
+	int i;
+
+	if (map->owner != t) {
+		report(PFL_LOCKDEP_BAD_UNLOCK,
+		       "WARNING: bad unlock balance: task %d releases %s, which it does not hold (owner %d)",
+		       t->pid, map->name ? map->name : "?", map->owner ? map->owner->pid : 0);
+		return 0;
+	}
+	for (i = t->lockdep_depth - 1; i >= 0; i--) {
+		if (t->held_locks[i].map == map) {
+			memmove(&t->held_locks[i], &t->held_locks[i + 1],
+				sizeof(t->held_locks[0]) * (size_t)(t->lockdep_depth - i - 1));
+			t->lockdep_depth--;
+			break;
+		}
+	}
+	map->owner = NULL;
+	return 1;
+}
+
+void pfl_lock_release(struct lockdep_map *map, unsigned long ip)
+{
+	(void)pfl_lock_release_check(map, ip);
+}
+
+int pfl_lock_is_held(const struct lockdep_map *map)
+{
+	return map->owner == pfl_current();
+}
+
+void pfl_lockdep_assert_held(const struct lockdep_map *map, const char *file, int line)
+{
+	if (map->owner != pfl_current())
+		pfl_warn(file, line, "lockdep_assert_held(): lock not held by this task");
+}
+
+void pfl_lockdep_assert_not_held(const struct lockdep_map *map, const char *file, int line)
+{
+	if (map->owner == pfl_current())
+		pfl_warn(file, line, "lockdep_assert_not_held(): lock held by this task");
+}
+
+void pfl_might_sleep(const char *file, int line)
+{
+	struct task_struct *t = pfl_current();
+
+	if (t->preempt_depth > 0 || t->rcu_read_depth > 0) {
+		char held[256] = "";
+		size_t n = 0;
+		int i;
+
+		for (i = 0; i < t->lockdep_depth && n < sizeof(held) - 1; i++)
+			if (t->held_locks[i].map->kind == PFL_LOCK_SPIN)
+				n += (size_t)snprintf(held + n, sizeof(held) - n, " %s",
+						      t->held_locks[i].map->name ?
+						      t->held_locks[i].map->name : "?");
+		report(PFL_LOCKDEP_MIGHT_SLEEP,
+		       "BUG: sleeping function called from invalid context at %s:%d\n"
+		       "in_atomic(): %d, rcu_read_lock depth: %d, pid: %d, spinlocks held:%s",
+		       file, line, t->preempt_depth > 0, t->rcu_read_depth, t->pid,
+		       n ? held : " none");
+	}
+}
+
+/* The task is exiting: locks still held are a bug. */
+void pfl_lockdep_task_exit(struct task_struct *t)
+{
+	if (t->lockdep_depth)
+		report(PFL_LOCKDEP_BAD_UNLOCK, "WARNING: task %d exits holding %d lock(s), first %s",
+		       t->pid, t->lockdep_depth,
+		       t->held_locks[0].map->name ? t->held_locks[0].map->name : "?");
+}
+
+int pfl_lockdep_depth(void)
+{
+	return pfl_current()->lockdep_depth;
+}
+
+int pfl_lockdep_nr_classes(void)
+{
+	return nr_classes;
+}
