@@ -83,9 +83,8 @@ class Error(OSError):
     def __init__(self, errno: int, message: str | None = None) -> None:
         if not 0 < errno <= MAX_ERRNO:
             raise ValueError(f"{errno} is not a kernel errno (1..{MAX_ERRNO})")
-        text = _describe(errno)
-        detail = f"{self.name()}: {message}" if message else f"{self.name()}: {text}"
-        super().__init__(errno, detail)
+        name = _NAMES.get(errno, f"E{errno}")
+        super().__init__(errno, f"{name}: {message or _describe(errno)}")
 
     @classmethod
     def from_errno(cls, errno: int) -> Error:
