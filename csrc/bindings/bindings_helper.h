@@ -2,9 +2,10 @@
 /*
  * pyforlinux: the headers the cffi extension is compiled against, like
  * rust/bindings/bindings_helper.h. The declarations Python sees are in
- * csrc/bindings/*.cdef; every function there is checked against these
+ * the csrc/bindings .cdef files; every function there is checked against these
  * headers at build time (scripts/build_ext.py), so they cannot drift.
  */
+#undef static_assert	/* <assert.h>, again via Python.h; build_bug.h defines it */
 #include <linux/types.h>
 #include <linux/kernel.h>
 #include <linux/err.h>

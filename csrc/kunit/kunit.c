@@ -188,9 +188,8 @@ void kunit_mark_skipped_fmt(struct kunit *test, const char *fmt, ...)
 }
 
 struct kunit_res {
-	struct list_head node;
-	/* data follows, 16-byte aligned */
-} __attribute__((aligned(16)));
+	struct list_head node;	/* 16 bytes: the data after it stays 16-aligned */
+};
 
 void *kunit_kmalloc_array(struct kunit *test, size_t n, size_t size, gfp_t gfp)
 {

@@ -24,6 +24,7 @@
 #include <linux/errno.h>
 #include <assert.h>
 #undef static_assert	/* the kernel's build_bug.h defines its own */
+#include <linux/export.h>	/* EXPORT_SYMBOL(): nothing to export to here */
 #endif
 
 #endif /* _PFL_PRELUDE_H */
