@@ -31,7 +31,10 @@ class SuiteResult:
 
 def suite_names() -> list[str]:
     """Names of every registered suite, in registration order."""
-    return [ffi.string(lib.pfl_kunit_suite_name(i)).decode() for i in range(lib.pfl_kunit_nr_suites())]
+    return [
+        ffi.string(lib.pfl_kunit_suite_name(i)).decode()
+        for i in range(lib.pfl_kunit_nr_suites())
+    ]
 
 
 def select(patterns: list[str]) -> list[str]:
@@ -47,7 +50,8 @@ def select(patterns: list[str]) -> list[str]:
     for pat in patterns:
         hits = [n for n in names if fnmatch.fnmatchcase(n, pat)]
         if not hits:
-            raise Error(code.ENOENT, f"no kernel test suite named {pat!r} (have: {', '.join(names)})")
+            have = ", ".join(names)
+            raise Error(code.ENOENT, f"no kernel test suite named {pat!r} (have: {have})")
         chosen += [h for h in hits if h not in chosen]
     return chosen
 

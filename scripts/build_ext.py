@@ -20,7 +20,7 @@ import sys
 import cffi
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-CDEF_ORDER = ["runtime", "list", "scatterlist", "gpu_buddy", "dma_fence", "xarray"]
+CDEF_ORDER = ["runtime", "errno", "list", "scatterlist", "gpu_buddy", "dma_fence", "xarray"]
 
 
 def read_cdef() -> str:
@@ -64,7 +64,7 @@ def make_ffi(cflags: list[str], libpfl: pathlib.Path, cdef: str) -> cffi.FFI:
         "_pyforlinux",
         source,
         include_dirs=[str(ROOT / "csrc" / "bindings")],
-        extra_compile_args=cflags + ["-Wno-unused-variable", "-Wno-unused-function"],
+        extra_compile_args=[*cflags, "-Wno-unused-variable", "-Wno-unused-function"],
         extra_link_args=[
             # The whole archive: the KUnit suites register from constructors.
             "-Wl,--whole-archive", str(libpfl), "-Wl,--no-whole-archive",
@@ -80,7 +80,7 @@ def main() -> int:
     cflags = shlex.split(pathlib.Path(sys.argv[2]).read_text())
     ffi = make_ffi(cflags, build / "libpfl.a", read_cdef())
     out = ffi.compile(tmpdir=str(build / "cffi"), verbose=False)
-    print(f"pyforlinux: built {pathlib.Path(out).relative_to(ROOT) if str(out).startswith(str(ROOT)) else out}")
+    print(f"pyforlinux: built {out}")
     return 0
 
 

@@ -43,7 +43,7 @@ def test_kernel_suites_all_pass() -> None:
     assert ktap.startswith("KTAP version 1\n1..7\n")
     assert ktap.rstrip().endswith(f"{sum(EXPECTED.values())} passed, 0 failed")
     assert "not ok" not in ktap
-    xa = [line for line in ktap.splitlines() if "xarray_checks" in line][0]
+    xa = next(line for line in ktap.splitlines() if "xarray_checks" in line)
     passed, _, run = xa.split("# ")[1].split()[:3]
     assert passed == run and int(run) > 100_000_000
 

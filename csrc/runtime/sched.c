@@ -205,6 +205,12 @@ int pfl_task_signal(struct task_struct *p)
 	return pfl_wake_up_state(p, TASK_INTERRUPTIBLE | TASK_WAKEKILL);
 }
 
+/* set_current_state() for callers that cannot use the macro (Python). */
+void pfl_set_current_state(unsigned int state)
+{
+	set_current_state(state);
+}
+
 void pfl_task_clear_signal(struct task_struct *p)
 {
 	atomic_set(&p->sigpending, 0);

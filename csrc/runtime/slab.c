@@ -165,7 +165,7 @@ bool pfl_should_fail_alloc(unsigned int gfp)
 	if (t->fail_nth) {
 		if (--t->fail_nth == 0)
 			fail = true;
-	} else if (t->fail_probability && task_rand(t) < t->fail_probability) {
+	} else if (t->fail_probability && task_rand(t) % 1000000u < t->fail_probability) {
 		fail = true;
 	}
 	if (fail) {
@@ -194,10 +194,10 @@ unsigned long pfl_fail_nth_get(void)
 	return pfl_current()->fail_nth;
 }
 
-/* Probability in parts per million, for the calling thread. */
+/* Probability in parts per million (0..1000000), for the calling thread. */
 void pfl_fail_probability_set(unsigned int ppm)
 {
-	pfl_current()->fail_probability = (unsigned int)(((u64)ppm << 32) / 1000000ULL);
+	pfl_current()->fail_probability = ppm > 1000000u ? 1000000u : ppm;
 }
 
 unsigned long pfl_task_alloc_count(void)

@@ -60,7 +60,7 @@ struct task_struct {
 	int lockdep_depth;
 	struct pfl_held_lock held_locks[PFL_MAX_HELD_LOCKS];
 	unsigned long fail_nth;		/* fail the nth allocation from now (0: off) */
-	unsigned int fail_probability;	/* per 2^32 */
+	unsigned int fail_probability;	/* parts per million */
 	unsigned long alloc_count;	/* allocation attempts by this task */
 	int (*kthread_fn)(void *data);	/* kthread_run() body */
 	void *kthread_data;

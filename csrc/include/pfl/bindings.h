@@ -33,6 +33,7 @@ int pfl_rcu_read_depth(void);
 
 /* runtime/sched.c */
 int pfl_nr_tasks(void);
+void pfl_set_current_state(unsigned int state);
 
 /* runtime/lockdep.c */
 void pfl_lockdep_set_enabled(int on);
