@@ -1,0 +1,130 @@
+"""Revocable objects: access that can be withdrawn, readers protected by RCU.
+
+Mirrors ``rust/kernel/revocable.rs``. A :class:`Revocable` wraps a value
+that users reach only through :meth:`Revocable.try_access` (a guard that is
+an RCU read section) or :meth:`Revocable.try_access_with`. :meth:`revoke`
+makes the value unavailable to new readers, waits one RCU grace period
+(``synchronize_rcu()`` of the runtime, on liburcu) so that every reader that
+got in has left, and then releases the value (its ``close()``, if it has
+one). Revocation happens at most once.
+
+Thread context: readers may run on any thread; a guard is used, and
+released, on the thread that took it. :meth:`revoke` may sleep.
+
+Rust: rust/kernel/revocable.rs. C: include/linux/rcupdate.h
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from pyforlinux._bindings import lib
+from pyforlinux.error import Error, code
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _release(value: object) -> None:
+    close = getattr(value, "close", None)
+    if callable(close):
+        close()
+
+
+class RevocableGuard(Generic[T]):
+    """Access to a :class:`Revocable`'s value inside an RCU read section.
+
+    A context manager; the value is ``guard.value`` (or what ``with``
+    binds). The read section ends when the guard is released, which must
+    happen on the thread that took it.
+
+    Raises:
+        Error: ``EPERM`` if released on another thread; ``EINVAL`` if
+            released twice or used after release.
+
+    Rust: ``kernel::revocable::RevocableGuard``
+    """
+
+    def __init__(self, value: T) -> None:
+        self._value = value
+        self._thread = threading.get_ident()
+        self._open = True
+
+    @property
+    def value(self) -> T:
+        """The protected value; valid until the guard is released."""
+        if not self._open:
+            raise Error(code.EINVAL, "RevocableGuard used after release")
+        return self._value
+
+    def release(self) -> None:
+        """End the read section (``rcu_read_unlock()``)."""
+        if threading.get_ident() != self._thread:
+            raise Error(code.EPERM, "RevocableGuard released on another thread")
+        if not self._open:
+            raise Error(code.EINVAL, "RevocableGuard released twice")
+        self._open = False
+        lib.pfl_rcu_read_unlock()
+
+    def __enter__(self) -> T:
+        return self.value
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+class Revocable(Generic[T]):
+    """A value whose access can be revoked; see the module documentation.
+
+    Rust: ``kernel::revocable::Revocable<T>``
+    """
+
+    def __init__(self, data: T) -> None:
+        self._data: T | None = data
+        self._available = True
+        self._lock = threading.Lock()  # serialises revoke() callers
+
+    @property
+    def is_available(self) -> bool:
+        """False once :meth:`revoke` has started."""
+        return self._available
+
+    def try_access(self) -> RevocableGuard[T] | None:
+        """A guard over the value, or ``None`` if it has been revoked.
+
+        The guard holds an RCU read section: release it (``with``) promptly,
+        without sleeping.
+        """
+        lib.pfl_rcu_read_lock()
+        # SAFETY: revoke() clears _available before waiting for readers; a
+        # reader that saw it set is inside the read section revoke() waits for.
+        if not self._available:
+            lib.pfl_rcu_read_unlock()
+            return None
+        return RevocableGuard(self._data)  # type: ignore[arg-type]
+
+    def try_access_with(self, f: Callable[[T], R]) -> R | None:
+        """``f(value)`` inside an RCU read section, or ``None`` if revoked."""
+        guard = self.try_access()
+        if guard is None:
+            return None
+        with guard as value:
+            return f(value)
+
+    def revoke(self) -> bool:
+        """Revoke access, wait for readers, release the value.
+
+        Returns True if this call revoked it, False if it was already revoked.
+        May sleep (a grace period); must not be called inside an RCU read
+        section, which the runtime reports as sleeping in atomic context.
+        """
+        with self._lock:
+            if not self._available:
+                return False
+            self._available = False
+        lib.synchronize_rcu()
+        data, self._data = self._data, None
+        _release(data)
+        return True
