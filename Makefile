@@ -33,10 +33,12 @@ KCFLAGS := -fPIC -g $(OPT) -std=gnu11 -fno-strict-aliasing -fno-common \
 KERNEL_SRCS := lib/rbtree.c lib/refcount.c lib/klist.c lib/scatterlist.c lib/xarray.c \
 	lib/radix-tree.c lib/idr.c lib/random32.c lib/math/prime_numbers.c \
 	lib/math/int_sqrt.c drivers/gpu/buddy.c drivers/dma-buf/dma-fence.c \
+	drivers/dma-buf/dma-fence-array.c drivers/dma-buf/dma-fence-chain.c \
 	tools/lib/bitmap.c tools/lib/find_bit.c tools/lib/hweight.c tools/lib/vsprintf.c
 # The kernel's own tests, also unmodified.
 KTEST_SRCS := lib/list-test.c drivers/gpu/tests/gpu_buddy_test.c \
 	drivers/gpu/tests/gpu_random.c drivers/dma-buf/st-dma-fence.c \
+	drivers/dma-buf/st-dma-fence-chain.c \
 	lib/test_xarray.c tools/testing/scatterlist/main.c
 RUNTIME_SRCS := $(wildcard csrc/runtime/*.c) $(wildcard csrc/helpers/*.c) csrc/kunit/kunit.c
 

@@ -358,6 +358,14 @@ static void run_dma_fence_selftest(struct pfl_suite *s)
 		case_result(KUNIT_FAILURE, "dma_fence", "setup failed");
 }
 
+static void run_dma_fence_chain_selftest(struct pfl_suite *s)
+{
+	int err = dma_fence_chain();
+
+	if (err && !case_no)
+		case_result(KUNIT_FAILURE, "dma_fence_chain", "setup failed");
+}
+
 /* ---- tools/testing/scatterlist/main.c: one KTAP case per table row ---- */
 int pfl_sg_table_main(void);	/* its main(), renamed at compile time */
 static jmp_buf sg_abort;
@@ -452,6 +460,7 @@ static void run_xarray_module(struct pfl_suite *s)
 static void __attribute__((constructor(200))) register_custom_suites(void)
 {
 	register_custom("dma-fence", run_dma_fence_selftest);
+	register_custom("dma-fence-chain", run_dma_fence_chain_selftest);
 	register_custom("scatterlist", run_scatterlist_table);
 	register_custom("xarray", run_xarray_module);
 }

@@ -19,6 +19,7 @@
 #include <linux/delay.h>
 #include <linux/timer.h>
 #include <linux/wait.h>
+#include <linux/irq_work.h>
 #include <linux/random.h>
 #include <linux/ktime.h>
 #include <pthread.h>
@@ -327,6 +328,9 @@ static pthread_cond_t timer_done;
 static LIST_HEAD(timer_list_head);
 static pthread_once_t timer_once = PTHREAD_ONCE_INIT;
 
+static LIST_HEAD(irq_work_list);
+static int irq_work_running;
+
 static void *timer_thread(void *unused)
 {
 	pthread_setname_np(pthread_self(), "pfl-timers");
@@ -334,6 +338,20 @@ static void *timer_thread(void *unused)
 	for (;;) {
 		struct timer_list *t, *first = NULL;
 		unsigned long now = jiffies;
+
+		if (!list_empty(&irq_work_list)) {
+			struct irq_work *w = list_first_entry(&irq_work_list, struct irq_work, node);
+
+			list_del_init(&w->node);
+			w->pending = 0;
+			irq_work_running++;
+			pthread_mutex_unlock(&timer_mu);
+			w->func(w);
+			pthread_mutex_lock(&timer_mu);
+			irq_work_running--;
+			pthread_cond_broadcast(&timer_done);
+			continue;
+		}
 
 		list_for_each_entry(t, &timer_list_head, entry)
 			if (!first || time_before(t->expires, first->expires))
@@ -431,6 +449,31 @@ int del_timer_sync(struct timer_list *timer)
 	return was;
 }
 
+/* irq_work: run by the timer thread, as soon as it can. */
+bool irq_work_queue(struct irq_work *work)
+{
+	bool queued = false;
+
+	pthread_once(&timer_once, timer_start);
+	pthread_mutex_lock(&timer_mu);
+	if (!work->pending) {
+		work->pending = 1;
+		list_add_tail(&work->node, &irq_work_list);
+		pthread_cond_signal(&timer_cond);
+		queued = true;
+	}
+	pthread_mutex_unlock(&timer_mu);
+	return queued;
+}
+
+void irq_work_sync(struct irq_work *work)
+{
+	pthread_mutex_lock(&timer_mu);
+	while (work->pending || irq_work_running)
+		pthread_cond_wait(&timer_done, &timer_mu);
+	pthread_mutex_unlock(&timer_mu);
+}
+
 int timer_pending(const struct timer_list *timer)
 {
 	return READ_ONCE(timer->pending);
@@ -501,6 +544,30 @@ void finish_wait(struct wait_queue_head *wq, struct wait_queue_entry *e)
 		list_del_init(&e->entry);
 		spin_unlock(&wq->lock);
 	}
+}
+
+/* The hashed wait queues of wait_var_event()/wake_up_var(). */
+#define VAR_WAITQUEUE_BITS 6
+static struct wait_queue_head var_waitqueues[1 << VAR_WAITQUEUE_BITS];
+static pthread_once_t var_waitqueue_once = PTHREAD_ONCE_INIT;
+
+static void var_waitqueue_init(void)
+{
+	static struct lock_class_key key;
+	int i;
+
+	for (i = 0; i < (1 << VAR_WAITQUEUE_BITS); i++)
+		__init_waitqueue_head(&var_waitqueues[i], "var_waitqueue", &key);
+}
+
+struct wait_queue_head *__var_waitqueue(void *p)
+{
+	unsigned long h = (unsigned long)p;
+
+	pthread_once(&var_waitqueue_once, var_waitqueue_init);
+	h ^= h >> 17;
+	h *= 0x9e3779b97f4a7c15UL;
+	return &var_waitqueues[h >> (64 - VAR_WAITQUEUE_BITS)];
 }
 
 /* ---- randomness ---- */

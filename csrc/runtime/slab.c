@@ -410,8 +410,9 @@ void pfl_kmem_cache_destroy(struct kmem_cache *s)
 
 	if (!s)
 		return;
-	if (s->flags & SLAB_TYPESAFE_BY_RCU)
-		rcu_barrier();
+	/* As 6.12's kmem_cache_destroy() (kvfree_rcu_barrier()): objects
+	 * passed to kfree_rcu() or freed by RCU callbacks are gone first. */
+	rcu_barrier();
 	pthread_mutex_lock(&slab_mu);
 	if (s->live) {
 		pthread_mutex_unlock(&slab_mu);

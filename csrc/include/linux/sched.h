@@ -118,6 +118,7 @@ static inline long schedule_timeout_killable(long t)
 #define wake_up_process(p) pfl_wake_up_state((p), TASK_NORMAL)
 void pfl_yield(void);
 #define yield() pfl_yield()
+#define yield_to(p, preempt) ({ (void)(p); (void)(preempt); pfl_yield(); 1; })
 #define cond_resched() ({ pfl_might_sleep(__FILE__, __LINE__); 0; })
 #define might_sleep() pfl_might_sleep(__FILE__, __LINE__)
 #define might_sleep_if(c) do { if (c) might_sleep(); } while (0)

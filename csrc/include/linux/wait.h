@@ -61,4 +61,5 @@ static inline int waitqueue_active(struct wait_queue_head *wq) { return !list_em
 	__r = __l < 0 ? (int)__l : 0; } __r; })
 #define wait_event_interruptible_timeout(wq, cond, t) ({ long __r = (t); if (!(cond)) \
 	__r = ___wait_event_timeout(wq, cond, TASK_INTERRUPTIBLE, __r); else if (!__r) __r = 1; __r; })
+#include <linux/wait_bit.h>
 #endif
