@@ -1,0 +1,306 @@
+"""Ownership machinery shared by the safe abstractions (internal).
+
+- :class:`LeakWarning` and :func:`leak_finalizer`: the leak safety net. An
+  owner of kernel memory (``KBox``, ``Arc``, ``ListLinks`` ...) that is
+  garbage collected without ``close()`` only *reports* the leak; it never
+  frees, because freeing from a finalizer would make correctness depend
+  on the garbage collector (and could free memory C still uses).
+- :class:`ForeignRegistry`: the book-keeping behind
+  :class:`pyforlinux.types.ForeignOwnable`. Every pointer handed to C by
+  ``into_foreign()`` is entered here with its owner kind and state, so
+  that misuse is an :class:`~pyforlinux.error.Error` instead of undefined
+  behaviour:
+
+  ========================================  =======  ===========================
+  misuse                                    errno    why
+  ========================================  =======  ===========================
+  pointer never returned by into_foreign    ENOENT   no such foreign object
+  second ``from_foreign`` (last reference)  ENOENT   no longer foreign-owned
+  ``borrow``/``borrow_mut`` after from_...  ENOENT   no longer foreign-owned
+  ``from_foreign`` as the wrong type        EINVAL   e.g. a KBox pointer as Arc
+  ``NULL`` to ``from_foreign``/``borrow``   EINVAL   (``try_from_foreign`` -> None)
+  ``borrow_mut`` while borrowed             EBUSY    borrows would overlap
+  ``borrow`` while ``borrow_mut`` is live   EBUSY    borrows would overlap
+  ``from_foreign`` while borrowed           EBUSY    would free a borrowed object
+  use of a borrow after its end             EINVAL   the borrow was released
+  ========================================  =======  ===========================
+
+  The registry is consulted before any pointer is dereferenced, so none
+  of these ever reads freed memory.
+
+Nothing here is public API; the public names are re-exported by
+:mod:`pyforlinux.alloc` (``LeakWarning``) and :mod:`pyforlinux.types`.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+from pyforlinux.error import Error, code
+
+V = TypeVar("V")
+
+
+class LeakWarning(ResourceWarning):
+    """A pyforlinux owner of kernel memory was garbage collected unreleased.
+
+    Reported by the leak safety net (a ``weakref.finalize``); the memory is
+    *not* freed (the kernel's kmemleak reports, it does not free). Shown by
+    default (the module installs a ``"default"`` filter for this category).
+    """
+
+
+warnings.filterwarnings("default", category=LeakWarning)
+
+def _report_leak(what: str) -> None:
+    warnings.warn(
+        f"pyforlinux: {what} was garbage collected without being released "
+        "(call close() or use 'with'); its kernel memory is leaked",
+        LeakWarning,
+        stacklevel=2,
+    )
+
+
+def leak_finalizer(obj: object, what: str) -> weakref.finalize[..., Any]:
+    """Arm the leak report for ``obj``; ``detach()`` it when ``obj`` is released.
+
+    ``what`` describes the object (it must not reference ``obj``). Not run
+    at interpreter exit.
+    """
+    fin = weakref.finalize(obj, _report_leak, what)
+    fin.atexit = False
+    return fin
+
+
+def addr_of(ptr: Any) -> int:
+    """The address of a cffi pointer, as an ``int``."""
+    from pyforlinux._bindings import ffi
+
+    return int(ffi.cast("uintptr_t", ptr))
+
+
+@dataclass
+class ForeignEntry:
+    """One address handed to C by ``into_foreign()``."""
+
+    kind: type
+    payload: Any
+    count: int = 1  # outstanding foreign ownerships (Arc/ARef/unit may have several)
+    shared: int = 0  # live ``borrow()``s
+    exclusive: bool = False  # a live ``borrow_mut()``
+
+
+class ForeignRegistry:
+    """Addresses currently owned by C, with their kind and borrow state.
+
+    Thread context: any thread; one internal lock, never held while
+    calling out.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[int, ForeignEntry] = {}
+
+    def register(self, addr: int, kind: type, payload: Any, *, shareable: bool) -> None:
+        """Record one foreign ownership of ``addr``.
+
+        Raises:
+            Error: ``EEXIST`` if ``addr`` is already foreign-owned and the
+                ownership cannot be shared (a second owner of one box).
+        """
+        with self._lock:
+            entry = self._entries.get(addr)
+            if entry is None:
+                self._entries[addr] = ForeignEntry(kind, payload)
+                return
+            if not shareable or entry.kind is not kind:
+                raise Error(
+                    code.EEXIST, f"{addr:#x} is already foreign-owned by a {entry.kind.__name__}"
+                )
+            entry.count += 1
+
+    def _lookup(self, addr: int, kind: type, what: str) -> ForeignEntry:
+        if addr == 0:
+            raise Error(code.EINVAL, f"{what}: NULL pointer (try_from_foreign takes NULL)")
+        entry = self._entries.get(addr)
+        if entry is None:
+            raise Error(
+                code.ENOENT,
+                f"{what}: {addr:#x} is not foreign-owned (never returned by into_foreign(), "
+                "or already reclaimed by from_foreign())",
+            )
+        if entry.kind is not kind:
+            raise Error(
+                code.EINVAL,
+                f"{what}: {addr:#x} was handed out by {entry.kind.__name__}.into_foreign(), "
+                f"not {kind.__name__}",
+            )
+        return entry
+
+    def peek(self, addr: int, kind: type) -> Any:
+        """The payload of foreign-owned ``addr``, without changing anything.
+
+        Raises:
+            Error: ``EINVAL`` (NULL, wrong kind), ``ENOENT`` (not foreign).
+        """
+        with self._lock:
+            return self._lookup(addr, kind, f"{kind.__name__} lookup").payload
+
+    def take(self, addr: int, kind: type) -> Any:
+        """``from_foreign``: give back one ownership of ``addr``; returns the payload.
+
+        Raises:
+            Error: ``EINVAL`` (NULL, wrong kind), ``ENOENT`` (unknown or
+                already reclaimed), ``EBUSY`` (the last ownership is borrowed).
+        """
+        with self._lock:
+            entry = self._lookup(addr, kind, f"{kind.__name__}.from_foreign")
+            if entry.count == 1 and (entry.shared or entry.exclusive):
+                raise Error(
+                    code.EBUSY,
+                    f"{kind.__name__}.from_foreign: {addr:#x} is still borrowed "
+                    "(release the borrow first)",
+                )
+            entry.count -= 1
+            if entry.count == 0:
+                del self._entries[addr]
+            return entry.payload
+
+    def borrow(self, addr: int, kind: type, mutable: bool) -> Any:
+        """Start a borrow of ``addr``; returns the payload.
+
+        Raises:
+            Error: ``EINVAL`` (NULL, wrong kind), ``ENOENT`` (not foreign),
+                ``EBUSY`` (would overlap a ``borrow_mut``, or a mutable
+                borrow would overlap any borrow).
+        """
+        what = f"{kind.__name__}.borrow{'_mut' if mutable else ''}"
+        with self._lock:
+            entry = self._lookup(addr, kind, what)
+            if entry.exclusive or (mutable and entry.shared):
+                raise Error(
+                    code.EBUSY,
+                    f"{what}: {addr:#x} is already borrowed"
+                    f"{' mutably' if entry.exclusive else ''}; a borrow_mut must not overlap",
+                )
+            if mutable:
+                entry.exclusive = True
+            else:
+                entry.shared += 1
+            return entry.payload
+
+    def unborrow(self, addr: int, mutable: bool) -> None:
+        """End a borrow started by :meth:`borrow`."""
+        with self._lock:
+            entry = self._entries.get(addr)
+            if entry is None:  # pragma: no cover - take() refuses while borrowed
+                return
+            if mutable:
+                entry.exclusive = False
+            else:
+                entry.shared -= 1
+
+    def contains(self, addr: int) -> bool:
+        """Whether ``addr`` is currently foreign-owned."""
+        with self._lock:
+            return addr in self._entries
+
+    def count(self, addr: int) -> int:
+        """How many foreign ownerships of ``addr`` are outstanding."""
+        with self._lock:
+            entry = self._entries.get(addr)
+            return entry.count if entry else 0
+
+
+REGISTRY = ForeignRegistry()
+"""The process-wide registry of foreign-owned pointers."""
+
+
+class ForeignBorrow(Generic[V]):
+    """A live borrow of a foreign-owned object (``ForeignOwnable::borrow``).
+
+    A context manager: ``with KBox.borrow(ptr) as view: ...``; or call
+    :meth:`get` and :meth:`release` yourself. While it is live,
+    ``from_foreign`` of the last ownership raises ``EBUSY`` and a
+    ``borrow_mut`` overlapping it raises ``EBUSY``. Views obtained from it
+    check that it is still live and raise ``EINVAL`` afterwards. A borrow
+    dropped without :meth:`release` ends when it and its views are garbage
+    collected (it holds no memory, only book-keeping).
+
+    Rust: the lifetime ``'a`` of ``ForeignOwnable::Borrowed<'a>``.
+    """
+
+    def __init__(
+        self,
+        registry: ForeignRegistry,
+        addr: int,
+        mutable: bool,
+        make_view: Callable[[ForeignBorrow[V]], V],
+    ) -> None:
+        self._addr = addr
+        self._mutable = mutable
+        self._live = [True]
+        self._fin = weakref.finalize(self, _end_borrow, registry, addr, mutable, self._live)
+        self._fin.atexit = False
+        # The view refers to this borrow (keeping it live), never the
+        # reverse, so a dropped borrow ends as soon as its last view goes.
+        self._make_view = make_view
+
+    @property
+    def mutable(self) -> bool:
+        """Whether this is a ``borrow_mut``."""
+        return self._mutable
+
+    @property
+    def address(self) -> int:
+        """The borrowed foreign pointer, as an ``int``."""
+        return self._addr
+
+    def is_live(self) -> bool:
+        """Whether the borrow has not ended."""
+        return self._live[0]
+
+    def check(self) -> None:
+        """Raise ``Error(EINVAL)`` if the borrow has ended."""
+        if not self._live[0]:
+            raise Error(code.EINVAL, f"borrow of {self._addr:#x} used after it ended")
+
+    def get(self) -> V:
+        """The borrowed view.
+
+        Raises:
+            Error: ``EINVAL`` if the borrow has ended.
+        """
+        self.check()
+        return self._make_view(self)
+
+    def release(self) -> None:
+        """End the borrow (idempotent)."""
+        self._fin()
+
+    def __enter__(self) -> V:
+        return self.get()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+    def __repr__(self) -> str:
+        state = "live" if self._live[0] else "ended"
+        return f"<ForeignBorrow{'Mut' if self._mutable else ''} {self._addr:#x} {state}>"
+
+
+def _end_borrow(registry: ForeignRegistry, addr: int, mutable: bool, live: list[bool]) -> None:
+    if live[0]:
+        live[0] = False
+        registry.unborrow(addr, mutable)
