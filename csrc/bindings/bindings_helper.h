@@ -32,3 +32,4 @@
 #include <linux/idr.h>
 #include <pfl/runtime.h>
 #include <pfl/bindings.h>
+#include <pfl/dma_fence.h>

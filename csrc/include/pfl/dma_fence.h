@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * pyforlinux: the C side of pyforlinux/dma_buf/dma_fence.py, like the
+ * dma_fence_ops a Rust driver gets from rust/kernel/dma_buf/dma_fence.rs.
+ *
+ * A struct pfl_dma_fence is a real struct dma_fence (first member, so the
+ * core's dma_fence_free()/kfree_rcu() frees the whole object) with its own
+ * spinlock and its driver and timeline names, so that the fence ops run
+ * entirely in C and never call into Python. Fences are allocated early
+ * (pfl_dma_fence_alloc, the only allocation) and armed later
+ * (pfl_dma_fence_arm: dma_fence_init, no allocation), so that no kernel
+ * memory is allocated on the signalling path.
+ *
+ * Callbacks: a struct pfl_dma_fence_cb carries a cookie; when the fence
+ * signals, the C callback (run by dma_fence_signal*() with the fence lock
+ * held) hands the cookie to Python (pfl_dma_fence_py_callback, an
+ * extern "Python+C" function defined by the cffi extension) and frees the
+ * node. Implemented in csrc/helpers/dma_fence.c.
+ * C header: include/linux/dma-fence.h
+ */
+#ifndef _PFL_DMA_FENCE_H
+#define _PFL_DMA_FENCE_H
+#include <linux/types.h>
+#include <linux/spinlock.h>
+#include <linux/dma-fence.h>
+
+#define PFL_DMA_FENCE_NAME_LEN 64
+
+struct pfl_dma_fence {
+	struct dma_fence base;		/* must stay first: freed by dma_fence_free() */
+	spinlock_t lock;		/* the fence's lock (base.lock points here) */
+	char driver_name[PFL_DMA_FENCE_NAME_LEN];
+	char timeline_name[PFL_DMA_FENCE_NAME_LEN];
+};
+
+struct pfl_dma_fence_cb {
+	struct dma_fence_cb base;
+	unsigned long cookie;		/* the Python side's key for the callback */
+};
+
+/* Allocation (may fail: NULL) and arming (never allocates). */
+struct pfl_dma_fence *pfl_dma_fence_alloc(const char *driver_name, const char *timeline_name,
+					  unsigned int gfp);
+void pfl_dma_fence_free_unarmed(struct pfl_dma_fence *f);
+struct dma_fence *pfl_dma_fence_arm(struct pfl_dma_fence *f, u64 context, u64 seqno);
+
+/* dma_fence_set_error() + dma_fence_signal_locked() under the fence lock
+ * taken with lockdep subclass @subclass (nested signalling from a fence
+ * callback); -EINVAL if already signalled. */
+int pfl_dma_fence_signal(struct dma_fence *fence, int error, int subclass);
+
+/* Callbacks: the node is allocated early; add consumes it (freed on error,
+ * or after the callback ran). */
+struct pfl_dma_fence_cb *pfl_dma_fence_cb_alloc(unsigned long cookie, unsigned int gfp);
+void pfl_dma_fence_cb_free(struct pfl_dma_fence_cb *cb);
+int pfl_dma_fence_add_callback(struct dma_fence *fence, struct pfl_dma_fence_cb *cb);
+
+/* Static inlines and fields for Python. */
+int pfl_dma_fence_test_signaled_flag(struct dma_fence *fence);
+struct lockdep_map *pfl_dma_fence_lock_map(struct dma_fence *fence);
+unsigned int pfl_dma_fence_refcount(struct dma_fence *fence);
+long long pfl_dma_fence_timestamp_ns(struct dma_fence *fence);
+
+/* Defined by the cffi extension (extern "Python+C" in dma_fence.cdef). */
+void pfl_dma_fence_py_callback(struct dma_fence *fence, unsigned long cookie);
+
+#endif /* _PFL_DMA_FENCE_H */
