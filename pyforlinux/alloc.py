@@ -345,7 +345,10 @@ class _CType:
     def write(self, p: Any, value: Any) -> None:
         """Store ``value`` at ``p``: a Python value (int, dict, list...) or cdata."""
         if self.scalar:
-            p[0] = value
+            try:
+                p[0] = value
+            except (TypeError, ValueError, OverflowError) as e:
+                raise Error(code.EINVAL, f"cannot store {value!r} into a {self.name}: {e}") from None
             return
         if isinstance(value, ffi.CData):
             t = ffi.typeof(value)

@@ -1,0 +1,548 @@
+"""Read C doubly linked ``list_head`` lists from Python.
+
+Mirrors ``rust/kernel/interop/list.rs``: typed, read-only iteration over a
+C intrusive list that **C owns** (its nodes are linked and freed by C,
+e.g. the blocks ``gpu_buddy_alloc_blocks()`` puts on a list). Python
+code that just needs a list primitive must use :mod:`pyforlinux.list`
+instead.
+
+- :class:`CListHead` wraps one ``struct list_head *``.
+- :class:`CList` is a typed view of the list behind a sentinel head;
+  :func:`clist_create` builds one from the C struct and member *names*:
+  ``clist_create(head, Block, "struct gpu_buddy_block", "link")`` takes
+  the member offset with ``ffi.offsetof`` and checks that the member is a
+  ``struct list_head`` (Rust: the ``clist_create!`` macro).
+- :func:`list_for_each_entry`, :func:`list_for_each_entry_safe`,
+  :func:`list_first_entry_or_null`, :func:`list_entry` keep the kernel's
+  names and arguments, for porting C loops.
+
+Iteration never loops forever and never reads freed memory, even if the
+list is modified meanwhile (which Rust forbids by the ``unsafe``
+contract of ``CList::from_raw``). Each step checks:
+
+- the pointers it follows are not ``NULL`` or ``LIST_POISON1/2`` (a
+  deleted entry) -> ``Error(EFAULT)``;
+- when the entries are runtime allocations (``kmalloc``,
+  ``kmem_cache_alloc``: detected on the first entry, or forced with
+  ``check_live``), each entry is still allocated before it is read ->
+  ``Error(EFAULT)`` instead of a use-after-free;
+- ``next->prev == node`` for every step; the walk follows a snapshot of
+  the entries taken when iteration starts (which also bounds it), the
+  links of the entry last yielded are unchanged when iteration resumes,
+  and a fresh walk at the end equals the snapshot -> ``Error(EAGAIN)``:
+  the list was modified during iteration. (With
+  :func:`list_for_each_entry_safe`, deleting the entry just yielded is
+  allowed, as in C.)
+
+Thread context: the list must not be modified concurrently by another
+thread without the lock C uses for it; the checks above detect most such
+races but cannot make them safe.
+
+C header: include/linux/list.h. Rust: rust/kernel/interop/list.rs
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, Final, Generic, TypeVar
+
+from pyforlinux._bindings import ffi, lib
+from pyforlinux._owner import addr_of
+from pyforlinux.error import Error, code
+from pyforlinux.types import Opaque
+
+__all__ = [
+    "MAX_STEPS",
+    "CList",
+    "CListHead",
+    "clist_create",
+    "container_of",
+    "list_entry",
+    "list_first_entry_or_null",
+    "list_for_each_entry",
+    "list_for_each_entry_safe",
+]
+
+T = TypeVar("T")
+
+MAX_STEPS: Final = 1 << 24
+"""Hard bound on the entries one walk visits (a list longer than this raises)."""
+
+_LIST_HEAD = ffi.typeof("struct list_head")
+_LIST_HEAD_P = ffi.typeof("struct list_head *")
+_BAD = frozenset(
+    {0, addr_of(lib.LIST_POISON1), addr_of(lib.LIST_POISON2)},
+)
+
+
+def _as_head(head: Any) -> tuple[Any, Any]:
+    """(``struct list_head *``, keep-alive owner) of a CListHead or cdata."""
+    if isinstance(head, CListHead):
+        return head.as_raw(), head._owner
+    if isinstance(head, Opaque):
+        head = head.get()
+    if not isinstance(head, ffi.CData) or ffi.typeof(head) is not _LIST_HEAD_P:
+        raise Error(code.EINVAL, f"expected a struct list_head *, got {head!r}")
+    return head, None
+
+
+def _node(addr: int) -> Any:
+    return ffi.cast(_LIST_HEAD_P, addr)
+
+
+def _links(addr: int) -> tuple[int, int]:
+    """(next, prev) of the node at ``addr``, both checked to be plausible."""
+    n = _node(addr)
+    nxt, prev = addr_of(n.next), addr_of(n.prev)
+    if nxt in _BAD or prev in _BAD:
+        raise Error(
+            code.EFAULT,
+            f"list node {addr:#x} has next={nxt:#x} prev={prev:#x} "
+            "(NULL or LIST_POISON: uninitialised or deleted)",
+        )
+    return nxt, prev
+
+
+class CListHead:
+    """One C ``struct list_head`` (a sentinel or an entry's link).
+
+    Either borrowed from C (:meth:`from_raw`) or owned (:meth:`new`: an
+    initialised empty head in Python-owned memory). Compares equal by
+    address.
+
+    Rust: ``kernel::interop::list::CListHead``
+    """
+
+    __slots__ = ("_owner", "_ptr")
+
+    def __init__(self, ptr: Any, owner: Any = None) -> None:
+        """Internal; use :meth:`from_raw` or :meth:`new`."""
+        self._ptr = ptr
+        self._owner = owner
+
+    @classmethod
+    def from_raw(cls, ptr: Any, owner: Any = None) -> CListHead:
+        """Wrap a ``struct list_head *`` that C initialised.
+
+        Safety: ``ptr`` must point at an initialised ``list_head`` that
+        stays valid while this object is used (``owner`` is kept alive, if
+        given). It is checked to be non-NULL with plausible links.
+
+        Raises:
+            Error: ``EINVAL`` for a NULL or non-``list_head`` pointer,
+                ``EFAULT`` for NULL/poisoned links.
+
+        Rust: ``CListHead::from_raw``
+        """
+        if not isinstance(ptr, ffi.CData) or ffi.typeof(ptr) is not _LIST_HEAD_P:
+            raise Error(code.EINVAL, f"expected a struct list_head *, got {ptr!r}")
+        if ptr == ffi.NULL:
+            raise Error(code.EINVAL, "NULL list_head")
+        _links(addr_of(ptr))
+        return cls(ptr, owner)
+
+    @classmethod
+    def new(cls) -> CListHead:
+        """A new, empty, owned head (``INIT_LIST_HEAD``), for C to link into.
+
+        Rust: ``CListHead::new``
+        """
+        op = Opaque.ffi_init("struct list_head", lib.INIT_LIST_HEAD)
+        return cls(op.get(), op)
+
+    def as_raw(self) -> Any:
+        """The ``struct list_head *``. Rust: ``CListHead::as_raw``."""
+        return self._ptr
+
+    def next(self) -> CListHead:
+        """The next node. Raises ``Error(EFAULT)`` for NULL/poisoned links."""
+        nxt, _ = _links(addr_of(self._ptr))
+        return CListHead(_node(nxt), self._owner)
+
+    def prev(self) -> CListHead:
+        """The previous node. Raises ``Error(EFAULT)`` for NULL/poisoned links."""
+        _, prev = _links(addr_of(self._ptr))
+        return CListHead(_node(prev), self._owner)
+
+    def is_linked(self) -> bool:
+        """Whether the node is in a list (its links do not point at itself).
+
+        For a sentinel: whether the list is non-empty.
+
+        Rust: ``CListHead::is_linked``
+        """
+        addr = addr_of(self._ptr)
+        nxt, prev = _links(addr)
+        return nxt != addr and prev != addr
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CListHead) and addr_of(other._ptr) == addr_of(self._ptr)
+
+    def __hash__(self) -> int:
+        return hash(addr_of(self._ptr))
+
+    def __repr__(self) -> str:
+        return f"<CListHead {addr_of(self._ptr):#x}>"
+
+
+class _Walk:
+    """The checked walk shared by CList and the kernel-style helpers."""
+
+    __slots__ = ("c_ptr", "check_live", "head", "make", "offset")
+
+    def __init__(
+        self,
+        head: int,
+        offset: int,
+        c_ptr: Any,
+        make: Callable[[Any], Any],
+        check_live: bool | None,
+    ) -> None:
+        self.head = head
+        self.offset = offset
+        self.c_ptr = c_ptr
+        self.make = make
+        self.check_live = check_live
+
+    def _live(self, node: int) -> None:
+        if node != self.head and self.check_live and not lib.pfl_kobj_is_live(
+            ffi.cast("void *", node - self.offset)
+        ):
+            raise Error(
+                code.EFAULT,
+                f"list entry {node - self.offset:#x} was freed (modified during iteration?)",
+            )
+
+    def read(self, node: int) -> tuple[int, int]:
+        self._live(node)
+        return _links(node)
+
+    def resolve_live(self, first: int) -> None:
+        if self.check_live is None:
+            self.check_live = first != self.head and bool(
+                lib.pfl_kobj_is_live(ffi.cast("void *", first - self.offset))
+            )
+
+    def step(self, cur: int, nxt: int) -> tuple[int, int]:
+        """Links of ``nxt``, checking it really follows ``cur``."""
+        links = self.read(nxt)
+        if links[1] != cur:
+            raise Error(
+                code.EAGAIN,
+                f"list is inconsistent at {nxt:#x} (prev is {links[1]:#x}, expected {cur:#x}): "
+                "modified during iteration, or corrupted",
+            )
+        return links
+
+    def nodes(self) -> list[int]:
+        """The entries' node addresses, checking every link (bounded by MAX_STEPS)."""
+        nxt, _ = self.read(self.head)
+        self.resolve_live(nxt)
+        cur = self.head
+        out: list[int] = []
+        while nxt != self.head:
+            if len(out) >= MAX_STEPS:
+                raise Error(code.EAGAIN, f"list longer than {MAX_STEPS} entries, or looping")
+            out.append(nxt)
+            nxt, cur = self.step(cur, nxt)[0], nxt
+        if self.read(self.head)[1] != cur:
+            raise Error(code.EAGAIN, "list head's prev is not the last entry")
+        return out
+
+    def entry(self, node: int) -> Any:
+        return self.make(ffi.cast(self.c_ptr, node - self.offset))
+
+    def _expect(self, snapshot: list[int], seen: int, nxt: int) -> None:
+        if seen >= len(snapshot) or snapshot[seen] != nxt:
+            raise Error(
+                code.EAGAIN,
+                "list was modified during iteration (an entry ahead was added, "
+                "removed or moved)",
+            )
+
+    def iterate(self) -> Iterator[Any]:
+        """``list_for_each_entry``: any modification of the list raises.
+
+        The walk follows a snapshot of the node addresses taken when
+        iteration starts: each step must meet the next snapshot node, the
+        entry last yielded must keep its links, and at the end a fresh walk
+        must equal the snapshot (catching changes behind the cursor).
+        """
+        snapshot = self.nodes()
+        cur = self.head
+        links = self.read(cur)
+        seen = 0
+        while True:
+            nxt = links[0]
+            if nxt == self.head:
+                if seen != len(snapshot) or self.nodes() != snapshot:
+                    raise Error(code.EAGAIN, "list was modified during iteration")
+                return
+            self._expect(snapshot, seen, nxt)
+            seen += 1
+            links = self.step(cur, nxt)
+            cur = nxt
+            yield self.entry(cur)
+            self._live(cur)
+            node = _node(cur)
+            now = addr_of(node.next), addr_of(node.prev)
+            if now != links:
+                raise Error(
+                    code.EAGAIN,
+                    f"list was modified during iteration (entry {cur - self.offset:#x} "
+                    "was unlinked or its neighbours changed)",
+                )
+
+    def iterate_safe(self) -> Iterator[Any]:
+        """``list_for_each_entry_safe``: the entry just yielded may be deleted
+        (and freed); any other modification ahead raises."""
+        snapshot = self.nodes()
+        cur = self.head
+        nxt = self.read(cur)[0]
+        seen = 0
+        while nxt != self.head:
+            self._expect(snapshot, seen, nxt)
+            seen += 1
+            links = self.step(cur, nxt)
+            cur, after = nxt, links[0]
+            yield self.entry(cur)
+            # ``cur`` may be deleted (even freed) now: only ``after`` is read,
+            # and it must still be linked where it was.
+            if after != self.head:
+                a_next, a_prev = self.read(after)
+                if (
+                    a_next == after
+                    or self.read(a_prev)[0] != after
+                    or self.read(a_next)[1] != after
+                ):
+                    raise Error(
+                        code.EAGAIN,
+                        f"entry {after - self.offset:#x} was unlinked during iteration "
+                        "(only the current entry may be deleted)",
+                    )
+                cur = a_prev
+            elif seen != len(snapshot):
+                raise Error(code.EAGAIN, "list was modified during iteration")
+            nxt = after
+
+
+def _member_offset(c_type: str, member: str) -> int:
+    """``offsetof(c_type, member)``, checking the member is a ``struct list_head``."""
+    try:
+        ct = ffi.typeof(c_type)
+    except (ffi.error, TypeError, KeyError) as e:
+        raise Error(code.EINVAL, f"unknown C type {c_type!r}: {e}") from None
+    if ct.kind not in ("struct", "union"):
+        raise Error(code.EINVAL, f"{c_type!r} is not a struct or union")
+    path = member.split(".")
+    t = ct
+    for part in path:
+        fields = dict(t.fields or []) if t.kind in ("struct", "union") else {}
+        if part not in fields:
+            raise Error(
+                code.EINVAL,
+                f"{t.cname} has no member {part!r} known to the bindings "
+                "(declare it in a csrc/bindings cdef)",
+            )
+        t = fields[part].type
+    if t is not _LIST_HEAD:
+        raise Error(
+            code.EINVAL, f"{c_type}.{member} is a {t.cname}, not a struct list_head"
+        )
+    return int(ffi.offsetof(ct, *path))
+
+
+class CList(Generic[T]):
+    """A typed, read-only view of a C list behind a sentinel ``list_head``.
+
+    Iterating yields ``item(entry_ptr)`` for each entry, where
+    ``entry_ptr`` is the ``c_type *`` containing the node (``container_of``).
+    See the module documentation for what iteration checks.
+
+    Rust: ``kernel::interop::list::CList<T, OFFSET>``
+    """
+
+    __slots__ = ("_c_ptr", "_check_live", "_head", "_item", "_offset", "_owner")
+
+    def __init__(
+        self,
+        head: Any,
+        item: Callable[[Any], T],
+        c_type: str,
+        offset: int,
+        owner: Any = None,
+        check_live: bool | None = None,
+    ) -> None:
+        """Internal; use :func:`clist_create` or :meth:`from_raw`."""
+        self._head = head
+        self._owner = owner
+        self._item = item
+        self._offset = offset
+        self._c_ptr = ffi.getctype(ffi.typeof(c_type), "*")
+        self._check_live = check_live
+
+    @classmethod
+    def from_raw(
+        cls,
+        head: Any,
+        item: Callable[[Any], T],
+        c_type: str,
+        offset: int,
+        *,
+        check_live: bool | None = None,
+    ) -> CList[T]:
+        """A view of the list at ``head`` whose entries have their node at ``offset``.
+
+        Safety: the entries must be ``c_type`` with a ``list_head`` at
+        byte ``offset``; prefer :func:`clist_create`, which computes and
+        checks the offset.
+
+        Raises:
+            Error: ``EINVAL`` if ``head`` is not an initialised
+                ``struct list_head *``; ``EFAULT`` for poisoned links.
+
+        Rust: ``CList::from_raw``
+        """
+        ptr, owner = _as_head(head)
+        CListHead.from_raw(ptr)
+        return cls(ptr, item, c_type, offset, owner, check_live)
+
+    def _walk(self, make: Callable[[Any], Any]) -> _Walk:
+        return _Walk(addr_of(self._head), self._offset, self._c_ptr, make, self._check_live)
+
+    def head(self) -> CListHead:
+        """The sentinel."""
+        return CListHead(self._head, self._owner)
+
+    def is_empty(self) -> bool:
+        """Whether the list has no entries. Rust: ``CList::is_empty``."""
+        return not self.head().is_linked()
+
+    def iter(self) -> Iterator[T]:
+        """Iterate over the entries, typed. Rust: ``CList::iter``.
+
+        Raises (while iterating):
+            Error: ``EAGAIN`` if the list is modified during iteration,
+                ``EFAULT`` for poisoned links or a freed entry.
+        """
+        return self._walk(self._item).iterate()
+
+    def __iter__(self) -> Iterator[T]:
+        return self.iter()
+
+    def __len__(self) -> int:
+        """Number of entries (a checked walk; ``list_count_nodes``)."""
+        return len(self._walk(self._item).nodes())
+
+    def __repr__(self) -> str:
+        return f"<CList {ffi.typeof(self._c_ptr).item.cname} at {addr_of(self._head):#x}>"
+
+
+def clist_create(
+    head: Any,
+    item: Callable[[Any], T],
+    c_type: str,
+    member: str,
+    *,
+    check_live: bool | None = None,
+) -> CList[T]:
+    """A typed :class:`CList` over the C list at ``head``.
+
+    Args:
+        head: the sentinel: a ``struct list_head *``, a :class:`CListHead`
+            or an ``Opaque`` of one.
+        item: makes the Python value of an entry from its ``c_type *``
+            (a wrapper class, or ``lambda p: p`` for the raw pointer).
+        c_type: the entries' C struct, e.g. ``"struct gpu_buddy_block"``.
+        member: the ``list_head`` member linking them, e.g. ``"link"``
+            (``"a.b"`` for a nested member).
+        check_live: whether to check each entry is a live runtime
+            allocation before reading it; ``None`` decides on the first entry.
+
+    Raises:
+        Error: ``EINVAL`` if ``c_type`` is unknown, has no such member, the
+            member is not a ``struct list_head``, or ``head`` is not an
+            initialised ``struct list_head *``.
+
+    Rust: ``kernel::interop::list::clist_create!``
+    """
+    offset = _member_offset(c_type, member)
+    return CList.from_raw(head, item, c_type, offset, check_live=check_live)
+
+
+# ---------------------------------------------------------------- kernel style
+
+
+def _ident(p: Any) -> Any:
+    return p
+
+
+def container_of(ptr: Any, type: str, member: str) -> Any:
+    """``container_of(ptr, type, member)``: the ``type *`` whose ``member`` is at ``ptr``.
+
+    Safety: ``ptr`` must point at the ``member`` of a ``type``.
+
+    Raises:
+        Error: ``EINVAL`` for a NULL ``ptr``, an unknown type or member
+            (only ``struct list_head`` members: see :func:`list_entry`).
+
+    C header: include/linux/container_of.h
+    """
+    if ptr == ffi.NULL:
+        raise Error(code.EINVAL, "container_of(NULL)")
+    offset = _member_offset(type, member)
+    return ffi.cast(ffi.getctype(ffi.typeof(type), "*"), addr_of(ptr) - offset)
+
+
+def list_entry(ptr: Any, type: str, member: str) -> Any:
+    """``list_entry(ptr, type, member)``: :func:`container_of` for a list node.
+
+    C header: include/linux/list.h
+    """
+    return container_of(ptr, type, member)
+
+
+def list_first_entry_or_null(head: Any, type: str, member: str) -> Any:
+    """``list_first_entry_or_null(ptr, type, member)``: the first entry, or ``None``.
+
+    Raises:
+        Error: ``EINVAL``/``EFAULT`` as :func:`clist_create`.
+
+    C header: include/linux/list.h
+    """
+    ptr, _owner = _as_head(head)
+    nxt, _ = _links(addr_of(CListHead.from_raw(ptr).as_raw()))
+    if nxt == addr_of(ptr):
+        return None
+    return list_entry(_node(nxt), type, member)
+
+
+def list_for_each_entry(
+    type: str, head: Any, member: str, *, check_live: bool | None = None
+) -> Iterator[Any]:
+    """``list_for_each_entry(pos, head, member)`` as a generator of ``type *``.
+
+    The entry just yielded must stay in the list (use
+    :func:`list_for_each_entry_safe` to delete it); any modification
+    raises ``Error(EAGAIN)`` at the next step, a freed or poisoned entry
+    ``Error(EFAULT)``.
+
+    C header: include/linux/list.h
+    """
+    clist = clist_create(head, _ident, type, member, check_live=check_live)
+    return clist._walk(_ident).iterate()
+
+
+def list_for_each_entry_safe(
+    type: str, head: Any, member: str, *, check_live: bool | None = None
+) -> Iterator[Any]:
+    """``list_for_each_entry_safe(pos, n, head, member)`` as a generator of ``type *``.
+
+    The entry just yielded may be deleted (and freed) before the next
+    step, as in C; the next entry is taken before yielding and checked to
+    be still linked when iteration resumes (``Error(EAGAIN)`` otherwise).
+
+    C header: include/linux/list.h
+    """
+    clist = clist_create(head, _ident, type, member, check_live=check_live)
+    return clist._walk(_ident).iterate_safe()
