@@ -9,7 +9,10 @@ device and a driver match (same ``modname.name``), the bus binds them:
 ``probe(adev, id_info)`` runs with a :class:`~pyforlinux.device.Core`
 view and returns the driver's data for the device; on unbind the bus
 calls ``unbind(adev, data)``, releases the data (its ``close()``), and
-then the device's devres actions, in reverse order.
+then the device's devres actions, in reverse order. As in the driver
+core, a probe that fails (raises) is logged and leaves the device unbound
+(its devres released); it does not fail the device's or the driver's
+registration. The error is kept in ``probe_error`` of the device.
 
 Thread context: bind and unbind of one device are serialised by its
 device lock; probe and unbind may sleep.
@@ -19,6 +22,7 @@ Rust: rust/kernel/auxiliary.rs. C header: include/linux/auxiliary_bus.h
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
@@ -36,6 +40,7 @@ from pyforlinux.device import (
 from pyforlinux.error import Error, code
 
 Ctx = TypeVar("Ctx", bound=DeviceContext, covariant=True)
+log = logging.getLogger("pyforlinux.auxiliary")
 
 
 @dataclass(frozen=True)
@@ -127,7 +132,15 @@ class _Bus:
     def _try_bind(self, core: _DeviceCore, drv: Driver) -> bool:
         for devid, info in drv.ID_TABLE:
             if devid == core.aux_devid:  # type: ignore[attr-defined]
-                return bind(core, drv, info, AuxDevice)
+                try:
+                    return bind(core, drv, info, AuxDevice)
+                except Error as e:
+                    # As the driver core: a failed probe is logged and the
+                    # device stays unbound; adding the device still succeeds.
+                    core.probe_error = e  # type: ignore[attr-defined]
+                    log.warning("%s: probe of %s failed: %s", type(drv).__name__,
+                                core.name, e.strerror)
+                    return False
         return False
 
 

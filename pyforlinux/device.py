@@ -174,11 +174,11 @@ class Device(Generic[Ctx]):
     def as_bound(self: Device[Bound]) -> Device[Bound]:
         """This view as :class:`Bound` (a :class:`Core` view is also bound)."""
         self._check()
-        return Device(self._core, Bound, self._gen)
+        return type(self)(self._core, Bound, self._gen)
 
     def as_normal(self) -> Device[Normal]:
         """This view as :class:`Normal` (not counted: see :meth:`inc_ref`)."""
-        return Device(self._core, Normal, 0)
+        return type(self)(self._core, Normal, 0)
 
     # -- reference counting (Normal only) ---------------------------------
     def inc_ref(self) -> None:

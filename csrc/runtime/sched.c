@@ -56,13 +56,35 @@ void put_task_struct(struct task_struct *t)
 		task_free(t);
 }
 
-/* Thread exit: leave RCU, drop the thread's own reference. */
+/* cpuhp teardown callbacks: per-CPU (here per-thread) caches to free. */
+#define MAX_CPUHP 8
+static int (*cpuhp_teardown[MAX_CPUHP])(unsigned int cpu);
+static int nr_cpuhp;
+
+int pfl_cpuhp_setup(int (*teardown)(unsigned int cpu))
+{
+	if (teardown && nr_cpuhp < MAX_CPUHP)
+		cpuhp_teardown[nr_cpuhp++] = teardown;
+	return 0;
+}
+
+/* "This CPU goes offline": free the calling thread's per-CPU caches. */
+void pfl_percpu_drain_current(void)
+{
+	int i;
+
+	for (i = 0; i < nr_cpuhp; i++)
+		cpuhp_teardown[i](0);
+}
+
+/* Thread exit: free per-CPU caches, leave RCU, drop the thread's reference. */
 static void task_exit(void *arg)
 {
 	struct task_struct *t = arg;
 
 	/* pfl_current() may be called by the unregister paths: keep cur. */
 	cur = t;
+	pfl_percpu_drain_current();
 	pfl_lockdep_task_exit(t);
 	pfl_rcu_unregister_thread(t);
 	cur = NULL;

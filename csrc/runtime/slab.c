@@ -498,8 +498,12 @@ int pfl_slab_cache_info(int i, char *name, size_t name_size, long *live, unsigne
 	return ret;
 }
 
-/* Waits for RCU-deferred frees, so the live counts are final. */
+void pfl_percpu_drain_current(void);
+
+/* Makes the live counts final: frees the calling thread's per-CPU caches
+ * (as if its CPU went offline) and waits for RCU-deferred frees. */
 void pfl_slab_quiesce(void)
 {
+	pfl_percpu_drain_current();
 	rcu_barrier();
 }
