@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -76,7 +77,7 @@ class Driver:
     implement :meth:`probe`; :meth:`unbind` is optional.
     """
 
-    ID_TABLE: ClassVar[list[tuple[DeviceId, Any]]] = []
+    ID_TABLE: ClassVar[Sequence[tuple[DeviceId, Any]]] = ()
 
     def probe(self, adev: AuxDevice[Core], id_info: Any) -> Any:
         """Bind ``adev``; return the driver data for it (released at unbind).

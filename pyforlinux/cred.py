@@ -54,9 +54,12 @@ class Credential:
         return cls(Kuid(os.getuid()), Kuid(os.geteuid()), os.getgid(), os.getegid())
 
     @classmethod
-    def new(cls, uid: int, euid: int | None = None, gid: int = 0, egid: int | None = None) -> Credential:
+    def new(
+        cls, uid: int, euid: int | None = None, gid: int = 0, egid: int | None = None
+    ) -> Credential:
         """Credentials of another subject (e.g. a socket peer)."""
-        return cls(Kuid(uid), Kuid(uid if euid is None else euid), gid, gid if egid is None else egid)
+        e_uid = uid if euid is None else euid
+        return cls(Kuid(uid), Kuid(e_uid), gid, gid if egid is None else egid)
 
     def capable_sys_admin(self) -> bool:
         """``capable(CAP_SYS_ADMIN)``: here, an effective uid of root."""

@@ -31,7 +31,7 @@ import itertools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from pyforlinux.error import Error, code
 
@@ -178,7 +178,8 @@ class Device(Generic[Ctx]):
 
     def as_normal(self) -> Device[Normal]:
         """This view as :class:`Normal` (not counted: see :meth:`inc_ref`)."""
-        return type(self)(self._core, Normal, 0)
+        # The same view class (e.g. an auxiliary device), in the Normal context.
+        return cast("Device[Normal]", type(self)(self._core, Normal, 0))
 
     # -- reference counting (Normal only) ---------------------------------
     def inc_ref(self) -> None:

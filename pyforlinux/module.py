@@ -253,6 +253,10 @@ def load(source: str, args: Iterable[str] = ()) -> ThisModule:
             parameter or a bad value; or whatever the init raises (then
             nothing stays loaded).
     """
+    with _lock:
+        for lm in _loaded.values():
+            if lm.source == source:
+                raise Error(code.EEXIST, f"module {lm.this.name} is already loaded from {source}")
     cls = _find_module_class(_import(source))
     info: ModuleInfo = cls.MODULE_INFO
     with _lock:

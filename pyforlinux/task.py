@@ -72,7 +72,8 @@ class Task:
 
     def wake_up(self) -> bool:
         """``wake_up_process()``: True if the task was asleep."""
-        return bool(lib.pfl_wake_up_state(self._ptr(), lib.TASK_INTERRUPTIBLE | lib.TASK_UNINTERRUPTIBLE))
+        state = lib.TASK_INTERRUPTIBLE | lib.TASK_UNINTERRUPTIBLE
+        return bool(lib.pfl_wake_up_state(self._ptr(), state))
 
     def close(self) -> None:
         """Drop this reference (``put_task_struct()``); idempotent."""

@@ -24,7 +24,7 @@ class Resource:
 
 
 class RecordingDriver(auxiliary.Driver):
-    ID_TABLE = [(DeviceId("TestCore", "child"), "info")]
+    ID_TABLE = ((DeviceId("TestCore", "child"), "info"),)
 
     def __init__(self, log: list[str], fail: bool = False) -> None:
         self.log = log
@@ -161,11 +161,18 @@ def test_revocable_guard_misuse() -> None:
     assert r.try_access_with(lambda v: v + 1) == 42
     g = r.try_access()
     assert g is not None
-    other: list[BaseException] = []
-    t = threading.Thread(target=lambda: other.append(pytest.raises(Error, g.release).value))
+    other: list[int] = []
+
+    def release_elsewhere() -> None:
+        try:
+            g.release()
+        except Error as e:
+            other.append(int(e.errno or 0))
+
+    t = threading.Thread(target=release_elsewhere)
     t.start()
     t.join(30)
-    assert isinstance(other[0], Error) and other[0].errno == code.EPERM
+    assert other == [code.EPERM]
     g.release()
     with pytest.raises(Error) as e:
         g.release()

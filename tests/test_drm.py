@@ -18,8 +18,7 @@ from pyforlinux.drm.client import Client
 from pyforlinux.error import Error, code
 from pyforlinux.module import ModuleInfo, ThisModule
 
-
-GFP_ZERO = getattr(lib, "__GFP_ZERO")  # noqa: B009 - a class body would mangle it
+GFP_ZERO = getattr(lib, "__GFP_ZERO")  # in a class body the name would be mangled
 
 
 class ToyObject(gem.BaseDriverObject):
@@ -83,7 +82,7 @@ class ToyDrm(drm.Driver):
 
 
 class ToyAux(auxiliary.Driver):
-    ID_TABLE = [(DeviceId("Toy", "drm"), None)]
+    ID_TABLE = ((DeviceId("Toy", "drm"), None),)
 
     def probe(self, adev: AuxDevice[Core], info: Any) -> Any:
         dev = drm.Device.new(ToyDrm, adev, None)

@@ -256,7 +256,8 @@ def mmap(file: File[Any], offset: int, length: int) -> Mapping:
     """
     obj, start = file.dev.vma_lookup(offset)
     if length <= 0 or start + length > obj.size():
-        raise Error(code.EINVAL, f"mmap of {length} bytes at +{start} past a {obj.size()}-byte object")
+        raise Error(code.EINVAL,
+                    f"mmap of {length} bytes at +{start} past a {obj.size()}-byte object")
     raw = obj._raw
     if not any(file.handle_lookup(h) == raw for h in file.handles()):
         raise Error(code.EACCES, "mmap of an object this file has no handle to")

@@ -53,22 +53,22 @@ def _ioc(direction: int, nr: int, size: int) -> int:
     )
 
 
-def IO(nr: int) -> int:  # noqa: N802 - the kernel's name
+def IO(nr: int) -> int:
     """A DRM ioctl number with no argument (``DRM_IO``)."""
     return _ioc(lib._IOC_NONE, nr, 0)
 
 
-def IOR(nr: int, struct: str) -> int:  # noqa: N802
+def IOR(nr: int, struct: str) -> int:
     """A DRM ioctl number whose ``struct`` argument is read by userspace (``DRM_IOR``)."""
     return _ioc(lib._IOC_READ, nr, ffi.sizeof(struct))
 
 
-def IOW(nr: int, struct: str) -> int:  # noqa: N802
+def IOW(nr: int, struct: str) -> int:
     """A DRM ioctl number whose ``struct`` argument is written by userspace (``DRM_IOW``)."""
     return _ioc(lib._IOC_WRITE, nr, ffi.sizeof(struct))
 
 
-def IOWR(nr: int, struct: str) -> int:  # noqa: N802
+def IOWR(nr: int, struct: str) -> int:
     """A DRM ioctl number with a read-write ``struct`` argument (``DRM_IOWR``)."""
     return _ioc(lib._IOC_READ | lib._IOC_WRITE, nr, ffi.sizeof(struct))
 
