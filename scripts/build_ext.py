@@ -20,7 +20,7 @@ import sys
 import cffi
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-CDEF_ORDER = ["runtime", "errno", "list", "scatterlist", "gpu_buddy", "dma_fence", "xarray", "drm"]
+CDEF_ORDER = ["runtime", "errno", "list", "scatterlist", "gpu_buddy", "dma_fence", "xarray", "sync", "drm"]
 
 
 def read_cdef() -> str:

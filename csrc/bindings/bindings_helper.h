@@ -32,8 +32,8 @@
 #include <linux/idr.h>
 #include <pfl/runtime.h>
 #include <pfl/bindings.h>
-#include <pfl/scatterlist.h>
 #include <uapi/drm/drm.h>
 #include <uapi/drm/nova_drm.h>
 #include <drm/drm_ioctl.h>
+#include <pfl/sync.h>
 #include <pfl/dma_fence.h>

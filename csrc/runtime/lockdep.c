@@ -26,6 +26,7 @@
 #include <linux/sched.h>
 #include <linux/spinlock.h>
 #include <linux/lockdep.h>
+#include <pfl/sync.h>
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -61,6 +62,11 @@ static char last_report[4096];
 /* Python's acquisition site for the next lock taken by this thread. */
 static __thread char next_ctx[CTX_LEN];
 
+/* What this thread itself reported: lets the Python layer's strict mode tell
+ * its own reports from those of other threads running at the same time. */
+static __thread unsigned long thread_counts[PFL_LOCKDEP_NR_KINDS];
+static __thread char thread_report[sizeof(last_report)];
+
 void pfl_lockdep_set_enabled(int on) { enabled = on; }
 int pfl_lockdep_enabled(void) { return enabled; }
 void pfl_lockdep_set_quiet(int q) { quiet = q; }
@@ -82,6 +88,20 @@ size_t pfl_lockdep_last_report(char *buf, size_t size)
 		snprintf(buf, size, "%s", last_report);
 	pthread_mutex_unlock(&graph_mu);
 	return n;
+}
+
+unsigned long pfl_lockdep_thread_count(int kind)
+{
+	if (kind < 0 || kind >= PFL_LOCKDEP_NR_KINDS)
+		return 0;
+	return thread_counts[kind];
+}
+
+size_t pfl_lockdep_thread_last_report(char *buf, size_t size)
+{
+	if (size)
+		snprintf(buf, size, "%s", thread_report);
+	return strlen(thread_report);
 }
 
 void pfl_lockdep_set_acquire_context(const char *ctx)
@@ -112,6 +132,8 @@ static void report_locked(int kind, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(last_report, sizeof(last_report), fmt, ap);
 	va_end(ap);
+	thread_counts[kind]++;
+	memcpy(thread_report, last_report, sizeof(thread_report));
 	if (!quiet)
 		pfl_printk("%s\n", last_report);
 }
@@ -148,10 +170,11 @@ static struct pfl_lock_class *class_of_locked(struct lockdep_map *map)
 	c->id = nr_classes;
 	c->subclass = sub;
 	c->key = key;
-	snprintf(c->name, sizeof(c->name), "%s%s", key->name ? key->name : map->name ? map->name : "?",
-		 sub ? "/1" : "");
-	if (sub > 1)
-		snprintf(c->name + strlen(c->name) - 1, 4, "%d", sub);
+	/* "name" or "name/sub", truncating the name so the suffix always fits. */
+	snprintf(c->name, sizeof(c->name), "%.*s", sub ? (int)sizeof(c->name) - 3 : -1,
+		 key->name ? key->name : map->name ? map->name : "?");
+	if (sub)
+		snprintf(c->name + strlen(c->name), 3, "/%d", sub);
 	classes[nr_classes++] = c;
 	key->cls[sub] = c;
 	return c;
@@ -431,9 +454,10 @@ void pfl_might_sleep(const char *file, int line)
 						      t->held_locks[i].map->name ?
 						      t->held_locks[i].map->name : "?");
 		report(PFL_LOCKDEP_MIGHT_SLEEP,
-		       "BUG: sleeping function called from invalid context at %s:%d\n"
+		       "BUG: sleeping function called from invalid context at %s:%d%s%s%s\n"
 		       "in_atomic(): %d, rcu_read_lock depth: %d, pid: %d, spinlocks held:%s",
-		       file, line, t->preempt_depth > 0, t->rcu_read_depth, t->pid,
+		       file, line, next_ctx[0] ? " (acquiring at " : "", next_ctx,
+		       next_ctx[0] ? ")" : "", t->preempt_depth > 0, t->rcu_read_depth, t->pid,
 		       n ? held : " none");
 	}
 }

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * pyforlinux: entry points for the Python sync layer (pyforlinux/sync) that
+ * no kernel header declares: the lock validator's per-thread view
+ * (runtime/lockdep.c) and the helpers of csrc/helpers/sync.c (macros and
+ * static inlines Python cannot call, and the bridge that runs Python
+ * call_rcu() callbacks).
+ */
+#ifndef _PFL_SYNC_H
+#define _PFL_SYNC_H
+#include <stddef.h>
+#include <stdbool.h>
+
+struct mutex;
+struct spinlock;
+struct wait_queue_head;
+struct wait_queue_entry;
+
+/* runtime/lockdep.c: reports made by the calling thread only. */
+unsigned long pfl_lockdep_thread_count(int kind);
+size_t pfl_lockdep_thread_last_report(char *buf, size_t size);
+
+/* helpers/sync.c: a lock class key's name (set before any lock uses it). */
+struct lock_class_key;
+void pfl_sync_key_set_name(struct lock_class_key *key, const char *name);
+
+/* helpers/sync.c: the kernel's lock macros, as C code sees them. */
+int pfl_sync_mutex_is_locked(struct mutex *lock);
+int pfl_sync_spin_is_locked(struct spinlock *lock);
+int pfl_sync_mutex_assert_held(struct mutex *lock);
+int pfl_sync_spin_assert_held(struct spinlock *lock);
+
+/* helpers/sync.c: wait queues (init_wait(), waitqueue_active()). */
+void pfl_sync_init_wait(struct wait_queue_entry *wait);
+int pfl_sync_waitqueue_active(struct wait_queue_head *wq);
+
+/* helpers/sync.c: call_rcu() for Python. A kmalloc'd node carries a cookie;
+ * after a grace period the C callback frees the node and queues the cookie,
+ * which the Python layer collects (pfl_rcu_cookie_wait) and acts on. */
+void *pfl_rcu_cookie_alloc(unsigned long cookie, unsigned int gfp);
+void pfl_rcu_cookie_call(void *node);
+void pfl_rcu_cookie_free(void *node);
+size_t pfl_rcu_cookie_wait(unsigned long *out, size_t max, int block);
+unsigned long pfl_rcu_cookie_completed(void);
+void pfl_rcu_cookie_stop(void);
+
+#endif /* _PFL_SYNC_H */
