@@ -9,9 +9,9 @@ import pytest
 
 from pyforlinux import alloc, drm, module, run
 from pyforlinux._bindings import lib
+from pyforlinux.drivers import nova_core
 from pyforlinux.drm.client import Client
 from pyforlinux.drm.ioctl import IOWR
-from pyforlinux.drivers import nova_core
 from pyforlinux.error import Error, code
 
 CREATE = (lib.DRM_IOCTL_NOVA_GEM_CREATE, "struct drm_nova_gem_create")
