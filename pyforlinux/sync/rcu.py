@@ -1,0 +1,572 @@
+"""RCU: read-side guards, grace periods, deferred callbacks and :class:`RcuBox`.
+
+All on the runtime's RCU, which is liburcu's memb flavour (runtime/rcu.c);
+Python threads are registered with liburcu automatically on first use.
+
+- :func:`read_lock` returns a :class:`Guard` (``rcu_read_lock()`` until
+  :meth:`Guard.unlock` or the end of its ``with`` block). Guards nest. A
+  guard belongs to its thread: using it on another raises ``EPERM``.
+- :func:`synchronize_rcu` waits until every read section that began
+  before it has ended. It sleeps: inside a read section it could never
+  return (the runtime reports might_sleep and does not wait) so it raises
+  ``EDEADLK`` there, always; under a SpinLock it is a might_sleep report
+  (``EDEADLK`` in strict mode).
+- :func:`call_rcu` runs a Python callable after a grace period, and
+  :func:`rcu_barrier` waits for every callback queued before it.
+- :class:`RcuBox` owns a value that outlives, by one grace period, the
+  moment the box is dropped (:meth:`RcuBox.close`): readers that found it
+  under a guard may use it until they leave their read section.
+
+How Python callbacks run (a choice; the kernel runs them in softirq
+context): the grace period is liburcu's, in C. A kmalloc'd node carrying a
+cookie goes to the C ``call_rcu()``; its C callback (csrc/helpers/sync.c)
+frees the node and queues the cookie. One Python thread, ``pfl-rcu-cb``,
+collects the cookies and runs their Python callables, in order, with
+preemption disabled like a softirq: a callback that sleeps (takes a
+Mutex, calls synchronize_rcu) is a might_sleep report. Python code never
+runs on liburcu's own threads (they are registered with liburcu behind
+the runtime's back, and may run while the interpreter finalises). A
+callback that raises is a kernel WARN (and its traceback is printed);
+other callbacks still run. Callbacks still queued at interpreter exit are
+not run.
+
+C header: include/linux/rcupdate.h. Rust: rust/kernel/sync/rcu.rs, and the
+proposed ``RcuBox``/``ForeignOwnableRcu`` (rust/kernel/sync/rcu/rcu_box.rs,
+"rust: rcu: add RcuBox type").
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import threading
+import traceback
+import weakref
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Final, Generic, Self, TypeVar
+
+from pyforlinux._bindings import ffi, lib
+from pyforlinux.alloc import GFP_KERNEL, AllocError, Flags
+from pyforlinux.error import Error, code
+from pyforlinux.sync import lockdep
+from pyforlinux.sync.lockdep import StrictCheck
+
+__all__ = [
+    "Guard",
+    "RcuBox",
+    "call_rcu",
+    "rcu_barrier",
+    "read_lock",
+    "read_lock_held",
+    "synchronize_rcu",
+]
+
+T = TypeVar("T")
+
+
+# ---------------------------------------------------------------------------
+# read side
+
+
+class Guard:
+    """Evidence that the RCU read lock is held by the calling thread.
+
+    ``Guard()`` (or :func:`read_lock`) calls ``rcu_read_lock()``;
+    :meth:`unlock` (or leaving the ``with`` block) ``rcu_read_unlock()``.
+    Guards nest. A guard garbage collected while held is reported (leak
+    warning) and unlocked if collected on its own thread.
+
+    Errors: ``EPERM`` when used (unlock, :meth:`RcuBox.with_rcu`, ...) on a
+    thread other than the one that created it (the Rust guard is ``!Send``:
+    the read lock is per thread); ``EINVAL`` when used after unlock.
+
+    Rust: ``kernel::sync::rcu::Guard``
+    """
+
+    __slots__ = ("__weakref__", "_thread")
+
+    def __init__(self) -> None:
+        lib.pfl_rcu_read_lock()
+        self._thread: int | None = threading.get_ident()
+
+    def _check(self) -> None:
+        owner = self._thread
+        if owner is None:
+            raise Error(code.EINVAL, "RCU guard used after unlock")
+        if owner != threading.get_ident():
+            raise Error(code.EPERM, "RCU guard used on a thread that does not hold it")
+
+    @property
+    def held(self) -> bool:
+        """Whether the guard still holds the read lock."""
+        return self._thread is not None
+
+    def unlock(self) -> None:
+        """``rcu_read_unlock()``. Idempotent on the owning thread.
+
+        Raises:
+            Error: ``EPERM`` on another thread.
+
+        Rust: ``Guard::unlock``
+        """
+        owner = self._thread
+        if owner is None:
+            return
+        if owner != threading.get_ident():
+            raise Error(code.EPERM, "RCU guard unlocked on a thread that does not hold it")
+        self._thread = None
+        lib.pfl_rcu_read_unlock()
+
+    def __enter__(self) -> Self:
+        self._check()
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.unlock()
+
+    def __del__(self) -> None:
+        owner = getattr(self, "_thread", None)
+        if owner is None:
+            return
+        lockdep._warn_leak(
+            "an RCU read guard was garbage collected while held (use 'with' or unlock())"
+        )
+        if owner == threading.get_ident():
+            self.unlock()
+
+    def __repr__(self) -> str:
+        return f"<rcu.Guard {'held' if self._thread is not None else 'released'}>"
+
+
+def read_lock() -> Guard:
+    """Take the RCU read lock: a :class:`Guard`. Rust: ``rcu::read_lock``."""
+    return Guard()
+
+
+def read_lock_held() -> bool:
+    """Whether the calling thread is inside an RCU read section (``rcu_read_lock_held``)."""
+    return bool(lib.pfl_rcu_read_lock_held())
+
+
+# ---------------------------------------------------------------------------
+# grace periods
+
+
+def _site() -> tuple[bytes, int]:
+    f = lockdep.caller_frame()
+    if f is None:
+        return b"?", 0
+    return os.path.basename(f.f_code.co_filename).encode(), f.f_lineno
+
+
+def _sleepable(what: str) -> None:
+    """Refuse (EDEADLK) to wait for a grace period where it cannot end or is
+    forbidden; in strict mode, also where it is reported (atomic context)."""
+    chk = StrictCheck()
+    in_reader = lib.pfl_rcu_read_depth() > 0
+    if chk.before is not None or in_reader:
+        fname, line = _site()
+        lib.pfl_might_sleep(fname, line)
+        if in_reader:
+            raise Error(
+                code.EDEADLK,
+                f"{what} inside an RCU read-side critical section would never return:\n"
+                f"{lockdep.thread_last_report()}",
+            )
+        chk.check(what)
+
+
+def synchronize_rcu() -> None:
+    """Wait for a grace period: every read section begun before has ended.
+
+    Sleeps (the GIL is released).
+
+    Raises:
+        Error: ``EDEADLK`` inside an RCU read section (reported as
+            might_sleep), or in strict mode when the caller is atomic.
+
+    C header: include/linux/rcupdate.h. Rust: ``kernel::sync::rcu::synchronize_rcu``
+    """
+    _sleepable("synchronize_rcu()")
+    lib.synchronize_rcu()
+
+
+# ---------------------------------------------------------------------------
+# callbacks
+
+
+class _Callbacks:
+    """Cookies queued to C call_rcu(), and the thread that runs their callables."""
+
+    def __init__(self) -> None:
+        self.mu = threading.Lock()
+        self.cond = threading.Condition(self.mu)
+        self.pending: dict[int, Callable[[], None]] = {}
+        self.next_cookie = 1
+        self.processed = 0
+        self.thread: threading.Thread | None = None
+        self.errors = 0
+
+    def new_cookie(self) -> int:
+        with self.mu:
+            cookie = self.next_cookie
+            self.next_cookie += 1
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="pfl-rcu-cb", daemon=True)
+                self.thread.start()
+            return cookie
+
+    def arm(self, cookie: int, fn: Callable[[], None]) -> None:
+        with self.mu:
+            self.pending[cookie] = fn
+
+    def disarm(self, cookie: int) -> None:
+        with self.mu:
+            self.pending.pop(cookie, None)
+
+    def _invoke(self, fn: Callable[[], None]) -> None:
+        # Softirq-like context: sleeping in a callback is a might_sleep report.
+        lib.pfl_preempt_disable()
+        try:
+            fn()
+        except BaseException:
+            self.errors += 1
+            sys.stderr.write("pyforlinux: an RCU callback raised:\n" + traceback.format_exc())
+            lib.pfl_warn(b"pyforlinux/sync/rcu.py", 0, b"RCU callback raised an exception")
+        finally:
+            lib.pfl_preempt_enable()
+
+    def _run(self) -> None:
+        buf = ffi.new("unsigned long[]", 64)
+        while True:
+            n = int(lib.pfl_rcu_cookie_wait(buf, 64, 1))
+            if n == 0:
+                return  # interpreter exit
+            for i in range(n):
+                with self.mu:
+                    fn = self.pending.pop(int(buf[i]), None)
+                if fn is not None:
+                    self._invoke(fn)
+                with self.mu:
+                    self.processed += 1
+                    self.cond.notify_all()
+
+    def barrier(self) -> None:
+        """Wait until every cookie C has completed so far was acted on."""
+        target = int(lib.pfl_rcu_cookie_completed())
+        with self.mu:
+            while self.processed < target:
+                self.cond.wait()
+
+    def stop(self) -> None:
+        lib.pfl_rcu_cookie_stop()
+        t = self.thread
+        if t is not None:
+            t.join(timeout=1.0)
+
+
+_callbacks: Final = _Callbacks()
+atexit.register(_callbacks.stop)
+
+
+def _queue(fn: Callable[[], None], gfp: int) -> None:
+    cookie = _callbacks.new_cookie()
+    node = lib.pfl_rcu_cookie_alloc(cookie, gfp)
+    if node == ffi.NULL:
+        raise Error(code.ENOMEM, "call_rcu: no memory for the callback's rcu_head")
+    _callbacks.arm(cookie, fn)
+    # SAFETY: the node is ours (just allocated); the C callback frees it.
+    lib.pfl_rcu_cookie_call(node)
+
+
+def call_rcu(fn: Callable[[], None]) -> None:
+    """Run ``fn()`` after a grace period (on the ``pfl-rcu-cb`` thread).
+
+    Does not sleep (may be called in any context, read sections included).
+    ``fn`` runs with preemption disabled (must not sleep) and should not
+    raise (a raise is a kernel WARN). See the module doc.
+
+    Raises:
+        Error: ``ENOMEM`` if the callback's kmalloc'd ``rcu_head`` cannot be
+            allocated (``GFP_ATOMIC``).
+
+    C header: include/linux/rcupdate.h (``call_rcu``)
+    """
+    _queue(fn, lib.GFP_ATOMIC)
+
+
+def rcu_barrier() -> None:
+    """Wait until every callback queued (C and Python) before the call has run.
+
+    Sleeps.
+
+    Raises:
+        Error: ``EDEADLK`` inside an RCU read section or an RCU callback
+            (it would wait for itself), or in strict mode when atomic.
+
+    C header: include/linux/rcupdate.h (``rcu_barrier``)
+    """
+    if threading.current_thread() is _callbacks.thread:
+        fname, line = _site()
+        lib.pfl_might_sleep(fname, line)
+        raise Error(code.EDEADLK, "rcu_barrier() in an RCU callback would wait for itself")
+    _sleepable("rcu_barrier()")
+    lib.rcu_barrier()
+    _callbacks.barrier()
+
+
+def callback_errors() -> int:
+    """How many Python RCU callbacks raised so far."""
+    return _callbacks.errors
+
+
+# ---------------------------------------------------------------------------
+# RcuBox
+
+
+def _addr(ptr: Any) -> int:
+    if isinstance(ptr, int):
+        return ptr
+    return int(ffi.cast("uintptr_t", ptr))
+
+
+_OWNED: Final = "owned"
+_FOREIGN: Final = "foreign"
+_DROPPING: Final = "dropping"
+_DEAD: Final = "dead"
+
+_boxes: weakref.WeakValueDictionary[int, RcuBox[Any]] = weakref.WeakValueDictionary()
+_foreign: dict[int, RcuBox[Any]] = {}  # strong: C owns these boxes
+_boxes_mu = threading.Lock()
+
+
+def _default_drop(value: object) -> None:
+    close = getattr(value, "close", None)
+    if callable(close):
+        close()
+
+
+class RcuBox(Generic[T]):
+    """A box freed with RCU: the value lives one grace period past :meth:`close`.
+
+    ``RcuBox(value, flags=alloc.GFP_KERNEL, *, drop=None)`` allocates the box's C
+    part (a kmalloc'd node holding the ``rcu_head``, so that its lifetime is
+    visible to the kernel's live-object counters) and owns ``value``.
+    :meth:`close` (or the end of a ``with`` block) gives the box up, like
+    dropping a Rust ``RcuBox``: after a grace period the node is kfree'd (in
+    C, by the RCU callback) and the value dropped — ``drop(value)`` if
+    given, else ``value.close()`` if it has one (a KBox, a lock ...), else
+    just the reference. Until then a reader that reached the box inside a
+    read section (:meth:`with_rcu`, :meth:`rcu_borrow`) may use the value.
+
+    Foreign ownership (Rust ``ForeignOwnable`` + ``ForeignOwnableRcu``):
+    :meth:`into_foreign` hands the box to C as a ``void *``,
+    :meth:`from_foreign` takes it back, :meth:`borrow` borrows it while C
+    owns it, and :meth:`rcu_borrow` borrows it under an RCU guard — valid
+    until one grace period after it is dropped. Pointers are checked
+    against a registry first, so a stale or foreign pointer raises
+    ``EINVAL`` instead of touching freed memory. (This is the protocol of
+    :class:`pyforlinux.types.ForeignOwnable`, implemented here without
+    importing it.)
+
+    Errors: :class:`~pyforlinux.alloc.AllocError` (``ENOMEM``), ``EINVAL``
+    (flags not :class:`~pyforlinux.alloc.Flags`; use after close, a
+    pointer that is not a live foreign RcuBox), ``EPERM``/``EINVAL`` (an RCU
+    guard of another thread / released).
+
+    Rust: ``kernel::sync::rcu::RcuBox`` (proposed), drop through ``call_rcu``.
+    """
+
+    __slots__ = ("__weakref__", "_cookie", "_drop", "_fin", "_node", "_state", "_value")
+
+    def __init__(
+        self,
+        value: T,
+        flags: Flags = GFP_KERNEL,
+        *,
+        drop: Callable[[T], None] | None = None,
+    ) -> None:
+        cookie = _callbacks.new_cookie()
+        if not isinstance(flags, Flags):
+            raise Error(code.EINVAL, f"RcuBox flags must be pyforlinux.alloc.Flags, not {flags!r}")
+        node = lib.pfl_rcu_cookie_alloc(cookie, flags.as_raw())
+        if node == ffi.NULL:
+            raise AllocError("RcuBox")
+        self._node: Any = node
+        self._cookie = cookie
+        self._value: T | None = value
+        self._drop = drop
+        self._state = _OWNED
+        with _boxes_mu:
+            _boxes[_addr(node)] = self
+        self._fin = weakref.finalize(self, lockdep._leak, f"RcuBox at {_addr(node):#x}")
+        self._fin.atexit = False
+
+    def _owned(self) -> T:
+        if self._state != _OWNED:
+            raise Error(code.EINVAL, f"RcuBox used after it was {self._state_text()}")
+        return self._value  # type: ignore[return-value]
+
+    def _state_text(self) -> str:
+        return {
+            _FOREIGN: "given to C (into_foreign)",
+            _DROPPING: "closed",
+            _DEAD: "closed",
+        }.get(self._state, self._state)
+
+    @property
+    def value(self) -> T:
+        """The value, for the owner (Rust ``Deref``).
+
+        Raises:
+            Error: ``EINVAL`` once closed or given to C.
+        """
+        return self._owned()
+
+    def with_rcu(self, guard: Guard) -> T:
+        """The value, for as long as ``guard`` (an RCU read section) is held.
+
+        Raises:
+            Error: ``EPERM``/``EINVAL`` for a guard of another thread or a
+                released one; ``EINVAL`` once the box is closed.
+
+        Rust: ``RcuBox::with_rcu``
+        """
+        guard._check()
+        return self._owned()
+
+    def as_ptr(self) -> Any:
+        """The box's C node (``void *``), as :meth:`into_foreign` returns it."""
+        return self._node
+
+    def close(self) -> None:
+        """Drop the box: node and value are released after a grace period.
+
+        Does not sleep (``call_rcu``). Idempotent.
+
+        Raises:
+            Error: ``EINVAL`` while C owns the box (take it back with
+                :meth:`from_foreign` first).
+
+        Rust: ``Drop for RcuBox``
+        """
+        with _boxes_mu:
+            if self._state in (_DROPPING, _DEAD):
+                return
+            if self._state == _FOREIGN:
+                raise Error(code.EINVAL, "RcuBox is owned by C: from_foreign() it first")
+            self._state = _DROPPING
+        self._fin.detach()
+        _callbacks.arm(self._cookie, self._finish)
+        # SAFETY: the node is the box's, and the box gave it up above; the C
+        # RCU callback frees it after the grace period.
+        lib.pfl_rcu_cookie_call(self._node)
+
+    def _finish(self) -> None:
+        # Runs after the grace period, on the callback thread: no reader
+        # can still reach the value.
+        with _boxes_mu:
+            self._state = _DEAD
+            addr = _addr(self._node)
+            if _boxes.get(addr) is self:
+                del _boxes[addr]
+            value, self._value = self._value, None
+        if self._drop is not None:
+            self._drop(value)  # type: ignore[arg-type]
+        else:
+            _default_drop(value)
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` ran."""
+        return self._state in (_DROPPING, _DEAD)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- ForeignOwnable / ForeignOwnableRcu ----------------------------------
+
+    def into_foreign(self) -> Any:
+        """Give the box to C: the ``void *`` to store in a C structure.
+
+        Raises:
+            Error: ``EINVAL`` if the box is closed or already foreign.
+
+        Rust: ``ForeignOwnable::into_foreign``
+        """
+        with _boxes_mu:
+            self._owned()
+            self._state = _FOREIGN
+            _foreign[_addr(self._node)] = self
+        return self._node
+
+    @staticmethod
+    def _lookup(ptr: Any) -> RcuBox[Any]:
+        box = _boxes.get(_addr(ptr)) if ptr is not None and ptr != ffi.NULL else None
+        if box is None:
+            raise Error(code.EINVAL, f"{_addr(ptr) if ptr is not None else 0:#x} is not an RcuBox")
+        return box
+
+    @staticmethod
+    def from_foreign(ptr: Any) -> RcuBox[Any]:
+        """Take back a box :meth:`into_foreign` gave to C.
+
+        Raises:
+            Error: ``EINVAL`` if ``ptr`` is not a box currently owned by C.
+
+        Rust: ``ForeignOwnable::from_foreign``
+        """
+        with _boxes_mu:
+            box = RcuBox._lookup(ptr)
+            if box._state != _FOREIGN:
+                raise Error(code.EINVAL, f"RcuBox at {_addr(ptr):#x} is not owned by C")
+            box._state = _OWNED
+            del _foreign[_addr(ptr)]
+        return box
+
+    @staticmethod
+    def borrow(ptr: Any) -> Any:
+        """The value of a box C owns (Rust ``ForeignOwnable::borrow``).
+
+        Valid while C keeps owning it (until :meth:`from_foreign`).
+
+        Raises:
+            Error: ``EINVAL`` if ``ptr`` is not a box currently owned by C.
+        """
+        with _boxes_mu:
+            box = RcuBox._lookup(ptr)
+            if box._state != _FOREIGN:
+                raise Error(code.EINVAL, f"RcuBox at {_addr(ptr):#x} is not owned by C")
+            return box._value
+
+    @staticmethod
+    def rcu_borrow(ptr: Any, guard: Guard) -> Any:
+        """The value of a box found through ``ptr`` inside an RCU read section.
+
+        Valid while ``guard`` is held: even if the box is taken back and
+        closed meanwhile, its value is not dropped before a grace period.
+
+        Raises:
+            Error: ``EPERM``/``EINVAL`` (guard), ``EINVAL`` if ``ptr`` is not
+                a box or its grace period already ended.
+
+        Rust: ``ForeignOwnableRcu::rcu_borrow``
+        """
+        guard._check()
+        with _boxes_mu:
+            box = RcuBox._lookup(ptr)
+            if box._state == _DEAD:
+                raise Error(code.EINVAL, f"RcuBox at {_addr(ptr):#x} is freed")
+            return box._value
+
+    def __repr__(self) -> str:
+        return f"<RcuBox {self._state} at {_addr(self._node):#x}>"
