@@ -346,12 +346,27 @@ class PageIter(Iterator[BorrowedPage]):
     is the buffer size in bytes and may be less than ``page_count() *
     PAGE_SIZE`` (the last page is partly used).
 
+    Args:
+        owner: the owner of the pages; its ``_check()`` runs before each
+            page is produced and must raise once the memory was released
+            (every owner in this module has it; other ``AsPageIter``
+            implementations provide one).
+        pages: the page addresses (``struct page *`` values), in order.
+        size: the buffer size in bytes, in ``((n-1)*PAGE_SIZE, n*PAGE_SIZE]``
+            for ``n`` pages (0 for none).
+
+    Raises:
+        Error: ``EINVAL`` if ``size`` does not match the pages or an address
+            is not page aligned.
+
     Rust: ``kernel::alloc::allocator::VmallocPageIter``
     """
 
-    def __init__(self, owner: _PageOwner, pages: list[int], size: int) -> None:
+    def __init__(self, owner: Any, pages: list[int], size: int) -> None:
         if size > len(pages) * PAGE_SIZE or (pages and size <= (len(pages) - 1) * PAGE_SIZE):
             raise Error(code.EINVAL, f"size {size} does not match {len(pages)} page(s)")
+        if any(a <= 0 or a % PAGE_SIZE for a in pages):
+            raise Error(code.EINVAL, "page addresses must be non-NULL and page aligned")
         self._owner = owner
         self._pages = pages
         self._size = size
