@@ -104,6 +104,7 @@ class ForeignRegistry:
     """
 
     def __init__(self) -> None:
+        """An empty registry (the process uses :data:`REGISTRY`)."""
         self._lock = threading.Lock()
         self._entries: dict[int, ForeignEntry] = {}
 

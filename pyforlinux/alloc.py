@@ -91,6 +91,7 @@ class AllocError(Error):
     """
 
     def __init__(self, message: str | None = None) -> None:
+        """``Error(ENOMEM)`` with an optional message (what failed, how big)."""
         super().__init__(code.ENOMEM, message)
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -135,6 +136,7 @@ class Flags:
         return self._raw & other._raw == other._raw
 
     def __contains__(self, other: object) -> bool:
+        """``other in self``: :meth:`contains`. Raises ``TypeError`` for non-Flags."""
         if not isinstance(other, Flags):
             raise TypeError(f"'in <Flags>' needs Flags, not {type(other).__name__}")
         return self.contains(other)
@@ -348,7 +350,8 @@ class _CType:
             try:
                 p[0] = value
             except (TypeError, ValueError, OverflowError) as e:
-                raise Error(code.EINVAL, f"cannot store {value!r} into a {self.name}: {e}") from None
+                msg = f"cannot store {value!r} into a {self.name}: {e}"
+                raise Error(code.EINVAL, msg) from None
             return
         if isinstance(value, ffi.CData):
             t = ffi.typeof(value)
@@ -364,6 +367,8 @@ class _CType:
             tmp = ffi.new(self.ptr, value)
         except (TypeError, ValueError, OverflowError, IndexError, KeyError) as e:
             raise Error(code.EINVAL, f"cannot store {value!r} into a {self.name}: {e}") from None
+        # SAFETY: p points at sizeof(T) writable bytes (the caller owns them)
+        # and tmp is a separate, fully initialised T.
         ffi.memmove(p, tmp, self.size)
 
 
@@ -420,6 +425,7 @@ class Box(Generic[S]):
     _fin: weakref.finalize[..., Any]
 
     def __init__(self) -> None:
+        """Not constructible: use :meth:`new` or :meth:`new_uninit`."""
         raise TypeError(f"use {type(self).__name__}.new() or .new_uninit()")
 
     @classmethod
@@ -455,6 +461,8 @@ class Box(Generic[S]):
         """
         ct = _ctype(ctype)
         p = cls.ALLOCATOR.alloc(max(ct.size, 1), flags)
+        # SAFETY: p is a fresh allocation of at least sizeof(T) bytes, 16-byte
+        # aligned (>= alignof(T), checked by _CType), owned by nobody else.
         box = cls._adopt(p, ct, True)
         try:
             if init is None:
@@ -740,6 +748,7 @@ class BoxRef:
     __slots__ = ("_borrow", "_ct", "_init", "_ptr")
 
     def __init__(self, borrow: ForeignBorrow[BoxRef], ptr: Any, ct: _CType, init: bool) -> None:
+        """Internal: made by :meth:`Box.borrow` / :meth:`Box.borrow_mut`."""
         self._borrow = borrow
         self._ptr = ptr
         self._ct = ct
@@ -994,6 +1003,8 @@ class Vec:
         size = max(new_cap * self._ct.size, 1)
         if size > _MAX_BYTES:
             raise AllocError(f"{self._what}: {new_cap} elements do not fit an allocation")
+        # SAFETY: on failure the allocator raises and leaves the old buffer
+        # as it was; on success the first len elements were copied over.
         if self._ptr == ffi.NULL:
             p = self.ALLOCATOR.alloc(size, flags)
             self._ptr = ffi.cast(self._ct.ptr, p)
@@ -1046,6 +1057,8 @@ class Vec:
         tmp = ffi.new(self._ct.ptr)
         self._ct.write(tmp, value)
         es = self._ct.size
+        # SAFETY: index <= len < cap, so both ranges lie inside the buffer;
+        # memmove handles the overlap.
         ffi.memmove(self._ptr + index + 1, self._ptr + index, (self._len - index) * es)
         ffi.memmove(self._ptr + index, tmp, es)
         self._len += 1
@@ -1257,6 +1270,7 @@ class FailNth:
     """
 
     def __init__(self, n: int) -> None:
+        """See :func:`fail_nth`. Raises ``Error(EINVAL)`` for ``n < 1``."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise Error(code.EINVAL, f"fail_nth needs n >= 1, not {n!r}")
         self.n = n

@@ -85,6 +85,7 @@ class ListLinks(Generic[ID]):
     _fin: weakref.finalize[..., Any]
 
     def __init__(self) -> None:
+        """Not constructible: use :meth:`new`."""
         raise TypeError("use ListLinks.new(flags, id=...)")
 
     @classmethod
@@ -239,6 +240,7 @@ class ListArc(Generic[T, ID]):
     _id: int
 
     def __init__(self) -> None:
+        """Not constructible: use :meth:`new`, :meth:`from_unique` or :meth:`try_from_arc`."""
         raise TypeError("use ListArc.new(), from_unique() or try_from_arc()")
 
     @classmethod
@@ -492,6 +494,9 @@ class List(Generic[T, ID]):
         item, links = self._links_for(item)
         owned = ListArc._transmute(item._take(), self._id)
         ptr = links._ptr
+        # SAFETY: we own the item's ListArc for this id, so nothing else links
+        # ptr (it is unlinked, INIT_LIST_HEAD-ed); before is our head or a
+        # node on this list.
         lib.list_add_tail(ptr, before)
         links._list = self
         node = addr_of(ptr)
@@ -520,6 +525,8 @@ class List(Generic[T, ID]):
 
     def _remove_node(self, node: int) -> ListArc[T, ID]:
         owned = self._items.pop(node)
+        # SAFETY: node is in self._items, so it is linked on this list (whose
+        # links only this List touches) and its item is kept alive by owned.
         lib.list_del_init(ffi.cast("struct list_head *", node))
         owned.deref().view_links(self._id)._list = None
         self._changed()
@@ -751,6 +758,7 @@ class CursorPeek(Generic[T, ID]):
     __slots__ = ("_cursor", "_is_next", "_node", "_version")
 
     def __init__(self, cursor: Cursor[T, ID], node: int, is_next: bool) -> None:
+        """Internal: made by :meth:`Cursor.peek_next` / :meth:`Cursor.peek_prev`."""
         self._cursor = cursor
         self._node = node
         self._is_next = is_next

@@ -92,6 +92,9 @@ def _node(addr: int) -> Any:
 
 def _links(addr: int) -> tuple[int, int]:
     """(next, prev) of the node at ``addr``, both checked to be plausible."""
+    # SAFETY: callers only pass the head (valid by CList's contract) or a
+    # node reached through checked links and, for runtime allocations,
+    # checked to be live (_Walk._live) just before.
     n = _node(addr)
     nxt, prev = addr_of(n.next), addr_of(n.prev)
     if nxt in _BAD or prev in _BAD:
@@ -214,10 +217,12 @@ class _Walk:
             )
 
     def read(self, node: int) -> tuple[int, int]:
+        """Links of ``node``, after checking its entry is still allocated."""
         self._live(node)
         return _links(node)
 
     def resolve_live(self, first: int) -> None:
+        """Decide ``check_live`` from the first entry (a runtime allocation?)."""
         if self.check_live is None:
             self.check_live = first != self.head and bool(
                 lib.pfl_kobj_is_live(ffi.cast("void *", first - self.offset))
@@ -250,6 +255,7 @@ class _Walk:
         return out
 
     def entry(self, node: int) -> Any:
+        """The typed value of the entry whose node is at ``node`` (container_of)."""
         return self.make(ffi.cast(self.c_ptr, node - self.offset))
 
     def _expect(self, snapshot: list[int], seen: int, nxt: int) -> None:

@@ -66,11 +66,13 @@ class _ArcInner(Generic[T]):
     __slots__ = ("addr", "data", "ptr")
 
     def __init__(self, ptr: Any, data: T) -> None:
+        """Own ``ptr`` (a ``refcount_t *`` set to 1) and ``data``."""
         self.ptr: Any = ptr  # ``refcount_t *``; None once freed
         self.addr = addr_of(ptr)
         self.data: Any = data  # T; None once dropped
 
     def alive(self) -> bool:
+        """Whether the object was not freed yet."""
         return self.ptr is not None
 
     def release(self) -> bool:
@@ -94,6 +96,8 @@ class _ArcInner(Generic[T]):
 
 def _new_inner(data: Any, flags: Flags) -> _ArcInner[Any]:
     ptr = ffi.cast("refcount_t *", Kmalloc.alloc(ffi.sizeof("refcount_t"), flags))
+    # SAFETY: a fresh, exclusively owned refcount_t; the count starts at 1,
+    # owned by the first handle.
     lib.refcount_set(ptr, 1)
     return _ArcInner(ptr, data)
 
@@ -114,6 +118,7 @@ class Arc(Generic[T]):
     _fin: weakref.finalize[..., Any]
 
     def __init__(self) -> None:
+        """Not constructible: use :meth:`new`."""
         raise TypeError("use Arc.new(value, flags)")
 
     @classmethod
@@ -183,6 +188,8 @@ class Arc(Generic[T]):
         Rust: ``impl Clone for Arc<T>``
         """
         inner = self._check()
+        # SAFETY: this handle owns an increment, so the count is >= 1 and
+        # the refcount_t is live; refcount_inc saturates instead of wrapping.
         lib.refcount_inc(inner.ptr)
         return Arc._adopt(inner)
 
@@ -410,6 +417,7 @@ class UniqueArc(Generic[T]):
     _fin: weakref.finalize[..., Any]
 
     def __init__(self) -> None:
+        """Not constructible: use :meth:`new` or :meth:`new_uninit`."""
         raise TypeError("use UniqueArc.new(value, flags)")
 
     @classmethod

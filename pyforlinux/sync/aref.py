@@ -79,6 +79,7 @@ class ARef(Generic[T]):
     _fin: weakref.finalize[..., Any]
 
     def __init__(self) -> None:
+        """Not constructible: use :meth:`new` or :meth:`from_raw`."""
         raise TypeError("use ARef.new() or ARef.from_raw()")
 
     @classmethod
