@@ -1,0 +1,521 @@
+"""The GPU buddy allocator over the real ``drivers/gpu/buddy.c``.
+
+Mirrors ``rust/kernel/gpu/buddy.rs``:
+
+- :class:`GpuBuddy` manages ``size`` bytes of some address space starting at
+  ``base_offset`` in power-of-two blocks of at least ``chunk_size`` bytes
+  (``gpu_buddy_init``). The C allocator requires its user to serialise
+  every call; here it lives in a :class:`~pyforlinux.sync.lock.mutex.Mutex`
+  (Rust: ``Mutex<()>`` beside an ``Opaque<gpu_buddy>``; here the mutex
+  protects the ``Opaque`` itself), shared through an
+  :class:`~pyforlinux.sync.arc.Arc` by the allocator handle and every
+  :class:`AllocatedBlocks`, so blocks keep their allocator alive and
+  ``gpu_buddy_fini`` runs when the last of them goes;
+- :meth:`GpuBuddy.alloc_blocks` (``gpu_buddy_alloc_blocks``) takes a
+  :class:`GpuBuddyAllocMode` (``Simple``, ``Range(start, end)``,
+  ``TopDown``) and :class:`GpuBuddyAllocFlags` (``Contiguous``, ``Clear``,
+  ``TrimDisable``) and returns the blocks as an :class:`AllocatedBlocks`,
+  which owns the C ``list_head`` they are linked on and frees them
+  (``gpu_buddy_free_list``) on :meth:`AllocatedBlocks.close` / ``with``;
+- iteration yields :class:`AllocatedBlock` views, found through
+  :class:`~pyforlinux.interop.list.CList` over the real
+  ``gpu_buddy_block.link`` (Rust: ``clist_create!``).
+
+Units: every size and offset is in bytes, a ``u64``. ``Range`` bounds are
+relative to the managed space (``0..size``, without ``base_offset``), as in
+Rust (they go to C unchanged); block offsets are absolute
+(``base_offset + gpu_buddy_block_offset()``).
+
+Errors (:class:`~pyforlinux.error.Error`): ``EINVAL`` and ``ENOSPC`` as
+the C returns them (sizes not multiples of ``chunk_size``, a minimum block
+size below ``chunk_size`` or not a power of two, a range outside the space;
+no free block large enough), ``ENOMEM`` for allocation failure; ``EINVAL``
+also for an empty or inverted ``Range`` (checked here, as Rust does), for
+values that are not ``u64`` and for use after ``close()``.
+
+Thread context: process context (the mutex may sleep); any thread, any
+number of threads at once.
+
+C header: include/linux/gpu_buddy.h (drivers/gpu/buddy.c).
+Rust: rust/kernel/gpu/buddy.rs
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import weakref
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, ClassVar, Final
+
+from pyforlinux._bindings import ffi, lib
+from pyforlinux._owner import leak_finalizer
+from pyforlinux.alloc import GFP_KERNEL
+from pyforlinux.error import Error, code, to_result
+from pyforlinux.interop.list import CListHead, clist_create
+from pyforlinux.sync.arc import Arc
+from pyforlinux.sync.lock.mutex import Mutex, new_mutex
+from pyforlinux.types import Opaque
+
+__all__ = [
+    "AllocatedBlock",
+    "AllocatedBlocks",
+    "GpuBuddy",
+    "GpuBuddyAllocFlag",
+    "GpuBuddyAllocFlags",
+    "GpuBuddyAllocMode",
+    "GpuBuddyParams",
+]
+
+_U64: Final = 1 << 64
+
+
+def _u64(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < _U64:
+        raise Error(code.EINVAL, f"{what} {value!r} is not a u64")
+    return value
+
+
+# ---------------------------------------------------------------- modes and flags
+
+
+@dataclass(frozen=True)
+class GpuBuddyAllocMode:
+    """How to allocate: ``Simple``, ``Range(start, end)`` or ``TopDown``.
+
+    The modes are mutually exclusive; modifiers are :class:`GpuBuddyAllocFlags`.
+
+    - ``GpuBuddyAllocMode.Simple``: anywhere (the C's default, which takes
+      the highest-addressed free block of the right order first);
+    - ``GpuBuddyAllocMode.Range(start, end)``: inside ``[start, end)``
+      (bytes, relative to the managed space; ``GPU_BUDDY_RANGE_ALLOCATION``);
+      ``end - start == size`` asks for exactly that range;
+    - ``GpuBuddyAllocMode.TopDown``: from the top of the address space
+      (``GPU_BUDDY_TOPDOWN_ALLOCATION``).
+
+    Rust: ``GpuBuddyAllocMode``
+    """
+
+    kind: str
+    start: int = 0
+    end: int = 0
+
+    Simple: ClassVar[GpuBuddyAllocMode]
+    TopDown: ClassVar[GpuBuddyAllocMode]
+
+    @classmethod
+    def Range(cls, start: int, end: int) -> GpuBuddyAllocMode:  # the Rust variant name
+        """Allocate within ``[start, end)`` (bytes, ``u64``, relative to the space).
+
+        Raises:
+            Error: ``EINVAL`` for values that are not ``u64`` (an empty or
+                inverted range is refused by :meth:`GpuBuddy.alloc_blocks`,
+                as in Rust).
+        """
+        return cls("Range", _u64(start, "range start"), _u64(end, "range end"))
+
+    def as_flags(self) -> int:
+        """The C mode flag (``0``, ``GPU_BUDDY_RANGE_ALLOCATION`` or ``..._TOPDOWN_...``)."""
+        return {
+            "Simple": 0,
+            "Range": int(lib.GPU_BUDDY_RANGE_ALLOCATION),
+            "TopDown": int(lib.GPU_BUDDY_TOPDOWN_ALLOCATION),
+        }[self.kind]
+
+    def range(self) -> tuple[int, int]:
+        """``(start, end)``, ``(0, 0)`` for the other modes (what C receives)."""
+        return (self.start, self.end) if self.kind == "Range" else (0, 0)
+
+    def __repr__(self) -> str:
+        if self.kind == "Range":
+            return f"GpuBuddyAllocMode.Range({self.start:#x}, {self.end:#x})"
+        return f"GpuBuddyAllocMode.{self.kind}"
+
+
+GpuBuddyAllocMode.Simple = GpuBuddyAllocMode("Simple")
+GpuBuddyAllocMode.TopDown = GpuBuddyAllocMode("TopDown")
+
+
+class GpuBuddyAllocFlags(enum.IntFlag):
+    """Modifiers of an allocation, combinable with ``|``; ``GpuBuddyAllocFlags(0)`` is none.
+
+    C header: include/linux/gpu_buddy.h (``GPU_BUDDY_*_ALLOCATION``).
+    Rust: ``GpuBuddyAllocFlags``/``GpuBuddyAllocFlag``
+    """
+
+    Contiguous = int(lib.GPU_BUDDY_CONTIGUOUS_ALLOCATION)
+    """One physically contiguous range (size rounded up to a power of two, then trimmed)."""
+    Clear = int(lib.GPU_BUDDY_CLEAR_ALLOCATION)
+    """Prefer blocks known to be cleared (zeroed)."""
+    TrimDisable = int(lib.GPU_BUDDY_TRIM_DISABLE)
+    """Keep a contiguous allocation rounded up to its power of two (no trim)."""
+
+
+GpuBuddyAllocFlag = GpuBuddyAllocFlags
+"""Rust's single-flag type; in Python the same ``IntFlag``."""
+
+_NO_FLAGS: Final = GpuBuddyAllocFlags(0)
+
+
+@dataclass(frozen=True)
+class GpuBuddyParams:
+    """Creation parameters (Rust: ``GpuBuddyParams``).
+
+    Attributes:
+        base_offset: where the managed region starts (bytes, ``u64``); added
+            to every block offset.
+        size: bytes managed (``u64``; rounded down to ``chunk_size`` by C).
+        chunk_size: the minimum allocation unit (bytes, a power of two,
+            at least 4 KiB; Rust's ``Alignment``).
+    """
+
+    base_offset: int
+    size: int
+    chunk_size: int
+
+
+# ---------------------------------------------------------------- the allocator
+
+
+class _GpuBuddyInner:
+    """The C ``struct gpu_buddy`` under its mutex (Rust: ``GpuBuddyInner``).
+
+    Invariant: the ``Opaque`` holds an initialised allocator until
+    :meth:`close` (the Arc's drop) runs ``gpu_buddy_fini``.
+    """
+
+    __slots__ = ("lock", "params")
+
+    def __init__(self, params: GpuBuddyParams) -> None:
+        self.params = params
+        mm = Opaque.try_ffi_init(
+            "struct gpu_buddy",
+            lambda p: int(lib.gpu_buddy_init(p, params.size, params.chunk_size)),
+        )
+        try:
+            self.lock: Mutex[Opaque[Any]] = new_mutex(mm, "GpuBuddyInner.lock")
+        except BaseException:
+            lib.gpu_buddy_fini(mm.get())
+            raise
+
+    def close(self) -> None:
+        """``gpu_buddy_fini`` under the lock, then free the mutex (Rust: ``PinnedDrop``)."""
+        with self.lock.lock() as g:
+            # SAFETY: initialised (invariant), exclusive (the guard); every
+            # AllocatedBlocks holds an Arc, so no block is still allocated.
+            lib.gpu_buddy_fini(g.value.get())
+        self.lock.close()
+
+
+class GpuBuddy:
+    """A GPU buddy allocator instance (a reference-counted handle).
+
+    ``GpuBuddy(base_offset, size, chunk_size)`` (or
+    ``GpuBuddy.new(GpuBuddyParams(...))``) runs ``gpu_buddy_init``. The
+    allocator lives until this handle is closed **and** every
+    :class:`AllocatedBlocks` from it is closed; then ``gpu_buddy_fini``
+    runs. A handle garbage collected unclosed is reported (``LeakWarning``).
+
+    Raises:
+        Error: ``EINVAL`` (C: ``size < chunk_size``, ``chunk_size`` below
+            4 KiB or not a power of two; here: values that are not ``u64``
+            or ``base_offset + size`` past ``2**64``), ``ENOMEM``.
+
+    Thread context: process context; the handle may be shared by threads.
+
+    Rust: ``GpuBuddy`` (``Arc<GpuBuddyInner>``)
+    """
+
+    __slots__ = ("__weakref__", "_arc", "_params")
+
+    def __init__(self, base_offset: int, size: int, chunk_size: int) -> None:
+        params = GpuBuddyParams(
+            _u64(base_offset, "base_offset"), _u64(size, "size"), _u64(chunk_size, "chunk_size")
+        )
+        if params.base_offset + params.size > _U64:
+            raise Error(code.EINVAL, "base_offset + size overflows a u64")
+        inner = _GpuBuddyInner(params)
+        try:
+            self._arc: Arc[_GpuBuddyInner] = Arc.new(inner, GFP_KERNEL)
+        except BaseException:
+            inner.close()
+            raise
+        self._params = params
+
+    @classmethod
+    def new(cls, params: GpuBuddyParams) -> GpuBuddy:
+        """Create an allocator from :class:`GpuBuddyParams`. Rust: ``GpuBuddy::new``."""
+        return cls(params.base_offset, params.size, params.chunk_size)
+
+    def _inner(self) -> _GpuBuddyInner:
+        return self._arc.deref()  # EINVAL once closed
+
+    def base_offset(self) -> int:
+        """The base offset added to block offsets (bytes). Rust: ``base_offset()``."""
+        return self._params.base_offset
+
+    def chunk_size(self) -> int:
+        """The minimum allocation unit (bytes, a power of two). Rust: ``chunk_size()``."""
+        return self._params.chunk_size
+
+    def size(self) -> int:
+        """The total managed size as requested (bytes). Rust: ``size()``."""
+        return self._params.size
+
+    def avail(self) -> int:
+        """The free bytes now (``gpu_buddy.avail``, read under the lock).
+
+        Raises:
+            Error: ``EINVAL`` after :meth:`close`.
+
+        Rust: ``GpuBuddy::avail``
+        """
+        inner = self._inner()
+        with inner.lock.lock() as g:
+            return int(ffi.cast("struct gpu_buddy *", g.value.get()).avail)
+
+    def alloc_blocks(
+        self,
+        mode: GpuBuddyAllocMode,
+        size: int,
+        min_block_size: int,
+        flags: GpuBuddyAllocFlags | int = _NO_FLAGS,
+    ) -> AllocatedBlocks:
+        """Allocate ``size`` bytes in blocks of at least ``min_block_size``.
+
+        Args:
+            mode: :class:`GpuBuddyAllocMode`.
+            size: bytes (a multiple of ``chunk_size``; rounded up to
+                ``min_block_size`` by C).
+            min_block_size: bytes, a power of two ``>= chunk_size``
+                (Rust: ``Alignment``).
+            flags: :class:`GpuBuddyAllocFlags`.
+
+        Returns:
+            The blocks (at least one), owned: close them to free them.
+
+        Raises:
+            Error: ``EINVAL`` for an empty or inverted ``Range``, bad
+                arguments or a closed allocator; ``ENOSPC`` when no free
+                blocks satisfy the request; ``ENOMEM``; all as
+                ``gpu_buddy_alloc_blocks`` returns them.
+
+        Rust: ``GpuBuddy::alloc_blocks``
+        """
+        if not isinstance(mode, GpuBuddyAllocMode):
+            raise Error(code.EINVAL, f"mode must be a GpuBuddyAllocMode, not {mode!r}")
+        size = _u64(size, "size")
+        min_block_size = _u64(min_block_size, "min_block_size")
+        allowed = int(GpuBuddyAllocFlags.Contiguous | GpuBuddyAllocFlags.Clear
+                      | GpuBuddyAllocFlags.TrimDisable)
+        if isinstance(flags, bool) or not isinstance(flags, int) or flags & ~allowed or flags < 0:
+            raise Error(code.EINVAL, f"flags {flags!r} are not GpuBuddyAllocFlags")
+        if mode.kind == "Range" and mode.start >= mode.end:
+            raise Error(code.EINVAL, f"{mode!r} is empty or inverted")
+        start, end = mode.range()
+        c_flags = mode.as_flags() | int(flags)
+        blocks = AllocatedBlocks._new(self._arc.clone())
+        try:
+            inner = blocks._buddy.deref()
+            with inner.lock.lock() as g:
+                # SAFETY: the allocator is initialised and the guard makes this
+                # call exclusive; on success C links the blocks on our head,
+                # on failure it has freed whatever it took.
+                to_result(
+                    lib.gpu_buddy_alloc_blocks(
+                        g.value.get(), start, end, size, min_block_size, blocks._head.as_raw(),
+                        c_flags,
+                    )
+                )
+        except BaseException:
+            blocks.close()
+            raise
+        return blocks
+
+    @property
+    def closed(self) -> bool:
+        """Whether this handle was closed."""
+        return self._arc.closed
+
+    def close(self) -> None:
+        """Drop this handle; the allocator goes with the last :class:`AllocatedBlocks`.
+
+        Idempotent.
+        """
+        if not self._arc.closed:
+            self._arc.close()
+
+    def __enter__(self) -> GpuBuddy:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        p = self._params
+        return (
+            f"<GpuBuddy base {p.base_offset:#x} size {p.size:#x} chunk {p.chunk_size:#x}"
+            f"{' closed' if self.closed else ''}>"
+        )
+
+
+# ---------------------------------------------------------------- blocks
+
+
+class _Block:
+    """One C ``struct gpu_buddy_block *`` read at iteration (Rust: ``Block``)."""
+
+    __slots__ = ("order", "raw_offset")
+
+    def __init__(self, ptr: Any) -> None:
+        # SAFETY: CList yields live blocks of our list (checked by it); the
+        # list cannot change while AllocatedBlocks' state lock is held.
+        self.raw_offset = int(lib.gpu_buddy_block_offset(ptr))
+        self.order = int(lib.gpu_buddy_block_order(ptr))
+
+
+class AllocatedBlocks:
+    """Blocks allocated by :meth:`GpuBuddy.alloc_blocks`, freed on :meth:`close`.
+
+    Owns the C ``list_head`` the blocks are linked on (through
+    ``gpu_buddy_block.link``) and a reference to the allocator (the
+    allocator outlives its blocks). Iterate for :class:`AllocatedBlock`
+    views (valid until :meth:`close`). A forgotten one is reported
+    (``LeakWarning``) and its blocks stay allocated.
+
+    Errors: ``EINVAL`` for iteration after :meth:`close`.
+
+    Thread context: process context (``close`` takes the allocator mutex);
+    iteration and close may race safely (close waits for the walk).
+
+    Rust: ``AllocatedBlocks``
+    """
+
+    __slots__ = ("__weakref__", "_buddy", "_fin", "_head", "_state")
+    _buddy: Arc[_GpuBuddyInner]
+    _head: CListHead
+    _state: threading.Lock
+    _fin: weakref.finalize[..., Any]
+
+    def __init__(self) -> None:
+        raise TypeError("use GpuBuddy.alloc_blocks()")
+
+    @classmethod
+    def _new(cls, buddy: Arc[_GpuBuddyInner]) -> AllocatedBlocks:
+        self: AllocatedBlocks = object.__new__(cls)
+        self._buddy = buddy
+        self._head = CListHead.new()  # INIT_LIST_HEAD, Python-owned
+        self._state = threading.Lock()
+        self._fin = leak_finalizer(self, "AllocatedBlocks")
+        return self
+
+    @property
+    def closed(self) -> bool:
+        """Whether the blocks were freed."""
+        return self._buddy.closed
+
+    def _blocks(self) -> list[_Block]:
+        with self._state:
+            if self._buddy.closed:
+                raise Error(code.EINVAL, "AllocatedBlocks used after close()")
+            clist = clist_create(self._head, _Block, "struct gpu_buddy_block", "link")
+            return list(clist)
+
+    def is_empty(self) -> bool:
+        """Whether no block is on the list. Rust: ``AllocatedBlocks::is_empty``."""
+        with self._state:
+            if self._buddy.closed:
+                raise Error(code.EINVAL, "AllocatedBlocks used after close()")
+            return not self._head.is_linked()
+
+    def iter(self) -> Iterator[AllocatedBlock]:
+        """The blocks, in list order (Rust: ``AllocatedBlocks::iter``).
+
+        Raises:
+            Error: ``EINVAL`` after :meth:`close`.
+        """
+        params = self._buddy.deref().params
+        return iter([AllocatedBlock(b, self, params) for b in self._blocks()])
+
+    def __iter__(self) -> Iterator[AllocatedBlock]:
+        return self.iter()
+
+    def __len__(self) -> int:
+        """The number of blocks."""
+        return len(self._blocks())
+
+    def close(self) -> None:
+        """Free the blocks (``gpu_buddy_free_list``) and drop the allocator reference.
+
+        Idempotent. Rust: ``PinnedDrop for AllocatedBlocks``
+        """
+        with self._state:
+            if self._buddy.closed:
+                return
+            inner = self._buddy.deref()
+            with inner.lock.lock() as g:
+                # SAFETY: the list holds blocks of this allocator only; the
+                # guard makes the call exclusive. The list is empty afterwards.
+                lib.gpu_buddy_free_list(g.value.get(), self._head.as_raw(), 0)
+            self._fin.detach()
+            self._buddy.close()  # gpu_buddy_fini if it was the last reference
+
+    def __enter__(self) -> AllocatedBlocks:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<AllocatedBlocks{' closed' if self.closed else ''}>"
+
+
+class AllocatedBlock:
+    """One allocated block, borrowed from its :class:`AllocatedBlocks`.
+
+    Every accessor raises ``Error(EINVAL)`` once the blocks were closed
+    (the Rust borrow ``AllocatedBlock<'a>`` cannot outlive them).
+
+    Rust: ``AllocatedBlock<'a>``
+    """
+
+    __slots__ = ("_block", "_blocks", "_params")
+
+    def __init__(self, block: _Block, blocks: AllocatedBlocks, params: GpuBuddyParams) -> None:
+        self._block = block
+        self._blocks = blocks
+        self._params = params
+
+    def _check(self) -> _Block:
+        if self._blocks.closed:
+            raise Error(code.EINVAL, "AllocatedBlock used after its AllocatedBlocks was closed")
+        return self._block
+
+    def offset(self) -> int:
+        """The absolute offset: ``base_offset + gpu_buddy_block_offset()`` (bytes)."""
+        return self._params.base_offset + self._check().raw_offset
+
+    def order(self) -> int:
+        """The block's order: ``size == chunk_size << order``."""
+        return self._check().order
+
+    def size(self) -> int:
+        """The block's size in bytes (``chunk_size << order``)."""
+        return self._params.chunk_size << self._check().order
+
+    def __repr__(self) -> str:
+        if self._blocks.closed:
+            return "<AllocatedBlock (freed)>"
+        return f"<AllocatedBlock offset {self.offset():#x} size {self.size():#x}>"
