@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
+from pyforlinux._bindings import ffi
 from pyforlinux.error import Error, code
 
 V = TypeVar("V")
@@ -80,8 +81,6 @@ def leak_finalizer(obj: object, what: str) -> weakref.finalize[..., Any]:
 
 def addr_of(ptr: Any) -> int:
     """The address of a cffi pointer, as an ``int``."""
-    from pyforlinux._bindings import ffi
-
     return int(ffi.cast("uintptr_t", ptr))
 
 

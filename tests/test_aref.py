@@ -166,3 +166,23 @@ def test_forgotten_aref_is_reported() -> None:
 def test_aref_cannot_be_built_directly() -> None:
     with pytest.raises(TypeError):
         ARef()
+
+
+def test_into_foreign_at_an_address_another_owner_handed_out_keeps_the_aref() -> None:
+    from pyforlinux.alloc import GFP_KERNEL, KBox
+
+    box_ptr = KBox.new("int", GFP_KERNEL).into_foreign()
+
+    class Impostor(CRef):
+        def as_ptr(self) -> Any:
+            return box_ptr
+
+    obj = Impostor()
+    r = ARef.from_raw(obj)
+    with pytest.raises(Error) as info:
+        r.into_foreign()
+    assert info.value.errno == code.EEXIST
+    assert r.deref() is obj  # still owned: nothing was handed out
+    r.close()
+    assert obj.freed
+    KBox.from_foreign(box_ptr).close()

@@ -184,14 +184,20 @@ class ARef(Generic[T]):
 
         Raises:
             Error: ``EINVAL`` if released or moved, or if ``as_ptr()``
-                returns NULL.
+                returns NULL; ``EEXIST`` if that address is foreign-owned
+                by another kind of owner (the ``ARef`` is then kept).
 
         Rust: ``ForeignOwnable::into_foreign`` for ``ARef<T>``
         """
-        obj = self._check()
-        ptr = _foreign_ptr(obj)
-        REGISTRY.register(addr_of(ptr), ARef, obj, shareable=True)
-        self._take()
+        obj = self._take()
+        try:
+            ptr = _foreign_ptr(obj)
+            REGISTRY.register(addr_of(ptr), ARef, obj, shareable=True)
+        except BaseException:
+            # Not handed out: this ARef keeps its increment.
+            self._obj = obj
+            self._fin = leak_finalizer(self, f"ARef<{type(obj).__name__}>")
+            raise
         return ptr
 
     @classmethod
