@@ -4,6 +4,10 @@ Subcommands:
     kunit [SUITE ...]   run the kernel's own test suites (KTAP output)
     run nova [NAME=VALUE ...]
                         load nova-core and Nova, serve a client session, unload
+    serve nova [NAME=VALUE ...] [--socket PATH] [--sessions N]
+                        the same stack, serving clients of other processes
+    client [--socket PATH]
+                        the client session, from another process
 """
 
 from __future__ import annotations
@@ -35,6 +39,30 @@ def _run(args: argparse.Namespace) -> int:
         return 1
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from pyforlinux import run
+    from pyforlinux.error import Error
+
+    try:
+        return run.serve(args.target, args.params, args.socket, args.sessions)
+    except Error as e:
+        print(f"pyforlinux serve: {e.strerror}", file=sys.stderr)
+        return 1
+
+
+def _client(args: argparse.Namespace) -> int:
+    from pyforlinux import run
+    from pyforlinux.drm.server import SocketClient
+    from pyforlinux.error import Error
+
+    try:
+        run.nova_session(sys.stdout, SocketClient(args.socket))
+    except (Error, OSError) as e:
+        print(f"pyforlinux client: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: parse ``argv`` and run the subcommand; returns the exit status."""
     parser = argparse.ArgumentParser(prog="pyforlinux", description=__doc__.splitlines()[0])
@@ -47,6 +75,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("params", nargs="*", metavar="NAME=VALUE",
                    help="module parameters, e.g. vram_size=512M")
     p.set_defaults(func=_run)
+    p = sub.add_parser("serve", help="load a driver stack and serve its node on a Unix socket")
+    p.add_argument("target", help="what to serve: nova")
+    p.add_argument("params", nargs="*", metavar="NAME=VALUE", help="module parameters")
+    p.add_argument("--socket", default="/tmp/pyforlinux-nova.sock", help="socket path")
+    p.add_argument("--sessions", type=int, default=0,
+                   help="stop after this many client sessions (default: until Ctrl-C)")
+    p.set_defaults(func=_serve)
+    p = sub.add_parser("client", help="run the Nova client session against a served socket")
+    p.add_argument("--socket", default="/tmp/pyforlinux-nova.sock", help="socket path")
+    p.set_defaults(func=_client)
     args = parser.parse_args(argv)
     status: int = args.func(args)
     return status

@@ -53,10 +53,12 @@ def _mib(n: int) -> str:
     return f"{n / (1 << 20):.2f} MiB"
 
 
-def nova_session(out: TextIO) -> dict[str, Any]:
-    """One client's session on ``/dev/dri/card0``; returns what it saw."""
+def nova_session(out: TextIO, c: Any, dev: drm.Device[Any] | None = None) -> dict[str, Any]:
+    """One client's session through ``c`` (a :class:`Client` in this process
+    or a :class:`~pyforlinux.drm.server.SocketClient`); returns what it saw.
+    With ``dev`` (in-process), the device report is printed mid-session."""
     seen: dict[str, Any] = {"objects": []}
-    with Client("/dev/dri/card0") as c:
+    with c:
         # DRM_IOCTL_VERSION, with user buffers for the strings.
         bufs = {k: (c.mm.alloc(64), 64) for k in ("name", "date", "desc")}
         v = c.call(lib.DRM_IOCTL_VERSION, "struct drm_version",
@@ -95,14 +97,13 @@ def nova_session(out: TextIO) -> dict[str, Any]:
             if not ok:
                 raise Error(code.EIO, f"VRAM read-back mismatch for handle {h}")
 
-        dev = c.file.dev
-        seen["report"] = _device_report(dev)
-        out.write(seen["report"])
+        if dev is not None:
+            seen["report"] = _device_report(dev)
+            out.write(seen["report"])
 
         for h, _, _ in handles:
             c.call(lib.DRM_IOCTL_GEM_CLOSE, "struct drm_gem_close", handle=h)
         out.write(f"client: GEM_CLOSE x{len(handles)}; close\n")
-    out.write(_ioctl_report(dev))
     return seen
 
 
@@ -137,6 +138,44 @@ def _ioctl_report(dev: drm.Device[Any]) -> str:
 
 def run(target: str, params: Sequence[str], out: TextIO = sys.stdout) -> int:
     """Load ``target``'s modules, run the session, unload; returns an exit status."""
+
+    def session() -> None:
+        client = Client("/dev/dri/card0")
+        dev = client.file.dev
+        nova_session(out, client, dev)
+        out.write(_ioctl_report(dev))
+
+    return with_modules(target, params, session, out)
+
+
+def serve(target: str, params: Sequence[str], path: str, sessions: int,
+          out: TextIO = sys.stdout) -> int:
+    """Load ``target``'s modules and serve ``/dev/dri/card0`` on the Unix
+    socket ``path`` until ``sessions`` clients have come and gone (0: until
+    interrupted); unload. Returns an exit status."""
+    from pyforlinux.drm.server import Server
+
+    def session() -> None:
+        dev = drm.driver.lookup_node("/dev/dri/card0")
+        server = Server("/dev/dri/card0", path)
+        out.write(f"serving /dev/dri/card0 on {path}\n")
+        out.flush()
+        try:
+            while not sessions or server.sessions < sessions:
+                lib.msleep(50)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.close()
+        out.write(f"served {server.sessions} client session(s)\n")
+        out.write(_ioctl_report(dev))
+
+    return with_modules(target, params, session, out)
+
+
+def with_modules(target: str, params: Sequence[str], body: Any, out: TextIO) -> int:
+    """Load ``target``'s modules, run ``body()``, unload in reverse, check
+    that no kernel object is left; returns an exit status."""
     if target not in MODULES:
         out.write(f"pyforlinux run: unknown target {target!r} (have: {', '.join(MODULES)})\n")
         return 2
@@ -157,7 +196,7 @@ def run(target: str, params: Sequence[str], out: TextIO = sys.stdout) -> int:
             out.write(f"bus: auxiliary device {adev.name()} ({state}) under "
                       f"{parent.name() if parent else '-'}\n")
         out.write(f"drm: registered nodes {', '.join(drm.driver.nodes())}\n\n")
-        nova_session(out)
+        body()
     finally:
         for name in reversed(loaded):
             module.unload(name)

@@ -22,6 +22,22 @@ from pyforlinux.error import Error
 from pyforlinux.uaccess import UserSpace
 
 
+def pack_struct(ctype: str, **fields: int) -> bytes:
+    """The bytes of a ``ctype`` (``"struct drm_version"``) with ``fields`` set;
+    pointer fields take user addresses (ints)."""
+    ftypes = dict(ffi.typeof(ctype).fields)
+    init = {k: ffi.cast(ftypes[k].type, v) if ftypes[k].type.kind == "pointer" else v
+            for k, v in fields.items()}
+    return bytes(ffi.buffer(ffi.new(f"{ctype} *", init)))
+
+
+def unpack_struct(ctype: str, data: bytes) -> Any:
+    """A ``ctype`` struct (cffi) from its bytes."""
+    res = ffi.new(f"{ctype} *")
+    ffi.memmove(res, data, min(len(data), ffi.sizeof(ctype)))
+    return res
+
+
 class Client:
     """An open DRM node, from the client's side.
 
@@ -53,14 +69,8 @@ class Client:
         issue ``cmd``, return the struct as the kernel left it (a cffi struct).
         Pointer fields take user addresses (ints, from ``self.mm.alloc``).
         """
-        ftypes = dict(ffi.typeof(ctype).fields)
-        init = {k: ffi.cast(ftypes[k].type, v) if ftypes[k].type.kind == "pointer" else v
-                for k, v in fields.items()}
-        data = ffi.new(f"{ctype} *", init)
-        _, out = self.ioctl(cmd, bytes(ffi.buffer(data)))
-        res = ffi.new(f"{ctype} *")
-        ffi.memmove(res, out, len(out))
-        return res
+        _, out = self.ioctl(cmd, pack_struct(ctype, **fields))
+        return unpack_struct(ctype, out)
 
     def mmap(self, offset: int, length: int) -> gem.Mapping:
         """Map ``length`` bytes at the fake ``offset`` (``mmap(2)`` on the fd)."""

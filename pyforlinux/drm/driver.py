@@ -62,7 +62,7 @@ D = TypeVar("D", bound=Driver)
 
 _minors_lock = threading.Lock()
 _minors: dict[str, Device[Any]] = {}
-_next_index = 0
+_indices: set[int] = set()  # minor indices in use; the lowest free is taken
 
 
 def lookup_node(path: str) -> Device[Any]:
@@ -88,7 +88,8 @@ class Registration(Generic[D]):
     """A registered DRM device (``drm_dev_register()`` until ``close()``).
 
     Registering creates the primary node ``/dev/dri/cardN`` and the render
-    node ``/dev/dri/renderD(128+N)``.
+    node ``/dev/dri/renderD(128+N)``, N the lowest free index (as the
+    kernel's minor idr).
 
     Raises:
         Error: ``EBUSY`` if the device is already registered; ``ENODEV`` if
@@ -98,7 +99,6 @@ class Registration(Generic[D]):
     """
 
     def __init__(self, drm: Device[D], flags: int = 0) -> None:
-        global _next_index
         drm.inc_ref()  # the registration holds the device (ARef)
         try:
             with _minors_lock:
@@ -106,8 +106,8 @@ class Registration(Generic[D]):
                     raise Error(code.EBUSY, "DRM device already registered")
                 if drm.unplugged:
                     raise Error(code.ENODEV, "DRM device is unplugged")
-                index = _next_index
-                _next_index += 1
+                index = min(set(range(len(_indices) + 1)) - _indices)
+                _indices.add(index)
                 drm.nodes = [f"/dev/dri/card{index}", f"/dev/dri/renderD{128 + index}"]
                 for n in drm.nodes:
                     _minors[n] = drm
@@ -150,6 +150,7 @@ class Registration(Generic[D]):
         with _minors_lock:
             for n in drm.nodes:
                 _minors.pop(n, None)
+            _indices.discard(int(drm.nodes[0].removeprefix("/dev/dri/card")))
             drm.registered = False
         drm.unplug()
         drm.dec_ref()
