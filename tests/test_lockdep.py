@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyforlinux._bindings import lib
+from pyforlinux._bindings import ffi, lib
 from pyforlinux.error import Error
 from pyforlinux.sync import lockdep, rcu
 from pyforlinux.sync.condvar import CondVar
@@ -424,3 +424,27 @@ def test_the_validator_reports_exactly_the_cycles_of_a_model(
             lock.close()
         for k in keys:
             k.close()
+
+
+# ---------------------------------------------------------------- subclasses (kernel C)
+
+
+@pytest.mark.lockdep_reports
+def test_a_held_lock_keeps_the_subclass_it_was_taken_with(kernel_clean: Any) -> None:
+    """spin_lock_nested() in C: a lock held as K/1 stays K/1. Holding b as K/1
+    and then taking c as K/0, after a (K/0) then b (K/1) was seen, closes
+    K/0 -> K/1 -> K/0: an inversion, as in the kernel (not a recursion)."""
+    with LockClassKey.new_dynamic("nested_K") as key:
+        names = [ffi.new("char[]", n) for n in (b"a", b"b", b"c")]
+        a, b, c = (ffi.new("spinlock_t *") for _ in range(3))
+        for lock, name in zip((a, b, c), names, strict=True):
+            lib.pfl_spin_lock_init(lock, name, key.as_ptr())
+        lib.pfl_spin_lock(a, 0, 0)
+        lib.pfl_spin_lock(b, 1, 0)  # spin_lock_nested(b, SINGLE_DEPTH_NESTING)
+        lib.pfl_spin_unlock(a, 0)
+        lib.pfl_spin_lock(c, 0, 0)  # holding b (K/1): K/1 -> K/0 closes the cycle
+        lib.pfl_spin_unlock(c, 0)
+        lib.pfl_spin_unlock(b, 0)
+    assert delta(kernel_clean, K.RECURSION) == 0
+    assert delta(kernel_clean, K.INVERSION) == 1
+    assert "nested_K/1" in lockdep.last_report()

@@ -20,6 +20,7 @@
 #include <pthread.h>
 
 int pfl_lock_release_check(struct lockdep_map *map, unsigned long ip);
+void pfl_lockdep_set_next_subclass(int subclass);
 
 void pfl_spin_lock_init(spinlock_t *lock, const char *name, struct lock_class_key *key)
 {
@@ -30,14 +31,12 @@ void pfl_spin_lock_init(spinlock_t *lock, const char *name, struct lock_class_ke
 void pfl_spin_lock(spinlock_t *lock, int subclass, unsigned long ip)
 {
 	lock->dep_map.kind = PFL_LOCK_SPIN;
-	if (subclass)
-		lock->dep_map.subclass = subclass;
+	pfl_lockdep_set_next_subclass(subclass);
 	pfl_lock_acquire(&lock->dep_map, 0, 0, ip);
 	pfl_preempt_disable();
 	pthread_mutex_lock(&lock->mu);
 	lock->dep_map.acquire_ip = ip;
 	pfl_lock_acquired(&lock->dep_map);
-	lock->dep_map.subclass = 0;
 }
 
 int pfl_spin_trylock(spinlock_t *lock, unsigned long ip)
@@ -78,13 +77,11 @@ void mutex_destroy(struct mutex *lock)
 void pfl_mutex_lock(struct mutex *lock, int subclass, unsigned long ip)
 {
 	lock->dep_map.kind = PFL_LOCK_MUTEX;
-	if (subclass)
-		lock->dep_map.subclass = subclass;
+	pfl_lockdep_set_next_subclass(subclass);
 	pfl_lock_acquire(&lock->dep_map, 0, 1, ip);
 	pthread_mutex_lock(&lock->mu);
 	lock->dep_map.acquire_ip = ip;
 	pfl_lock_acquired(&lock->dep_map);
-	lock->dep_map.subclass = 0;
 }
 
 /* Interruptible: gives -EINTR if a signal is pending for the task before

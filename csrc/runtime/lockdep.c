@@ -62,6 +62,22 @@ static char last_report[4096];
 /* Python's acquisition site for the next lock taken by this thread. */
 static __thread char next_ctx[CTX_LEN];
 
+/* The subclass of this thread's next acquisition (spin_lock_nested() and
+ * mutex_lock_nested()); 0 means the lock's own (lockdep_set_subclass()).
+ * Per thread, not in the lock, so waiters never change the class of the
+ * lock's holder, and a held lock keeps the class it was taken with. */
+static __thread int next_subclass;
+
+void pfl_lockdep_set_next_subclass(int subclass)
+{
+	next_subclass = subclass;
+}
+
+static int acquire_subclass(const struct lockdep_map *map)
+{
+	return next_subclass ? next_subclass : map->subclass;
+}
+
 /* What this thread itself reported: lets the Python layer's strict mode tell
  * its own reports from those of other threads running at the same time. */
 static __thread unsigned long thread_counts[PFL_LOCKDEP_NR_KINDS];
@@ -144,10 +160,9 @@ static void report_locked(int kind, const char *fmt, ...)
 	pthread_mutex_unlock(&graph_mu);	\
 } while (0)
 
-static struct pfl_lock_class *class_of_locked(struct lockdep_map *map)
+static struct pfl_lock_class *class_of_locked(struct lockdep_map *map, int sub)
 {
 	struct lock_class_key *key = map->key;
-	int sub = map->subclass;
 	struct pfl_lock_class *c;
 
 	if (!key) {
@@ -331,12 +346,12 @@ out:
 	pthread_mutex_unlock(&graph_mu);
 }
 
-static struct pfl_lock_class *class_of(struct lockdep_map *map)
+static struct pfl_lock_class *class_of(struct lockdep_map *map, int sub)
 {
 	struct pfl_lock_class *c;
 
 	pthread_mutex_lock(&graph_mu);
-	c = class_of_locked(map);
+	c = class_of_locked(map, sub);
 	pthread_mutex_unlock(&graph_mu);
 	return c;
 }
@@ -358,12 +373,12 @@ void pfl_lock_acquire(struct lockdep_map *map, int trylock, int sleeping, unsign
 		pfl_might_sleep(__FILE__, __LINE__);
 	if (!enabled || trylock)
 		return;
-	c = class_of(map);
+	c = class_of(map, acquire_subclass(map));
 	if (!c)
 		return;
 	for (i = 0; i < t->lockdep_depth; i++) {
 		struct pfl_held_lock *h = &t->held_locks[i];
-		struct pfl_lock_class *hc = class_of(h->map);
+		struct pfl_lock_class *hc = class_of(h->map, h->subclass);
 
 		if (!hc)
 			continue;
@@ -388,9 +403,11 @@ void pfl_lock_acquired(struct lockdep_map *map)
 
 		h->map = map;
 		h->ip = map->acquire_ip;
+		h->subclass = acquire_subclass(map);
 		snprintf(h->ctx, sizeof(h->ctx), "%s", next_ctx);
 	}
 	next_ctx[0] = 0;
+	next_subclass = 0;
 }
 
 /* Before unlocking: false if the task does not hold the lock (reported). */

@@ -39,6 +39,7 @@
 struct pfl_held_lock {
 	struct lockdep_map *map;
 	unsigned long ip;
+	int subclass;		/* taken as (key, subclass): its class while held */
 	char ctx[160];		/* Python acquisition site, if any */
 };
 #define PFL_MAX_HELD_LOCKS 48
