@@ -180,6 +180,7 @@ def with_modules(target: str, params: Sequence[str], body: Any, out: TextIO) -> 
         out.write(f"pyforlinux run: unknown target {target!r} (have: {', '.join(MODULES)})\n")
         return 2
     baseline = alloc.live_objects().total
+    warn_base = int(lib.pfl_warn_count())  # WARNs of this run only, not the process's
     sources = MODULES[target]
     routed = _split_params(sources, params)
     loaded: list[str] = []
@@ -203,7 +204,7 @@ def with_modules(target: str, params: Sequence[str], body: Any, out: TextIO) -> 
             out.write(f"module: unloaded {name}\n")
     live = alloc.live_objects().total - baseline
     out.write(f"live kernel objects after unload: {live}\n")
-    warnings = int(lib.pfl_warn_count())
+    warnings = int(lib.pfl_warn_count()) - warn_base
     if warnings:
         out.write(f"kernel warnings: {warnings}\n")
     return 0 if live == 0 and warnings == 0 else 1
