@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyforlinux._bindings import lib
+from pyforlinux import task
 from pyforlinux.error import Error
 from pyforlinux.sync import rcu
 from pyforlinux.sync.condvar import CondVar, Signal, Timeout, Woken, new_condvar
@@ -41,13 +41,12 @@ class Waiter(threading.Thread):
         self.body = body
         self.result: Any = None
         self.error: BaseException | None = None
-        self.task: Any = None
+        self.task: task.Task | None = None
         self.start()
 
     def run(self) -> None:
         # A counted reference to this thread's task, for signalling it.
-        self.task = lib.pfl_current()
-        lib.get_task_struct_fn(self.task)
+        self.task = task.current().get()
         try:
             self.result = self.body()
         except BaseException as e:
@@ -56,7 +55,8 @@ class Waiter(threading.Thread):
     def finish(self) -> Any:
         self.join(30)
         assert not self.is_alive()
-        lib.put_task_struct(self.task)
+        assert self.task is not None
+        self.task.close()
         if self.error is not None:
             raise self.error
         return self.result
@@ -114,7 +114,7 @@ def test_the_lock_is_released_while_waiting_and_retaken_after(
     w = Waiter(body)
     wait_until(lambda: cv.waiters == 1)
     with m.lock():  # possible only because the waiter released it
-        assert not lib.signal_pending(w.task)
+        assert w.task is not None and not w.task.signal_pending()
     cv.notify_one()
     assert w.finish() is True
 
@@ -185,19 +185,20 @@ def test_timeout_when_nobody_notifies(m: Mutex[int], cv: CondVar) -> None:
 
 
 def test_a_signal_ends_an_interruptible_wait(m: Mutex[int], cv: CondVar) -> None:
-    """Signalling: pfl_task_signal() on the waiting thread's task_struct."""
+    """Signalling: Task.signal() (pfl_task_signal()) on the waiting thread's task."""
 
     def body() -> tuple[bool, Any]:
         with m.lock() as g:
             pending = cv.wait_interruptible(g)
             # Still pending: interruptible waits return at once until cleared.
             r = cv.wait_interruptible_timeout(g, LONG)
-            lib.pfl_task_clear_signal(lib.pfl_current())
+            task.current().clear_signal()
             return pending, r
 
     w = Waiter(body)
     wait_until(lambda: cv.waiters == 1)
-    lib.pfl_task_signal(w.task)
+    assert w.task is not None
+    w.task.signal()
     pending, r = w.finish()
     assert pending is True
     assert isinstance(r, Signal) and r.jiffies > 0
@@ -208,13 +209,14 @@ def test_a_signal_does_not_end_an_uninterruptible_wait(m: Mutex[int], cv: CondVa
         with m.lock() as g:
             while g.value == 0:
                 cv.wait(g)
-            pending = bool(lib.signal_pending(lib.pfl_current()))
-            lib.pfl_task_clear_signal(lib.pfl_current())
+            pending = task.current().signal_pending()
+            task.current().clear_signal()
             return pending
 
     w = Waiter(body)
     wait_until(lambda: cv.waiters == 1)
-    lib.pfl_task_signal(w.task)
+    assert w.task is not None
+    w.task.signal()
     time.sleep(0.02)  # give a (wrong) wake-up the chance to happen
     assert w.is_alive() and cv.waiters == 1
     with m.lock() as g:

@@ -21,13 +21,14 @@ Semantics (those of the kernel):
 - **Spurious wake-ups happen**: a wait may return without a notification
   (another wake-up of the task, a notification meant for an earlier wait),
   so always re-check the condition in a loop, under the lock.
-- **Signals**: a task is *signalled* here by the runtime's
-  ``pfl_task_signal(task)`` on the ``struct task_struct *`` of the waiting
-  thread (``lib.pfl_current()`` called on that thread; the task API's
-  ``Task.signal()``), which makes ``signal_pending()`` true and ends
+- **Signals**: a task is *signalled* with
+  :meth:`pyforlinux.task.Task.signal` (the runtime's ``pfl_task_signal()``)
+  on the waiting thread's task (``task.current().get()`` taken on that
+  thread), which makes ``signal_pending()`` true and ends
   ``TASK_INTERRUPTIBLE`` sleeps, as the delivery of a real signal does. The
-  signal stays pending until ``pfl_task_clear_signal(task)``: while it is
-  pending, interruptible waits return at once.
+  signal stays pending until ``clear_signal()``
+  (``pfl_task_clear_signal()``): while it is pending, interruptible waits
+  return at once.
 - Waiting may sleep: not while holding another SpinLock or inside an RCU
   read section (might_sleep; strict mode raises ``EDEADLK`` before
   sleeping). The guard's own lock may be a SpinLock: it is released while
