@@ -39,14 +39,14 @@ def c_int() -> Iterator[Any]:
 
 def c_is_locked(lock: Lock[Any, Any]) -> bool:
     """What kernel C sees: mutex_is_locked()/spin_is_locked()."""
-    if isinstance(lock, Mutex):
+    if lock.backend is MutexBackend:
         return bool(lib.pfl_sync_mutex_is_locked(lock.as_ptr()))
     return bool(lib.pfl_sync_spin_is_locked(lock.as_ptr()))
 
 
 def c_assert_held(lock: Lock[Any, Any]) -> bool:
     """Kernel C's lockdep_assert_held() (WARNs if not held) and lockdep_is_held()."""
-    if isinstance(lock, Mutex):
+    if lock.backend is MutexBackend:
         return bool(lib.pfl_sync_mutex_assert_held(lock.as_ptr()))
     return bool(lib.pfl_sync_spin_assert_held(lock.as_ptr()))
 
@@ -323,6 +323,13 @@ def test_from_raw_wraps_a_lock_initialised_in_c(backend: Any) -> None:
         assert not lock.is_locked()
         lock.close()  # C owns the memory: only forgotten
         assert lib.pfl_kobj_is_live(raw)
+        generic = Lock.from_raw(raw, backend, name="generic")
+        with generic.lock():
+            assert c_is_locked(cls.from_raw(ptr))
+        for bad in ((raw, None), (ffi.NULL, backend)):
+            with pytest.raises(Error) as e:
+                Lock.from_raw(*bad)
+            assert e.value.errno == errno.EINVAL
     finally:
         lib.pfl_kfree(raw, 0)
 

@@ -183,11 +183,39 @@ class Lock(Generic[T, B]):
             self._fin = weakref.finalize(self, _leak, f"{backend.KIND} {self.name!r}")
             self._fin.atexit = False
 
+    #: The backend :meth:`from_raw` uses when none is given (set by Mutex, SpinLock).
+    DEFAULT_BACKEND: ClassVar[type[Backend] | None] = None
+
     @classmethod
-    def _from_raw(cls, ptr: Any, backend: type[B], name: str | None = None) -> Lock[None, B]:
-        lock: Lock[None, B] = Lock.__new__(Lock)
+    def from_raw(
+        cls, ptr: Any, backend: type[Backend] | None = None, name: str | None = None
+    ) -> Lock[None, Any]:
+        """A lock over a C lock initialised by C (``mutex_init``/``spin_lock_init``).
+
+        ``ptr`` is a ``struct mutex *`` / ``spinlock_t *``; ``backend`` defaults
+        to the class's (``Mutex.from_raw(ptr)``, ``SpinLock.from_raw(ptr)``).
+        The lock protects no Python data (``None``) and C keeps ownership:
+        :meth:`close` only forgets it. ``name`` defaults to the C lock's name.
+
+        Safety:
+            ``ptr`` must stay a valid, initialised lock of that kind while the
+            returned lock is used.
+
+        Raises:
+            Error: ``EINVAL`` without a backend (on :class:`Lock` itself) or
+                for a ``NULL`` pointer.
+
+        Rust: ``Lock::<(), B>::from_raw``
+        """
+        backend = backend if backend is not None else cls.DEFAULT_BACKEND
+        if backend is None:
+            raise Error(code.EINVAL, "Lock.from_raw needs a backend (MutexBackend ...)")
+        if ptr is None or ptr == ffi.NULL:
+            raise Error(code.EINVAL, "Lock.from_raw of a NULL pointer")
+        lock: Lock[None, Any] = Lock.__new__(Lock)
         lock._backend = backend
         lock._data = None
+        # SAFETY: the caller promises ptr is an initialised lock of this kind.
         lock._ptr = ffi.cast(backend.STATE_TYPE + " *", ptr)
         c_name = backend.dep_map(lock._ptr).name
         lock.name = name or (ffi.string(c_name).decode() if c_name != ffi.NULL else "raw lock")
@@ -225,16 +253,29 @@ class Lock(Generic[T, B]):
         return self._ptr
 
     @property
+    def backend(self) -> type[B]:
+        """The lock's backend class (``MutexBackend``, ``SpinLockBackend``)."""
+        return self._backend
+
+    @property
     def key(self) -> LockClassKey | None:
         """The lock's class key (``None`` for :meth:`from_raw` locks)."""
         return self._key
 
     def is_locked(self) -> bool:
-        """Whether any task holds the lock (``mutex_is_locked``/``spin_is_locked``)."""
+        """Whether any task holds the lock (``mutex_is_locked``/``spin_is_locked``).
+
+        Raises:
+            Error: ``EINVAL`` after :meth:`close`.
+        """
         return bool(self._backend.dep_map(self.as_ptr()).owner != ffi.NULL)
 
     def is_held(self) -> bool:
-        """Whether the calling task holds the lock (``lockdep_is_held``)."""
+        """Whether the calling task holds the lock (``lockdep_is_held``).
+
+        Raises:
+            Error: ``EINVAL`` after :meth:`close`.
+        """
         return bool(lib.pfl_lock_is_held(self._backend.dep_map(self.as_ptr())))
 
     def assert_is_held(self) -> None:
@@ -272,12 +313,17 @@ class Lock(Generic[T, B]):
         if chk.before is not None:
             # Validation only (ordering, class recursion, might_sleep), so
             # that strict mode raises before blocking on a real deadlock.
+            # SAFETY: pfl_lock_acquire() only reads the map and records
+            # edges; the task does not hold the lock (checked above), so it
+            # cannot BUG, and no lock state changes.
             lockdep.set_acquire_context(site)
             lib.pfl_lock_acquire(dm, 0, 1 if backend.SLEEPING else 0, 0)
             if chk.changed():
                 lockdep.set_acquire_context(None)
                 chk.check(what)
         lockdep.set_acquire_context(site)
+        # SAFETY: ptr is initialised (constructor or from_raw) and not
+        # closed (_enter counted us as a user, so close() refuses).
         state = backend.lock(ptr)
         if chk.changed():  # another thread changed the graph in between
             backend.unlock(ptr, state)

@@ -76,9 +76,14 @@ class Mutex(Lock[T, MutexBackend]):
 
     ``Mutex(value, name=None, key=None)``: see :class:`~pyforlinux.sync.lock.Lock`.
 
+    ``from_raw(ptr)`` wraps a ``struct mutex *`` initialised by C (``mutex_init``):
+    see :meth:`~pyforlinux.sync.lock.Lock.from_raw`.
+
     Raises:
         Error: ``ENOMEM`` if the C mutex cannot be allocated.
     """
+
+    DEFAULT_BACKEND: ClassVar[type[Backend] | None] = MutexBackend
 
     def __init__(self, value: T, name: str | None = None, key: LockClassKey | None = None) -> None:
         super().__init__(
@@ -87,21 +92,6 @@ class Mutex(Lock[T, MutexBackend]):
             name if name is not None else lockdep.caller_name(),
             key if key is not None else lockdep.static_lock_class(kind="Mutex"),
         )
-
-    @staticmethod
-    def from_raw(ptr: Any, name: str | None = None) -> Lock[None, MutexBackend]:
-        """A :class:`Lock` over a ``struct mutex *`` initialised by C (``mutex_init``).
-
-        The lock protects no Python data (``None``); C keeps ownership (close
-        only forgets it).
-
-        Safety:
-            ``ptr`` must stay a valid, initialised mutex while the returned
-            lock is used.
-
-        Rust: ``Lock::<(), B>::from_raw``
-        """
-        return Lock._from_raw(ptr, MutexBackend, name)
 
 
 def new_mutex(value: T, name: str | None = None, key: LockClassKey | None = None) -> Mutex[T]:

@@ -71,9 +71,14 @@ class SpinLock(Lock[T, SpinLockBackend]):
 
     ``SpinLock(value, name=None, key=None)``: see :class:`~pyforlinux.sync.lock.Lock`.
 
+    ``from_raw(ptr)`` wraps a ``spinlock_t *`` initialised by C (``spin_lock_init``):
+    see :meth:`~pyforlinux.sync.lock.Lock.from_raw`.
+
     Raises:
         Error: ``ENOMEM`` if the C spinlock cannot be allocated.
     """
+
+    DEFAULT_BACKEND: ClassVar[type[Backend] | None] = SpinLockBackend
 
     def __init__(self, value: T, name: str | None = None, key: LockClassKey | None = None) -> None:
         super().__init__(
@@ -82,20 +87,6 @@ class SpinLock(Lock[T, SpinLockBackend]):
             name if name is not None else lockdep.caller_name(),
             key if key is not None else lockdep.static_lock_class(kind="SpinLock"),
         )
-
-    @staticmethod
-    def from_raw(ptr: Any, name: str | None = None) -> Lock[None, SpinLockBackend]:
-        """A :class:`Lock` over a ``spinlock_t *`` initialised by C (``spin_lock_init``).
-
-        The lock protects no Python data (``None``); C keeps ownership.
-
-        Safety:
-            ``ptr`` must stay a valid, initialised spinlock while the returned
-            lock is used.
-
-        Rust: ``Lock::<(), B>::from_raw``
-        """
-        return Lock._from_raw(ptr, SpinLockBackend, name)
 
 
 def new_spinlock(
