@@ -245,6 +245,16 @@ def caller_frame() -> FrameType | None:
     return f
 
 
+_basenames: dict[str, str] = {}
+
+
+def _basename(path: str) -> str:
+    name = _basenames.get(path)
+    if name is None:
+        name = _basenames[path] = os.path.basename(path)
+    return name
+
+
 def acquire_site() -> str:
     """``"file.py:LINE in func < file.py:LINE in caller ..."``, at most 159 bytes.
 
@@ -255,14 +265,17 @@ def acquire_site() -> str:
     parts: list[str] = []
     size = 0
     while f is not None and len(parts) < 3:
-        part = f"{os.path.basename(f.f_code.co_filename)}:{f.f_lineno} in {f.f_code.co_name}"
-        add = len(part.encode()) + (3 if parts else 0)
-        if size + add > _CTX_LEN:
+        code = f.f_code
+        part = f"{_basename(code.co_filename)}:{f.f_lineno} in {code.co_name}"
+        size += len(part) + (3 if parts else 0)
+        if size > _CTX_LEN and parts:
             break
         parts.append(part)
-        size += add
         f = f.f_back
-    return " < ".join(parts)[:_CTX_LEN]
+    site = " < ".join(parts)
+    if len(site.encode()) > _CTX_LEN:  # non-ASCII names
+        site = site.encode()[:_CTX_LEN].decode(errors="ignore")
+    return site
 
 
 def caller_name() -> str:
@@ -270,7 +283,7 @@ def caller_name() -> str:
     f = caller_frame()
     if f is None:
         return "?"
-    return f"{os.path.basename(f.f_code.co_filename)}:{f.f_lineno}"
+    return f"{_basename(f.f_code.co_filename)}:{f.f_lineno}"
 
 
 def set_acquire_context(site: str | None) -> None:
