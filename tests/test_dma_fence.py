@@ -311,16 +311,71 @@ def test_a_callback_may_not_register_on_or_wait_for_another_fence(ctx: DmaFenceC
         b.deref().signal()
 
 
-def test_dropping_another_fence_from_a_callback_signals_it(ctx: DmaFenceCtx) -> None:
+def test_dropping_another_fence_from_a_callback_signals_it_afterwards(
+    ctx: DmaFenceCtx,
+) -> None:
     seen: list[int] = []
+    during: list[bool] = []
     a = ctx.new_fence(None)
     b = ctx.new_fence(None)
-    b.deref().register_callback(None, lambda _d, fence: seen.append(fence.error))
-    a.deref().register_callback(b, lambda ref, _f: ref.close())  # the data owns b
+    b_view = b.deref()
+    b_view.register_callback(None, lambda _d, fence: seen.append(fence.error))
+
+    def drop_b(ref: Fence, _f: DmaFence[None]) -> None:
+        ref.close()  # the last reference; b is unsignalled
+        during.append(b_view.is_signaled())  # the drop waits until no fence lock is held
+
+    a.deref().register_callback(b, drop_b)  # the data owns b
     a.deref().signal()
-    assert seen == [-code.ECANCELED]
+    assert during == [False]
+    assert seen == [-code.ECANCELED]  # completed before signal() returned
     assert b.closed
+    with pytest.raises(Error) as e:
+        b_view.is_signaled()
+    assert e.value.errno == code.EINVAL
     a.close()
+
+
+def test_crossed_nested_signalling_in_two_threads_is_edeadlk_not_a_hang(
+    ctx: DmaFenceCtx,
+) -> None:
+    # A's callback signals B while B's callback signals A, in two threads at
+    # once: each holds one fence lock and waits for the other's. The wait-for
+    # check refuses the second wait (EDEADLK); the other thread then finds the
+    # fence signalled (EINVAL). Neither hangs, both fences end signalled.
+    other = DmaFenceCtx("pfl_test", "ring1")
+    meet = threading.Barrier(2, timeout=30)
+    with ctx.new_fence(None) as a, other.new_fence(None) as b:
+
+        def cross(target: Fence) -> Callable[[None, DmaFence[None]], None]:
+            def cb(_d: None, _f: DmaFence[None]) -> None:
+                meet.wait()  # both threads hold their own fence's lock now
+                target.deref().signal()
+
+            return cb
+
+        a.deref().register_callback(None, cross(b))
+        b.deref().register_callback(None, cross(a))
+        errnos: list[int] = []
+        lock = threading.Lock()
+
+        def signal(f: Fence) -> None:
+            try:
+                f.deref().signal()
+                r = 0
+            except Error as e:
+                r = e.errno
+            with lock:
+                errnos.append(r)
+
+        threads = [threading.Thread(target=signal, args=(f,)) for f in (a, b)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert not any(t.is_alive() for t in threads), "crossed nested signalling hung"
+        assert sorted(errnos) == sorted([code.EDEADLK, code.EINVAL])
+        assert a.deref().is_signaled() and b.deref().is_signaled()
 
 
 # ---------------------------------------------------------------- signal on drop

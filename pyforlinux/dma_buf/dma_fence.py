@@ -38,9 +38,15 @@ callbacks in atomic context. From a callback:
   ``Error(EDEADLK)`` before calling C (the task owns the lock: C would
   deadlock on itself);
 - waiting on any fence raises ``EDEADLK`` (sleeping in atomic context);
-- signalling *another* fence (or dropping its last reference) works: the
-  nested lock is taken with a lockdep subclass (``spin_lock_nested``);
-  ``register_callback``/``get_status`` on another fence raise ``EDEADLK``
+- signalling *another* fence works: the nested lock is taken with a
+  lockdep subclass (``spin_lock_nested``); two threads doing it crosswise
+  (A's callback signals B while B's signals A) would deadlock, so such a
+  wait is checked against the other threads' nested waits first and the
+  one that would close the cycle raises ``EDEADLK``;
+- dropping the last reference of another, unsignalled fence is deferred
+  until the thread's outermost signalling call returns (no second fence
+  lock is taken for it);
+- ``register_callback``/``get_status`` on another fence raise ``EDEADLK``
   (they would nest two fence locks of one lock class);
 - ``is_signaled``, ``error``, ``describe``, ``data``, ``seqno`` never lock
   and always work.
@@ -116,10 +122,12 @@ _DESCRIBE_LEN: Final = 256
 
 
 class _Tls(threading.local):
-    """Per thread: fence-callback nesting depth and the exceptions they raised."""
+    """Per thread: fence-callback nesting depth, the exceptions callbacks raised,
+    and the last-reference drops deferred until no fence lock is held."""
 
     depth: int = 0
     errors: list[BaseException] | None = None
+    deferred: list[Callable[[], None]] | None = None
 
 
 _tls = _Tls()
@@ -176,12 +184,24 @@ def pfl_dma_fence_py_callback(fence_ptr: Any, cookie: int) -> None:
 
 
 def _signalling(fn: Callable[[], int]) -> int:
-    """Run a C signalling call; re-raise what its callbacks raised, after it."""
+    """Run a C signalling call; re-raise what its callbacks raised, after it.
+
+    At the outermost level (no fence lock held), also completes the
+    last-reference drops that callbacks deferred (:meth:`DmaFence.dec_ref`).
+    """
+    outermost = _tls.depth == 0
     saved = _tls.errors
     errors: list[BaseException] = []
     _tls.errors = errors
     try:
         ret = fn()
+        while outermost and _tls.deferred:
+            pending, _tls.deferred = _tls.deferred, None
+            for finish in pending:
+                try:
+                    finish()
+                except BaseException as e:
+                    errors.append(e)
     finally:
         _tls.errors = saved
     if len(errors) == 1:
@@ -193,6 +213,45 @@ def _signalling(fn: Callable[[], int]) -> int:
 
 def _subclass() -> int:
     return min(_tls.depth, _MAX_SUBCLASS)
+
+
+# Nested signalling (a callback signalling another fence) holds one fence
+# lock while waiting for another: two threads doing it in opposite orders
+# would deadlock, and the lockdep subclasses hide it from the validator. So
+# each such wait is recorded (task -> fences it waits for, innermost last)
+# and refused with EDEADLK if the wait-for graph would close a cycle.
+_wf_lock = threading.Lock()
+_waiting: dict[int, list[Any]] = {}
+
+
+def _nested_signal(raw: Any, err: int) -> int:
+    """``pfl_dma_fence_signal`` from a callback, refusing a wait-for cycle."""
+    me = addr_of(lib.pfl_current())
+    with _wf_lock:
+        target, seen = raw, set()
+        while True:
+            # SAFETY: every fence in _waiting is pinned by its waiting thread
+            # until its entry is removed (under _wf_lock); raw is pinned by us.
+            owner = addr_of(target.lock.dep_map.owner)
+            if owner == me:
+                raise Error(
+                    code.EDEADLK,
+                    "DmaFence.signal from a fence callback: another thread holding this "
+                    "fence's lock waits (from its own callback) for a fence lock held here",
+                )
+            if owner == 0 or owner in seen or not _waiting.get(owner):
+                break
+            seen.add(owner)
+            target = _waiting[owner][-1]
+        _waiting.setdefault(me, []).append(raw)
+    try:
+        return int(lib.pfl_dma_fence_signal(raw, err, _subclass()))
+    finally:
+        with _wf_lock:
+            stack = _waiting[me]
+            stack.pop()
+            if not stack:
+                del _waiting[me]
 
 
 # ---------------------------------------------------------------- errors
@@ -550,6 +609,9 @@ class DmaFence(Generic[T]):
         If the fence is unsignalled when its last reference goes, it is
         signalled with ``-ECANCELED`` first (callbacks get their data back;
         waiters wake), then ``T`` is dropped, then the C reference is put.
+        From a fence callback (a fence lock held), that last drop is
+        deferred until the outermost signalling call of the thread returns,
+        so that no second fence lock is ever taken for it.
 
         Raises:
             Error: ``EINVAL`` if no reference is left; whatever a callback
@@ -565,19 +627,27 @@ class DmaFence(Generic[T]):
                 self._refs -= 1
                 last = False
             else:
-                last = None  # the last owner, unless someone clones during the cancel
-        if last is False:
+                last = True  # the last owner, unless someone clones during the cancel
+        if not last:
+            # SAFETY: not the last owned reference: the fence stays alive.
             lib.dma_fence_put(raw)
-            return
+        elif _tls.depth and not lib.pfl_dma_fence_test_signaled_flag(raw):
+            if _tls.deferred is None:
+                _tls.deferred = []
+            _tls.deferred.append(self._drop_last)
+        else:
+            self._drop_last()
+
+    def _drop_last(self) -> None:
+        """The last owner's drop: cancel if unsignalled, drop ``T``, put."""
+        raw = self._raw
         try:
             if not lib.pfl_dma_fence_test_signaled_flag(raw):
-                # SAFETY: our reference (still counted: the callbacks may use
-                # the fence) keeps raw alive. A callback of this very fence
-                # cannot get here unsignalled (the flag is set before callbacks
-                # run), so its lock is not ours; nested subclass as for signal.
-                # -EINVAL (a concurrent signal won) is fine.
-                sub = _subclass()
-                _signalling(lambda: int(lib.pfl_dma_fence_signal(raw, -code.ECANCELED, sub)))
+                # SAFETY: our reference (still counted, so the callbacks may
+                # use the fence) keeps raw alive; no fence lock is held here
+                # (depth 0: dec_ref defers otherwise). -EINVAL (a concurrent
+                # signal won) is fine.
+                _signalling(lambda: int(lib.pfl_dma_fence_signal(raw, -code.ECANCELED, 0)))
         finally:
             with self._lock:
                 self._refs -= 1
@@ -589,6 +659,8 @@ class DmaFence(Generic[T]):
                 if last:
                     _drop(data)
             finally:
+                # SAFETY: the reference this drop owned; if it was the final
+                # C reference, no callback is pending (signalled above).
                 lib.dma_fence_put(raw)
 
     def as_ptr(self) -> Any:
@@ -756,11 +828,12 @@ class DmaFence(Generic[T]):
         raw = self._pin(what)
         try:
             self._check_may_lock(raw, what, nests=True)
-            if err == 0 and _tls.depth == 0:
+            if _tls.depth:
+                ret = _signalling(lambda: _nested_signal(raw, err))
+            elif err == 0:
                 ret = _signalling(lambda: int(lib.dma_fence_signal(raw)))
             else:
-                sub = _subclass()
-                ret = _signalling(lambda: int(lib.pfl_dma_fence_signal(raw, err, sub)))
+                ret = _signalling(lambda: int(lib.pfl_dma_fence_signal(raw, err, 0)))
         finally:
             self._unpin(raw)
         if ret < 0:
@@ -794,7 +867,8 @@ class DmaFence(Generic[T]):
         raw = self._pin("register_callback")
         try:
             self._check_may_lock(raw, "register_callback", nests=False)
-            cookie = next(_cookies)
+            with _cb_lock:
+                cookie = next(_cookies)
             node = lib.pfl_dma_fence_cb_alloc(cookie, gfp)
             if node == ffi.NULL:
                 raise CallbackError(code.ENOMEM, data, "cannot allocate the callback node")
