@@ -20,7 +20,10 @@ import sys
 import cffi
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-CDEF_ORDER = ["runtime", "errno", "list", "scatterlist", "gpu_buddy", "dma_fence", "xarray", "sync", "drm"]
+CDEF_ORDER = [
+    "runtime", "errno", "list", "scatterlist", "gpu_buddy", "dma_fence", "xarray", "sync", "drm",
+    "bench",
+]
 
 
 def read_cdef() -> str:

@@ -38,3 +38,5 @@
 #include <drm/drm_ioctl.h>
 #include <pfl/sync.h>
 #include <pfl/dma_fence.h>
+#include <pfl/list_walk.h>
+#include <pfl/bench.h>

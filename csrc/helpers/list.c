@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pyforlinux helpers for pyforlinux/interop/list.py: the checked list walk
+ * in C, a batch of entries per call (see csrc/include/pfl/list_walk.h).
+ * The checks are those of the Python walk, made here once per node so that
+ * CList.iter_batched() crosses the FFI once per batch.
+ * C header: include/linux/list.h
+ */
+#include <linux/types.h>
+#include <linux/kernel.h>
+#include <linux/errno.h>
+#include <linux/list.h>
+#include <linux/slab.h>
+#include <pfl/runtime.h>
+#include <pfl/list_walk.h>
+
+static bool bad_link(const struct list_head *p)
+{
+	return !p || p == LIST_POISON1 || p == LIST_POISON2;
+}
+
+/* The node may be read: live (if asked) and with plausible links. */
+static int node_ok(const struct list_head *head, uintptr_t node, size_t offset, int check_live)
+{
+	const struct list_head *n = (const struct list_head *)node;
+
+	if (node != (uintptr_t)head && check_live && !pfl_kobj_is_live((void *)(node - offset)))
+		return -EFAULT;
+	if (bad_link(n->next) || bad_link(n->prev))
+		return -EFAULT;
+	return 0;
+}
+
+/* One step from @cur: the next node, checked; 0 with *out = next, or -errno. */
+static int step(struct list_head *head, uintptr_t cur, size_t offset, int check_live,
+		uintptr_t *out)
+{
+	uintptr_t nxt = (uintptr_t)((struct list_head *)cur)->next;
+	int ret;
+
+	if (nxt == (uintptr_t)head) {
+		*out = nxt;
+		return head->prev == (struct list_head *)cur ? 0 : -EAGAIN;
+	}
+	ret = node_ok(head, nxt, offset, check_live);
+	if (ret)
+		return ret;
+	if (((struct list_head *)nxt)->prev != (struct list_head *)cur)
+		return -EAGAIN;
+	*out = nxt;
+	return 0;
+}
+
+long pfl_list_walk_checked(struct list_head *head, struct list_head *cur, size_t offset,
+			   int check_live, uintptr_t *out, size_t max)
+{
+	uintptr_t node = (uintptr_t)cur, nxt;
+	size_t count = 0;
+	int ret;
+
+	ret = node_ok(head, node, offset, check_live);
+	if (ret)
+		return ret;
+	while (count < max) {
+		ret = step(head, node, offset, check_live, &nxt);
+		if (ret)
+			return ret;
+		if (nxt == (uintptr_t)head)
+			break;
+		out[count++] = nxt;
+		node = nxt;
+	}
+	return (long)count;
+}
+
+int pfl_list_walk_compare(struct list_head *head, struct list_head *cur, size_t offset,
+			  int check_live, const uintptr_t *expect, size_t n, int at_end)
+{
+	uintptr_t node = (uintptr_t)cur, nxt;
+	size_t i;
+	int ret;
+
+	ret = node_ok(head, node, offset, check_live);
+	if (ret)
+		return ret;
+	for (i = 0; i < n; i++) {
+		ret = step(head, node, offset, check_live, &nxt);
+		if (ret)
+			return ret;
+		if (nxt != expect[i])
+			return -EAGAIN;
+		node = nxt;
+	}
+	if (at_end) {
+		ret = step(head, node, offset, check_live, &nxt);
+		if (ret)
+			return ret;
+		if (nxt != (uintptr_t)head)
+			return -EAGAIN;
+	}
+	return 0;
+}
+
+int pfl_list_check_batch(struct list_head *head, uintptr_t prev, const uintptr_t *nodes,
+			 size_t n, uintptr_t next, size_t offset, int check_live, void **entries)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		const struct list_head *node = (const struct list_head *)nodes[i];
+
+		ret = node_ok(head, nodes[i], offset, check_live);
+		if (ret)
+			return ret;
+		if ((uintptr_t)node->prev != (i ? nodes[i - 1] : prev) ||
+		    (uintptr_t)node->next != (i + 1 < n ? nodes[i + 1] : next))
+			return -EAGAIN;
+		entries[i] = (void *)(nodes[i] - offset);
+	}
+	return 0;
+}

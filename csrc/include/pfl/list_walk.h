@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * pyforlinux: the checked walk of a C list in C, for the batched iteration
+ * of pyforlinux/interop/list.py (CList.iter_batched()), so that Python
+ * crosses the FFI once per batch of entries instead of once per entry.
+ *
+ * Every step makes the checks of the Python walk (_Walk in list.py):
+ * - no NULL or LIST_POISON link is followed (-EFAULT);
+ * - with check_live, an entry is a live runtime allocation (kmalloc,
+ *   kmem_cache_alloc) before it is read (-EFAULT, never a use-after-free);
+ * - next->prev is the node just left, and the head's prev is the last
+ *   entry (-EAGAIN: modified or corrupted);
+ * and the walks are bounded by the caller's buffer (no endless loop).
+ * Node addresses are uintptr_t; an entry is at node - offset.
+ * Implemented in csrc/helpers/list.c. C header: include/linux/list.h
+ */
+#ifndef _PFL_LIST_WALK_H
+#define _PFL_LIST_WALK_H
+#include <stddef.h>
+#include <stdint.h>
+
+struct list_head;
+
+/*
+ * Walk on from @cur (the head to start, else the last node a previous call
+ * stored) and store up to @max node addresses in @out. Returns how many
+ * were stored; fewer than @max means the walk is back at the head (whose
+ * prev was checked to be the last node). -EFAULT/-EAGAIN as above.
+ */
+long pfl_list_walk_checked(struct list_head *head, struct list_head *cur, size_t offset,
+			   int check_live, uintptr_t *out, size_t max);
+
+/*
+ * Like pfl_list_walk_checked(), comparing the next @n nodes with @expect
+ * instead of storing them: 0 if the walk meets exactly those nodes (and,
+ * when @at_end, comes back to the head right after), else -EAGAIN/-EFAULT.
+ */
+int pfl_list_walk_compare(struct list_head *head, struct list_head *cur, size_t offset,
+			  int check_live, const uintptr_t *expect, size_t n, int at_end);
+
+/*
+ * Check that @nodes[0..n) are still linked as a walk stored them: each is
+ * live (with @check_live) with plausible links, nodes[0]->prev == @prev,
+ * nodes[i]->next == nodes[i+1], the last one's next == @next. Then store
+ * each entry's address (node - offset) in @entries. 0, or -EAGAIN/-EFAULT
+ * (then @entries is not to be used).
+ */
+int pfl_list_check_batch(struct list_head *head, uintptr_t prev, const uintptr_t *nodes,
+			 size_t n, uintptr_t next, size_t offset, int check_live, void **entries);
+#endif
