@@ -190,6 +190,17 @@ def test_exhaustion_is_enospc() -> None:
             assert e.value.errno == code.ENOSPC
 
 
+def test_modes_are_checked() -> None:
+    assert Range(SZ_4K, SZ_8M).range() == (SZ_4K, SZ_8M)
+    assert Simple.range() == TopDown.range() == (0, 0)
+    assert (Simple.as_flags(), TopDown.as_flags()) == (0, int(lib.GPU_BUDDY_TOPDOWN_ALLOCATION))
+    for bad in (lambda: GpuBuddyAllocMode("Sideways"), lambda: Range(-1, SZ_4K),
+                lambda: Range(0, 1 << 64)):
+        with pytest.raises(Error) as e:
+            bad()
+        assert e.value.errno == code.EINVAL
+
+
 @pytest.mark.parametrize("bad", ["Simple", 0, None])
 def test_bad_mode_is_einval(buddy: GpuBuddy, bad: Any) -> None:
     with pytest.raises(Error) as e:

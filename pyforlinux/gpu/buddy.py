@@ -95,12 +95,26 @@ class GpuBuddyAllocMode:
     - ``GpuBuddyAllocMode.TopDown``: from the top of the address space
       (``GPU_BUDDY_TOPDOWN_ALLOCATION``).
 
+    Attributes:
+        kind: ``"Simple"``, ``"Range"`` or ``"TopDown"``.
+        start: the range start (bytes; ``0`` unless ``Range``).
+        end: the range end, exclusive (bytes; ``0`` unless ``Range``).
+
+    Raises:
+        Error: ``EINVAL`` when built directly with another ``kind``.
+
     Rust: ``GpuBuddyAllocMode``
     """
 
     kind: str
     start: int = 0
     end: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("Simple", "Range", "TopDown"):
+            raise Error(code.EINVAL, f"no GpuBuddyAllocMode {self.kind!r}")
+        _u64(self.start, "range start")
+        _u64(self.end, "range end")
 
     Simple: ClassVar[GpuBuddyAllocMode]
     TopDown: ClassVar[GpuBuddyAllocMode]
@@ -274,6 +288,7 @@ class GpuBuddy:
         """
         inner = self._inner()
         with inner.lock.lock() as g:
+            # SAFETY: an initialised allocator (invariant), read under its lock.
             return int(ffi.cast("struct gpu_buddy *", g.value.get()).avail)
 
     def alloc_blocks(
@@ -426,7 +441,7 @@ class AllocatedBlocks:
             if self._buddy.closed:
                 raise Error(code.EINVAL, "AllocatedBlocks used after close()")
             clist = clist_create(self._head, _Block, "struct gpu_buddy_block", "link")
-            return list(clist)
+            return list(clist.iter())  # (list(clist) would walk twice: __len__)
 
     def is_empty(self) -> bool:
         """Whether no block is on the list. Rust: ``AllocatedBlocks::is_empty``."""
