@@ -34,6 +34,14 @@ contract of ``CList::from_raw``). Each step checks:
   :func:`list_for_each_entry_safe`, deleting the entry just yielded is
   allowed, as in C.)
 
+Batched iteration (:meth:`CList.iter_batched`) makes the same checks in C
+(csrc/helpers/list.c), a batch of entries per FFI crossing instead of one
+entry: the snapshot is walked in C; before a batch is yielded, each of its
+entries is checked (live, links as in the snapshot) and its value made
+(``item``) at once, so the loop body only ever sees values made from
+checked entries; a modification is detected at the next batch (or by the
+final walk) instead of at the next entry.
+
 Thread context: the list must not be modified concurrently by another
 thread without the lock C uses for it; the checks above detect most such
 races but cannot make them safe.
@@ -52,11 +60,13 @@ from pyforlinux.error import Error, code
 from pyforlinux.types import Opaque
 
 __all__ = [
+    "BATCH",
     "MAX_STEPS",
     "CList",
     "CListHead",
     "clist_create",
     "container_of",
+    "entry_ptr",
     "list_entry",
     "list_first_entry_or_null",
     "list_for_each_entry",
@@ -67,6 +77,9 @@ T = TypeVar("T")
 
 MAX_STEPS: Final = 1 << 24
 """Hard bound on the entries one walk visits (a list longer than this raises)."""
+
+BATCH: Final = 1024
+"""Default entries per FFI crossing of :meth:`CList.iter_batched` (and of the C snapshot walk)."""
 
 _LIST_HEAD = ffi.typeof("struct list_head")
 _LIST_HEAD_P = ffi.typeof("struct list_head *")
@@ -88,6 +101,25 @@ def _as_head(head: Any) -> tuple[Any, Any]:
 
 def _node(addr: int) -> Any:
     return ffi.cast(_LIST_HEAD_P, addr)
+
+
+_UINTPTR_ARRAY = ffi.typeof("uintptr_t[]")
+
+
+def _walk_error(errno: int) -> Error:
+    """The error of a C walk (``pfl_list_walk_*``/``pfl_list_check_batch``)."""
+    if errno == code.EFAULT:
+        return Error(
+            code.EFAULT,
+            "a list entry was freed, or has NULL/LIST_POISON links "
+            "(uninitialised, deleted, or the list was modified during iteration)",
+        )
+    if errno == code.EAGAIN:
+        return Error(
+            code.EAGAIN,
+            "list was modified during iteration (links changed), or is corrupted",
+        )
+    return Error(errno)
 
 
 def _links(addr: int) -> tuple[int, int]:
@@ -239,20 +271,54 @@ class _Walk:
             )
         return links
 
-    def nodes(self) -> list[int]:
-        """The entries' node addresses, checking every link (bounded by MAX_STEPS)."""
+    def chunks(self, batch: int = BATCH) -> list[tuple[Any, int]]:
+        """The entries' node addresses as ``(uintptr_t[batch], count)`` chunks.
+
+        Walked in C (``pfl_list_walk_checked``), ``batch`` nodes per call,
+        with every check of :meth:`step` (poison, liveness, ``next->prev``,
+        the head's ``prev``), bounded by MAX_STEPS.
+        """
         nxt, _ = self.read(self.head)
         self.resolve_live(nxt)
-        cur = self.head
-        out: list[int] = []
-        while nxt != self.head:
-            if len(out) >= MAX_STEPS:
+        head = _node(self.head)
+        live = 1 if self.check_live else 0
+        out: list[tuple[Any, int]] = []
+        cur, total = head, 0
+        while True:
+            buf = ffi.new(_UINTPTR_ARRAY, batch)
+            # SAFETY: head is valid (CList's contract); C reads a node only
+            # after the checks above (live entry, plausible links).
+            n = int(lib.pfl_list_walk_checked(head, cur, self.offset, live, buf, batch))
+            if n < 0:
+                raise _walk_error(-n)
+            total += n
+            if total > MAX_STEPS:
                 raise Error(code.EAGAIN, f"list longer than {MAX_STEPS} entries, or looping")
-            out.append(nxt)
-            nxt, cur = self.step(cur, nxt)[0], nxt
-        if self.read(self.head)[1] != cur:
-            raise Error(code.EAGAIN, "list head's prev is not the last entry")
-        return out
+            if n:
+                out.append((buf, n))
+            if n < batch:
+                return out
+            cur = _node(buf[n - 1])
+
+    def nodes(self) -> list[int]:
+        """The entries' node addresses, checking every link (bounded by MAX_STEPS)."""
+        return [a for buf, n in self.chunks() for a in ffi.unpack(buf, n)]
+
+    def unchanged(self, chunks: list[tuple[Any, int]]) -> None:
+        """Raise ``EAGAIN`` unless a fresh checked walk meets exactly ``chunks``."""
+        head = _node(self.head)
+        live = 1 if self.check_live else 0
+        cur = head
+        last = len(chunks) - 1
+        for i, (buf, n) in enumerate(chunks):
+            ret = lib.pfl_list_walk_compare(head, cur, self.offset, live, buf, n, i == last)
+            if ret:
+                raise _walk_error(-ret)
+            cur = _node(buf[n - 1])
+        if not chunks:
+            ret = lib.pfl_list_walk_compare(head, head, self.offset, live, ffi.NULL, 0, 1)
+            if ret:
+                raise _walk_error(-ret)
 
     def entry(self, node: int) -> Any:
         """The typed value of the entry whose node is at ``node`` (container_of)."""
@@ -330,6 +396,35 @@ class _Walk:
             elif seen != len(snapshot):
                 raise Error(code.EAGAIN, "list was modified during iteration")
             nxt = after
+
+    def iterate_batched(self, batch: int) -> Iterator[Any]:
+        """``list_for_each_entry`` a batch at a time: one FFI crossing per batch.
+
+        The snapshot is walked in C (:meth:`chunks`). Before a batch is
+        yielded, C checks each of its entries (live, unpoisoned, linked as
+        in the snapshot) and Python makes all their values at once, before
+        the loop body runs; at the end a fresh walk must equal the snapshot.
+        """
+        chunks = self.chunks(batch)
+        head = _node(self.head)
+        live = 1 if self.check_live else 0
+        entries = ffi.new(ffi.getctype(self.c_ptr, "[]"), batch)  # c_type *[batch]
+        c_entries = ffi.cast("void **", entries)
+        make = self.make
+        prev = self.head
+        for i, (buf, n) in enumerate(chunks):
+            nxt = int(chunks[i + 1][0][0]) if i + 1 < len(chunks) else self.head
+            # SAFETY: C reads a node only after checking it is live (for
+            # runtime allocations) with plausible links.
+            ret = lib.pfl_list_check_batch(head, prev, buf, n, nxt, self.offset, live, c_entries)
+            if ret:
+                raise _walk_error(-ret)
+            items = ffi.unpack(entries, n)
+            # Every value is made now, from checked entries, before the loop
+            # body (which may modify the list) runs.
+            yield from (items if make is _ident else [make(p) for p in items])
+            prev = int(buf[n - 1])
+        self.unchanged(chunks)
 
 
 def _member_offset(c_type: str, member: str) -> int:
@@ -436,6 +531,23 @@ class CList(Generic[T]):
     def __iter__(self) -> Iterator[T]:
         return self.iter()
 
+    def iter_batched(self, batch: int = BATCH) -> Iterator[T]:
+        """Iterate like :meth:`iter`, crossing the FFI once per ``batch`` entries.
+
+        The same checks, made in C a batch at a time (module documentation):
+        each value is made from an entry checked just before its batch is
+        yielded, and a modification of the list raises at the start of the
+        next batch or at the end, instead of at the next entry.
+
+        Raises (while iterating):
+            Error: ``EAGAIN`` if the list is modified during iteration,
+                ``EFAULT`` for poisoned links or a freed entry; ``EINVAL``
+                for a ``batch`` that is not a positive ``int``.
+        """
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch <= 0:
+            raise Error(code.EINVAL, f"batch must be a positive int, not {batch!r}")
+        return self._walk(self._item).iterate_batched(batch)
+
     def __len__(self) -> int:
         """Number of entries (a checked walk; ``list_count_nodes``)."""
         return len(self._walk(self._item).nodes())
@@ -481,6 +593,14 @@ def clist_create(
 
 def _ident(p: Any) -> Any:
     return p
+
+
+entry_ptr: Final[Callable[[Any], Any]] = _ident
+"""The ``item`` that yields each entry's typed pointer (``c_type *``) itself.
+
+Iteration passes entries through without calling anything per entry, the
+fastest way to walk a list (e.g. ``clist_create(head, entry_ptr, ...)``).
+"""
 
 
 def container_of(ptr: Any, type: str, member: str) -> Any:

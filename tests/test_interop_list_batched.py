@@ -1,0 +1,178 @@
+"""pyforlinux.interop.list: CList.iter_batched(), the checked walk made in C a batch at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pyforlinux._bindings import ffi, lib
+from pyforlinux.error import Error, code
+from pyforlinux.interop import CListHead, clist_create
+from pyforlinux.interop.list import BATCH, entry_ptr
+
+BLOCK = "struct gpu_buddy_block"
+GFP_ZEROED = lib.GFP_KERNEL | lib.__GFP_ZERO  # (not in a class body: name mangling)
+
+
+def link(p: Any) -> Any:
+    return ffi.addressof(p, "link")
+
+
+class Pool:
+    """kmalloc'ed gpu_buddy_blocks (entries C would own), linked by ``link``."""
+
+    def __init__(self, n: int) -> None:
+        size = ffi.sizeof(BLOCK)
+        self.entries: list[Any] = [
+            ffi.cast(f"{BLOCK} *", lib.pfl_kmalloc(size, GFP_ZEROED, 0)) for _ in range(n)
+        ]
+        for e in self.entries:
+            lib.INIT_LIST_HEAD(link(e))
+        self.index = {int(ffi.cast("uintptr_t", e)): i for i, e in enumerate(self.entries)}
+
+    def idx(self, p: Any) -> int:
+        return self.index[int(ffi.cast("uintptr_t", p))]
+
+    def kill(self, i: int) -> None:
+        lib.pfl_kfree(self.entries[i], 0)
+        self.entries[i] = None
+
+    def free(self) -> None:
+        for e in self.entries:
+            if e is not None:
+                lib.pfl_kfree(e, 0)
+
+
+@pytest.fixture
+def pool() -> Iterator[Pool]:
+    p = Pool(12)
+    yield p
+    p.free()
+
+
+def build(pool: Pool, order: list[int]) -> CListHead:
+    head = CListHead.new()
+    for i in order:
+        lib.list_add_tail(link(pool.entries[i]), head.as_raw())
+    return head
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(0, 11), batch=st.integers(1, 13))
+def test_batched_equals_per_entry_iteration(n: int, batch: int) -> None:
+    pool = Pool(12)
+    try:
+        head = build(pool, list(range(n)))
+        clist = clist_create(head, pool.idx, BLOCK, "link")
+        assert list(clist.iter_batched(batch)) == list(clist) == list(range(n))
+        raw = clist_create(head, entry_ptr, BLOCK, "link")
+        assert [pool.idx(p) for p in raw.iter_batched(batch)] == list(range(n))
+        assert len(clist) == n
+    finally:
+        pool.free()
+
+
+def test_default_batch_on_a_long_c_list() -> None:
+    n = 3 * BATCH + 7
+    head = lib.pfl_bench_list_new(n)
+    assert head != ffi.NULL
+    try:
+        clist = clist_create(head, lambda p: int(p.value), "struct pfl_bench_node", "link")
+        assert list(clist.iter_batched()) == list(range(n))
+        assert sum(1 for _ in clist_create(head, entry_ptr, "struct pfl_bench_node",
+                                           "link").iter_batched()) == n
+    finally:
+        lib.pfl_bench_list_free(head)
+
+
+def test_bad_batch_sizes_are_refused(pool: Pool) -> None:
+    clist = clist_create(build(pool, [0]), entry_ptr, BLOCK, "link")
+    for bad in (0, -1, True, 1.5):
+        with pytest.raises(Error) as info:
+            clist.iter_batched(bad)  # type: ignore[arg-type]
+        assert info.value.errno == code.EINVAL
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3, 100])
+@pytest.mark.parametrize(
+    "change",
+    ["insert_after_current", "remove_ahead", "remove_behind", "move_ahead_to_front", "append"],
+)
+def test_any_modification_during_batched_iteration_raises(
+    pool: Pool, change: str, batch: int
+) -> None:
+    head = build(pool, [0, 1, 2, 3, 4])
+    e = pool.entries
+    with pytest.raises(Error) as info:
+        for i in clist_create(head, pool.idx, BLOCK, "link").iter_batched(batch):
+            if i != 2:
+                continue
+            if change == "insert_after_current":
+                lib.list_add(link(e[5]), link(e[2]))
+            elif change == "remove_ahead":
+                lib.list_del_init(link(e[4]))
+            elif change == "remove_behind":
+                lib.list_del_init(link(e[0]))
+            elif change == "move_ahead_to_front":
+                lib.list_move(link(e[4]), head.as_raw())
+            else:
+                lib.list_add_tail(link(e[5]), head.as_raw())
+    assert info.value.errno == code.EAGAIN
+
+
+@pytest.mark.parametrize("batch", [1, 2, 100])
+def test_an_entry_freed_ahead_is_never_read(pool: Pool, batch: int) -> None:
+    head = build(pool, [0, 1, 2, 3, 4])
+    seen = []
+    with pytest.raises(Error) as info:
+        for p in clist_create(head, entry_ptr, BLOCK, "link").iter_batched(batch):
+            i = pool.idx(p)
+            seen.append(i)
+            if i == 1:  # delete and free entry 3, ahead
+                lib.list_del(link(pool.entries[3]))
+                pool.kill(3)
+    # Within a batch the values were made before the loop body ran; the
+    # next batch is checked first: 3 is freed (EFAULT) or unlinked (EAGAIN).
+    assert info.value.errno in (code.EFAULT, code.EAGAIN)
+    if batch <= 2:  # 3 was in a later batch: never yielded
+        assert 3 not in seen
+
+
+def test_values_are_made_before_the_loop_body_runs(pool: Pool) -> None:
+    head = build(pool, [0, 1, 2, 3])
+    made: list[int] = []
+
+    def item(p: Any) -> int:
+        made.append(pool.idx(p))
+        return pool.idx(p)
+
+    it = clist_create(head, item, BLOCK, "link").iter_batched(2)
+    assert next(it) == 0 and made == [0, 1]  # the batch, all at once
+    assert next(it) == 1 and made == [0, 1]
+    assert next(it) == 2 and made == [0, 1, 2, 3]
+    assert list(it) == [3]
+
+
+def test_freed_and_poisoned_entries_fault(pool: Pool) -> None:
+    head = build(pool, [0, 1, 2])
+    clist = clist_create(head, entry_ptr, BLOCK, "link")
+    saved = link(pool.entries[1]).next
+    link(pool.entries[1]).next = ffi.NULL
+    try:
+        with pytest.raises(Error) as info:
+            list(clist.iter_batched(2))
+        assert info.value.errno == code.EFAULT
+    finally:
+        link(pool.entries[1]).next = saved
+    link(pool.entries[2]).next = link(pool.entries[0])  # a cycle that skips the head
+    try:
+        with pytest.raises(Error) as info:
+            list(clist.iter_batched(2))
+        assert info.value.errno == code.EAGAIN
+    finally:
+        link(pool.entries[2]).next = head.as_raw()
+    assert [pool.idx(p) for p in clist.iter_batched(2)] == [0, 1, 2]
