@@ -8,6 +8,8 @@ Subcommands:
                         the same stack, serving clients of other processes
     client [--socket PATH]
                         the client session, from another process
+    bench [OP ...] [--json] [--quick] [--reps N]
+                        safe API vs raw bindings vs C, ns/op (make bench)
 """
 
 from __future__ import annotations
@@ -63,6 +65,18 @@ def _client(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from pyforlinux import bench
+    from pyforlinux.error import Error
+
+    try:
+        return bench.main(args.ops, json_out=args.json, quick=args.quick, reps=args.reps,
+                          min_time_ms=args.min_time)
+    except Error as e:
+        print(f"pyforlinux bench: {e.strerror}", file=sys.stderr)
+        return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: parse ``argv`` and run the subcommand; returns the exit status."""
     parser = argparse.ArgumentParser(prog="pyforlinux", description=__doc__.splitlines()[0])
@@ -85,6 +99,13 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("client", help="run the Nova client session against a served socket")
     p.add_argument("--socket", default="/tmp/pyforlinux-nova.sock", help="socket path")
     p.set_defaults(func=_client)
+    p = sub.add_parser("bench", help="safe API vs raw bindings vs C, ns/op (make bench)")
+    p.add_argument("ops", nargs="*", metavar="OP", help="operations (default: all)")
+    p.add_argument("--json", action="store_true", help="JSON for machines instead of a table")
+    p.add_argument("--quick", action="store_true", help="tiny iteration counts (tests)")
+    p.add_argument("--reps", type=int, default=7, help="timed runs per layer (median)")
+    p.add_argument("--min-time", type=float, default=50.0, help="ms per run, at least")
+    p.set_defaults(func=_bench)
     args = parser.parse_args(argv)
     status: int = args.func(args)
     return status
