@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pyforlinux import types
 from pyforlinux._bindings import ffi, lib
 from pyforlinux.alloc import GFP_ATOMIC
 from pyforlinux.error import Error
@@ -228,20 +229,29 @@ def test_rcu_box_foreign_ownership_and_rcu_borrow() -> None:
     box = RcuBox({"k": 1}, GFP_ATOMIC)
     ptr = box.into_foreign()
     assert ffi.typeof(ptr) is ffi.typeof("void *")
+    assert types.from_foreign(RcuBox, ptr) is box  # the generic protocol
+    ptr = box.into_foreign()
+    for use in (lambda: box.value, box.close, box.into_foreign):
+        with pytest.raises(Error) as e:
+            use()  # C owns it now
+        assert e.value.errno == errno.EINVAL
+    with RcuBox.borrow(ptr) as v:
+        assert v == {"k": 1}
+        with pytest.raises(Error) as e:
+            RcuBox.borrow_mut(ptr)
+        assert e.value.errno == errno.EBUSY
+    b = RcuBox.borrow(ptr)
     with pytest.raises(Error) as e:
-        _ = box.value  # C owns it now
-    assert e.value.errno == errno.EINVAL
-    with pytest.raises(Error) as e:
-        box.close()
-    assert e.value.errno == errno.EINVAL
-    assert RcuBox.borrow(ptr) == {"k": 1}
+        RcuBox.from_foreign(ptr)  # still borrowed
+    assert e.value.errno == errno.EBUSY
+    b.release()
 
     r = Reader(lambda g: RcuBox.rcu_borrow(ptr, g))
-    back = RcuBox.from_foreign(ptr)
-    assert back is box
+    back = RcuBox.try_from_foreign(ptr)
+    assert back is box and RcuBox.try_from_foreign(ffi.NULL) is None
     with pytest.raises(Error) as e:
         RcuBox.from_foreign(ptr)  # not foreign any more
-    assert e.value.errno == errno.EINVAL
+    assert e.value.errno == errno.ENOENT
     back.close()
     with rcu.read_lock() as g:
         # Within the grace period, a reader holding the pointer may still borrow.
@@ -251,10 +261,10 @@ def test_rcu_box_foreign_ownership_and_rcu_borrow() -> None:
     with rcu.read_lock() as g, pytest.raises(Error) as e:
         RcuBox.rcu_borrow(ptr, g)
     assert e.value.errno == errno.EINVAL
-    for bad in (ffi.NULL, 0x1234):
+    for bad, err in ((ffi.NULL, errno.EINVAL), (0x1230, errno.ENOENT)):
         with pytest.raises(Error) as e:
             RcuBox.from_foreign(bad)
-        assert e.value.errno == errno.EINVAL
+        assert e.value.errno == err
 
 
 def test_rcu_box_flags_and_allocation_failure() -> None:

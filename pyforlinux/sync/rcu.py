@@ -48,10 +48,12 @@ from types import TracebackType
 from typing import Any, Final, Generic, Self, TypeVar
 
 from pyforlinux._bindings import ffi, lib
+from pyforlinux._owner import REGISTRY
 from pyforlinux.alloc import GFP_KERNEL, AllocError, Flags
 from pyforlinux.error import Error, code
 from pyforlinux.sync import lockdep
 from pyforlinux.sync.lockdep import StrictCheck
+from pyforlinux.types import ForeignBorrow
 
 __all__ = [
     "Guard",
@@ -340,7 +342,6 @@ _DROPPING: Final = "dropping"
 _DEAD: Final = "dead"
 
 _boxes: weakref.WeakValueDictionary[int, RcuBox[Any]] = weakref.WeakValueDictionary()
-_foreign: dict[int, RcuBox[Any]] = {}  # strong: C owns these boxes
 _boxes_mu = threading.Lock()
 
 
@@ -363,15 +364,15 @@ class RcuBox(Generic[T]):
     just the reference. Until then a reader that reached the box inside a
     read section (:meth:`with_rcu`, :meth:`rcu_borrow`) may use the value.
 
-    Foreign ownership (Rust ``ForeignOwnable`` + ``ForeignOwnableRcu``):
-    :meth:`into_foreign` hands the box to C as a ``void *``,
-    :meth:`from_foreign` takes it back, :meth:`borrow` borrows it while C
-    owns it, and :meth:`rcu_borrow` borrows it under an RCU guard — valid
-    until one grace period after it is dropped. Pointers are checked
-    against a registry first, so a stale or foreign pointer raises
-    ``EINVAL`` instead of touching freed memory. (This is the protocol of
-    :class:`pyforlinux.types.ForeignOwnable`, implemented here without
-    importing it.)
+    Foreign ownership: RcuBox is a :class:`pyforlinux.types.ForeignOwnable`
+    (:meth:`into_foreign` hands the box to C as a ``void *``,
+    :meth:`from_foreign`/:meth:`try_from_foreign` take it back,
+    :meth:`borrow`/:meth:`borrow_mut` borrow it while C owns it, with the
+    errno of that protocol), and a ``ForeignOwnableRcu``:
+    :meth:`rcu_borrow` borrows it under an RCU guard — valid until one
+    grace period after it is dropped. Pointers are checked against
+    registries first, so a stale or unknown pointer raises instead of
+    touching freed memory.
 
     Errors: :class:`~pyforlinux.alloc.AllocError` (``ENOMEM``), ``EINVAL``
     (flags not :class:`~pyforlinux.alloc.Flags`; use after close, a
@@ -496,7 +497,11 @@ class RcuBox(Generic[T]):
     # -- ForeignOwnable / ForeignOwnableRcu ----------------------------------
 
     def into_foreign(self) -> Any:
-        """Give the box to C: the ``void *`` to store in a C structure.
+        """Give the box to C: the ``void *`` (its node) to store in a C structure.
+
+        Recorded in the process-wide foreign registry
+        (:class:`pyforlinux.types.ForeignOwnable` book-keeping), which
+        keeps the box alive while C owns it.
 
         Raises:
             Error: ``EINVAL`` if the box is closed or already foreign.
@@ -505,48 +510,61 @@ class RcuBox(Generic[T]):
         """
         with _boxes_mu:
             self._owned()
+            REGISTRY.register(_addr(self._node), RcuBox, self, shareable=False)
             self._state = _FOREIGN
-            _foreign[_addr(self._node)] = self
         return self._node
 
-    @staticmethod
-    def _lookup(ptr: Any) -> RcuBox[Any]:
-        box = _boxes.get(_addr(ptr)) if ptr is not None and ptr != ffi.NULL else None
-        if box is None:
-            raise Error(code.EINVAL, f"{_addr(ptr) if ptr is not None else 0:#x} is not an RcuBox")
-        return box
-
-    @staticmethod
-    def from_foreign(ptr: Any) -> RcuBox[Any]:
+    @classmethod
+    def from_foreign(cls, ptr: Any) -> RcuBox[Any]:
         """Take back a box :meth:`into_foreign` gave to C.
 
         Raises:
-            Error: ``EINVAL`` if ``ptr`` is not a box currently owned by C.
+            Error: ``EINVAL`` (NULL, a pointer of another kind), ``ENOENT``
+                (never given to C, or already taken back), ``EBUSY`` (a
+                :meth:`borrow` of it is live).
 
         Rust: ``ForeignOwnable::from_foreign``
         """
         with _boxes_mu:
-            box = RcuBox._lookup(ptr)
-            if box._state != _FOREIGN:
-                raise Error(code.EINVAL, f"RcuBox at {_addr(ptr):#x} is not owned by C")
+            box: RcuBox[Any] = REGISTRY.take(_addr(ptr), RcuBox)
             box._state = _OWNED
-            del _foreign[_addr(ptr)]
         return box
 
-    @staticmethod
-    def borrow(ptr: Any) -> Any:
-        """The value of a box C owns (Rust ``ForeignOwnable::borrow``).
+    @classmethod
+    def try_from_foreign(cls, ptr: Any) -> RcuBox[Any] | None:
+        """:meth:`from_foreign`, or ``None`` for NULL. Rust: ``try_from_foreign``"""
+        if ptr is None or ptr == ffi.NULL:
+            return None
+        return cls.from_foreign(ptr)
 
-        Valid while C keeps owning it (until :meth:`from_foreign`).
+    @classmethod
+    def borrow(cls, ptr: Any) -> ForeignBorrow[Any]:
+        """Borrow a box C owns: a :class:`~pyforlinux.types.ForeignBorrow`
+        (``with RcuBox.borrow(ptr) as value:``) whose view is the value.
+
+        While the borrow is live, :meth:`from_foreign` raises ``EBUSY``.
 
         Raises:
-            Error: ``EINVAL`` if ``ptr`` is not a box currently owned by C.
+            Error: ``EINVAL``/``ENOENT`` as :meth:`from_foreign`; ``EBUSY``
+                while a :meth:`borrow_mut` is live.
+
+        Rust: ``ForeignOwnable::borrow`` (``Borrowed<'a> = &'a T``)
         """
-        with _boxes_mu:
-            box = RcuBox._lookup(ptr)
-            if box._state != _FOREIGN:
-                raise Error(code.EINVAL, f"RcuBox at {_addr(ptr):#x} is not owned by C")
-            return box._value
+        return cls._borrow(ptr, False)
+
+    @classmethod
+    def borrow_mut(cls, ptr: Any) -> ForeignBorrow[Any]:
+        """:meth:`borrow`, exclusive of every other borrow (``EBUSY``).
+
+        Rust: ``ForeignOwnable::borrow_mut`` (``BorrowedMut<'a> = &'a T`` for RcuBox)
+        """
+        return cls._borrow(ptr, True)
+
+    @staticmethod
+    def _borrow(ptr: Any, mutable: bool) -> ForeignBorrow[Any]:
+        addr = _addr(ptr)
+        box: RcuBox[Any] = REGISTRY.borrow(addr, RcuBox, mutable)
+        return ForeignBorrow(REGISTRY, addr, mutable, lambda _b: box._value)
 
     @staticmethod
     def rcu_borrow(ptr: Any, guard: Guard) -> Any:
@@ -562,10 +580,11 @@ class RcuBox(Generic[T]):
         Rust: ``ForeignOwnableRcu::rcu_borrow``
         """
         guard._check()
+        addr = _addr(ptr) if ptr is not None else 0
         with _boxes_mu:
-            box = RcuBox._lookup(ptr)
-            if box._state == _DEAD:
-                raise Error(code.EINVAL, f"RcuBox at {_addr(ptr):#x} is freed")
+            box = _boxes.get(addr)
+            if box is None or box._state == _DEAD:
+                raise Error(code.EINVAL, f"{addr:#x} is not a live RcuBox")
             return box._value
 
     def __repr__(self) -> str:
