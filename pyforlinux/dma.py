@@ -108,6 +108,9 @@ class DmaMask:
     """A DMA mask: the lowest ``n`` bits set (``DMA_BIT_MASK(n)``), ``n`` in ``0..64``.
 
     Rust: ``kernel::dma::DmaMask``
+
+    Thread context: any (an immutable value).
+    C header: include/linux/dma-mapping.h (``DMA_BIT_MASK``).
     """
 
     _value: int
@@ -144,6 +147,9 @@ class Attrs:
     type implements ``Not``), test with :meth:`contains`.
 
     Rust: ``kernel::dma::Attrs``
+
+    Thread context: any (an immutable value).
+    C header: include/linux/dma-mapping.h (``DMA_ATTR_*``).
     """
 
     _raw: int = 0
@@ -188,6 +194,8 @@ class DataDirection(enum.IntEnum):
     """The direction of a DMA transfer (C ``enum dma_data_direction``).
 
     Rust: ``kernel::dma::DataDirection``. C header: include/linux/dma-direction.h
+
+    Thread context: any (an immutable value).
     """
 
     Bidirectional = int(lib.DMA_BIDIRECTIONAL)
@@ -229,6 +237,9 @@ class Mapping:
     """One live DMA mapping: ``size`` bytes at bus address ``dma`` for ``phys``.
 
     ``dma`` and ``phys`` are byte addresses; ``direction`` is how it was mapped.
+
+    Thread context: any (an immutable record).
+    C: one ``dma_debug_entry`` of kernel/dma/debug.c. Rust: none.
     """
 
     dma: DmaAddress
@@ -276,6 +287,8 @@ class DmaMapper(Protocol):
     A mapper maps a physically contiguous range for a device and gives it a
     bus address; it translates bus addresses back for the device's DMA
     engine (:func:`device_read`). Implementations must be thread safe.
+
+    C: ``struct dma_map_ops`` (include/linux/dma-map-ops.h). Rust: none.
     """
 
     name: str
@@ -325,6 +338,9 @@ class DirectMapper:
     debugging), so a device never reaches unmapped memory.
 
     C: kernel/dma/direct.c (``dma_direct_map_sg``)
+
+    Thread context: any; stateless (the records live in the device's state).
+    Rust: none (the C DMA core does this under ``dma::Device``).
     """
 
     name = "dma-direct"
@@ -390,6 +406,10 @@ class IommuMapper:
         Error: ``EINVAL`` for an unaligned or empty space, or one beyond 64 bits.
 
     C: drivers/iommu/dma-iommu.c (``iommu_dma_map_sg``), drivers/iommu/iova.c
+
+    Thread context: any; one internal lock serialises the IOVA
+    allocator and the page table.
+    Rust: none (the C IOMMU layer, behind ``dma::Device``).
     """
 
     name = "iommu"
@@ -530,6 +550,8 @@ def dma_set_mask(dev: Device[Bound], mask: DmaMask) -> None:
 
     Thread context: like Rust's (unsafe) ``dma::Device::dma_set_mask``, not
     concurrently with mapping for the same device.
+
+    C: ``dma_set_mask()``. Rust: ``dma::Device::dma_set_mask``.
     """
     _bound(dev)
     if not isinstance(mask, DmaMask):
@@ -540,7 +562,14 @@ def dma_set_mask(dev: Device[Bound], mask: DmaMask) -> None:
 
 
 def dma_set_mask_and_coherent(dev: Device[Bound], mask: DmaMask) -> None:
-    """Set both the streaming and the coherent mask (``dma_set_mask_and_coherent()``)."""
+    """Set both the streaming and the coherent mask (``dma_set_mask_and_coherent()``).
+
+    Raises:
+        Error: as :func:`dma_set_mask`.
+
+    Thread context: as :func:`dma_set_mask`.
+    C: ``dma_set_mask_and_coherent()``. Rust: ``dma::Device::dma_set_mask_and_coherent``.
+    """
     dma_set_mask(dev, mask)
     st = _state(dev)
     with st.lock:
@@ -548,7 +577,10 @@ def dma_set_mask_and_coherent(dev: Device[Bound], mask: DmaMask) -> None:
 
 
 def dma_get_mask(dev: Device[Any]) -> int:
-    """The device's streaming DMA mask (``dma_get_mask()``), unsigned 64 bits."""
+    """The device's streaming DMA mask (``dma_get_mask()``), unsigned 64 bits.
+
+    Thread context: any. C: ``dma_get_mask()``. Rust: none.
+    """
     st = _state(dev)
     with st.lock:
         return st.mask
@@ -563,6 +595,9 @@ def dma_set_max_seg_size(dev: Device[Bound], size: int) -> None:
         Error: ``EINVAL`` unless ``PAGE_SIZE <= size <= U32_MAX`` (an
             ``unsigned int``; scatterlists cannot have smaller segments);
             ``ENODEV`` if ``dev`` is stale.
+
+    Thread context: not concurrently with mapping for the device.
+    C: ``dma_set_max_seg_size()``. Rust: ``dma::Device::dma_set_max_seg_size``.
     """
     _bound(dev)
     if isinstance(size, bool) or not isinstance(size, int) or not PAGE_SIZE <= size <= _U32:
@@ -571,12 +606,18 @@ def dma_set_max_seg_size(dev: Device[Bound], size: int) -> None:
 
 
 def dma_get_max_seg_size(dev: Device[Any]) -> int:
-    """The device's max segment size, bytes (``dma_get_max_seg_size()``)."""
+    """The device's max segment size, bytes (``dma_get_max_seg_size()``).
+
+    Thread context: any. C: ``dma_get_max_seg_size()``. Rust: none.
+    """
     return int(dev.dma.max_segment_size)
 
 
 def get_mapper(dev: Device[Any]) -> DmaMapper:
-    """The device's mapper: ``dev.dma.mapper``, or the dma-direct one if ``None``."""
+    """The device's mapper: ``dev.dma.mapper``, or the dma-direct one if ``None``.
+
+    Thread context: any. C: ``get_dma_ops()``. Rust: none.
+    """
     m = dev.dma.mapper
     return _DIRECT if m is None else m
 
@@ -587,6 +628,9 @@ def set_mapper(dev: Device[Bound], mapper: DmaMapper | None) -> None:
     Raises:
         Error: ``EBUSY`` while the device has live mappings; ``EINVAL`` if
             ``mapper`` is not a :class:`DmaMapper`; ``ENODEV`` if stale.
+
+    Thread context: not concurrently with mapping for the device.
+    C: ``iommu_attach_device()`` / ``set_dma_ops()``. Rust: none.
     """
     _bound(dev)
     if mapper is not None and not isinstance(mapper, DmaMapper):
@@ -602,12 +646,19 @@ def dma_max_mapping_size(dev: Device[Any]) -> int:
     """Largest single mapping the device's mapper supports, bytes (``dma_max_mapping_size()``).
 
     Rust's ``SGTable`` uses it as the segment limit (0 means unlimited there).
+
+    Thread context: any. C: ``dma_max_mapping_size()``
+    (include/linux/dma-mapping.h). Rust: called by ``SGTable::new``.
     """
     return int(get_mapper(dev).max_mapping_size(dev))
 
 
 def live_mappings(dev: Device[Any]) -> int:
-    """Number of live DMA mappings (scatterlist entries count one each) of ``dev``."""
+    """Number of live DMA mappings (scatterlist entries count one each) of ``dev``.
+
+    Thread context: any (a snapshot).
+    C: kernel/dma/debug.c's entry count. Rust: none.
+    """
     return len(_state(dev).all_mappings())
 
 
@@ -644,6 +695,10 @@ def map_sgtable(dev: Device[Bound], sgt: Any, direction: DataDirection,
             already mapped for ``dev``; ``EIO`` if dma-direct cannot reach
             an entry (DMA mask); ``ENOSPC`` if an IOMMU has no IOVA space;
             ``ENODEV`` if ``dev`` is stale.
+
+    Thread context: process context (an IOMMU mapper may allocate).
+    C: ``dma_map_sgtable()`` (include/linux/dma-mapping.h).
+    Rust: called by ``DmaMappedSgt::new`` in rust/kernel/scatterlist.rs.
     """
     _bound(dev)
     direction = _check_dir(direction)
@@ -691,6 +746,9 @@ def unmap_sgtable(dev: Device[Any], sgt: Any, direction: DataDirection,
     Raises:
         Error: ``EINVAL`` if ``sgt`` is not mapped for ``dev``, or with
             another direction (DMA-API debugging's complaints).
+
+    Thread context: any (the device's unbind runs it as a devres action).
+    C: ``dma_unmap_sgtable()``. Rust: ``Drop for DmaMappedSgt``.
     """
     direction = _check_dir(direction)
     key = int(ffi.cast("uintptr_t", sgt))
@@ -744,6 +802,10 @@ def device_read(dev: Device[Any], dma: DmaAddress, size: int) -> bytes:
         Error: ``EFAULT`` if any byte is not mapped for ``dev``; ``EACCES``
             if a mapping does not allow device reads (``FromDevice``);
             ``EINVAL`` for a negative size.
+
+    Thread context: any; concurrent CPU writes to the buffer race as
+    they would with a real device.
+    C/Rust: none (it plays the hardware; kernel/dma/debug.c checks the mapping).
     """
     out = bytearray()
     for phys, n in _device_access(dev, dma, size, False):
@@ -758,6 +820,9 @@ def device_write(dev: Device[Any], dma: DmaAddress, data: bytes) -> None:
     Raises:
         Error: ``EFAULT`` if any byte is not mapped; ``EACCES`` if a mapping
             does not allow device writes (``ToDevice``).
+
+    Thread context: any, as :func:`device_read`.
+    C/Rust: none (it plays the hardware).
     """
     data = bytes(data)
     pos = 0

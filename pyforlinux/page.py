@@ -81,6 +81,8 @@ def page_align(addr: int) -> int | None:
     Returns ``None`` on overflow of 64 bits, or for a negative ``addr``.
 
     Rust: ``kernel::page::page_align``. C: ``PAGE_ALIGN()``
+
+    Thread context: any (pure arithmetic).
     """
     if addr < 0 or addr + PAGE_SIZE - 1 > _U64:
         return None
@@ -276,6 +278,9 @@ class Page(_PageOwner, _PageAccess):
     Freed by :meth:`close` (``__free_pages(page, 0)``), exactly once.
 
     Rust: ``kernel::page::Page``
+
+    Thread context: any; allocation may sleep with ``GFP_KERNEL``.
+    C: ``alloc_pages(gfp, 0)`` / ``__free_pages()`` (include/linux/gfp.h).
     """
 
     def __init__(self) -> None:
@@ -323,6 +328,10 @@ class BorrowedPage(_PageAccess):
     ``Error(EINVAL)`` after the owner was released (Rust's lifetime ``'a``).
 
     Rust: ``kernel::page::BorrowedPage<'a>``
+
+    Thread context: any; concurrent writers to one page must
+    synchronise themselves (as in Rust, a data race is the caller's).
+    C: ``struct page *`` (``include/linux/mm_types.h`` page model).
     """
 
     __slots__ = ("_owner", "_page")
@@ -360,6 +369,9 @@ class PageIter(Iterator[BorrowedPage]):
             is not page aligned.
 
     Rust: ``kernel::alloc::allocator::VmallocPageIter``
+
+    Thread context: the thread that iterates (an iterator is not shared).
+    C: ``vmalloc_to_page()`` per page (mm/vmalloc.c).
     """
 
     def __init__(self, owner: Any, pages: list[int], size: int) -> None:
@@ -404,6 +416,9 @@ class AsPageIter(Protocol):
     table.
 
     Rust: ``kernel::page::AsPageIter``
+
+    Thread context: as the implementation's (the ones here: any thread).
+    C: ``vmalloc_to_page()`` page walks (mm/vmalloc.c).
     """
 
     def page_iter(self) -> PageIter:
@@ -424,6 +439,8 @@ class Pages(_PageOwner):
 
     C: ``alloc_pages()``/``__free_pages()``.
     Rust: no direct equivalent (``Page`` is order 0); a multi-page ``Page``.
+
+    Thread context: any; allocation may sleep with ``GFP_KERNEL``.
     """
 
     _base: int
@@ -516,6 +533,9 @@ class PageBuffer(_PageOwner):
 
     Rust: ``kernel::alloc::VVec<u8>`` with its ``AsPageIter`` impl
     (``VmallocPageIter``). C: ``vmalloc()`` / ``vmalloc_to_page()``.
+
+    Thread context: any; one buffer is not synchronised (``!Sync``
+    mutation, like ``VVec``); allocation may sleep with ``GFP_KERNEL``.
     """
 
     _pages: list[int]

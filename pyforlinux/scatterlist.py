@@ -114,6 +114,9 @@ class Owned(_Sealed, Generic[P]):
     ``struct sg_table``, the pages ``P``.
 
     Rust: ``kernel::scatterlist::Owned<P>``
+
+    Thread context: any; see :class:`SGTable`.
+    C: ``struct sg_table`` + ``dma_map_sgtable()`` + the pages.
     """
 
     __slots__ = ("_closed", "_dev", "_dir", "_dma", "_lock", "_pages", "_sgt")
@@ -139,6 +142,10 @@ class Borrowed(_Sealed):
     """The type state of an ``SGTable`` whose lifetime is managed elsewhere.
 
     Rust: ``kernel::scatterlist::Borrowed``
+
+    Thread context: any; the owner guarantees validity (``from_raw``)
+    or the owner is checked on each access (``deref``).
+    C: a ``struct sg_table`` owned elsewhere (include/linux/scatterlist.h).
     """
 
     __slots__ = ("_owner", "_sgt")
@@ -193,6 +200,10 @@ class SGEntry:
     check that the table is still alive and mapped.
 
     Rust: ``kernel::scatterlist::SGEntry``
+
+    Thread context: any; each accessor holds the table's lock and an RCU
+    read section of the mapping while it reads.
+    C: ``struct scatterlist`` (include/linux/scatterlist.h).
     """
 
     __slots__ = ("_owner", "_sg")
@@ -256,6 +267,9 @@ class SGTableIter(Iterator[SGEntry]):
     and the entries' accessors raise ``ENODEV``.
 
     Rust: ``kernel::scatterlist::SGTableIter``
+
+    Thread context: the thread that iterates.
+    C: ``for_each_sgtable_dma_sg()`` with ``sg_next()`` (lib/scatterlist.c).
     """
 
     __slots__ = ("_nents", "_owner", "_pos")
@@ -289,6 +303,9 @@ class SGTable(Generic[S]):
     :meth:`from_raw` (borrowed).
 
     Rust: ``kernel::scatterlist::SGTable<T>``
+
+    Thread context: any; see the module documentation.
+    C: ``struct sg_table`` (include/linux/scatterlist.h, lib/scatterlist.c).
     """
 
     __slots__ = ("__weakref__", "_fin", "_inner")

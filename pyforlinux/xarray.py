@@ -89,6 +89,9 @@ class AllocKind(enum.Enum):
     """How an :class:`XArray` tracks free indices for :meth:`Guard.alloc`.
 
     Rust: ``kernel::xarray::AllocKind``
+
+    Thread context: any (an immutable value).
+    C header: include/linux/xarray.h.
     """
 
     Alloc = "Alloc"
@@ -108,6 +111,9 @@ class StoreError(Error, Generic[T]):
     value that was not stored is :attr:`value`, owned by the caller again.
 
     Rust: ``kernel::xarray::StoreError<T>``
+
+    Thread context: any (an exception value).
+    C: the ``xa_err()`` of a failed ``__xa_store()``/``__xa_alloc()``.
     """
 
     def __init__(self, error: Error, value: T) -> None:
@@ -145,6 +151,9 @@ class XArray(Generic[T]):
     cache. Close it (or use ``with``) to release the entries.
 
     Rust: ``kernel::xarray::XArray<T>``
+
+    Thread context: any thread may lock it; see :class:`Guard`.
+    C: ``struct xarray`` (include/linux/xarray.h, lib/xarray.c).
     """
 
     def __init__(self, kind: AllocKind, item_type: type[T] | None) -> None:
@@ -313,6 +322,8 @@ class Guard(Generic[T]):
     and :meth:`get_mut` end at release.
 
     Rust: ``kernel::xarray::Guard<'a, T>``
+
+    C: ``xa_lock()``/``xa_unlock()`` (include/linux/xarray.h).
     """
 
     def __init__(self, xa: XArray[T]) -> None:
@@ -323,6 +334,9 @@ class Guard(Generic[T]):
         # Weak: a borrow whose views are all gone has ended (as Rust's borrow
         # ends at its last use); the ones still alive end at release().
         self._borrows: list[weakref.ref[ForeignBorrow[Any]]] = []
+        # A guard dropped while held leaves the spinlock taken (every other
+        # locker then spins forever): reported, never "fixed" by the GC.
+        self._fin = leak_finalizer(self, "XArray guard (xa_lock still held)")
 
     # -- state -------------------------------------------------------------
     def _check(self) -> None:
@@ -344,6 +358,7 @@ class Guard(Generic[T]):
             if b is not None:
                 b.release()
         self._held = False
+        self._fin.detach()
         with self._xa._state:
             self._xa._holder = None
         # SAFETY: this thread holds the lock (checked above).
