@@ -673,6 +673,7 @@ def _entries(sgt: Any) -> list[Any]:
         if sg == ffi.NULL:
             break
         out.append(sg)
+        # SAFETY: sg is an entry of a valid table (the caller's contract).
         sg = lib.sg_next(sg)
     return out
 
@@ -713,6 +714,7 @@ def map_sgtable(dev: Device[Bound], sgt: Any, direction: DataDirection,
         mask = st.mask
     if mapper is _DIRECT:
         # One C call for the whole table (csrc/helpers/scatterlist.c).
+        # SAFETY: sgt is a valid allocated table (the caller's contract).
         ret = lib.pfl_dma_direct_map_sgtable(sgt, mask)
         if ret < 0:
             raise Error(-ret, "dma-direct: an entry is beyond the device's DMA mask")
@@ -723,6 +725,7 @@ def map_sgtable(dev: Device[Bound], sgt: Any, direction: DataDirection,
         ]
     else:
         ents = _entries(sgt)
+        # SAFETY: ents are entries of the caller's valid table.
         ranges = [(int(lib.sg_phys(sg)), int(sg.length)) for sg in ents]
         addrs = mapper.map_ranges(dev, ranges, direction, mask)
         maps = []

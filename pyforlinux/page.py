@@ -116,6 +116,7 @@ def _alloc_pages(flags: Flags, order: int, what: str) -> int:
         raise Error(code.EINVAL, f"{what}: flags must be pyforlinux.alloc.Flags, not {flags!r}")
     if isinstance(order, bool) or not isinstance(order, int) or not 0 <= order <= _MAX_ORDER:
         raise Error(code.EINVAL, f"{what}: order must be 0..{_MAX_ORDER}, not {order!r}")
+    # SAFETY: the runtime's page allocator; order checked to be 0..20.
     p = lib.pfl_alloc_pages(flags.as_raw(), order, 0)
     if p == ffi.NULL:
         raise AllocError(f"{what}: alloc_pages(order {order}) failed")
@@ -309,6 +310,7 @@ class Page(_PageOwner, _PageAccess):
         return self._page
 
     def _free(self) -> None:
+        # SAFETY: allocated by alloc_page, freed once (close() sets _released).
         lib.pfl_free_pages(ffi.cast("void *", self._page), 0)
 
     def page_iter(self) -> PageIter:
@@ -514,6 +516,7 @@ class Pages(_PageOwner):
         return PageIter(self, pages, self.size)
 
     def _free(self) -> None:
+        # SAFETY: allocated with this order, freed once (close()).
         lib.pfl_free_pages(ffi.cast("void *", self._base), self._order)
 
     def __repr__(self) -> str:
@@ -613,6 +616,7 @@ class PageBuffer(_PageOwner):
                 self._grow(end, flags)
             except BaseException:
                 for addr in self._pages[before:]:
+                    # SAFETY: pages this buffer allocated, each freed once.
                     lib.pfl_free_pages(ffi.cast("void *", addr), 0)
                 del self._pages[before:]
                 raise
@@ -681,6 +685,7 @@ class PageBuffer(_PageOwner):
     def _free(self) -> None:
         pages, self._pages = self._pages, []
         for addr in pages:
+            # SAFETY: pages this buffer allocated, each freed once.
             lib.pfl_free_pages(ffi.cast("void *", addr), 0)
 
     def __repr__(self) -> str:

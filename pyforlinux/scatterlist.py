@@ -220,6 +220,8 @@ class SGEntry:
                 ``EINVAL`` if the owning table was closed.
         """
         with _Access(self._owner):
+            # SAFETY: _Access keeps the table allocated and mapped while we read (or,
+            # without an owner, from_raw's caller guarantees it).
             return int(lib.sg_dma_address(self._sg))
 
     def dma_len(self) -> int:
@@ -229,6 +231,7 @@ class SGEntry:
             Error: as :meth:`dma_address`.
         """
         with _Access(self._owner):
+            # SAFETY: as dma_address().
             return int(lib.sg_dma_len(self._sg))
 
     def page_pfn(self) -> int:
@@ -240,6 +243,7 @@ class SGEntry:
             Error: as :meth:`dma_address`.
         """
         with _Access(self._owner):
+            # SAFETY: as dma_address().
             return int(ffi.cast("uintptr_t", lib.sg_page(self._sg))) >> PAGE_SHIFT
 
     def offset(self) -> int:
@@ -403,6 +407,9 @@ class SGTable(Generic[S]):
             sgt = ffi.new("struct sg_table *")
             arr = ffi.new("struct page *[]", ptrs)
             to_result(
+                # SAFETY: sgt is zeroed memory we own; arr holds len(ptrs) >= 1 valid
+                # page pointers kept alive (pinned) by `pages`; size fits those pages
+                # (PageIter checks it); max_segment >= PAGE_SIZE.
                 lib.sg_alloc_table_from_pages_segment(
                     sgt, arr, len(ptrs), 0, size, max_segment, flags.as_raw()
                 )
@@ -415,6 +422,7 @@ class SGTable(Generic[S]):
                     mapped.close()
                     raise
             except BaseException:
+                # SAFETY: allocated above, not mapped (the mapping failed or was undone).
                 lib.sg_free_table(sgt)
                 raise
         except BaseException:
@@ -502,6 +510,7 @@ class SGTable(Generic[S]):
         if self._fin is not None:
             self._fin.detach()
         inner._dma.close()  # revoke: unmap, unless the unbind already did
+        # SAFETY: unmapped just above (or by the unbind); freed once (_closed).
         lib.sg_free_table(inner._sgt)
         pages: Any = inner._pages
         release = getattr(pages, "_close_pinned", None)

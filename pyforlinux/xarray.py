@@ -206,6 +206,7 @@ class XArray(Generic[T]):
     def is_empty(self) -> bool:
         """Whether the array has no entries (``xa_empty()``)."""
         self._check()
+        # SAFETY: self._ptr is an initialised xarray, alive with self.
         return bool(lib.xa_empty(self._ptr))
 
     def _enter(self) -> None:
@@ -243,6 +244,7 @@ class XArray(Generic[T]):
         Rust: ``XArray::try_lock``
         """
         self._enter()
+        # SAFETY: as lock().
         if not lib.xa_trylock(self._ptr):
             return None
         return self._guard()
@@ -282,6 +284,8 @@ class XArray(Generic[T]):
         ptrs = []
         try:
             index = ffi.new("unsigned long *", 0)
+            # SAFETY: the lock is held; xa_find takes the RCU read lock itself and
+            # returns entries that came from T.into_foreign().
             entry = lib.xa_find(self._ptr, index, ULONG_MAX, lib.XA_PRESENT)
             while entry != ffi.NULL:
                 # SAFETY: lock held; the entry came from T.into_foreign().
@@ -295,6 +299,7 @@ class XArray(Generic[T]):
             for p in ptrs:
                 _drop(self._type.from_foreign(p))
         finally:
+            # SAFETY: every entry was erased above; xa_destroy takes the lock itself.
             lib.xa_destroy(self._ptr)
 
     def __enter__(self) -> XArray[T]:
@@ -476,6 +481,7 @@ class Guard(Generic[T]):
             self._check_value(value)
             if not isinstance(gfp, Flags):
                 raise Error(code.EINVAL, f"gfp must be pyforlinux.alloc.Flags, not {gfp!r}")
+            # SAFETY: the lock is held; only compared, never dereferenced.
             cur = lib.xa_load(self._ptr, index)
             if cur != ffi.NULL and self._borrowed(cur):
                 raise Error(code.EBUSY, f"entry {index} is borrowed through this guard")
@@ -507,6 +513,7 @@ class Guard(Generic[T]):
         """
         self._check()
         index = self._index(index)
+        # SAFETY: the lock is held; only compared, never dereferenced.
         cur = lib.xa_load(self._ptr, index)
         if cur == ffi.NULL:
             return None
@@ -565,6 +572,8 @@ class Guard(Generic[T]):
         self._check()
         out = []
         index = ffi.new("unsigned long *", 0)
+        # SAFETY: the lock is held; xa_find takes the RCU read lock itself and
+        # returns entries that came from T.into_foreign().
         entry = lib.xa_find(self._ptr, index, ULONG_MAX, lib.XA_PRESENT)
         while entry != ffi.NULL:
             out.append(int(index[0]))
@@ -584,6 +593,8 @@ class Guard(Generic[T]):
         """
         self._check()
         index = ffi.new("unsigned long *", 0)
+        # SAFETY: the lock is held; xa_find takes the RCU read lock itself and
+        # returns entries that came from T.into_foreign().
         entry = lib.xa_find(self._ptr, index, ULONG_MAX, lib.XA_PRESENT)
         while entry != ffi.NULL:
             self._check()
