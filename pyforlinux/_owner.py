@@ -34,13 +34,14 @@ Nothing here is public API; the public names are re-exported by
 
 from __future__ import annotations
 
+import atexit
 import threading
 import warnings
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pyforlinux._bindings import ffi
 from pyforlinux.error import Error, code
@@ -68,15 +69,101 @@ def _report_leak(what: str) -> None:
     )
 
 
+# Armed Finalizers by id() of their weakref (a weakref to an unhashable
+# object cannot be a key). An entry keeps its Finalizer, and so its weakref,
+# alive until it runs or is detached.
+_armed: dict[int, Finalizer] = {}
+_exiting = False
+
+
+def _at_exit() -> None:
+    global _exiting
+    _exiting = True
+
+
+atexit.register(_at_exit)
+
+
+def _collected(ref: weakref.ref[Any]) -> None:
+    fin = _armed.pop(id(ref), None)
+    if fin is not None and not _exiting:
+        fin._func(*fin._args)
+
+
+if TYPE_CHECKING:
+    _FinalizeBase = weakref.finalize[..., Any]
+else:
+    _FinalizeBase = weakref.finalize
+
+
+class Finalizer(_FinalizeBase):
+    """``weakref.finalize(obj, func, *args)`` with ``atexit = False``, made cheap.
+
+    The same interface (``__call__``, :meth:`detach`, :meth:`peek`,
+    :attr:`alive`, :attr:`atexit`) and semantics: ``func(*args)`` runs at
+    most once, when ``obj`` is garbage collected or the finalizer is
+    called, unless detached; never at or after interpreter exit. Made of
+    one ``weakref.ref`` with a callback and a dict entry, it costs a
+    fraction of ``weakref.finalize`` (its registry, counter and atexit
+    bookkeeping), which matters on per-operation paths: every owned
+    object (a ``KBox``, an ``ARef``, a borrow) arms one.
+    """
+
+    __slots__ = ("_args", "_func", "_ref")
+
+    def __init__(self, obj: object, func: Callable[..., Any], /, *args: Any) -> None:
+        # weakref.finalize.__init__ is not called: its registry is not used.
+        self._func = func
+        self._args = args
+        self._ref = weakref.ref(obj, _collected)
+        _armed[id(self._ref)] = self
+
+    def __call__(self, _: Any = None) -> Any:
+        """Run ``func(*args)`` now if still armed (and disarm); its result, else ``None``."""
+        if _armed.pop(id(self._ref), None) is not None and not _exiting:
+            return self._func(*self._args)
+        return None
+
+    def detach(self) -> tuple[Any, Any, tuple[Any, ...], dict[str, Any]] | None:
+        """Disarm; ``(obj, func, args, {})`` if it was armed and ``obj`` is alive."""
+        if _armed.pop(id(self._ref), None) is None:
+            return None
+        obj = self._ref()
+        return None if obj is None else (obj, self._func, self._args, {})
+
+    def peek(self) -> tuple[Any, Any, tuple[Any, ...], dict[str, Any]] | None:
+        """``(obj, func, args, {})`` if armed and ``obj`` is alive, else ``None``."""
+        obj = self._ref()
+        if obj is None or id(self._ref) not in _armed:
+            return None
+        return (obj, self._func, self._args, {})
+
+    @property
+    def alive(self) -> bool:
+        """Whether it is still armed."""
+        return id(self._ref) in _armed
+
+    @property
+    def atexit(self) -> bool:
+        """Always ``False``: never run at interpreter exit."""
+        return False
+
+    @atexit.setter
+    def atexit(self, value: bool) -> None:
+        if value:
+            raise ValueError("pyforlinux Finalizers never run at exit")
+
+    def __repr__(self) -> str:
+        return f"<Finalizer {'armed' if self.alive else 'dead'} {self._func.__name__}>"
+
+
 def leak_finalizer(obj: object, what: str) -> weakref.finalize[..., Any]:
     """Arm the leak report for ``obj``; ``detach()`` it when ``obj`` is released.
 
     ``what`` describes the object (it must not reference ``obj``). Not run
-    at interpreter exit.
+    at interpreter exit. (A :class:`Finalizer`: cheap enough for every owner.)
     """
-    fin = weakref.finalize(obj, _report_leak, what)
-    fin.atexit = False
-    return fin
+    return Finalizer(obj, _report_leak, what)
 
 
 def addr_of(ptr: Any) -> int:
@@ -246,8 +333,7 @@ class ForeignBorrow(Generic[V]):
         self._addr = addr
         self._mutable = mutable
         self._live = [True]
-        self._fin = weakref.finalize(self, _end_borrow, registry, addr, mutable, self._live)
-        self._fin.atexit = False
+        self._fin = Finalizer(self, _end_borrow, registry, addr, mutable, self._live)
         # The view refers to this borrow (keeping it live), never the
         # reverse, so a dropped borrow ends as soon as its last view goes.
         self._make_view = make_view
