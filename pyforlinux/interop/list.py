@@ -272,9 +272,9 @@ class _Walk:
         return links
 
     def chunks(self, batch: int = BATCH) -> list[tuple[Any, int]]:
-        """The entries' node addresses as ``(uintptr_t[batch], count)`` chunks.
+        """The entries' node addresses as ``(uintptr_t[], count)`` chunks.
 
-        Walked in C (``pfl_list_walk_checked``), ``batch`` nodes per call,
+        Walked in C (``pfl_list_walk_checked``), at most ``batch`` nodes per call,
         with every check of :meth:`step` (poison, liveness, ``next->prev``,
         the head's ``prev``), bounded by MAX_STEPS.
         """
@@ -284,11 +284,12 @@ class _Walk:
         live = 1 if self.check_live else 0
         out: list[tuple[Any, int]] = []
         cur, total = head, 0
+        size = min(batch, 16)  # short lists are the common case: grow up to batch
         while True:
-            buf = ffi.new(_UINTPTR_ARRAY, batch)
+            buf = ffi.new(_UINTPTR_ARRAY, size)
             # SAFETY: head is valid (CList's contract); C reads a node only
             # after the checks above (live entry, plausible links).
-            n = int(lib.pfl_list_walk_checked(head, cur, self.offset, live, buf, batch))
+            n = int(lib.pfl_list_walk_checked(head, cur, self.offset, live, buf, size))
             if n < 0:
                 raise _walk_error(-n)
             total += n
@@ -296,9 +297,10 @@ class _Walk:
                 raise Error(code.EAGAIN, f"list longer than {MAX_STEPS} entries, or looping")
             if n:
                 out.append((buf, n))
-            if n < batch:
+            if n < size:
                 return out
             cur = _node(buf[n - 1])
+            size = min(batch, size * 4)
 
     def nodes(self) -> list[int]:
         """The entries' node addresses, checking every link (bounded by MAX_STEPS)."""
@@ -408,7 +410,8 @@ class _Walk:
         chunks = self.chunks(batch)
         head = _node(self.head)
         live = 1 if self.check_live else 0
-        entries = ffi.new(ffi.getctype(self.c_ptr, "[]"), batch)  # c_type *[batch]
+        size = max((n for _, n in chunks), default=1)
+        entries = ffi.new(ffi.getctype(self.c_ptr, "[]"), size)  # c_type *[size]
         c_entries = ffi.cast("void **", entries)
         make = self.make
         prev = self.head
