@@ -67,6 +67,7 @@ from typing import Any, Final, TextIO
 from pyforlinux._bindings import build_dir, ffi, lib
 
 __all__ = [
+    "CLOCKS",
     "LAYERS",
     "LIST_LENGTH",
     "OPS",
@@ -618,10 +619,18 @@ OPS: Final[dict[str, type[_Op]]] = {
 # ---------------------------------------------------------------- timing
 
 
+CLOCKS: Final = {"wall": time.perf_counter_ns, "cpu": time.process_time_ns}
+"""The clocks runs can be timed with: elapsed time (the default), or the
+CPU time of the process (all its threads: steadier on a loaded machine,
+but blind to waiting, e.g. for an RCU grace period)."""
+
+_clock: Callable[[], int] = time.perf_counter_ns
+
+
 def _time(fn: Callable[[int], None], n: int) -> int:
-    t0 = time.perf_counter_ns()
+    t0 = _clock()
     fn(n)
-    return time.perf_counter_ns() - t0
+    return _clock() - t0
 
 
 def _calibrate(fn: Callable[[int], None], min_ns: int) -> int:
@@ -715,8 +724,9 @@ def _cpu() -> str:
     return f"{model}, {os.cpu_count()} CPUs"
 
 
-def _meta(reps: int, min_ns: int, quick: bool, list_length: int) -> dict[str, Any]:
+def _meta(reps: int, min_ns: int, quick: bool, list_length: int, clock: str) -> dict[str, Any]:
     return {
+        "clock": clock,
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "cffi": importlib.metadata.version("cffi"),
         "compiler": _compiler(),
@@ -744,6 +754,7 @@ def run(
     quick: bool = False,
     reps: int = 7,
     min_time_ms: float = 50.0,
+    clock: str = "wall",
     progress: TextIO | None = None,
 ) -> Report:
     """Run the benchmarks; returns the :class:`Report`.
@@ -754,6 +765,7 @@ def run(
             tests: the output is well formed, the numbers mean little.
         reps: timed runs per layer (the median is reported).
         min_time_ms: each run lasts at least this long (ms; not in quick mode).
+        clock: ``"wall"`` or ``"cpu"`` (:data:`CLOCKS`).
         progress: where to write one line per operation as it starts.
 
     Raises:
@@ -768,8 +780,12 @@ def run(
             raise Error(code.EINVAL, f"unknown operation {name!r} (have: {', '.join(OPS)})")
     if reps < 1:
         raise Error(code.EINVAL, f"reps must be >= 1, not {reps}")
+    if clock not in CLOCKS:
+        raise Error(code.EINVAL, f"unknown clock {clock!r} (have: {', '.join(CLOCKS)})")
+    global _clock
+    _clock = CLOCKS[clock]
     min_ns = int(min_time_ms * 1e6)
-    meta = _meta(reps, min_ns, quick, _QUICK_LIST_LENGTH if quick else LIST_LENGTH)
+    meta = _meta(reps, min_ns, quick, _QUICK_LIST_LENGTH if quick else LIST_LENGTH, clock)
     results: dict[str, OpResult] = {}
     for name in names:
         if progress is not None:
@@ -789,7 +805,8 @@ def render(report: Report) -> str:
     m = report.meta
     lines = [
         f"pyforlinux bench: ns per op (per element for clist_*), median of {m['reps']} runs "
-        f"after warm-up{' [quick mode: numbers mean little]' if m['quick'] else ''}",
+        f"after warm-up, {m['clock']} clock"
+        f"{' [quick mode: numbers mean little]' if m['quick'] else ''}",
         f"python {m['python']}, cffi {m['cffi']}, {m['compiler']} ({m['cflags']}), "
         f"CPU {m['cpu']}, {m['os']}",
         f"load average {m['loadavg_start'][0]:.2f} at start, {m['loadavg_end'][0]:.2f} at end; "
@@ -827,10 +844,11 @@ def main(
     quick: bool = False,
     reps: int = 7,
     min_time_ms: float = 50.0,
+    clock: str = "wall",
     out: TextIO = sys.stdout,
 ) -> int:
     """``pyforlinux bench``: run, print the table (or ``--json``); returns 0."""
-    report = run(ops, quick=quick, reps=reps, min_time_ms=min_time_ms,
+    report = run(ops, quick=quick, reps=reps, min_time_ms=min_time_ms, clock=clock,
                  progress=None if json_out else sys.stderr)
     if json_out:
         json.dump(report.to_json(), out, indent=2)

@@ -71,7 +71,7 @@ def _bench(args: argparse.Namespace) -> int:
 
     try:
         return bench.main(args.ops, json_out=args.json, quick=args.quick, reps=args.reps,
-                          min_time_ms=args.min_time)
+                          min_time_ms=args.min_time, clock=args.clock)
     except Error as e:
         print(f"pyforlinux bench: {e.strerror}", file=sys.stderr)
         return 1
@@ -105,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="tiny iteration counts (tests)")
     p.add_argument("--reps", type=int, default=7, help="timed runs per layer (median)")
     p.add_argument("--min-time", type=float, default=50.0, help="ms per run, at least")
+    p.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                   help="elapsed time, or the process's CPU time (steadier under load)")
     p.set_defaults(func=_bench)
     args = parser.parse_args(argv)
     status: int = args.func(args)
