@@ -132,11 +132,7 @@ class GpuBuddyAllocMode:
 
     def as_flags(self) -> int:
         """The C mode flag (``0``, ``GPU_BUDDY_RANGE_ALLOCATION`` or ``..._TOPDOWN_...``)."""
-        return {
-            "Simple": 0,
-            "Range": int(lib.GPU_BUDDY_RANGE_ALLOCATION),
-            "TopDown": int(lib.GPU_BUDDY_TOPDOWN_ALLOCATION),
-        }[self.kind]
+        return _MODE_FLAGS[self.kind]
 
     def range(self) -> tuple[int, int]:
         """``(start, end)``, ``(0, 0)`` for the other modes (what C receives)."""
@@ -171,6 +167,15 @@ GpuBuddyAllocFlag = GpuBuddyAllocFlags
 """Rust's single-flag type; in Python the same ``IntFlag``."""
 
 _NO_FLAGS: Final = GpuBuddyAllocFlags(0)
+# Computed once: IntFlag arithmetic costs microseconds per allocation.
+_ALLOWED_FLAGS: Final = int(
+    GpuBuddyAllocFlags.Contiguous | GpuBuddyAllocFlags.Clear | GpuBuddyAllocFlags.TrimDisable
+)
+_MODE_FLAGS: Final = {
+    "Simple": 0,
+    "Range": int(lib.GPU_BUDDY_RANGE_ALLOCATION),
+    "TopDown": int(lib.GPU_BUDDY_TOPDOWN_ALLOCATION),
+}
 
 
 @dataclass(frozen=True)
@@ -323,9 +328,8 @@ class GpuBuddy:
             raise Error(code.EINVAL, f"mode must be a GpuBuddyAllocMode, not {mode!r}")
         size = _u64(size, "size")
         min_block_size = _u64(min_block_size, "min_block_size")
-        allowed = int(GpuBuddyAllocFlags.Contiguous | GpuBuddyAllocFlags.Clear
-                      | GpuBuddyAllocFlags.TrimDisable)
-        if isinstance(flags, bool) or not isinstance(flags, int) or flags & ~allowed or flags < 0:
+        if (isinstance(flags, bool) or not isinstance(flags, int) or flags & ~_ALLOWED_FLAGS
+                or flags < 0):
             raise Error(code.EINVAL, f"flags {flags!r} are not GpuBuddyAllocFlags")
         if mode.kind == "Range" and mode.start >= mode.end:
             raise Error(code.EINVAL, f"{mode!r} is empty or inverted")
@@ -441,7 +445,8 @@ class AllocatedBlocks:
             if self._buddy.closed:
                 raise Error(code.EINVAL, "AllocatedBlocks used after close()")
             clist = clist_create(self._head, _Block, "struct gpu_buddy_block", "link")
-            return list(clist.iter())  # (list(clist) would walk twice: __len__)
+            # The whole list at once: batched (one FFI crossing, checks in C).
+            return list(clist.iter_batched())
 
     def is_empty(self) -> bool:
         """Whether no block is on the list. Rust: ``AllocatedBlocks::is_empty``."""
