@@ -261,7 +261,43 @@ def acquire_site() -> str:
     The innermost frame outside pyforlinux/sync first, then up to two
     callers, as many as fit in the validator's context buffer.
     """
-    f = caller_frame()
+    return _format_site(caller_frame())
+
+
+# acquire_site_bytes(): call chain -> (site, the chain's code objects).
+_site_cache: dict[tuple[int, ...], tuple[bytes, tuple[Any, ...]]] = {}
+_SITE_CACHE_MAX: Final = 4096
+
+
+def acquire_site_bytes() -> bytes:
+    """:func:`acquire_site`, UTF-8 encoded, formatted once per call chain.
+
+    Every safe-layer acquisition names its site; formatting it (line
+    numbers, strings) cost more than taking the lock. The three frames'
+    code objects and instruction offsets determine the site, so it is
+    cached under them (the code objects are kept and compared, so a
+    recycled ``id`` cannot alias another chain).
+    """
+    f: FrameType | None = sys._getframe(1)
+    while f is not None and f.f_code.co_filename.startswith(_SYNC_DIR):
+        f = f.f_back
+    if f is None:
+        return b""
+    g = f.f_back
+    h = g.f_back if g is not None else None
+    codes = (f.f_code, g.f_code if g else None, h.f_code if h else None)
+    key = (id(codes[0]), f.f_lasti, id(codes[1]), g.f_lasti if g else -1,
+           id(codes[2]), h.f_lasti if h else -1)
+    hit = _site_cache.get(key)
+    if hit is not None and hit[1] == codes:
+        return hit[0]
+    site = _format_site(f).encode()
+    if len(_site_cache) < _SITE_CACHE_MAX:
+        _site_cache[key] = (site, codes)
+    return site
+
+
+def _format_site(f: FrameType | None) -> str:
     parts: list[str] = []
     size = 0
     while f is not None and len(parts) < 3:
@@ -286,13 +322,15 @@ def caller_name() -> str:
     return f"{_basename(f.f_code.co_filename)}:{f.f_lineno}"
 
 
-def set_acquire_context(site: str | None) -> None:
+def set_acquire_context(site: str | bytes | None) -> None:
     """Name the Python site of the calling thread's next C lock acquisition.
 
     ``None`` clears it (after a failed trylock, so that it does not stick
     to an unrelated later acquisition).
     """
-    lib.pfl_lockdep_set_acquire_context(site.encode() if site else ffi.NULL)
+    if isinstance(site, str):
+        site = site.encode()
+    lib.pfl_lockdep_set_acquire_context(site or ffi.NULL)
 
 
 def _thread_counts() -> tuple[int, ...]:

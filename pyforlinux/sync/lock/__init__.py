@@ -177,6 +177,7 @@ class Lock(Generic[T, B]):
         # lock (which points at it) is freed by close() before it.
         self._name_buf = ffi.new("char[]", self.name.encode()[:255])
         self._ptr: Any = ptr
+        self._dm: Any = backend.dep_map(ptr)  # taken once: ffi.addressof costs per lock()
         backend.init(ptr, self._name_buf, self._key.as_ptr())
         self._fin: Any = None
         if not _static:
@@ -217,7 +218,8 @@ class Lock(Generic[T, B]):
         lock._data = None
         # SAFETY: the caller promises ptr is an initialised lock of this kind.
         lock._ptr = ffi.cast(backend.STATE_TYPE + " *", ptr)
-        c_name = backend.dep_map(lock._ptr).name
+        lock._dm = backend.dep_map(lock._ptr)
+        c_name = lock._dm.name
         lock.name = name or (ffi.string(c_name).decode() if c_name != ffi.NULL else "raw lock")
         lock._key = None  # type: ignore[assignment]
         lock._mu = threading.Lock()
@@ -292,8 +294,8 @@ class Lock(Generic[T, B]):
 
     def _take(self, ptr: Any, trylock: bool) -> Any | None:
         backend = self._backend
-        dm = backend.dep_map(ptr)
-        if dm.owner == lib.pfl_current():
+        dm = self._dm  # backend.dep_map(ptr), valid while ptr is (_enter counted us)
+        if lib.pfl_lock_is_held(dm):  # owner == current, in one C call
             if trylock:
                 return None
             raise Error(
@@ -301,14 +303,13 @@ class Lock(Generic[T, B]):
                 f"recursive locking: this task already holds {backend.KIND} {self.name!r} "
                 "(a certain deadlock; refused before calling C)",
             )
-        site = lockdep.acquire_site() if lib.pfl_lockdep_enabled() else None
+        site = lockdep.acquire_site_bytes() if lib.pfl_lockdep_enabled() else None
         if trylock:
             lockdep.set_acquire_context(site)
             state = backend.try_lock(ptr)
             if state is None:
                 lockdep.set_acquire_context(None)
             return state
-        what = f"taking {backend.KIND} {self.name!r}"
         chk = StrictCheck()
         if chk.before is not None:
             # Validation only (ordering, class recursion, might_sleep), so
@@ -320,14 +321,14 @@ class Lock(Generic[T, B]):
             lib.pfl_lock_acquire(dm, 0, 1 if backend.SLEEPING else 0, 0)
             if chk.changed():
                 lockdep.set_acquire_context(None)
-                chk.check(what)
+                chk.check(f"taking {backend.KIND} {self.name!r}")
         lockdep.set_acquire_context(site)
         # SAFETY: ptr is initialised (constructor or from_raw) and not
         # closed (_enter counted us as a user, so close() refuses).
         state = backend.lock(ptr)
         if chk.changed():  # another thread changed the graph in between
             backend.unlock(ptr, state)
-            chk.check(what)
+            chk.check(f"taking {backend.KIND} {self.name!r}")
         return state
 
     def lock(self) -> Guard[T, B]:
@@ -508,7 +509,7 @@ class Guard(Generic[T, B]):
             return fn()
         finally:
             if lib.pfl_lockdep_enabled():
-                lockdep.set_acquire_context(lockdep.acquire_site())
+                lockdep.set_acquire_context(lockdep.acquire_site_bytes())
             self._state = backend.relock(self._ptr, self._state)
 
     def __enter__(self) -> Self:
