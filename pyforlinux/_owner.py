@@ -41,7 +41,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 from pyforlinux._bindings import ffi
 from pyforlinux.error import Error, code
@@ -90,6 +90,12 @@ def _collected(ref: weakref.ref[Any]) -> None:
         fin._func(*fin._args)
 
 
+class _Gone:
+    pass
+
+
+_DEAD_REF: Final[weakref.ref[Any]] = weakref.ref(_Gone())  # its object is gone
+
 if TYPE_CHECKING:
     _FinalizeBase = weakref.finalize[..., Any]
 else:
@@ -118,17 +124,25 @@ class Finalizer(_FinalizeBase):
         self._ref = weakref.ref(obj, _collected)
         _armed[id(self._ref)] = self
 
+    def _disarm(self) -> tuple[bool, Any]:
+        """(whether it was armed, the object or None); disarmed afterwards."""
+        ref = self._ref
+        if _armed.pop(id(ref), None) is None:
+            return False, None
+        # Dropping the weakref drops its callback too: nothing runs when obj dies.
+        self._ref = _DEAD_REF
+        return True, ref()
+
     def __call__(self, _: Any = None) -> Any:
         """Run ``func(*args)`` now if still armed (and disarm); its result, else ``None``."""
-        if _armed.pop(id(self._ref), None) is not None and not _exiting:
+        armed, _obj = self._disarm()
+        if armed and not _exiting:
             return self._func(*self._args)
         return None
 
     def detach(self) -> tuple[Any, Any, tuple[Any, ...], dict[str, Any]] | None:
         """Disarm; ``(obj, func, args, {})`` if it was armed and ``obj`` is alive."""
-        if _armed.pop(id(self._ref), None) is None:
-            return None
-        obj = self._ref()
+        obj = self._disarm()[1]
         return None if obj is None else (obj, self._func, self._args, {})
 
     def peek(self) -> tuple[Any, Any, tuple[Any, ...], dict[str, Any]] | None:
@@ -166,9 +180,12 @@ def leak_finalizer(obj: object, what: str) -> weakref.finalize[..., Any]:
     return Finalizer(obj, _report_leak, what)
 
 
+_UINTPTR: Final = ffi.typeof("uintptr_t")
+
+
 def addr_of(ptr: Any) -> int:
     """The address of a cffi pointer, as an ``int``."""
-    return int(ffi.cast("uintptr_t", ptr))
+    return int(ffi.cast(_UINTPTR, ptr))
 
 
 @dataclass
