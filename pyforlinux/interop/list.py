@@ -51,6 +51,7 @@ C header: include/linux/list.h. Rust: rust/kernel/interop/list.rs
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from typing import Any, Final, Generic, TypeVar
 
@@ -406,7 +407,13 @@ class _Walk:
         yielded, C checks each of its entries (live, unpoisoned, linked as
         in the snapshot) and Python makes all their values at once, before
         the loop body runs; at the end a fresh walk must equal the snapshot.
+        (The entries of a batch are handed out by ``chain`` in C, without a
+        generator step per entry.)
         """
+        return itertools.chain.from_iterable(self.batches(batch))
+
+    def batches(self, batch: int) -> Iterator[list[Any]]:
+        """The values of :meth:`iterate_batched`, one checked batch (a list) at a time."""
         chunks = self.chunks(batch)
         head = _node(self.head)
         live = 1 if self.check_live else 0
@@ -425,7 +432,7 @@ class _Walk:
             items = ffi.unpack(entries, n)
             # Every value is made now, from checked entries, before the loop
             # body (which may modify the list) runs.
-            yield from (items if make is _ident else [make(p) for p in items])
+            yield items if make is _ident else [make(p) for p in items]
             prev = int(buf[n - 1])
         self.unchanged(chunks)
 
