@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pyforlinux._bindings import ffi, lib
@@ -38,6 +38,9 @@ AUTH: int = lib.DRM_AUTH
 MASTER: int = lib.DRM_MASTER
 ROOT_ONLY: int = lib.DRM_ROOT_ONLY
 RENDER_ALLOW: int = lib.DRM_RENDER_ALLOW
+
+_IOC_READ: int = lib._IOC_READ
+_IOC_WRITE: int = lib._IOC_WRITE
 
 BASE: int = lib.DRM_IOCTL_BASE
 COMMAND_BASE: int = lib.DRM_COMMAND_BASE
@@ -94,13 +97,23 @@ Handler = Callable[[Any, Any, Any], int]
 
 @dataclass(frozen=True)
 class IoctlDesc:
-    """One table entry (``struct drm_ioctl_desc``)."""
+    """One table entry (``struct drm_ioctl_desc``).
+
+    ``size`` and ``ptr_type`` (``sizeof`` and the cffi ``struct ... *``
+    type of the argument) are derived from ``struct`` once, not per call.
+    """
 
     cmd: int
     struct: str  # C type of the argument, e.g. "struct drm_nova_gem_create"
     flags: int
     func: Handler
     name: str
+    size: int = field(init=False, repr=False, compare=False)
+    ptr_type: Any = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "size", ffi.sizeof(self.struct))
+        object.__setattr__(self, "ptr_type", ffi.typeof(f"{self.struct} *"))
 
 
 def declare_drm_ioctls(entries: Sequence[tuple[str, str, int, Handler]]) -> tuple[IoctlDesc, ...]:
@@ -164,10 +177,17 @@ def drm_ioctl(dev: Device[Any], file: File[Any], cmd: int, arg: bytearray) -> in
         return e.to_errno()
 
 
+# _IOC_NR/_IOC_SIZE/_IOC_DIR decoded in Python, with the shifts _ioc() encodes
+# with (asm-generic/ioctl.h); tests check they agree with the C macros.
+_NR_MASK, _SIZE_MASK, _DIR_MASK = 0xFF, (1 << 14) - 1, 3
+
+
 def _drm_ioctl(dev: Device[Any], file: File[Any], cmd: int, arg: bytearray) -> int:
     if not isinstance(cmd, int) or not 0 <= cmd <= 0xFFFFFFFF:
         raise Error(code.EINVAL, "ioctl command out of range")
-    nr = ioc_nr(cmd)
+    nr = (cmd >> _IOC_NRSHIFT) & _NR_MASK
+    cmd_size = (cmd >> _IOC_SIZESHIFT) & _SIZE_MASK
+    cmd_dir = (cmd >> _IOC_DIRSHIFT) & _DIR_MASK
     if (cmd >> _IOC_TYPESHIFT) & 0xFF != BASE:
         raise Error(code.ENOTTY, "not a DRM ioctl")
     if COMMAND_BASE <= nr < COMMAND_END:
@@ -178,14 +198,14 @@ def _drm_ioctl(dev: Device[Any], file: File[Any], cmd: int, arg: bytearray) -> i
         desc = dev.core_ioctls().get(nr)
     if desc is None:
         raise Error(code.EINVAL, f"unknown ioctl {cmd:#x}")
-    size = ffi.sizeof(desc.struct)
-    if ioc_size(cmd) != size or len(arg) != size:
+    size = desc.size
+    if cmd_size != size or len(arg) != size:
         raise Error(code.EINVAL, f"{desc.name}: argument of {len(arg)} bytes, "
-                                 f"command size {ioc_size(cmd)}, struct size {size}")
+                                 f"command size {cmd_size}, struct size {size}")
     drm_ioctl_permit(desc.flags, file)
-    data = ffi.new(f"{desc.struct} *")
-    if ioc_dir(cmd) & lib._IOC_WRITE:
-        ffi.memmove(data, bytes(arg), size)
+    data = ffi.new(desc.ptr_type)
+    if cmd_dir & _IOC_WRITE:
+        ffi.memmove(data, arg, size)
     dev.stats.count(desc.name)
     with dev.enter():  # drm_dev_enter(): ENODEV once the device is unplugged
         try:
@@ -201,6 +221,6 @@ def _drm_ioctl(dev: Device[Any], file: File[Any], cmd: int, arg: bytearray) -> i
     if not isinstance(ret, int) or not INT_MIN <= ret <= INT_MAX:
         dev.stats.error(desc.name, code.ERANGE)
         raise Error(code.ERANGE, f"{desc.name} returned {ret!r}, not a C int")
-    if ioc_dir(cmd) & lib._IOC_READ:
-        arg[:] = bytes(ffi.buffer(data, size))
+    if cmd_dir & _IOC_READ:
+        arg[:] = ffi.buffer(data, size)
     return ret
