@@ -51,6 +51,7 @@ C header: include/linux/list.h. Rust: rust/kernel/interop/list.rs
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Iterator
 from typing import Any, Final, Generic, TypeVar
@@ -437,8 +438,12 @@ class _Walk:
         self.unchanged(chunks)
 
 
+@functools.lru_cache(maxsize=512)
 def _member_offset(c_type: str, member: str) -> int:
-    """``offsetof(c_type, member)``, checking the member is a ``struct list_head``."""
+    """``offsetof(c_type, member)``, checking the member is a ``struct list_head``.
+
+    Cached: C types do not change, and it runs at every :func:`clist_create`.
+    """
     try:
         ct = ffi.typeof(c_type)
     except (ffi.error, TypeError, KeyError) as e:
@@ -461,6 +466,12 @@ def _member_offset(c_type: str, member: str) -> int:
             code.EINVAL, f"{c_type}.{member} is a {t.cname}, not a struct list_head"
         )
     return int(ffi.offsetof(ct, *path))
+
+
+@functools.lru_cache(maxsize=512)
+def _ptr_type(c_type: str) -> Any:
+    """The cffi type ``c_type *`` (cached)."""
+    return ffi.typeof(ffi.getctype(ffi.typeof(c_type), "*"))
 
 
 class CList(Generic[T]):
@@ -489,7 +500,7 @@ class CList(Generic[T]):
         self._owner = owner
         self._item = item
         self._offset = offset
-        self._c_ptr = ffi.getctype(ffi.typeof(c_type), "*")
+        self._c_ptr = _ptr_type(c_type)
         self._check_live = check_live
 
     @classmethod
@@ -563,7 +574,7 @@ class CList(Generic[T]):
         return len(self._walk(self._item).nodes())
 
     def __repr__(self) -> str:
-        return f"<CList {ffi.typeof(self._c_ptr).item.cname} at {addr_of(self._head):#x}>"
+        return f"<CList {self._c_ptr.item.cname} at {addr_of(self._head):#x}>"
 
 
 def clist_create(
