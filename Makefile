@@ -121,7 +121,9 @@ $(B)/obj/%.o: %.c $(K)/.stamp Makefile
 
 # Per-file flags.
 KFLAGS_lib/test_xarray := -DPFL_MODULE=test_xarray
-KFLAGS_drivers/gpu/buddy := -DPFL_MODULE=gpu_buddy
+# buddy.c's block allocations do not fail: its error path corrupts the free
+# tree (see csrc/include/pfl/buddy_nofail.h).
+KFLAGS_drivers/gpu/buddy := -DPFL_MODULE=gpu_buddy -include $(CURDIR)/csrc/include/pfl/buddy_nofail.h
 KFLAGS_lib/math/prime_numbers := -DPFL_MODULE=prime_numbers
 KFLAGS_tools/testing/scatterlist/main := -I$(CURDIR)/csrc/kunit/scatterlist-shim \
 	-Dmain=pfl_sg_table_main \
