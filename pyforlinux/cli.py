@@ -10,6 +10,8 @@ Subcommands:
                         the client session, from another process
     bench [OP ...] [--json] [--quick] [--reps N]
                         safe API vs raw bindings vs C, ns/op (make bench)
+    faultsweep [SCENARIO ...] [--list]
+                        fail each allocation of each scenario in turn (fail_nth)
 """
 
 from __future__ import annotations
@@ -77,6 +79,21 @@ def _bench(args: argparse.Namespace) -> int:
         return 1
 
 
+def _faultsweep(args: argparse.Namespace) -> int:
+    from pyforlinux import faultsweep
+    from pyforlinux.error import Error
+
+    if args.list:
+        for name, scenario in faultsweep.SCENARIOS.items():
+            print(f"{name:<14} {scenario.summary}")
+        return 0
+    try:
+        return faultsweep.main(args.scenarios)
+    except Error as e:
+        print(f"pyforlinux faultsweep: {e.strerror}", file=sys.stderr)
+        return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: parse ``argv`` and run the subcommand; returns the exit status."""
     parser = argparse.ArgumentParser(prog="pyforlinux", description=__doc__.splitlines()[0])
@@ -108,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                    help="elapsed time, or the process's CPU time (steadier under load)")
     p.set_defaults(func=_bench)
+    p = sub.add_parser("faultsweep", help="fail each allocation of each scenario in turn")
+    p.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario (default: all)")
+    p.add_argument("--list", action="store_true", help="list the scenarios")
+    p.set_defaults(func=_faultsweep)
     args = parser.parse_args(argv)
     status: int = args.func(args)
     return status
