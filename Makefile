@@ -74,7 +74,7 @@ check: build
 ifeq ($(SANITIZE),)
 	@echo "== mypy --strict, ruff"
 	@$(PY) -m mypy
-	@$(PY) -m ruff check pyforlinux tests scripts
+	@$(PY) -m ruff check pyforlinux tests scripts benchmarks
 endif
 
 kunit: build
@@ -143,8 +143,15 @@ $(EXT): $(B)/libpfl.a $(B)/cflags scripts/build_ext.py $(wildcard csrc/bindings/
 	@$(PY) scripts/build_ext.py $(B) $(B)/cflags
 	@touch $@
 
-bench: build
-	@$(RUN) -m pyforlinux bench
+# The benchmarks (safe API vs raw bindings vs C, ns/op), then the table and
+# plot of docs/performance.md. matplotlib is bench-only: the .[bench] extra.
+bench: build $(VENV)/.bench-stamp
+	@$(RUN) -m pyforlinux bench --json $(ARGS) > $(B)/bench.json
+	@$(RUN) benchmarks/report.py $(B)/bench.json
+
+$(VENV)/.bench-stamp: pyproject.toml $(VENV)/.stamp
+	@$(PY) -m pip install -q --disable-pip-version-check -e '.[bench]' 2> >(grep -v 'is ignored' >&2)
+	@touch $@
 
 clean:
 	rm -rf build build-san

@@ -172,6 +172,26 @@ class Report:
     ops: list[OpResult]
     targets: list[Target]
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Report:
+        """The report back from :meth:`to_json`'s data (e.g. a ``--json`` file).
+
+        Raises:
+            KeyError, TypeError: for data that is not such a report.
+        """
+        ops = [
+            OpResult(
+                op["name"], op["title"], op["unit"], op["calls"],
+                {k: LayerResult(float(v["ns_per_op"]), [float(x) for x in v["samples"]],
+                                int(v["iterations"])) for k, v in op["layers"].items()},
+                {k: float(v) for k, v in op["ratios"].items()},
+            )
+            for op in data["ops"]
+        ]
+        targets = [Target(t["name"], t["goal"], float(t["value"]), bool(t["met"]))
+                   for t in data["targets"]]
+        return cls(dict(data["meta"]), ops, targets)
+
     def to_json(self) -> dict[str, Any]:
         """The report as JSON-ready data (``--json``)."""
         ops = []
@@ -849,7 +869,7 @@ def main(
 ) -> int:
     """``pyforlinux bench``: run, print the table (or ``--json``); returns 0."""
     report = run(ops, quick=quick, reps=reps, min_time_ms=min_time_ms, clock=clock,
-                 progress=None if json_out else sys.stderr)
+                 progress=sys.stderr)
     if json_out:
         json.dump(report.to_json(), out, indent=2)
         out.write("\n")
