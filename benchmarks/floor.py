@@ -163,7 +163,38 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'operation':<10} {'raw ns/op':>10} {'null-safe ns/op':>16} {'floor a/b':>10}")
     for name, raw, null in rows:
         print(f"{name:<10} {raw:>10.0f} {null:>16.0f} {null / raw:>10.2f}")
+    print()
+    print("Python-level calls per op (cProfile: functions and C builtins called)")
+    for name, safe, raw in calls_per_op(200):
+        print(f"{name:<20} safe {safe:>6.0f}   raw {raw:>5.0f}")
     return 0
+
+
+def calls_per_op(n: int) -> list[tuple[str, float, float]]:
+    """(operation, calls per safe op, calls per raw op) of pyforlinux bench's operations."""
+    import cProfile
+    import pstats
+
+    from pyforlinux import bench
+
+    out = []
+    for name in ("gpu_buddy", "xarray", "dma_fence", "mutex", "nova_gem"):
+        op = bench.OPS[name](False)
+        op.setup()
+        try:
+            counts = []
+            for fn in (op.safe, op.raw):
+                fn(10)  # warm-up
+                prof = cProfile.Profile()
+                prof.enable()
+                fn(n)
+                prof.disable()
+                stats = pstats.Stats(prof)
+                counts.append((stats.total_calls - 1) / n)  # (- the call of fn)
+        finally:
+            op.close()
+        out.append((name, counts[0], counts[1]))
+    return out
 
 
 if __name__ == "__main__":
