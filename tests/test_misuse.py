@@ -1,0 +1,687 @@
+"""Every documented misuse across the package, table-driven: each is an
+exception of the documented type with the documented errno -- never a
+crash, a hang, a leak or a silent success. Run under ASan/UBSan too
+(``make check SANITIZE=1``), where none of them may produce a report.
+
+Each case sets up what it needs on an :class:`~contextlib.ExitStack` (torn
+down after the misuse, so nothing leaks) and returns the misuse itself, a
+thunk. Cases that provoke lock-validator reports name the exact counts.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from pyforlinux import alloc, drm, faux, module
+from pyforlinux._bindings import ffi, lib
+from pyforlinux.alloc import GFP_KERNEL, KBox, KVec
+from pyforlinux.devres import Devres
+from pyforlinux.dma import DataDirection
+from pyforlinux.dma_buf.dma_fence import CallbackError, DmaFence, DmaFenceCtx
+from pyforlinux.drm.client import Client
+from pyforlinux.drm.ioctl import IOWR
+from pyforlinux.error import Error, code
+from pyforlinux.gpu.buddy import GpuBuddy, GpuBuddyAllocMode
+from pyforlinux.page import PAGE_SIZE, PageBuffer
+from pyforlinux.revocable import Revocable
+from pyforlinux.scatterlist import SGTable
+from pyforlinux.sync import lockdep, rcu
+from pyforlinux.sync.arc import Arc
+from pyforlinux.sync.lock.mutex import Mutex, new_mutex
+from pyforlinux.sync.lock.spinlock import SpinLock, new_spinlock
+from pyforlinux.sync.lockdep import LockClassKey
+from pyforlinux.task import current
+from pyforlinux.types import ScopeGuard
+from pyforlinux.xarray import AllocKind, StoreError, XArray
+
+Thunk = Callable[[], object]
+
+
+@dataclass(frozen=True)
+class Misuse:
+    """One documented misuse: what it raises, and the validator reports it makes."""
+
+    name: str
+    setup: Callable[[ExitStack], Thunk]
+    exc: type[BaseException]
+    errno: int
+    lockdep: dict[str, int] = field(default_factory=dict)
+
+
+CASES: list[Misuse] = []
+
+
+def misuse(exc: type[BaseException], errno: int, **reports: int
+           ) -> Callable[[Callable[[ExitStack], Thunk]], Callable[[ExitStack], Thunk]]:
+    """Register the decorated setup function as a case."""
+
+    def add(fn: Callable[[ExitStack], Thunk]) -> Callable[[ExitStack], Thunk]:
+        CASES.append(Misuse(fn.__name__.removeprefix("m_"), fn, exc, errno, reports))
+        return fn
+
+    return add
+
+
+def on_thread(fn: Thunk) -> Thunk:
+    """The thunk ``fn`` run on another thread; its exception re-raised here."""
+
+    def run() -> object:
+        out: dict[str, Any] = {}
+
+        def body() -> None:
+            try:
+                out["value"] = fn()
+            except BaseException as e:
+                out["error"] = e
+
+        t = threading.Thread(target=body)
+        t.start()
+        t.join(30)
+        assert not t.is_alive()
+        if "error" in out:
+            raise out["error"]
+        return out.get("value")
+
+    return run
+
+
+def box(stack: ExitStack, value: int = 1) -> Any:
+    b = KBox.new("u64", GFP_KERNEL, value)
+    stack.callback(b.close)
+    return b
+
+
+def key_pair(stack: ExitStack) -> tuple[Mutex[int], Mutex[int]]:
+    ka, kb = LockClassKey.new_dynamic("misuse_A"), LockClassKey.new_dynamic("misuse_B")
+    stack.callback(kb.close)
+    stack.callback(ka.close)
+    a, b = Mutex(0, "misuse A", ka), Mutex(0, "misuse B", kb)
+    stack.callback(b.close)
+    stack.callback(a.close)
+    return a, b
+
+
+def faux_dev(stack: ExitStack, name: str = "misuse-dev") -> faux.Registration:
+    reg = faux.Registration(name)
+    stack.callback(reg.close)
+    return reg
+
+
+def sg_table(stack: ExitStack, reg: faux.Registration) -> SGTable[Any]:
+    pages = PageBuffer.with_capacity(2 * PAGE_SIZE, GFP_KERNEL)
+    table = SGTable.new(reg.as_bound(), pages, DataDirection.ToDevice, GFP_KERNEL)
+    stack.callback(table.close)
+    return table
+
+
+def fence_ctx() -> DmaFenceCtx:
+    return DmaFenceCtx("misuse", "timeline")
+
+
+@contextmanager
+def nova() -> Iterator[str]:
+    module.load("pyforlinux.drivers.nova_core", ["vram_size=4M", "bar1_size=4M"])
+    try:
+        module.load("pyforlinux.drivers.nova")
+        try:
+            yield next(n for n in drm.driver.nodes() if "card" in n)
+        finally:
+            module.unload("Nova")
+    finally:
+        module.unload("NovaCore")
+
+
+def client(stack: ExitStack) -> Client:
+    node = stack.enter_context(nova())
+    c = Client(node)
+    stack.callback(c.close)
+    return c
+
+
+CREATE = (lib.DRM_IOCTL_NOVA_GEM_CREATE, "struct drm_nova_gem_create")
+INFO = (lib.DRM_IOCTL_NOVA_GEM_INFO, "struct drm_nova_gem_info")
+CLOSE = (lib.DRM_IOCTL_GEM_CLOSE, "struct drm_gem_close")
+MAP = (lib.DRM_IOCTL_MODE_MAP_DUMB, "struct drm_mode_map_dumb")
+
+
+# ---------------------------------------------------------------- ForeignOwnable (types)
+
+
+@misuse(Error, code.ENOENT)
+def m_double_from_foreign(stack: ExitStack) -> Thunk:
+    ptr = KBox.new("u64", GFP_KERNEL, 7).into_foreign()
+    KBox.from_foreign(ptr).close()
+    return lambda: KBox.from_foreign(ptr)
+
+
+@misuse(Error, code.ENOENT)
+def m_borrow_after_from_foreign(stack: ExitStack) -> Thunk:
+    ptr = KBox.new("u64", GFP_KERNEL, 7).into_foreign()
+    KBox.from_foreign(ptr).close()
+    return lambda: KBox.borrow(ptr)
+
+
+@misuse(Error, code.ENOENT)
+def m_from_foreign_of_a_pointer_never_handed_out(stack: ExitStack) -> Thunk:
+    b = box(stack)
+    return lambda: KBox.from_foreign(b.as_ptr())
+
+
+@misuse(Error, code.EINVAL)
+def m_from_foreign_as_the_wrong_type(stack: ExitStack) -> Thunk:
+    ptr = KBox.new("u64", GFP_KERNEL, 7).into_foreign()
+    stack.callback(lambda: KBox.from_foreign(ptr).close())
+    return lambda: Arc.from_foreign(ptr)
+
+
+@misuse(Error, code.EINVAL)
+def m_from_foreign_of_null(stack: ExitStack) -> Thunk:
+    return lambda: KBox.from_foreign(ffi.NULL)
+
+
+@misuse(Error, code.EBUSY)
+def m_borrow_mut_while_borrowed(stack: ExitStack) -> Thunk:
+    ptr = KBox.new("u64", GFP_KERNEL, 7).into_foreign()
+    stack.callback(lambda: KBox.from_foreign(ptr).close())
+    borrow = KBox.borrow(ptr)
+    stack.callback(borrow.release)
+    return lambda: KBox.borrow_mut(ptr)
+
+
+@misuse(Error, code.EBUSY)
+def m_from_foreign_while_borrowed(stack: ExitStack) -> Thunk:
+    ptr = KBox.new("u64", GFP_KERNEL, 7).into_foreign()
+    stack.callback(lambda: KBox.from_foreign(ptr).close())
+    borrow = KBox.borrow(ptr)
+    stack.callback(borrow.release)
+    return lambda: KBox.from_foreign(ptr)
+
+
+@misuse(Error, code.EINVAL)
+def m_a_view_used_after_its_borrow_ended(stack: ExitStack) -> Thunk:
+    ptr = KBox.new("u64", GFP_KERNEL, 7).into_foreign()
+    stack.callback(lambda: KBox.from_foreign(ptr).close())
+    with KBox.borrow(ptr) as view:
+        pass
+    return lambda: view.read()
+
+
+@misuse(Error, code.EINVAL)
+def m_scope_guard_dismissed_twice(stack: ExitStack) -> Thunk:
+    guard = ScopeGuard.new(lambda: None)
+    guard.dismiss()
+    return guard.dismiss
+
+
+# ---------------------------------------------------------------- alloc
+
+
+@misuse(Error, code.EINVAL)
+def m_fail_nth_zero(stack: ExitStack) -> Thunk:
+    return lambda: alloc.fail_nth(0)
+
+
+@misuse(Error, code.EBUSY)
+def m_fail_nth_nested(stack: ExitStack) -> Thunk:
+    stack.enter_context(alloc.fail_nth(1000))
+    return lambda: alloc.fail_nth(5).__enter__()
+
+
+@misuse(Error, code.EINVAL)
+def m_kvec_index_out_of_range(stack: ExitStack) -> Thunk:
+    v = KVec.new("u32")
+    stack.callback(v.close)
+    v.push(1, GFP_KERNEL)
+    return lambda: v[1]
+
+
+@misuse(Error, code.EINVAL)
+def m_box_used_after_close(stack: ExitStack) -> Thunk:
+    b = KBox.new("u64", GFP_KERNEL, 1)
+    b.close()
+    return b.read
+
+
+# ---------------------------------------------------------------- Arc, ARef
+
+
+@misuse(Error, code.EINVAL)
+def m_arc_closed_twice(stack: ExitStack) -> Thunk:
+    a = Arc.new([1], GFP_KERNEL)
+    a.close()
+    return a.close
+
+
+@misuse(Error, code.EINVAL)
+def m_aref_double_release(stack: ExitStack) -> Thunk:
+    f = fence_ctx().new_fence(None)
+    f.close()
+    return f.close
+
+
+@misuse(Error, code.EINVAL)
+def m_aref_used_after_into_raw(stack: ExitStack) -> Thunk:
+    f = fence_ctx().new_fence(None)
+    fence = f.into_raw()
+    stack.callback(fence.dec_ref)
+    return f.deref
+
+
+# ---------------------------------------------------------------- locks, lockdep, RCU
+
+
+@misuse(Error, code.EPERM)
+def m_guard_used_on_another_thread(stack: ExitStack) -> Thunk:
+    m = new_mutex([1], "misuse guard")
+    stack.callback(m.close)
+    g = stack.enter_context(m.lock())
+    return on_thread(lambda: g.value)
+
+
+@misuse(Error, code.EPERM)
+def m_guard_unlocked_on_another_thread(stack: ExitStack) -> Thunk:
+    m = new_spinlock(0, "misuse unlock")
+    stack.callback(m.close)
+    g = stack.enter_context(m.lock())
+    return on_thread(g.unlock)
+
+
+@misuse(Error, code.EINVAL)
+def m_guard_used_after_release(stack: ExitStack) -> Thunk:
+    m = new_mutex(0, "misuse released")
+    stack.callback(m.close)
+    with m.lock() as g:
+        pass
+    return lambda: g.value
+
+
+@misuse(Error, code.EDEADLK)
+def m_recursive_locking(stack: ExitStack) -> Thunk:
+    m = new_mutex(0, "misuse recursive")
+    stack.callback(m.close)
+    stack.enter_context(m.lock())
+    return m.lock
+
+
+@misuse(Error, code.EBUSY)
+def m_lock_closed_while_held(stack: ExitStack) -> Thunk:
+    m = new_spinlock(0, "misuse close held")
+    stack.callback(m.close)
+    stack.enter_context(m.lock())
+    return m.close
+
+
+@misuse(Error, code.EPERM)
+def m_assert_is_held_without_the_lock(stack: ExitStack) -> Thunk:
+    m = new_mutex(0, "misuse assert")
+    stack.callback(m.close)
+    return m.assert_is_held
+
+
+@misuse(Error, code.EDEADLK, inversion=1)
+def m_lock_inversion(stack: ExitStack) -> Thunk:
+    a, b = key_pair(stack)
+    stack.enter_context(lockdep.strict_mode(True))
+    with a.lock(), b.lock():
+        pass  # A -> B recorded
+    stack.enter_context(b.lock())
+    return a.lock  # B -> A: strict mode refuses before blocking
+
+
+@misuse(Error, code.EDEADLK, might_sleep=1)
+def m_sleeping_under_a_spinlock(stack: ExitStack) -> Thunk:
+    s: SpinLock[int] = new_spinlock(0, "misuse atomic")
+    m = new_mutex(0, "misuse sleeps")
+    stack.callback(m.close)
+    stack.callback(s.close)
+    stack.enter_context(lockdep.strict_mode(True))
+    stack.enter_context(s.lock())
+    return m.lock
+
+
+@misuse(Error, code.EDEADLK, might_sleep=1)
+def m_synchronize_rcu_in_a_read_section(stack: ExitStack) -> Thunk:
+    stack.enter_context(rcu.read_lock())
+    return rcu.synchronize_rcu
+
+
+@misuse(Error, code.EPERM)
+def m_rcu_guard_unlocked_on_another_thread(stack: ExitStack) -> Thunk:
+    g = stack.enter_context(rcu.read_lock())
+    return on_thread(g.unlock)
+
+
+@misuse(Error, code.EPERM)
+def m_revocable_guard_released_on_another_thread(stack: ExitStack) -> Thunk:
+    guard = Revocable(1).try_access()
+    assert guard is not None
+    stack.callback(guard.release)
+    return on_thread(guard.release)
+
+
+@misuse(Error, code.EPERM)
+def m_current_task_used_on_another_thread(stack: ExitStack) -> Thunk:
+    me = current()
+    return on_thread(me.pid)
+
+
+# ---------------------------------------------------------------- dma_fence
+
+
+@misuse(Error, code.EINVAL)
+def m_fence_double_signal(stack: ExitStack) -> Thunk:
+    f = stack.enter_context(fence_ctx().new_fence(None))
+    f.deref().signal()
+    return f.deref().signal
+
+
+@misuse(Error, code.EDEADLK)
+def m_callback_reentry(stack: ExitStack) -> Thunk:
+    f = stack.enter_context(fence_ctx().new_fence(None))
+    fence = f.deref()
+    fence.register_callback(None, lambda _d, me: me.signal())  # signals itself
+    return fence.signal  # the callback's EDEADLK, raised after signalling
+
+
+@misuse(Error, code.EDEADLK)
+def m_fence_wait_in_a_callback(stack: ExitStack) -> Thunk:
+    f = stack.enter_context(fence_ctx().new_fence(None))
+    fence = f.deref()
+    fence.register_callback(None, lambda _d, me: me.wait(0))
+    return fence.signal
+
+
+@misuse(CallbackError, code.ENOENT)
+def m_callback_on_a_signalled_fence(stack: ExitStack) -> Thunk:
+    f = stack.enter_context(fence_ctx().new_fence(None))
+    f.deref().signal()
+    return lambda: f.deref().register_callback("data", lambda _d, _f: None)
+
+
+@misuse(Error, code.EINVAL)
+def m_signal_with_a_positive_error(stack: ExitStack) -> Thunk:
+    f = stack.enter_context(fence_ctx().new_fence(None))
+    return lambda: f.deref().signal_with_error(5)
+
+
+@misuse(Error, code.EINVAL)
+def m_fence_allocation_armed_twice(stack: ExitStack) -> Thunk:
+    allocation = fence_ctx().new_fence_allocation(None)
+    stack.enter_context(allocation.new_fence())
+    return allocation.new_fence
+
+
+@misuse(Error, code.EINVAL)
+def m_fence_used_after_its_last_reference(stack: ExitStack) -> Thunk:
+    f = fence_ctx().new_fence(None)
+    fence: DmaFence[None] = f.deref()
+    f.close()
+    return fence.is_signaled
+
+
+# ---------------------------------------------------------------- scatterlist, devres, device
+
+
+@misuse(Error, code.ENODEV)
+def m_sgtable_use_after_unbind(stack: ExitStack) -> Thunk:
+    reg = faux.Registration("misuse-sg")
+    table = sg_table(stack, reg)
+    reg.close()  # unbind: the mapping is revoked
+    return lambda: list(table)
+
+
+@misuse(Error, code.EINVAL)
+def m_sgtable_use_after_close(stack: ExitStack) -> Thunk:
+    table = sg_table(stack, faux_dev(stack))
+    table.close()
+    return table.iter
+
+
+@misuse(Error, code.EBUSY)
+def m_pages_given_to_two_tables(stack: ExitStack) -> Thunk:
+    reg = faux_dev(stack)
+    pages = PageBuffer.with_capacity(PAGE_SIZE, GFP_KERNEL)
+    table = SGTable.new(reg.as_bound(), pages, DataDirection.ToDevice, GFP_KERNEL)
+    stack.callback(table.close)
+    return lambda: SGTable.new(reg.as_bound(), pages, DataDirection.ToDevice, GFP_KERNEL)
+
+
+@misuse(Error, code.EINVAL)
+def m_sgtable_from_raw_null(stack: ExitStack) -> Thunk:
+    return lambda: SGTable.from_raw(ffi.cast("struct sg_table *", 0))
+
+
+@misuse(Error, code.EINVAL)
+def m_devres_access_from_another_device(stack: ExitStack) -> Thunk:
+    a, b = faux_dev(stack, "misuse-a"), faux_dev(stack, "misuse-b")
+    res = Devres(a.as_bound(), [1])
+    stack.callback(res.close)
+    return lambda: res.access(b.as_bound())
+
+
+@misuse(Error, code.ENODEV)
+def m_devres_access_with_a_stale_bound_view(stack: ExitStack) -> Thunk:
+    reg = faux.Registration("misuse-stale")
+    dev = reg.as_bound()
+    res = Devres(dev, [1])
+    reg.close()
+    return lambda: res.access(dev)
+
+
+@misuse(Error, code.EINVAL)
+def m_bound_device_reference_counted(stack: ExitStack) -> Thunk:
+    return faux_dev(stack).as_bound().inc_ref
+
+
+# ---------------------------------------------------------------- xarray
+
+
+@misuse(Error, code.EDEADLK)
+def m_xarray_locked_twice(stack: ExitStack) -> Thunk:
+    xa = stack.enter_context(XArray(AllocKind.Alloc, KBox))
+    stack.enter_context(xa.lock())
+    return xa.lock
+
+
+@misuse(Error, code.EPERM)
+def m_xarray_guard_released_on_another_thread(stack: ExitStack) -> Thunk:
+    xa = stack.enter_context(XArray(AllocKind.Alloc, KBox))
+    g = stack.enter_context(xa.lock())
+    return on_thread(g.release)
+
+
+@misuse(StoreError, code.EBUSY)
+def m_xarray_store_over_a_borrowed_entry(stack: ExitStack) -> Thunk:
+    xa = stack.enter_context(XArray(AllocKind.Alloc, KBox))
+    g = stack.enter_context(xa.lock())
+    g.store(3, KBox.new("u64", GFP_KERNEL, 1), GFP_KERNEL)
+    view = g.get(3)
+    stack.callback(lambda: view)  # keeps the borrow alive until the end
+    return lambda: g.store(3, KBox.new("u64", GFP_KERNEL, 2), GFP_KERNEL)
+
+
+@misuse(StoreError, code.EINVAL)
+def m_xarray_value_of_the_wrong_type(stack: ExitStack) -> Thunk:
+    xa = stack.enter_context(XArray(AllocKind.Alloc, KBox))
+    g = stack.enter_context(xa.lock())
+    return lambda: g.store(0, Arc.new(1, GFP_KERNEL), GFP_KERNEL)
+
+
+@misuse(Error, code.EINVAL)
+def m_xarray_used_after_close(stack: ExitStack) -> Thunk:
+    xa: XArray[Any] = XArray(AllocKind.Alloc, KBox)
+    xa.close()
+    return xa.lock
+
+
+# ---------------------------------------------------------------- gpu buddy
+
+
+@misuse(Error, code.EINVAL)
+def m_buddy_inverted_range(stack: ExitStack) -> Thunk:
+    b = stack.enter_context(GpuBuddy(0, 1 << 20, 4096))
+    return lambda: b.alloc_blocks(GpuBuddyAllocMode.Range(8192, 4096), 4096, 4096)
+
+
+@misuse(Error, code.EINVAL)
+def m_buddy_block_used_after_close(stack: ExitStack) -> Thunk:
+    b = stack.enter_context(GpuBuddy(0, 1 << 20, 4096))
+    blocks = b.alloc_blocks(GpuBuddyAllocMode.Simple, 8192, 4096)
+    block = next(iter(blocks))
+    blocks.close()
+    return block.offset
+
+
+@misuse(Error, code.EINVAL)
+def m_buddy_alloc_after_close(stack: ExitStack) -> Thunk:
+    b = GpuBuddy(0, 1 << 20, 4096)
+    b.close()
+    return lambda: b.alloc_blocks(GpuBuddyAllocMode.Simple, 4096, 4096)
+
+
+# ---------------------------------------------------------------- modules, DRM, Nova
+
+
+@misuse(Error, code.EEXIST)
+def m_module_loaded_twice(stack: ExitStack) -> Thunk:
+    stack.enter_context(nova())
+    return lambda: module.load("pyforlinux.drivers.nova")
+
+
+@misuse(Error, code.EBUSY)
+def m_module_unloaded_while_in_use(stack: ExitStack) -> Thunk:
+    client(stack)
+    return lambda: module.unload("Nova")
+
+
+@misuse(Error, code.ENOENT)
+def m_gem_handle_after_close(stack: ExitStack) -> Thunk:
+    c = client(stack)
+    h = c.call(*CREATE, size=4096).handle
+    c.call(*CLOSE, handle=h)
+    return lambda: c.call(*INFO, handle=h)
+
+
+@misuse(Error, code.EINVAL)
+def m_gem_close_twice(stack: ExitStack) -> Thunk:
+    c = client(stack)
+    h = c.call(*CREATE, size=4096).handle
+    c.call(*CLOSE, handle=h)
+    return lambda: c.call(*CLOSE, handle=h)
+
+
+@misuse(Error, code.EINVAL)
+def m_ioctl_with_the_wrong_size(stack: ExitStack) -> Thunk:
+    c = client(stack)
+    return lambda: c.ioctl(lib.DRM_IOCTL_NOVA_GEM_CREATE, bytes(8))
+
+
+@misuse(Error, code.EINVAL)
+def m_ioctl_past_the_driver_table(stack: ExitStack) -> Thunk:
+    c = client(stack)
+    return lambda: c.ioctl(IOWR(0x43, "struct drm_nova_gem_info"), bytes(16))
+
+
+@misuse(Error, code.ENOTTY)
+def m_ioctl_of_another_subsystem(stack: ExitStack) -> Thunk:
+    c = client(stack)
+    return lambda: c.ioctl(0x5401, b"")  # TCGETS
+
+
+@misuse(Error, code.EBADF)
+def m_ioctl_on_a_closed_file(stack: ExitStack) -> Thunk:
+    c = client(stack)
+    c.close()
+    return lambda: c.call(*CREATE, size=4096)
+
+
+@misuse(Error, code.EACCES)
+def m_render_node_asks_for_a_primary_only_ioctl(stack: ExitStack) -> Thunk:
+    stack.enter_context(nova())
+    render = Client(next(n for n in drm.driver.nodes() if "renderD" in n))
+    stack.callback(render.close)
+    h = render.call(*CREATE, size=4096).handle
+    return lambda: render.call(*MAP, handle=h)
+
+
+@misuse(Error, code.EACCES)
+def m_mmap_of_an_object_without_a_handle(stack: ExitStack) -> Thunk:
+    c = client(stack)
+    other = Client(c.node)
+    stack.callback(other.close)
+    h = c.call(*CREATE, size=4096).handle
+    offset = int(c.call(*MAP, handle=h).offset)
+    return lambda: other.mmap(offset, 4096)
+
+
+@misuse(Error, code.EFAULT)
+def m_mapping_used_after_munmap(stack: ExitStack) -> Thunk:
+    c = client(stack)
+    h = c.call(*CREATE, size=4096).handle
+    mapping = c.mmap(int(c.call(*MAP, handle=h).offset), 4096)
+    mapping.close()
+    return lambda: mapping.read(0, 4)
+
+
+@misuse(Error, code.ENODEV)
+def m_mapping_used_after_the_device_unbound(stack: ExitStack) -> Thunk:
+    module.load("pyforlinux.drivers.nova_core", ["vram_size=4M"])
+    module.load("pyforlinux.drivers.nova")
+    stack.callback(module.unload, "Nova")
+    c = Client(next(n for n in drm.driver.nodes() if "card" in n))
+    stack.callback(c.close)
+    h = c.call(*CREATE, size=4096).handle
+    mapping = c.mmap(int(c.call(*MAP, handle=h).offset), 4096)
+    stack.callback(mapping.close)
+    module.unload("NovaCore")  # the GPU goes: Nova unbinds under the client
+    return lambda: mapping.read(0, 4)
+
+
+# ---------------------------------------------------------------- the test
+
+
+def _params() -> list[Any]:
+    out = []
+    for case in CASES:
+        marks = [pytest.mark.lockdep_reports] if case.lockdep else []
+        out.append(pytest.param(case, id=case.name, marks=marks))
+    return out
+
+
+def _release(value: object) -> None:
+    close = getattr(value, "close", None)
+    if callable(close):
+        close()
+
+
+@pytest.mark.parametrize("case", _params())
+def test_misuse_raises_the_documented_error(case: Misuse, kernel_clean: Any) -> None:
+    before = lockdep.counts()
+    with ExitStack() as stack:
+        thunk = case.setup(stack)
+        with pytest.raises(case.exc) as info:
+            thunk()
+        # A value handed back with the error is the caller's again.
+        _release(getattr(info.value, "value", None))
+    assert info.value.errno == case.errno, info.value
+    after = lockdep.counts()
+    deltas = {k: after[k] - before[k] for k in after if after[k] != before[k]}
+    assert deltas == case.lockdep, lockdep.last_report()
+    assert lib.pfl_lockdep_depth() == 0
+
+
+def test_the_table_covers_the_misuses_the_issue_names() -> None:
+    names = {c.name for c in CASES}
+    assert len(CASES) >= 30
+    assert len(names) == len(CASES)
+    assert {"double_from_foreign", "borrow_after_from_foreign", "aref_double_release",
+            "guard_used_on_another_thread", "lock_inversion", "sleeping_under_a_spinlock",
+            "fence_double_signal", "callback_reentry", "sgtable_use_after_unbind",
+            "devres_access_from_another_device", "gem_handle_after_close",
+            "ioctl_with_the_wrong_size"} <= names
