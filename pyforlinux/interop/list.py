@@ -419,8 +419,8 @@ class _Walk:
         head = _node(self.head)
         live = 1 if self.check_live else 0
         size = max((n for _, n in chunks), default=1)
-        entries = ffi.new(ffi.getctype(self.c_ptr, "[]"), size)  # c_type *[size]
-        c_entries = ffi.cast("void **", entries)
+        entries = ffi.new(_array_type(self.c_ptr), size)  # c_type *[size]
+        c_entries = ffi.cast(_VOID_PP, entries)
         make = self.make
         prev = self.head
         for i, (buf, n) in enumerate(chunks):
@@ -472,6 +472,15 @@ def _member_offset(c_type: str, member: str) -> int:
 def _ptr_type(c_type: str) -> Any:
     """The cffi type ``c_type *`` (cached)."""
     return ffi.typeof(ffi.getctype(ffi.typeof(c_type), "*"))
+
+
+@functools.lru_cache(maxsize=512)
+def _array_type(ptr_type: Any) -> Any:
+    """The cffi type ``c_type *[]`` of a ``c_type *`` type (cached)."""
+    return ffi.typeof(ffi.getctype(ptr_type, "[]"))
+
+
+_VOID_PP: Final = ffi.typeof("void **")
 
 
 class CList(Generic[T]):
