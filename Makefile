@@ -46,7 +46,7 @@ KOBJS := $(patsubst %.c,$(B)/obj/kernel/%.o,$(KERNEL_SRCS) $(KTEST_SRCS))
 ROBJS := $(patsubst %.c,$(B)/obj/%.o,$(RUNTIME_SRCS))
 EXT := $(B)/cffi/.built
 
-.PHONY: run test build venv kunit check bench fuzz clean
+.PHONY: run test build venv kunit check bench fuzz faultsweep clean
 .DEFAULT_GOAL := test
 
 # The extension of BUILD_DIR, with the sanitizer runtime preloaded for SANITIZE=1
@@ -152,6 +152,18 @@ bench: build $(VENV)/.bench-stamp
 $(VENV)/.bench-stamp: pyproject.toml $(VENV)/.stamp
 	@$(PY) -m pip install -q --disable-pip-version-check -e '.[bench]' 2> >(grep -v 'is ignored' >&2)
 	@touch $@
+
+# The allocation fault-injection sweep (also run by make test, as a test):
+# every allocation of each scenario failed in turn. SCENARIOS='fence ...' picks.
+faultsweep: build
+	@$(RUN) -m pyforlinux faultsweep $(SCENARIOS)
+
+# The ioctl fuzzer, long: FUZZ_EXAMPLES random inputs for Nova (make test runs a
+# bounded, derandomized 10 000); inputs with a new outcome join tests/fuzz_corpus/.
+FUZZ_EXAMPLES ?= 1000000
+fuzz: build
+	@PYFORLINUX_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) PYFORLINUX_FUZZ_CORPUS=update \
+		$(RUN) -m pytest -q -p no:cacheprovider tests/test_fuzz_ioctl.py
 
 clean:
 	rm -rf build build-san
