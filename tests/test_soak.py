@@ -1,0 +1,385 @@
+"""Concurrency soak: client threads (and client processes) running random
+valid and invalid Nova sessions at once, with the lock-order validator on.
+
+Each worker thread opens a client (primary or render node), runs random
+steps -- create, info, map and write/read back through the mapping, close,
+and invalid requests whose errno is known exactly (a handle it does not
+hold, a closed handle, a wrong size, an unknown command, a bad user
+pointer, VRAM requests too big, a primary-only ioctl on the render node)
+-- and now and then ends the session (closing the file with handles still
+open) and starts another. Every ``STEPS`` steps the workers meet the main
+thread at a barrier, which checks the VRAM accounting exactly: the bytes the
+buddy allocator has handed out equal the sizes of the GEM objects alive,
+which equal what the workers believe they hold. At the end: VRAM back to
+full, no file, no object, no lock-validator report of any kind (the
+conftest fixture also checks no live kernel object and no WARN).
+
+Variants: with 2 % of the workers' allocations failing (fail_probability),
+and with clients in other processes (``SocketClient`` over a ``Server``)
+beside the threads. ``PYFORLINUX_SOAK_SECONDS`` (default 2) and
+``PYFORLINUX_SOAK_THREADS`` (default 4) make it longer or wider; only
+bounded waits, no timing assertions.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import random
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from pyforlinux import alloc, drm, module
+from pyforlinux._bindings import lib
+from pyforlinux.drivers import nova_core
+from pyforlinux.drm.client import Client
+from pyforlinux.drm.ioctl import IOWR
+from pyforlinux.drm.server import Server
+from pyforlinux.error import Error, code
+from pyforlinux.sync import lockdep
+
+SECONDS = float(os.environ.get("PYFORLINUX_SOAK_SECONDS", "2"))
+THREADS = int(os.environ.get("PYFORLINUX_SOAK_THREADS", "4"))
+STEPS = 40  # steps between two accounting checkpoints
+VRAM = 32 << 20
+PAGE = 4096
+WAIT = 120.0  # bounded waits (barriers, joins): a hang fails instead of blocking
+
+CREATE = (lib.DRM_IOCTL_NOVA_GEM_CREATE, "struct drm_nova_gem_create")
+INFO = (lib.DRM_IOCTL_NOVA_GEM_INFO, "struct drm_nova_gem_info")
+CLOSE = (lib.DRM_IOCTL_GEM_CLOSE, "struct drm_gem_close")
+MAP = (lib.DRM_IOCTL_MODE_MAP_DUMB, "struct drm_mode_map_dumb")
+VERSION = (lib.DRM_IOCTL_VERSION, "struct drm_version")
+
+
+@dataclass
+class Stack:
+    """The loaded Nova stack."""
+
+    card: str
+    render: str
+    dev: Any
+    gpu: nova_core.VirtualGpu
+
+
+@pytest.fixture
+def nova() -> Iterator[Stack]:
+    module.load("pyforlinux.drivers.nova_core", [f"vram_size={VRAM}", "bar1_size=16M"])
+    module.load("pyforlinux.drivers.nova")
+    try:
+        nodes = drm.driver.nodes()
+        card = next(n for n in nodes if "card" in n)
+        render = next(n for n in nodes if "renderD" in n)
+        dev = drm.driver.lookup_node(card)
+        yield Stack(card, render, dev, nova_core.gpu_of(dev.bound_parent()))
+    finally:
+        module.unload("Nova")
+        module.unload("NovaCore")
+
+
+def errno_of(fn: Any, *args: Any, **kw: Any) -> int:
+    try:
+        fn(*args, **kw)
+    except Error as e:
+        return int(e.errno or 0)
+    return 0
+
+
+@dataclass
+class Worker:
+    """One client thread's state: its session and the objects it holds."""
+
+    index: int
+    stack: Stack
+    rng: random.Random
+    client: Client | None = None
+    render: bool = False
+    authed: bool = False  # may issue AUTH ioctls: render node, or the DRM master
+    held: dict[int, int] = field(default_factory=dict)  # handle -> size (page-rounded)
+    closed: list[int] = field(default_factory=list)  # handles closed in this session
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def open(self) -> Client:
+        if self.client is None:
+            self.render = self.rng.random() < 0.5
+            self.client = Client(self.stack.render if self.render else self.stack.card)
+            # The first primary-node client is the master (authenticated); the
+            # others may not create or look up objects (DRM_AUTH): EACCES.
+            self.authed = self.render or self.client.file.is_master()
+            self.held.clear()
+            self.closed.clear()
+        return self.client
+
+    def end_session(self) -> None:
+        if self.client is not None:
+            self.client.close()  # with handles still open: the file releases them
+            self.client = None
+            self.held.clear()
+
+    def count(self, what: str) -> None:
+        self.counts[what] = self.counts.get(what, 0) + 1
+
+    def step(self) -> None:
+        c = self.open()
+        r = self.rng.random()
+        if not self.authed and r < 0.5:
+            assert errno_of(c.call, *CREATE, size=PAGE) == code.EACCES
+            self.count("create unauthenticated: EACCES")
+        elif r < 0.25 and len(self.held) < 8:
+            size = self.rng.choice([1, PAGE, 3 * PAGE + 5, 64 << 10, 256 << 10])
+            h = int(c.call(*CREATE, size=size).handle)
+            self.held[h] = -(-size // PAGE) * PAGE
+            if h in self.closed:  # handles are reused, lowest free first (idr)
+                self.closed.remove(h)
+            self.count("create")
+        elif r < 0.35 and self.held:
+            h = self.rng.choice(list(self.held))
+            assert int(c.call(*INFO, handle=h).size) == self.held[h]
+            self.count("info")
+        elif r < 0.5 and self.held:
+            h = self.rng.choice(list(self.held))
+            if self.render:  # MODE_MAP_DUMB is not a render-node ioctl
+                assert errno_of(c.call, *MAP, handle=h) == code.EACCES
+                self.count("map on render: EACCES")
+                return
+            off = int(c.call(*MAP, handle=h).offset)
+            data = bytes([self.index, h & 0xFF]) * self.rng.randint(1, 512)
+            at = self.rng.randrange(0, self.held[h] - len(data) + 1)
+            with c.mmap(off, self.held[h]) as m:
+                m.write(at, data)
+                assert m.read(at, len(data)) == data
+            self.count("map+rw")
+        elif r < 0.62 and self.held:
+            h = self.rng.choice(list(self.held))
+            c.call(*CLOSE, handle=h)
+            del self.held[h]
+            self.closed.append(h)
+            self.count("close")
+        elif r < 0.9:
+            self.invalid(c)
+        elif r < 0.95:
+            self.end_session()
+            self.count("session end")
+        else:
+            addr = c.mm.alloc(32)
+            v = c.call(*VERSION, name=addr, name_len=32)
+            assert c.mm.read(addr, int(v.name_len)) == b"nova"
+            self.count("version")
+
+    def invalid(self, c: Client) -> None:
+        """A request with a known errno."""
+        free = next(h for h in range(1000 + self.index * 100, 1 << 30) if h not in self.held)
+        kind = self.rng.randrange(8)
+        if not self.authed and kind in (0, 5, 6):
+            kind = 7  # AUTH ioctls: EACCES before the bad argument is seen
+        if kind == 0:
+            got, want = errno_of(c.call, *INFO, handle=free), code.ENOENT
+        elif kind == 1 and self.closed:
+            got, want = errno_of(c.call, *CLOSE, handle=self.closed[-1]), code.EINVAL
+        elif kind == 2:
+            got, want = errno_of(c.ioctl, lib.DRM_IOCTL_NOVA_GEM_CREATE, bytes(8)), code.EINVAL
+        elif kind == 3:
+            got, want = errno_of(c.ioctl, IOWR(0x4F, "struct drm_nova_gem_info"),
+                                 bytes(16)), code.EINVAL
+        elif kind == 4:
+            got, want = errno_of(c.call, *VERSION, name=0x1000, name_len=8), code.EFAULT
+        elif kind == 5:
+            got, want = errno_of(c.call, *CREATE, size=VRAM * 2), code.EINVAL
+        elif kind == 6:
+            got, want = errno_of(c.call, *CREATE, size=0), code.EINVAL
+        else:
+            got, want = errno_of(c.mmap, 0x1234, PAGE), code.EINVAL
+        assert got == want, (kind, got, want)
+        self.count("invalid")
+
+
+def _check_accounting(stack: Stack, workers: list[Worker], others: bool) -> None:
+    """VRAM handed out == the GEM objects alive == what the workers hold. With
+    ``others`` (clients in other processes, served by threads that do not stop
+    at the barrier, so the two counts may be mid-update) only: both >= it."""
+    used = stack.gpu.buddy.size() - stack.gpu.buddy.avail()
+    objects = sum(o.size() for o in list(stack.dev.gem_objects.values()))
+    believed = sum(sum(w.held.values()) for w in workers)
+    mine = sum(w.client is not None for w in workers)
+    if others:
+        assert used >= believed and objects >= believed, (used, objects, believed)
+        assert stack.dev.open_count >= mine
+    else:
+        assert used == objects == believed, (used, objects, believed)
+        assert stack.dev.open_count == mine
+
+
+def soak(stack: Stack, threads: int, seconds: float, seed: int,
+         others: bool = False, fail_ppm: int = 0) -> list[Worker]:
+    """Run ``threads`` workers for about ``seconds``, checking at every barrier.
+
+    With ``fail_ppm``, each step's allocations fail with that probability
+    (parts per million, per thread): a step may then end with ``ENOMEM``,
+    having changed nothing the worker tracks.
+    """
+    workers = [Worker(i, stack, random.Random(seed * 1000 + i)) for i in range(threads)]
+    barrier = threading.Barrier(threads + 1)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def body(w: Worker) -> None:
+        try:
+            while True:
+                for _ in range(STEPS):
+                    if not fail_ppm:
+                        w.step()
+                        continue
+                    try:
+                        with alloc.fail_probability(fail_ppm):
+                            w.step()
+                    except Error as e:
+                        if e.errno != code.ENOMEM:
+                            raise
+                        w.count("ENOMEM")
+                barrier.wait(WAIT)  # checkpoint: the main thread checks
+                barrier.wait(WAIT)  # ... and lets everyone go on
+                if stop.is_set():
+                    break
+        except threading.BrokenBarrierError:
+            pass
+        except BaseException as e:
+            errors.append(e)
+            barrier.abort()
+        finally:
+            try:
+                w.end_session()
+            except BaseException as e:
+                errors.append(e)
+
+    ts = [threading.Thread(target=body, args=(w,), name=f"soak-{w.index}") for w in workers]
+    for t in ts:
+        t.start()
+    deadline = time.monotonic() + seconds
+    checkpoints = 0
+    try:
+        while True:
+            barrier.wait(WAIT)
+            _check_accounting(stack, workers, others)
+            checkpoints += 1
+            if time.monotonic() >= deadline:
+                stop.set()
+            barrier.wait(WAIT)
+            if stop.is_set():
+                break
+    except threading.BrokenBarrierError:
+        pass
+    finally:
+        stop.set()
+        for t in ts:
+            t.join(WAIT)
+    assert not any(t.is_alive() for t in ts), "a worker hung"
+    if errors:
+        raise errors[0]
+    assert checkpoints >= 1
+    return workers
+
+
+def _assert_clean_end(stack: Stack, before: dict[str, int]) -> None:
+    assert stack.gpu.buddy.avail() == stack.gpu.buddy.size() == VRAM
+    assert not stack.dev.gem_objects and stack.dev.open_count == 0
+    assert lockdep.counts() == before  # zero inversions, recursions, might_sleeps...
+    assert all(m.refcount() == 0 for m in module.loaded())
+
+
+def test_client_threads_soak(nova: Stack) -> None:
+    assert lockdep.is_enabled()
+    before = lockdep.counts()
+    workers = soak(nova, THREADS, SECONDS, seed=1)
+    _assert_clean_end(nova, before)
+    total: dict[str, int] = {}
+    for w in workers:
+        for k, v in w.counts.items():
+            total[k] = total.get(k, 0) + v
+    print(f"soak: {THREADS} threads, {SECONDS} s: {dict(sorted(total.items()))}")
+    for what in ("create", "info", "map+rw", "close", "invalid", "session end"):
+        assert total.get(what, 0) > 0, what
+
+
+def test_client_threads_soak_with_allocation_failures(nova: Stack) -> None:
+    """The same, with 2 % of the workers' allocations failing: every error path
+    taken concurrently, and still exact VRAM accounting and nothing left."""
+    before = lockdep.counts()
+    failures = alloc.injected_failures()
+    workers = soak(nova, THREADS, SECONDS / 2, seed=3, fail_ppm=20_000)
+    _assert_clean_end(nova, before)
+    assert alloc.injected_failures() > failures
+    assert sum(w.counts.get("ENOMEM", 0) for w in workers) > 0
+
+
+# ---------------------------------------------------------------- clients in other processes
+
+_CHILD = textwrap.dedent("""
+    import random, struct, sys, time
+    from pyforlinux._bindings import lib
+    from pyforlinux.drm.server import SocketClient
+    from pyforlinux.error import Error, code
+
+    path, seconds, seed = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+    rng = random.Random(seed)
+    CREATE = (lib.DRM_IOCTL_NOVA_GEM_CREATE, "struct drm_nova_gem_create")
+    INFO = (lib.DRM_IOCTL_NOVA_GEM_INFO, "struct drm_nova_gem_info")
+    MAP = (lib.DRM_IOCTL_MODE_MAP_DUMB, "struct drm_mode_map_dumb")
+    sessions = 0
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        c = SocketClient(path)
+        held = {}
+        for _ in range(rng.randint(1, 20)):
+            r = rng.random()
+            if r < 0.4:
+                size = rng.choice([4096, 8192, 1 << 16])
+                held[int(c.call(*CREATE, size=size).handle)] = size
+            elif r < 0.55 and held:
+                h = rng.choice(list(held))
+                assert int(c.call(*INFO, handle=h).size) == held[h]
+            elif r < 0.7 and held:
+                try:  # the render node: MODE_MAP_DUMB is primary-only
+                    c.call(*MAP, handle=rng.choice(list(held)))
+                    sys.exit("MODE_MAP_DUMB on a render node succeeded")
+                except Error as e:
+                    assert e.errno == code.EACCES, e
+            else:
+                try:
+                    c.call(*INFO, handle=rng.randint(500, 600))
+                    sys.exit("GEM_INFO of a handle never created succeeded")
+                except Error as e:
+                    assert e.errno == code.ENOENT, e
+        c.close()  # with handles open: the server closes the file, releasing them
+        sessions += 1
+    print(sessions)
+""")
+
+
+def test_client_threads_and_processes_soak(nova: Stack, tmp_path: pathlib.Path) -> None:
+    before = lockdep.counts()
+    path = str(tmp_path / "nova.sock")
+    server = Server(nova.render, path)
+    try:
+        env = dict(os.environ)
+        children = [subprocess.Popen([sys.executable, "-c", _CHILD, path, str(SECONDS), str(s)],
+                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True) for s in (11, 12)]
+        try:
+            soak(nova, max(2, THREADS // 2), SECONDS, seed=2, others=True)
+        finally:
+            outs = [c.communicate(timeout=WAIT + SECONDS) for c in children]
+        for child, (out, err) in zip(children, outs, strict=True):
+            assert child.returncode == 0, err
+            assert int(out.split()[-1]) >= 1  # sessions completed
+    finally:
+        server.close()  # joins the connection threads: their files are closed
+    _assert_clean_end(nova, before)
+    assert server.sessions >= 2
