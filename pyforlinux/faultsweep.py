@@ -69,6 +69,13 @@ name               what one run does
 ``xarray-store``   ``XArray[KBox]``: ``KBox.new`` + ``Guard.store`` at sparse
                    indices up to ``ULONG_MAX`` (radix-tree nodes), replace,
                    ``alloc``, ``remove``, ``close``.
+``nova-unbind``    load nova-core and Nova, a client creates and maps three
+                   objects, nova-core is unloaded under it (Nova unbinds, the
+                   VRAM is revoked), the mappings answer ``ENODEV``, the
+                   client closes, Nova is unloaded.
+``sync``           the sync primitives: a dynamic lock class, Mutex, SpinLock,
+                   CondVar, Arc/UniqueArc, ``call_rcu``, RcuBox, and a
+                   ``List`` of ``ListArc`` items (their C links).
 =================  ==========================================================
 """
 
@@ -413,9 +420,115 @@ class XArrayStore(Scenario):
         return None
 
 
+class NovaUnbind(ModuleBind):
+    """The device unbinds under a client holding mapped objects."""
+
+    name = "nova-unbind"
+    summary = "Nova unbinds under a client with mapped objects"
+
+    def run(self) -> str | None:
+        """See the module documentation (``nova-unbind``)."""
+        from pyforlinux import drm, module
+        from pyforlinux.drm.client import Client
+
+        module.load("pyforlinux.drivers.nova_core", ["vram_size=4M", "bar1_size=4M"])
+        core_loaded, nova_loaded = True, False
+        try:
+            module.load("pyforlinux.drivers.nova")
+            nova_loaded = True
+            nodes = drm.driver.nodes()
+            if not nodes:  # the probe failed (the module-bind scenario checks it)
+                return GRACEFUL_PREFIX + "probe failed with ENOMEM, device left unbound"
+            client = Client(next(n for n in nodes if "card" in n))
+            try:
+                mappings = []
+                for size in (4096, 65536, 12288):
+                    h = client.call(lib.DRM_IOCTL_NOVA_GEM_CREATE,
+                                    "struct drm_nova_gem_create", size=size).handle
+                    off = client.call(lib.DRM_IOCTL_MODE_MAP_DUMB, "struct drm_mode_map_dumb",
+                                      handle=h).offset
+                    mappings.append(client.mmap(int(off), 4096))
+                    mappings[-1].write(0, b"before")
+                module.unload("NovaCore")  # the GPU goes: Nova unbinds under the client
+                core_loaded = False
+                for m in mappings:
+                    try:
+                        m.read(0, 6)
+                    except Error as e:
+                        if e.errno != code.ENODEV:
+                            raise
+                    else:
+                        raise Problem("a mapping still reads VRAM after the unbind")
+            finally:
+                for m in mappings:
+                    m.close()
+                client.close()
+        finally:
+            if nova_loaded:
+                module.unload("Nova")
+            if core_loaded:
+                module.unload("NovaCore")
+        return None
+
+
+class SyncPrimitives(Scenario):
+    """Locks, condition variables, Arcs, RCU and lists, created and released."""
+
+    name = "sync"
+    summary = "lock class, Mutex, SpinLock, CondVar, Arc, call_rcu, RcuBox, List"
+
+    def run(self) -> str | None:
+        """See the module documentation (``sync``)."""
+        from pyforlinux.list import List, ListArc, ListItem, ListLinks
+        from pyforlinux.sync import rcu
+        from pyforlinux.sync.arc import Arc, UniqueArc
+        from pyforlinux.sync.condvar import CondVar
+        from pyforlinux.sync.lock.mutex import new_mutex
+        from pyforlinux.sync.lock.spinlock import new_spinlock
+        from pyforlinux.sync.lockdep import LockClassKey
+
+        class Item(ListItem):
+            def __init__(self, value: int) -> None:
+                self.value = value
+                self.links = ListLinks.new(alloc.GFP_KERNEL)
+
+        with LockClassKey.new_dynamic("faultsweep") as key:
+            with new_mutex([1], "faultsweep mutex", key) as m, \
+                    new_spinlock(0, "faultsweep spinlock") as s, CondVar("faultsweep cv"):
+                with m.lock() as g, s.lock() as gs:
+                    g.value.append(len(g.value))
+                    gs.value += 1
+        a = Arc.new([1], alloc.GFP_KERNEL)
+        a.clone().close()
+        a.close()
+        Arc.from_unique(UniqueArc.new(2, alloc.GFP_KERNEL)).close()
+        ran: list[int] = []
+        rcu.call_rcu(lambda: ran.append(1))
+        rcu.rcu_barrier()
+        if ran != [1]:
+            raise Problem(f"call_rcu ran {ran}")
+        with rcu.RcuBox([3], alloc.GFP_KERNEL):
+            pass
+        lst: List[Any, Any] = List()
+        with lst:
+            for v in range(3):
+                item = Item(v)
+                try:
+                    lst.push_back(ListArc.new(item, alloc.GFP_KERNEL))
+                except Error:
+                    item.links.close()  # the value stays the caller's (as Arc.new)
+                    raise
+            first: Any = lst.pop_front()
+            if first is None or first.deref().value != 0:
+                raise Problem("the list lost its first item")
+            first.close()
+        return None
+
+
 SCENARIOS: dict[str, type[Scenario]] = {
     s.name: s
-    for s in (NovaSession, ModuleBind, SGTableNew, BuddyAlloc, FenceLifecycle, XArrayStore)
+    for s in (NovaSession, ModuleBind, SGTableNew, BuddyAlloc, FenceLifecycle, XArrayStore,
+              NovaUnbind, SyncPrimitives)
 }
 """Every scenario, by name, in sweep order."""
 
