@@ -255,7 +255,9 @@ class ListArc(Generic[T, ID]):
         """A new item in a new ``Arc``, with its ``ListArc`` for ``id``.
 
         Raises:
-            AllocError: ``ENOMEM``.
+            AllocError: ``ENOMEM``; ``value`` is then not dropped: it stays
+                the caller's, to release (e.g. its ``ListLinks``), as with
+                :meth:`~pyforlinux.sync.arc.Arc.new`.
 
         Rust: ``ListArc::new``
         """
