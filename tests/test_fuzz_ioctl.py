@@ -464,7 +464,7 @@ ROUND = 20_000  # examples per Hypothesis run in make fuzz (a fresh seed each)
 def _fuzz(strategy: Any, total: int, body: Any) -> None:
     """``total`` examples of ``strategy``: one derandomized run, or (make fuzz)
     randomly seeded rounds of :data:`ROUND`."""
-    rounds, per_round = (-(-total // ROUND), ROUND) if LONG else (1, total)
+    rounds, per_round = (-(-total // ROUND), min(total, ROUND)) if LONG else (1, total)
 
     @_settings(per_round)
     @given(strategy)
