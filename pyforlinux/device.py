@@ -86,7 +86,13 @@ class _DeviceCore:
         self.drvdata: Any = None
         self.bind_gen = 0  # incremented at each bind and unbind
         self.bound = False
+        # The devres list has its own lock, as the kernel's dev->devres_lock:
+        # an ioctl inside drm_dev_enter() may add a resource (Nova's VRAM)
+        # while the unbind, holding the device lock, waits for that ioctl to
+        # leave (drm_dev_unplug); with one lock for both they deadlocked.
+        self.devres_lock = threading.Lock()
         self.devres: list[tuple[Callable[[Any], None], Any]] = []
+        self.devres_released_gen = -1  # bind_gen whose devres_release_all() ended
         self.dma = DmaParms()
         self.release_hooks: list[Callable[[], None]] = []
 
@@ -220,17 +226,24 @@ class Device(Generic[Ctx]):
         """Run ``action(data)`` when the device unbinds (``devm_add_action()``).
 
         Raises:
-            Error: ``ENODEV`` if the view is stale.
+            Error: ``ENODEV`` if the view is stale, or the unbind has already
+                released the device's resources.
+
+        Thread context: any; never waits for the device lock (an unbind in
+        progress may hold it).
         """
         core = self._check()
-        with core.lock:
+        with core.devres_lock:
+            if core.devres_released_gen == self._gen:
+                raise Error(code.ENODEV, f"device {core.name} is unbinding "
+                                         "(its resources were released)")
             core.devres.append((action, data))
 
     def devm_remove_action(self, action: Callable[[Any], None], data: Any) -> bool:
         """Forget a registered action without running it; True if found
         (``devm_remove_action_nowarn()``)."""
         core = self._core
-        with core.lock:
+        with core.devres_lock:
             for i in range(len(core.devres) - 1, -1, -1):
                 a, d = core.devres[i]
                 if a is action and d is data:
@@ -249,10 +262,15 @@ class Device(Generic[Ctx]):
 
 
 def _release_devres(core: _DeviceCore) -> None:
-    """Run the device's devres actions in reverse order (``devres_release_all``)."""
+    """Run the device's devres actions in reverse order (``devres_release_all``).
+
+    Actions added while it runs (by code the running actions wait for) are
+    run too; once the list is empty, adding to this binding fails (ENODEV).
+    """
     while True:
-        with core.lock:
+        with core.devres_lock:
             if not core.devres:
+                core.devres_released_gen = core.bind_gen
                 return
             action, data = core.devres.pop()
         action(data)
