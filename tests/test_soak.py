@@ -15,10 +15,11 @@ full, no file, no object, no lock-validator report of any kind (the
 conftest fixture also checks no live kernel object and no WARN).
 
 Variants: with 2 % of the workers' allocations failing (fail_probability),
-and with clients in other processes (``SocketClient`` over a ``Server``)
-beside the threads. ``PYFORLINUX_SOAK_SECONDS`` (default 2) and
-``PYFORLINUX_SOAK_THREADS`` (default 4) make it longer or wider; only
-bounded waits, no timing assertions.
+with the device unbinding under busy workers, and with clients in other
+processes (``SocketClient`` over a ``Server``) beside the threads.
+``PYFORLINUX_SOAK_SECONDS`` (default 2) and ``PYFORLINUX_SOAK_THREADS``
+(default 4) make it longer or wider; only bounded waits, no timing
+assertions.
 """
 
 from __future__ import annotations
@@ -197,6 +198,8 @@ class Worker:
             got, want = errno_of(c.call, *CREATE, size=0), code.EINVAL
         else:
             got, want = errno_of(c.mmap, 0x1234, PAGE), code.EINVAL
+        if got == code.ENODEV and self.stack.dev.unplugged:
+            raise Error(code.ENODEV, "the device is gone")  # (unbind variant)
         assert got == want, (kind, got, want)
         self.count("invalid")
 
@@ -317,6 +320,110 @@ def test_client_threads_soak_with_allocation_failures(nova: Stack) -> None:
     _assert_clean_end(nova, before)
     assert alloc.injected_failures() > failures
     assert sum(w.counts.get("ENOMEM", 0) for w in workers) > 0
+
+
+# ---------------------------------------------------------------- the device goes under its clients
+
+
+def _unbind_under_workers(seed: int) -> None:
+    module.load("pyforlinux.drivers.nova_core", [f"vram_size={VRAM}"])
+    module.load("pyforlinux.drivers.nova")
+    nodes = drm.driver.nodes()
+    card = next(n for n in nodes if "card" in n)
+    dev = drm.driver.lookup_node(card)
+    stack = Stack(card, next(n for n in nodes if "renderD" in n), dev,
+                  nova_core.gpu_of(dev.bound_parent()))
+    steps = [0]
+    busy = threading.Event()
+    errors: list[BaseException] = []
+
+    def body(w: Worker) -> None:
+        try:
+            while True:
+                try:
+                    w.step()
+                except Error as e:
+                    if e.errno in (code.ENODEV, code.ENOENT) and dev.unplugged:
+                        break
+                    raise
+                steps[0] += 1
+                if steps[0] >= 200:
+                    busy.set()
+        except BaseException as e:
+            errors.append(e)
+            busy.set()
+        finally:
+            try:
+                w.end_session()
+            except BaseException as e:
+                errors.append(e)
+
+    workers = [Worker(i, stack, random.Random(seed * 10 + i)) for i in range(THREADS)]
+    ts = [threading.Thread(target=body, args=(w,)) for w in workers]
+    for t in ts:
+        t.start()
+    assert busy.wait(WAIT)
+    module.unload("NovaCore")  # unbind: unplug waits for the ioctls in flight
+    for t in ts:
+        t.join(WAIT)
+    assert not any(t.is_alive() for t in ts), "a worker hung"
+    module.unload("Nova")
+    if errors:
+        raise errors[0]
+    assert dev.unplugged and not dev.gem_objects and dev.open_count == 0
+
+
+def test_the_device_unbinds_under_busy_client_threads() -> None:
+    """nova-core is unloaded while the workers run: Nova unbinds under them.
+    Each worker sees ENODEV (or ENOENT: the node is gone) and closes its
+    client; nothing is left, nothing hangs."""
+    before = lockdep.counts()
+    for seed in range(3):
+        _unbind_under_workers(seed)
+    assert lockdep.counts() == before
+
+
+def test_a_resource_added_by_an_ioctl_in_flight_while_the_device_unbinds() -> None:
+    """The unbind holds the device lock while drm_dev_unplug() waits for the
+    ioctls inside drm_dev_enter(); one of them adding a device resource (as
+    GEM_CREATE adds its VRAM) must not need that lock. It did: deadlock. The
+    resource added during the unbind is released by it."""
+    from pyforlinux.devres import Devres
+
+    module.load("pyforlinux.drivers.nova_core", ["vram_size=4M"])
+    module.load("pyforlinux.drivers.nova")
+    dev = drm.driver.lookup_node(next(n for n in drm.driver.nodes() if "card" in n))
+    adev = dev.bound_parent()
+    inside = threading.Event()
+    released: list[str] = []
+    errors: list[BaseException] = []
+
+    class Resource:
+        def close(self) -> None:
+            released.append("released")
+
+    def in_flight() -> None:
+        try:
+            with dev.enter():  # an ioctl, in flight
+                inside.set()
+                end = time.monotonic() + WAIT
+                while not dev.unplugged and time.monotonic() < end:
+                    time.sleep(0.001)  # until the unbind waits for us
+                Devres(adev, Resource())
+        except BaseException as e:
+            errors.append(e)
+
+    t = threading.Thread(target=in_flight)
+    t.start()
+    assert inside.wait(WAIT)
+    u = threading.Thread(target=module.unload, args=("NovaCore",))
+    u.start()
+    t.join(WAIT)
+    u.join(WAIT)
+    assert not t.is_alive() and not u.is_alive(), "deadlock: unbind vs devm_add_action"
+    module.unload("Nova")
+    assert errors == []
+    assert released == ["released"]
 
 
 # ---------------------------------------------------------------- clients in other processes
