@@ -96,7 +96,9 @@ from pyforlinux._bindings import lib
 from pyforlinux.error import Error, code
 
 __all__ = [
+    "GRACEFUL_PREFIX",
     "SCENARIOS",
+    "Problem",
     "Scenario",
     "SweepResult",
     "main",
@@ -105,6 +107,7 @@ __all__ = [
 ]
 
 GRACEFUL_PREFIX = "graceful: "
+"""How :meth:`Scenario.run` starts the description of a documented graceful outcome."""
 
 
 class Problem(Exception):
