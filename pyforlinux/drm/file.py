@@ -73,7 +73,12 @@ class File(Generic[D]):
         if module is not None and not module.try_module_get():
             raise Error(code.ENODEV, f"module {module.name} is going away")
         self._module = module
-        dev.inc_ref()
+        try:
+            dev.inc_ref()  # ENODEV if the device was released since lookup_node()
+        except BaseException:
+            if module is not None:
+                module.module_put()  # else the module could never be unloaded
+            raise
         self._table: Any = None
         self._table_lock: Any = None
         try:
