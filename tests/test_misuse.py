@@ -630,6 +630,17 @@ def m_mapping_used_after_munmap(stack: ExitStack) -> Thunk:
 
 
 @misuse(Error, code.ENODEV)
+def m_open_of_a_released_device(stack: ExitStack) -> Thunk:
+    module.load("pyforlinux.drivers.nova_core", ["vram_size=4M"])
+    module.load("pyforlinux.drivers.nova")
+    stack.callback(module.unload, "Nova")  # EBUSY if the failed open kept a module use
+    card = next(n for n in drm.driver.nodes() if "card" in n)
+    dev = drm.driver.lookup_node(card)  # a client looked the node up ...
+    module.unload("NovaCore")  # ... the device unbinds, its last reference goes
+    return lambda: dev.open(card)
+
+
+@misuse(Error, code.ENODEV)
 def m_mapping_used_after_the_device_unbound(stack: ExitStack) -> Thunk:
     module.load("pyforlinux.drivers.nova_core", ["vram_size=4M"])
     module.load("pyforlinux.drivers.nova")
