@@ -67,7 +67,13 @@ class File(Generic[D]):
         self.node = node
         self.cred = cred or Credential.current()
         self.mm = mm or UserSpace()
-        self._closed = False
+        # close() only drops the descriptor's reference; calls in flight
+        # (ioctl, mmap) hold their own, and the last one out releases the
+        # file, as the kernel's fget()/fput() defer drm_release() (a close
+        # racing an ioctl used to leak the handles the ioctl created).
+        self._closed = False  # close() was called: new calls get EBADF
+        self._released = False  # the release ran: the handle table is gone
+        self._refs = 1  # the descriptor's + one per call in flight
         self._close_lock = threading.Lock()
         module = dev.driver.THIS_MODULE
         if module is not None and not module.try_module_get():
@@ -121,8 +127,24 @@ class File(Generic[D]):
         return self.driver_priv
 
     def _check(self) -> None:
-        if self._closed:
+        if self._released:
             raise Error(code.EBADF, "DRM file is closed")
+
+    def _get(self) -> bool:
+        """``fget()``: a reference for a call, unless the file was closed."""
+        with self._close_lock:
+            if self._closed:
+                return False
+            self._refs += 1
+            return True
+
+    def _put(self) -> None:
+        """``fput()``: the last reference releases the file."""
+        with self._close_lock:
+            self._refs -= 1
+            last = self._refs == 0
+        if last:
+            self._release()
 
     # -- the handle table ---------------------------------------------------------
     def handle_alloc(self, raw: Any) -> int:
@@ -184,9 +206,12 @@ class File(Generic[D]):
         """``drm_ioctl()`` on this file: the result, or ``-errno``."""
         from pyforlinux.drm.ioctl import drm_ioctl
 
-        if self._closed:
+        if not self._get():
             return -code.EBADF
-        return drm_ioctl(self.dev, self, cmd, arg)
+        try:
+            return drm_ioctl(self.dev, self, cmd, arg)
+        finally:
+            self._put()
 
     def mmap(self, offset: int, length: int) -> Mapping:
         """Map ``length`` bytes of the object at mmap ``offset`` (``drm_gem_mmap()``).
@@ -198,28 +223,47 @@ class File(Generic[D]):
         """
         from pyforlinux.drm import gem
 
-        self._check()
-        with self.dev.enter():
-            return gem.mmap(self, offset, length)
+        if not self._get():
+            raise Error(code.EBADF, "DRM file is closed")
+        try:
+            with self.dev.enter():
+                return gem.mmap(self, offset, length)
+        finally:
+            self._put()
 
     # -- release ---------------------------------------------------------------------
     def close(self) -> None:
-        """``drm_release()``: release handles, ``postclose``, drop the module
-        use and the device reference; idempotent."""
-        from pyforlinux.drm import gem
-
+        """``close(2)``: drop the descriptor's reference; idempotent. The
+        release -- handles, ``postclose``, the module use and the device
+        reference (``drm_release()``) -- runs now, or when the last ioctl or
+        mmap still in flight on another thread returns."""
         with self._close_lock:
             if self._closed:
                 return
-            for handle in self.handles():
-                gem.handle_delete(self, handle)
             self._closed = True
+        self._put()
+
+    def _release(self) -> None:
+        """``drm_release()``: every handle, ``postclose``, the master, the
+        module use and the device reference; the first error is raised after
+        all of it ran."""
+        from pyforlinux.drm import gem
+
+        errors: list[BaseException] = []
+        for handle in self.handles():
+            try:
+                gem.handle_delete(self, handle)
+            except Exception as e:  # a driver's close(); the others still go
+                errors.append(e)
+        self._released = True
         try:
             self.driver_priv.postclose(self.dev)
         finally:
             self.dev._drop_master(self)
             self.dev.open_count -= 1
             self._undo_open()
+        if errors:
+            raise errors[0]
 
     def __enter__(self) -> File[D]:
         return self
