@@ -461,6 +461,39 @@ def test_close_during_an_ioctl_defers_the_release_until_it_returns(
     assert nova.gpu.buddy.avail() == VRAM
 
 
+def test_clients_closed_under_concurrent_ioctls(nova: Stack) -> None:
+    """Two threads create objects through one client while a third closes it:
+    whatever was created is released, every refused call is EBADF."""
+    seen: dict[int, int] = {}
+    for round_ in range(40):
+        c = Client(nova.render)
+        go = threading.Event()
+
+        def create(c: Client = c, go: threading.Event = go) -> None:
+            go.wait(WAIT)
+            for _ in range(100):
+                try:
+                    c.call(*CREATE, size=PAGE)
+                except Error as e:
+                    seen[e.errno or 0] = seen.get(e.errno or 0, 0) + 1
+                    return
+
+        ts = [threading.Thread(target=create) for _ in range(2)]
+        for t in ts:
+            t.start()
+        go.set()
+        end = time.monotonic() + WAIT
+        while len(nova.dev.gem_objects) < 1 + round_ % 8 and time.monotonic() < end:
+            time.sleep(0.0001)  # close once the creators are well under way
+        c.close()
+        for t in ts:
+            t.join(WAIT)
+        assert not any(t.is_alive() for t in ts)
+        assert not nova.dev.gem_objects and nova.dev.open_count == 0
+        assert nova.gpu.buddy.avail() == VRAM
+    assert set(seen) <= {code.EBADF}
+
+
 # ---------------------------------------------------------------- clients in other processes
 
 _CHILD = textwrap.dedent("""
