@@ -21,41 +21,13 @@ from pyforlinux.interop.list import (
     list_for_each_entry_safe,
 )
 from pyforlinux.types import Opaque
-
-BLOCK = "struct gpu_buddy_block"
-GFP_ZEROED = lib.GFP_KERNEL | lib.__GFP_ZERO  # (not in a class body: name mangling)
+from tests.clist_pool import BLOCK, Pool, build, link
 
 
 def errno_of(fn: Any) -> int:
     with pytest.raises(Error) as info:
         fn()
     return int(info.value.errno)
-
-
-def link(p: Any) -> Any:
-    return ffi.addressof(p, "link")
-
-
-class Pool:
-    """Entries C would own: kmalloc'ed gpu_buddy_blocks, linked by ``link``."""
-
-    def __init__(self, n: int) -> None:
-        size = ffi.sizeof(BLOCK)
-        self.entries = [
-            ffi.cast(f"{BLOCK} *", lib.pfl_kmalloc(size, GFP_ZEROED, 0))
-            for _ in range(n)
-        ]
-        for e in self.entries:
-            lib.INIT_LIST_HEAD(link(e))
-        self.index = {int(ffi.cast("uintptr_t", e)): i for i, e in enumerate(self.entries)}
-
-    def idx(self, p: Any) -> int:
-        return self.index[int(ffi.cast("uintptr_t", p))]
-
-    def free(self) -> None:
-        for e in self.entries:
-            if e is not None:
-                lib.pfl_kfree(e, 0)
 
 
 @pytest.fixture
@@ -65,11 +37,6 @@ def pool() -> Iterator[Pool]:
     p.free()
 
 
-def build(pool: Pool, order: list[int]) -> CListHead:
-    head = CListHead.new()
-    for i in order:
-        lib.list_add_tail(link(pool.entries[i]), head.as_raw())
-    return head
 
 
 # ---------------------------------------------------------------- CListHead

@@ -11,40 +11,9 @@ from hypothesis import strategies as st
 
 from pyforlinux._bindings import ffi, lib
 from pyforlinux.error import Error, code
-from pyforlinux.interop import CListHead, clist_create
+from pyforlinux.interop import clist_create
 from pyforlinux.interop.list import BATCH, entry_ptr
-
-BLOCK = "struct gpu_buddy_block"
-GFP_ZEROED = lib.GFP_KERNEL | lib.__GFP_ZERO  # (not in a class body: name mangling)
-
-
-def link(p: Any) -> Any:
-    return ffi.addressof(p, "link")
-
-
-class Pool:
-    """kmalloc'ed gpu_buddy_blocks (entries C would own), linked by ``link``."""
-
-    def __init__(self, n: int) -> None:
-        size = ffi.sizeof(BLOCK)
-        self.entries: list[Any] = [
-            ffi.cast(f"{BLOCK} *", lib.pfl_kmalloc(size, GFP_ZEROED, 0)) for _ in range(n)
-        ]
-        for e in self.entries:
-            lib.INIT_LIST_HEAD(link(e))
-        self.index = {int(ffi.cast("uintptr_t", e)): i for i, e in enumerate(self.entries)}
-
-    def idx(self, p: Any) -> int:
-        return self.index[int(ffi.cast("uintptr_t", p))]
-
-    def kill(self, i: int) -> None:
-        lib.pfl_kfree(self.entries[i], 0)
-        self.entries[i] = None
-
-    def free(self) -> None:
-        for e in self.entries:
-            if e is not None:
-                lib.pfl_kfree(e, 0)
+from tests.clist_pool import BLOCK, Pool, build, link
 
 
 @pytest.fixture
@@ -54,11 +23,6 @@ def pool() -> Iterator[Pool]:
     p.free()
 
 
-def build(pool: Pool, order: list[int]) -> CListHead:
-    head = CListHead.new()
-    for i in order:
-        lib.list_add_tail(link(pool.entries[i]), head.as_raw())
-    return head
 
 
 @settings(max_examples=40, deadline=None)
