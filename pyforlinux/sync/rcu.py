@@ -52,6 +52,7 @@ from pyforlinux._owner import REGISTRY
 from pyforlinux.alloc import GFP_KERNEL, AllocError, Flags
 from pyforlinux.error import Error, code
 from pyforlinux.sync import lockdep
+from pyforlinux.sync._guard import ThreadBoundGuard
 from pyforlinux.sync.lockdep import StrictCheck
 from pyforlinux.types import ForeignBorrow
 
@@ -72,7 +73,7 @@ T = TypeVar("T")
 # read side
 
 
-class Guard:
+class Guard(ThreadBoundGuard):
     """Evidence that the RCU read lock is held by the calling thread.
 
     ``Guard()`` (or :func:`read_lock`) calls ``rcu_read_lock()``;
@@ -87,58 +88,21 @@ class Guard:
     Rust: ``kernel::sync::rcu::Guard``
     """
 
-    __slots__ = ("__weakref__", "_thread")
+    __slots__ = ()
+
+    _USED_AFTER_RELEASE = "{s} used after unlock"
+    _LEAKED = "an RCU read guard was garbage collected while held (use 'with' or unlock())"
 
     def __init__(self) -> None:
         lib.pfl_rcu_read_lock()
-        self._thread: int | None = threading.get_ident()
+        self._thread = threading.get_ident()
 
-    def _check(self) -> None:
-        owner = self._thread
-        if owner is None:
-            raise Error(code.EINVAL, "RCU guard used after unlock")
-        if owner != threading.get_ident():
-            raise Error(code.EPERM, "RCU guard used on a thread that does not hold it")
+    def _subject(self) -> str:
+        return "RCU guard"
 
-    @property
-    def held(self) -> bool:
-        """Whether the guard still holds the read lock."""
-        return self._thread is not None
-
-    def unlock(self) -> None:
-        """``rcu_read_unlock()``. Idempotent on the owning thread.
-
-        Raises:
-            Error: ``EPERM`` on another thread.
-
-        Rust: ``Guard::unlock``
-        """
-        owner = self._thread
-        if owner is None:
-            return
-        if owner != threading.get_ident():
-            raise Error(code.EPERM, "RCU guard unlocked on a thread that does not hold it")
-        self._thread = None
+    def _release(self) -> None:
+        # rcu_read_unlock() (Rust: Guard::unlock)
         lib.pfl_rcu_read_unlock()
-
-    def __enter__(self) -> Self:
-        self._check()
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.unlock()
-
-    def __del__(self) -> None:
-        owner = getattr(self, "_thread", None)
-        if owner is None:
-            return
-        lockdep._warn_leak(
-            "an RCU read guard was garbage collected while held (use 'with' or unlock())"
-        )
-        if owner == threading.get_ident():
-            self.unlock()
 
     def __repr__(self) -> str:
         return f"<rcu.Guard {'held' if self._thread is not None else 'released'}>"

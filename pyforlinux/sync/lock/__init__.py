@@ -48,6 +48,7 @@ from typing import Any, ClassVar, Final, Generic, Protocol, Self, TypeVar
 from pyforlinux._bindings import ffi, lib
 from pyforlinux.error import Error, code
 from pyforlinux.sync import lockdep
+from pyforlinux.sync._guard import ThreadBoundGuard
 from pyforlinux.sync.lockdep import LockClassKey, StrictCheck
 
 #: GFP_KERNEL | __GFP_ZERO (module level: a class body would mangle ``__GFP_ZERO``).
@@ -413,7 +414,7 @@ class Lock(Generic[T, B]):
         return f"<{self._backend.KIND} {self.name!r} {state}>"
 
 
-class Guard(Generic[T, B]):
+class Guard(ThreadBoundGuard, Generic[T, B]):
     """Proof that the calling thread holds a :class:`Lock`; access to its data.
 
     Returned locked by :meth:`Lock.lock`; released by :meth:`unlock` or at
@@ -428,24 +429,24 @@ class Guard(Generic[T, B]):
     are :attr:`value`; ``Drop`` is :meth:`unlock`)
     """
 
-    __slots__ = ("__weakref__", "_lock", "_ptr", "_state", "_thread")
+    __slots__ = ("_lock", "_ptr", "_state")
+
+    _USED_ON_OTHER_THREAD = "{s} used on a thread that does not hold the lock"
+    _LEAKED = "{s} was garbage collected with the lock held (use 'with' or unlock())"
 
     def __init__(self, lock: Lock[T, B], state: Any) -> None:
         # SAFETY (caller): the calling thread has just taken ``lock``.
         self._lock = lock
         self._ptr = lock._ptr
         self._state = state
-        self._thread: int | None = threading.get_ident()
+        self._thread = threading.get_ident()
 
-    def _check(self) -> None:
-        owner = self._thread
-        if owner is None:
-            raise Error(code.EINVAL, f"guard of {self._lock.name!r} used after it was released")
-        if owner != threading.get_ident():
-            raise Error(
-                code.EPERM,
-                f"guard of {self._lock.name!r} used on a thread that does not hold the lock",
-            )
+    def _subject(self) -> str:
+        return f"guard of {self._lock.name!r}"
+
+    def _release(self) -> None:
+        self._lock._backend.unlock(self._ptr, self._state)
+        self._lock._leave()
 
     @property
     def lock(self) -> Lock[T, B]:
@@ -466,29 +467,6 @@ class Guard(Generic[T, B]):
     def value(self, v: T) -> None:
         self._check()
         self._lock._data = v
-
-    @property
-    def held(self) -> bool:
-        """Whether the guard still holds the lock."""
-        return self._thread is not None
-
-    def unlock(self) -> None:
-        """Release the lock. Idempotent on the owning thread.
-
-        Raises:
-            Error: ``EPERM`` on another thread.
-        """
-        owner = self._thread
-        if owner is None:
-            return
-        if owner != threading.get_ident():
-            raise Error(
-                code.EPERM,
-                f"guard of {self._lock.name!r} unlocked on a thread that does not hold it",
-            )
-        self._thread = None
-        self._lock._backend.unlock(self._ptr, self._state)
-        self._lock._leave()
 
     def do_unlocked(self, fn: Callable[[], U]) -> U:
         """Run ``fn`` with the lock released, then re-take it (also if ``fn`` raises).
@@ -511,26 +489,6 @@ class Guard(Generic[T, B]):
             if lib.pfl_lockdep_enabled():
                 lockdep.set_acquire_context(lockdep.acquire_site_bytes())
             self._state = backend.relock(self._ptr, self._state)
-
-    def __enter__(self) -> Self:
-        self._check()
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.unlock()
-
-    def __del__(self) -> None:
-        owner = getattr(self, "_thread", None)
-        if owner is None:
-            return
-        lockdep._warn_leak(
-            f"guard of {self._lock.name!r} was garbage collected with the lock held "
-            "(use 'with' or unlock())"
-        )
-        if owner == threading.get_ident():
-            self.unlock()
 
     def __repr__(self) -> str:
         state = "held" if self._thread is not None else "released"
