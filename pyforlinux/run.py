@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from pyforlinux import alloc, auxiliary, drm, module
+from pyforlinux import alloc, auxiliary, drm, kmemleak, module
 from pyforlinux._bindings import lib
 from pyforlinux.drm.client import Client
 from pyforlinux.error import Error, code
@@ -180,6 +180,7 @@ def with_modules(target: str, params: Sequence[str], body: Any, out: TextIO) -> 
         out.write(f"pyforlinux run: unknown target {target!r} (have: {', '.join(MODULES)})\n")
         return 2
     baseline = alloc.live_objects().total
+    before = kmemleak.scan()  # addresses only: sites are named if something leaks
     warn_base = int(lib.pfl_warn_count())  # WARNs of this run only, not the process's
     sources = MODULES[target]
     routed = _split_params(sources, params)
@@ -204,6 +205,8 @@ def with_modules(target: str, params: Sequence[str], body: Any, out: TextIO) -> 
             out.write(f"module: unloaded {name}\n")
     live = alloc.live_objects().total - baseline
     out.write(f"live kernel objects after unload: {live}\n")
+    if live:
+        out.write(kmemleak.report(kmemleak.since(before)) + "\n")
     warnings = int(lib.pfl_warn_count()) - warn_base
     if warnings:
         out.write(f"kernel warnings: {warnings}\n")

@@ -21,6 +21,7 @@
 #include <linux/slab.h>
 #include <linux/sched.h>
 #include <linux/rcupdate.h>
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,8 @@ struct pfl_obj {
 	struct kmem_cache *cache;
 	size_t size;
 	size_t offset;			/* from the malloc'd base to the object */
-	unsigned long caller;
+	unsigned long caller;		/* the allocating function's caller (_RET_IP_) */
+	unsigned long site;		/* the call of the allocator itself */
 	unsigned int kind;
 	unsigned int magic;
 };
@@ -217,7 +219,7 @@ void pfl_fault_set_verbose(int v)
 
 /* ---- the allocator ---- */
 static void *obj_alloc(struct kmem_cache *cache, unsigned int kind, size_t size,
-		       size_t align, unsigned int gfp, unsigned long caller)
+		       size_t align, unsigned int gfp, unsigned long caller, unsigned long site)
 {
 	struct pfl_obj *h;
 	size_t offset;
@@ -236,6 +238,7 @@ static void *obj_alloc(struct kmem_cache *cache, unsigned int kind, size_t size,
 	h->size = size;
 	h->offset = offset;
 	h->caller = caller;
+	h->site = site;
 	h->kind = kind;
 	h->magic = OBJ_MAGIC;
 	if (gfp & __GFP_ZERO)
@@ -289,21 +292,21 @@ void *pfl_kmalloc(size_t size, unsigned int gfp, unsigned long caller)
 {
 	if (!size)
 		return ZERO_SIZE_PTR;
-	return obj_alloc(&kmalloc_cache, OBJ_KMALLOC, size, 16, gfp, caller);
+	return obj_alloc(&kmalloc_cache, OBJ_KMALLOC, size, 16, gfp, caller, _RET_IP_);
 }
 
 void *pfl_vmalloc(size_t size, unsigned int gfp, unsigned long caller)
 {
 	if (!size)
 		return NULL;
-	return obj_alloc(&vmalloc_cache, OBJ_VMALLOC, size, 16, gfp, caller);
+	return obj_alloc(&vmalloc_cache, OBJ_VMALLOC, size, 16, gfp, caller, _RET_IP_);
 }
 
 void *pfl_alloc_pages(unsigned int gfp, unsigned int order, unsigned long caller)
 {
 	if (order > 20)
 		return NULL;
-	return obj_alloc(&pages_cache, OBJ_PAGES, PAGE_SIZE << order, PAGE_SIZE, gfp, caller);
+	return obj_alloc(&pages_cache, OBJ_PAGES, PAGE_SIZE << order, PAGE_SIZE, gfp, caller, _RET_IP_);
 }
 
 void pfl_free_pages(void *addr, unsigned int order)
@@ -361,7 +364,7 @@ void *pfl_krealloc(const void *p, size_t size, unsigned int gfp, unsigned long c
 	old = pfl_ksize(p);
 	if (old >= size && !ZERO_OR_NULL_PTR(p))
 		return (void *)p;
-	n = pfl_kmalloc(size, gfp & ~__GFP_ZERO, caller);
+	n = obj_alloc(&kmalloc_cache, OBJ_KMALLOC, size, 16, gfp & ~__GFP_ZERO, caller, _RET_IP_);
 	if (!n)
 		return NULL;
 	if (old)
@@ -431,7 +434,7 @@ void pfl_kmem_cache_destroy(struct kmem_cache *s)
 
 void *pfl_kmem_cache_alloc(struct kmem_cache *s, unsigned int gfp, unsigned long caller)
 {
-	void *p = obj_alloc(s, OBJ_CACHE, s->size, s->align, gfp, caller);
+	void *p = obj_alloc(s, OBJ_CACHE, s->size, s->align, gfp, caller, _RET_IP_);
 
 	if (p && s->ctor && !(gfp & __GFP_ZERO))
 		s->ctor(p);
@@ -496,6 +499,48 @@ int pfl_slab_cache_info(int i, char *name, size_t name_size, long *live, unsigne
 	}
 	pthread_mutex_unlock(&slab_mu);
 	return ret;
+}
+
+/*
+ * The kmemleak view: a snapshot of up to @max live objects, oldest first
+ * not guaranteed (hash order). Returns how many live objects there are in
+ * all (may exceed @max: call again with a bigger array).
+ */
+long pfl_kmemleak_snapshot(struct pfl_leak *out, long max)
+{
+	long n = 0;
+	size_t i;
+
+	pthread_mutex_lock(&slab_mu);
+	for (i = 0; i < live_cap; i++) {
+		struct pfl_obj *h;
+
+		if (live_set[i] <= TOMB)
+			continue;
+		if (n < max) {
+			h = OBJ_HDR(live_set[i]);
+			out[n].ptr = (void *)live_set[i];
+			out[n].size = h->size;
+			snprintf(out[n].cache, sizeof(out[n].cache), "%s", h->cache->name);
+			out[n].site = h->site;
+			out[n].caller = h->caller;
+		}
+		n++;
+	}
+	pthread_mutex_unlock(&slab_mu);
+	return n;
+}
+
+/* Where a code address is: the loaded object's path and load base. */
+int pfl_addr_object(unsigned long addr, char *path, size_t path_size, unsigned long *base)
+{
+	Dl_info info;
+
+	if (!dladdr((void *)addr, &info) || !info.dli_fname)
+		return -ENOENT;
+	snprintf(path, path_size, "%s", info.dli_fname);
+	*base = (unsigned long)info.dli_fbase;
+	return 0;
 }
 
 void pfl_percpu_drain_current(void);

@@ -41,6 +41,16 @@ void pfl_kfree_rcu(const void *p);
 bool pfl_should_fail_alloc(unsigned int gfp);
 int pfl_fault_verbose(void);
 bool pfl_kobj_is_live(const void *p);
+/* One live object, as kmemleak reports it (runtime/slab.c). */
+struct pfl_leak {
+	void *ptr;
+	size_t size;
+	char cache[64];
+	unsigned long site;	/* the call of kmalloc/kmem_cache_alloc/... */
+	unsigned long caller;	/* the allocating function's return address */
+};
+long pfl_kmemleak_snapshot(struct pfl_leak *out, long max);
+int pfl_addr_object(unsigned long addr, char *path, size_t path_size, unsigned long *base);
 
 /* ---- RCU (runtime/rcu.c) on liburcu ---- */
 void pfl_rcu_read_lock(void);
