@@ -9,6 +9,7 @@
 #include <linux/kernel.h>
 #include <linux/sched.h>
 #include <pfl/workqueue.h>
+#include <asm/barrier.h>
 
 void init_work_with_key(struct work_struct *work, work_func_t func, bool onstack,
 			const char *name, struct lock_class_key *key)
@@ -81,4 +82,20 @@ long pfl_wait_for_completion_state_timeout(struct completion *x, unsigned int st
 	if (state & TASK_WAKEKILL)
 		return wait_for_completion_killable_timeout(x, timeout);
 	return wait_for_completion_timeout(x, timeout);
+}
+
+/* rust/helpers/barrier.c: the SMP barriers, for pyforlinux/sync/barrier.py. */
+void pfl_smp_mb(void)
+{
+	smp_mb();
+}
+
+void pfl_smp_wmb(void)
+{
+	smp_wmb();
+}
+
+void pfl_smp_rmb(void)
+{
+	smp_rmb();
 }

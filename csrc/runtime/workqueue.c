@@ -510,6 +510,12 @@ struct work_struct *current_work(void)
 	return this_worker ? this_worker->current_work : NULL;
 }
 
+/* The queue whose work the calling worker runs (NULL off a worker). */
+struct workqueue_struct *pfl_current_work_queue(void)
+{
+	return this_worker ? this_worker->wq : NULL;
+}
+
 bool current_is_workqueue_rescuer(void)
 {
 	return false;
