@@ -150,7 +150,9 @@ class Work:
         Context: may sleep.
         """
         if self._in_own_run():
-            raise Error(code.EDEADLK, f"flushing work {self._name!r} from its own run() waits forever")
+            raise Error(
+                code.EDEADLK, f"flushing work {self._name!r} from its own run() waits forever"
+            )
         lib.pfl_might_sleep(b"flush_work", 0)
         r = bool(lib.flush_delayed_work(self._raw()))
         self._raise_error()
@@ -181,7 +183,10 @@ class Work:
         Context: may sleep.
         """
         if self._in_own_run():
-            raise Error(code.EDEADLK, f"cancel_sync of work {self._name!r} from its own run() waits forever")
+            raise Error(
+                code.EDEADLK,
+                f"cancel_sync of work {self._name!r} from its own run() waits forever",
+            )
         lib.pfl_might_sleep(b"cancel_work_sync", 0)
         r = bool(lib.cancel_delayed_work_sync(self._raw()))
         _settle(self)
@@ -294,7 +299,11 @@ class Queue:
         """
         if not isinstance(name, str) or not name:
             raise Error(code.EINVAL, "a queue's name is a non-empty str")
-        if isinstance(max_active, bool) or not isinstance(max_active, int) or not 0 <= max_active <= WQ_MAX_ACTIVE:
+        if (
+            isinstance(max_active, bool)
+            or not isinstance(max_active, int)
+            or not 0 <= max_active <= WQ_MAX_ACTIVE
+        ):
             raise Error(code.EINVAL, f"max_active {max_active!r} not in 0..{WQ_MAX_ACTIVE}")
         if isinstance(flags, bool) or not isinstance(flags, int) or flags < 0 or flags >= 1 << 18:
             raise Error(code.EINVAL, f"bad workqueue flags {flags!r}")
@@ -371,7 +380,9 @@ class Queue:
 
     def _not_from_own_work(self, what: str) -> None:
         if lib.pfl_current_work_queue() == self._raw:
-            raise Error(code.EDEADLK, f"{what} of {self._name!r} from one of its own works waits forever")
+            raise Error(
+                code.EDEADLK, f"{what} of {self._name!r} from one of its own works waits forever"
+            )
 
     def flush(self) -> None:
         """Wait for every work queued before the call (``flush_workqueue()``).
@@ -410,7 +421,10 @@ class Queue:
             raise Error(code.EPERM, f"system workqueue {self._name!r} cannot be destroyed")
         self._not_from_own_work("destroy")
         with _lock:
-            delayed = [w for w in _works.values() if w._cookie in _pending and w._mem.dwork.wq == self._raw]
+            delayed = [
+                w for w in _works.values()
+                if w._cookie in _pending and w._mem.dwork.wq == self._raw
+            ]
         for w in delayed:
             if lib.cancel_delayed_work(w._raw()):
                 _settle(w)

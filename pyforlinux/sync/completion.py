@@ -117,7 +117,9 @@ class Completion:
         lib.pfl_might_sleep(b"wait_for_completion_interruptible_timeout", 0)
         r = self._wait(_TASK_INTERRUPTIBLE, j)
         if r < 0:
-            raise Error(code.ERESTARTSYS, "wait_for_completion_interruptible_timeout: signal pending")
+            raise Error(
+                code.ERESTARTSYS, "wait_for_completion_interruptible_timeout: signal pending"
+            )
         return r > 0
 
     def try_wait_for_completion(self) -> bool:

@@ -218,13 +218,17 @@ class HrTimer(Generic[C]):
             )
         if self._mode.is_relative():
             if not isinstance(expires, Delta):
-                raise TypeError(f"a relative HrTimer starts with a Delta, not {type(expires).__name__}")
+                raise TypeError(
+                    f"a relative HrTimer starts with a Delta, not {type(expires).__name__}"
+                )
             if expires.is_negative():
                 raise Error(code.EINVAL, f"negative expiry {expires!r}")
             ns = expires.as_nanos()
         else:
             if not isinstance(expires, Instant) or expires.clock() is not self._clock:
-                raise TypeError(f"an absolute HrTimer starts with an Instant[{self._clock.__name__}]")
+                raise TypeError(
+                    f"an absolute HrTimer starts with an Instant[{self._clock.__name__}]"
+                )
             ns = expires.as_nanos()
         lib.hrtimer_start_range_ns(raw, ns, 0, int(self._mode))
         return HrTimerHandle(self)
@@ -243,7 +247,9 @@ class HrTimer(Generic[C]):
         """
         raw = self._raw_timer()
         if self._in_own_callback():
-            raise Error(code.EDEADLK, "HrTimer.cancel() from its own callback would wait for itself")
+            raise Error(
+                code.EDEADLK, "HrTimer.cancel() from its own callback would wait for itself"
+            )
         return bool(lib.hrtimer_cancel(raw))
 
     def is_queued(self) -> bool:
