@@ -180,7 +180,7 @@ def drm_ioctl(dev: Device[Any], file: File[Any], cmd: int, arg: bytearray) -> in
     try:
         return _drm_ioctl(dev, file, cmd, arg)
     except Error as e:
-        return -syscall_exit_errno(e.errno)
+        return -syscall_exit_errno(-e.to_errno())
 
 
 # _IOC_NR/_IOC_SIZE/_IOC_DIR decoded in Python, with the shifts _ioc() encodes
