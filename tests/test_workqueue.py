@@ -300,3 +300,15 @@ def test_bad_delays_and_items() -> None:
     for bad in ((("",), {}), (("x",), {"max_active": -1}), (("x",), {"max_active": 100000})):
         with pytest.raises(Error):
             wq.Queue.alloc(*bad[0], **bad[1])  # type: ignore[arg-type]
+
+
+def test_docs_sample() -> None:
+    """The example of docs/rust-to-python.md, section kernel::workqueue."""
+    import pathlib
+    import re
+
+    text = (pathlib.Path(__file__).parent.parent / "docs" / "rust-to-python.md").read_text()
+    section = text[text.index("## `kernel::workqueue`"):text.index("## `kernel::time`")]
+    code_block = re.search(r"```python\n(.*?)```", section, re.S)
+    assert code_block is not None
+    exec(compile(code_block.group(1), "rust-to-python.md", "exec"), {})
