@@ -48,6 +48,7 @@ import itertools
 import sys
 import threading
 import traceback
+import weakref
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -74,7 +75,7 @@ _WQ_ORDERED: Final = int(getattr(lib, "__WQ_ORDERED"))
 
 _lock = threading.Lock()
 _pending: dict[int, WorkItem] = {}  # cookie -> item while PENDING
-_works: dict[int, Work] = {}  # cookie -> Work, while it lives
+_works: weakref.WeakValueDictionary[int, Work] = weakref.WeakValueDictionary()  # while alive
 _cookies = itertools.count(1)
 _keys: dict[str, LockClassKey] = {}  # lock class name -> static key (forever)
 

@@ -312,3 +312,16 @@ def test_docs_sample() -> None:
     code_block = re.search(r"```python\n(.*?)```", section, re.S)
     assert code_block is not None
     exec(compile(code_block.group(1), "rust-to-python.md", "exec"), {})
+
+
+def test_a_finished_item_is_not_kept_alive() -> None:
+    import gc
+    import weakref
+
+    it = Item()
+    wq.system().enqueue(it)
+    it.work.flush()
+    ref = weakref.ref(it)
+    del it
+    gc.collect()
+    assert ref() is None
