@@ -53,6 +53,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from pyforlinux._bindings import ffi, lib
+from pyforlinux._owner import leak_finalizer
 from pyforlinux.error import Error, code
 from pyforlinux.sync.lockdep import LockClassKey
 from pyforlinux.time import Delta, delta_to_jiffies
@@ -284,6 +285,8 @@ class Queue:
         self._name = name
         self._owned = owned
         self._destroying = False
+        # A queue dropped without destroy() keeps its workers: reported.
+        self._leak = leak_finalizer(self, f"workqueue {name!r}") if owned else None
 
     @classmethod
     def alloc(cls, name: str, flags: int = 0, max_active: int = 0) -> Queue:
@@ -433,6 +436,8 @@ class Queue:
         self._destroying = True
         lib.destroy_workqueue(self._raw)
         self._raw = None
+        if self._leak is not None:
+            self._leak.detach()
 
     def __enter__(self) -> Queue:
         return self
