@@ -325,3 +325,50 @@ def test_a_finished_item_is_not_kept_alive() -> None:
     del it
     gc.collect()
     assert ref() is None
+
+
+@pytest.mark.kernel_warns
+@pytest.mark.lockdep_reports
+def test_c_callers_waiting_for_themselves_get_a_warn_not_a_hang(kernel_clean: Any) -> None:
+    """The raw C calls, bypassing the safe layer's EDEADLK: where the kernel
+    would wait for itself forever, the runtime WARNs (and the validator
+    reports the self-flush as lockdep does) and returns."""
+    out: dict[str, Any] = {}
+    q = wq.Queue.alloc("wq-raw-self")
+
+    class Raw(wq.WorkItem):
+        def run(self) -> None:
+            w = self.work._work()
+            out["flush"] = bool(lib.flush_work(w))
+            out["cancel"] = bool(lib.cancel_work_sync(w))
+            getattr(lib, "__flush_workqueue")(q.as_raw())
+            lib.destroy_workqueue(q.as_raw())  # returns: still alive afterwards
+
+    before = lockdep.counts()["recursion"]
+    r = Raw()
+    q.enqueue(r)
+    r.work.flush()
+    q.destroy()
+    assert out == {"flush": False, "cancel": False}
+    assert lib.pfl_warn_count() == kernel_clean.warnings + 4
+    assert lockdep.counts()["recursion"] >= before + 1
+    assert lib.pfl_lockdep_depth() == 0
+
+
+@pytest.mark.kernel_warns
+def test_c_hrtimer_cancel_from_its_callback_warns_and_returns(kernel_clean: Any) -> None:
+    from pyforlinux.time.hrtimer import HrTimer
+
+    out: list[int] = []
+    done = Completion()
+
+    def cb(ctx: Any) -> None:
+        out.append(int(lib.hrtimer_cancel(t._raw_timer())))
+        done.complete()
+
+    t = HrTimer(cb)
+    t.start(Delta.ZERO)
+    done.wait_for_completion()
+    t.close()
+    assert out == [-1]
+    assert lib.pfl_warn_count() == kernel_clean.warnings + 1
