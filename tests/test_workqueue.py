@@ -44,7 +44,7 @@ def test_enqueue_runs_once_on_a_worker_and_returns_whether_queued() -> None:
     assert wq.system().enqueue(it) is False  # pending: queued once
     it.block = False
     it.release.complete_all()
-    assert it.work.flush() is True
+    it.work.flush()  # True if it still had to wait
     assert it.runs == 2
     assert threading.current_thread().name not in it.threads
     assert it.work.flush() is False  # idle
@@ -372,3 +372,29 @@ def test_c_hrtimer_cancel_from_its_callback_warns_and_returns(kernel_clean: Any)
     t.close()
     assert out == [-1]
     assert lib.pfl_warn_count() == kernel_clean.warnings + 1
+
+
+def test_c_disable_enable_and_mod_delayed_work() -> None:
+    """disable_work()/enable_work() and mod_delayed_work() of the C API
+    (used by drivers/gpu/drm): a disabled work is not queued."""
+    it = Item()
+    q = wq.Queue.alloc("wq-disable")
+    try:
+        dw = it.work._raw()
+        w = it.work._work()
+        cpu = lib.WORK_CPU_UNBOUND
+        assert lib.queue_delayed_work_on(cpu, q.as_raw(), dw, 3_600_000)
+        assert lib.disable_delayed_work_sync(dw) is True  # was pending: cancelled
+        assert lib.queue_work_on(cpu, q.as_raw(), w) is False
+        assert not it.work.is_pending()
+        assert lib.disable_work(w) is False  # depth 2
+        assert lib.enable_work(w) is False
+        assert lib.mod_delayed_work_on(cpu, q.as_raw(), dw, 0) is False
+        assert lib.enable_work(w) is True
+        assert q.enqueue_delayed(it, Delta.from_secs(3600))
+        assert lib.mod_delayed_work_on(cpu, q.as_raw(), dw, 0) is True  # re-timed: now
+        it.started.wait_for_completion()
+        it.work.flush()
+        assert it.runs == 1
+    finally:
+        q.destroy()
