@@ -398,3 +398,16 @@ def test_c_disable_enable_and_mod_delayed_work() -> None:
         assert it.runs == 1
     finally:
         q.destroy()
+
+
+def test_a_declare_work_static_work_runs_and_is_validated_as_its_own_class() -> None:
+    """DECLARE_WORK() gives the lockdep map a static object as key; the
+    runtime keys it on first use instead of writing into that object."""
+    w = lib.pfl_static_work_get()
+    n = lib.pfl_static_work_runs()
+    sysq = wq.system().as_raw()
+    for _ in range(3):
+        assert lib.queue_work_on(lib.WORK_CPU_UNBOUND, sysq, w)
+        lib.flush_work(w)
+    assert lib.pfl_static_work_runs() == n + 3
+    assert lib.pfl_work_pending(w) == 0

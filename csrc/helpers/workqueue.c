@@ -99,3 +99,24 @@ void pfl_smp_rmb(void)
 {
 	smp_rmb();
 }
+
+/* A statically initialised work, as drivers declare them (DECLARE_WORK):
+ * tests/test_workqueue.py queues it with the C API. */
+static atomic_t pfl_static_work_count = ATOMIC_INIT(0);
+
+static void pfl_static_work_fn(struct work_struct *work)
+{
+	atomic_inc(&pfl_static_work_count);
+}
+
+static DECLARE_WORK(pfl_static_work, pfl_static_work_fn);
+
+struct work_struct *pfl_static_work_get(void)
+{
+	return &pfl_static_work;
+}
+
+int pfl_static_work_runs(void)
+{
+	return atomic_read(&pfl_static_work_count);
+}

@@ -154,6 +154,28 @@ static void map_release(struct lockdep_map *m)
 		pfl_lock_release(m, _THIS_IP_);
 }
 
+/* A statically initialised work (DECLARE_WORK) has no key yet: give it one,
+ * its own class, once. Called with wq_mu held. */
+static void work_key_locked(struct work_struct *work)
+{
+	struct lock_class_key *key;
+
+	if (likely(work->lockdep_map.key))
+		return;
+	key = calloc(1, sizeof(*key));
+	if (!key)
+		return;		/* not annotated: touch_map() skips keyless maps */
+	key->name = work->lockdep_map.name ? work->lockdep_map.name : "(work_completion)";
+	work->lockdep_map.key = key;
+}
+
+static void work_key(struct work_struct *work)
+{
+	pthread_mutex_lock(&wq_mu);
+	work_key_locked(work);
+	pthread_mutex_unlock(&wq_mu);
+}
+
 static void touch_map(const struct lockdep_map *m)
 {
 	struct lockdep_map copy = *m;
@@ -315,6 +337,7 @@ static bool insert_work_locked(struct workqueue_struct *wq, struct work_struct *
 			return false;
 		}
 	}
+	work_key_locked(work);
 	if (posix_memalign((void **)&t, __alignof__(*t), sizeof(*t)))
 		pfl_bug(__FILE__, __LINE__, "out of memory for a workqueue ticket");
 	t->wq = wq;
@@ -571,6 +594,7 @@ static bool __flush_work(struct work_struct *work, bool from_cancel)
 
 	if (WARN_ON(!work->func))
 		return false;
+	work_key(work);
 	touch_map(&work->lockdep_map);
 	if (flush_self(work, from_cancel ? "cancel_work_sync" : "flush_work"))
 		return false;
