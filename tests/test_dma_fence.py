@@ -410,6 +410,37 @@ def test_dropping_a_registration_removes_the_callback(ctx: FenceCtx[Any]) -> Non
     keep.close()
 
 
+def test_dropping_a_registration_waits_for_its_running_callback(ctx: FenceCtx[Any]) -> None:
+    # Rust: the drop always calls dma_fence_remove_callback, whose lock round
+    # trip orders the free after a callback running on another CPU.
+    f = new(ctx)
+    started, release = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def slow() -> None:
+        started.set()
+        release.wait(30)
+        order.append("callback returned")
+
+    reg = FenceCbRegistration.new(f.as_fence(), Call(slow))
+    signaller = threading.Thread(target=f.signal)
+    signaller.start()
+    assert started.wait(30)
+
+    def drop() -> None:
+        reg.close()
+        order.append("registration dropped")
+
+    closer = threading.Thread(target=drop)
+    closer.start()
+    lib.msleep(20)  # gives a close that did not wait the time to finish first
+    release.set()
+    for t in (signaller, closer):
+        t.join(30)
+        assert not t.is_alive()
+    assert order == ["callback returned", "registration dropped"]
+
+
 def test_registering_on_a_signalled_fence_gives_the_callback_back(ctx: FenceCtx[Any]) -> None:
     f = new(ctx)
     with ARef.new(f.as_fence()) as r:
