@@ -97,4 +97,7 @@
 #ifndef __flatten
 #define __flatten __attribute__((flatten))
 #endif
+#ifndef __compiletime_warning
+#define __compiletime_warning(msg) __attribute__((__warning__(msg)))
+#endif
 #endif
