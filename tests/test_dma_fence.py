@@ -36,6 +36,7 @@ from pyforlinux.dma_buf import (
 from pyforlinux.error import Error, code
 from pyforlinux.sync import rcu
 from pyforlinux.sync.aref import ARef
+from pyforlinux.time import Delta
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "rust-to-python.md"
 
@@ -360,7 +361,7 @@ def test_a_fence_outlives_its_driver_fence_and_context() -> None:
     del c, f
     rcu.rcu_barrier()
     assert view.describe() == "drv gone seq 0 signalled\n"
-    assert view.error == -code.EIO and view.wait(0)
+    assert view.error == -code.EIO and view.wait(Delta.ZERO)
     fence.close()
     for use in (view.is_signaled, view.describe, view.get_status, view.as_ptr, view.inc_ref):
         assert errno_of(use) == code.EINVAL
@@ -480,7 +481,7 @@ def test_callbacks_run_with_the_fence_lock_held(ctx: FenceCtx[Any]) -> None:
         seen.append(in_fence_callback())
         seen.append(lib.pfl_dma_fence_lock_map(fence.as_ptr()).owner == lib.pfl_current())
         seen.append(fence.is_signaled())  # lockless here
-        for op in (fence.get_status, lambda: fence.wait(0),
+        for op in (fence.get_status, lambda: fence.wait(Delta.ZERO),
                    lambda: FenceCbRegistration.new(fence, Call(print))):
             seen.append(errno_of(op))
 
@@ -532,7 +533,7 @@ def test_a_callback_may_not_touch_other_fence_locks(ctx: FenceCtx[Any]) -> None:
     reg_b = FenceCbRegistration.new(b.as_fence(), Call(lambda: None))
 
     def cb() -> None:
-        for op in (b.as_fence().get_status, lambda: b.as_fence().wait(0),
+        for op in (b.as_fence().get_status, lambda: b.as_fence().wait(Delta.ZERO),
                    lambda: FenceCbRegistration.new(b.as_fence(), Call(print)), reg_b.close):
             errs.append(errno_of(op))
 
@@ -605,33 +606,27 @@ def test_crossed_signalling_from_callbacks_cannot_deadlock(ctx: FenceCtx[Any]) -
 # ---------------------------------------------------------------- waits
 
 
-class Delta:
-    """A stand-in for pyforlinux.time.Delta: anything with as_nanos()."""
-
-    def __init__(self, ns: int) -> None:
-        self.ns = ns
-
-    def as_nanos(self) -> int:
-        return self.ns
-
-
 def test_wait_timeouts(ctx: FenceCtx[Any]) -> None:
     f = new(ctx)
     with ARef.new(f.as_fence()) as r:
         fence = r.deref()
-        assert fence.wait(0) is False
-        assert fence.wait(2_000_000) is False  # 2 ms, timed out
+        assert fence.wait(Delta.ZERO) is False
+        assert fence.wait(Delta.from_millis(2)) is False  # timed out
         assert fence.wait(Delta(1), interruptible=False) is False  # rounded up to a jiffy
         f.signal()
-        assert fence.wait(0) is True
-        assert fence.wait(Delta(10**9)) is True
+        assert fence.wait(Delta.ZERO) is True
+        assert fence.wait(Delta.from_secs(1)) is True
         assert fence.wait() is True
 
 
-@pytest.mark.parametrize("bad", [-1, 1 << 80, 1.5, "1", Delta(-5)])
-def test_bad_timeouts_are_einval(ctx: FenceCtx[Any], bad: Any) -> None:
+@pytest.mark.parametrize(
+    "bad,errno",
+    [(Delta(-5), code.EINVAL), (Delta.from_secs(1 << 62), code.ERANGE), (5, code.EINVAL),
+     (1.5, code.EINVAL), ("1", code.EINVAL)],
+)
+def test_bad_timeouts_are_errors(ctx: FenceCtx[Any], bad: Any, errno: int) -> None:
     f = new(ctx)
-    assert errno_of(lambda: f.as_fence().wait(bad)) == code.EINVAL
+    assert errno_of(lambda: f.as_fence().wait(bad)) == errno
     f.signal()
 
 
@@ -718,7 +713,7 @@ def test_wait_under_a_spinlock_is_might_sleep(ctx: FenceCtx[Any], kernel_clean: 
     f = new(ctx)
     with new_spinlock(None) as lock:
         with lockdep.strict_mode(True), lock.lock():
-            assert errno_of(lambda: f.as_fence().wait(0)) == code.EDEADLK
+            assert errno_of(lambda: f.as_fence().wait(Delta.ZERO)) == code.EDEADLK
     f.signal()
     assert lib.pfl_lockdep_count(lib.PFL_LOCKDEP_MIGHT_SLEEP) == (
         kernel_clean.lockdep["might_sleep"] + 1
@@ -756,7 +751,7 @@ def test_a_lock_taken_to_signal_and_held_around_a_wait_is_reported(
 
     def waiter() -> None:  # e.g. an ioctl waiting with the lock held
         with job_lock.lock():
-            fence.deref().wait(0)
+            fence.deref().wait(Delta.ZERO)
 
     first, second = (signaller, waiter) if signal_first else (waiter, signaller)
     with lockdep.strict_mode(strict):
@@ -790,7 +785,7 @@ def test_signalling_sections_alone_are_clean(ctx: FenceCtx[Any], job_lock: Any) 
         with begin_signalling():  # sections nest
             pass
         f.signal()  # a signal inside a section
-    assert fence.deref().wait(0)
+    assert fence.deref().wait(Delta.ZERO)
     fence.close()
 
 

@@ -438,7 +438,7 @@ def m_callback_reentry(stack: ExitStack) -> Thunk:
 def m_fence_wait_in_a_callback(stack: ExitStack) -> Thunk:
     f = driver_fence(stack)
     fence = fence_ref(stack, f)
-    registration(stack, fence, lambda: fence.wait(0))
+    registration(stack, fence, lambda: fence.wait(Delta.ZERO))
     return f.signal
 
 

@@ -105,6 +105,7 @@ from pyforlinux.sync import lockdep
 from pyforlinux.sync._guard import ThreadBoundGuard
 from pyforlinux.sync.aref import ARef
 from pyforlinux.sync.rcu import RcuBox
+from pyforlinux.time import Delta, delta_to_jiffies
 
 __all__ = [
     "NAME_MAX",
@@ -131,10 +132,6 @@ NAME_MAX: Final[int] = int(lib.PFL_DMA_FENCE_NAME_LEN) - 1
 
 _U64: Final = 1 << 64
 _MAX_ERRNO: Final = 4095
-_HZ: Final = int(lib.HZ)
-_NSEC_PER_SEC: Final = 1_000_000_000
-# A Delta is an i64 of ns (rust/kernel/time.rs); C's MAX_SCHEDULE_TIMEOUT is ~10^12 times more.
-_MAX_TIMEOUT_NS: Final = (1 << 63) - 1
 # lockdep subclasses 0..7 (MAX_LOCKDEP_SUBCLASSES): nesting depth of fence locks.
 _MAX_SUBCLASS: Final = 7
 _DESCRIBE_LEN: Final = 256
@@ -366,17 +363,12 @@ def _to_errno(result: object) -> int:
 
 
 def _timeout_jiffies(timeout: object) -> int:
-    """A wait timeout (ns, or anything with ``as_nanos()``) in jiffies, rounded up."""
+    """A wait timeout (a :class:`~pyforlinux.time.Delta`, ``None``: forever) in jiffies."""
     if timeout is None:
         return int(lib.MAX_SCHEDULE_TIMEOUT)
-    as_nanos = getattr(timeout, "as_nanos", None)
-    ns = as_nanos() if callable(as_nanos) else timeout
-    if isinstance(ns, bool) or not isinstance(ns, int) or not 0 <= ns <= _MAX_TIMEOUT_NS:
-        raise Error(
-            code.EINVAL,
-            f"wait timeout {timeout!r} is not 0..{_MAX_TIMEOUT_NS} ns (None waits forever)",
-        )
-    return -(-ns * _HZ // _NSEC_PER_SEC)
+    if not isinstance(timeout, Delta):
+        raise Error(code.EINVAL, f"a wait timeout is a time.Delta or None, not {timeout!r}")
+    return delta_to_jiffies(timeout)
 
 
 # ---------------------------------------------------------------- context
@@ -848,15 +840,15 @@ class Fence:
         finally:
             self._unpin(raw)
 
-    def wait(self, timeout: object = None, interruptible: bool = True) -> bool:
+    def wait(self, timeout: Delta | None = None, interruptible: bool = True) -> bool:
         """Sleep until the fence signals: ``dma_fence_wait_timeout()``.
 
-        The series has no wait; this is C's, with the time in ns.
+        The series has no wait; this is C's, with a :class:`~pyforlinux.time.Delta`.
 
         Args:
-            timeout: ``None`` (default) waits forever; else a time in ns
-                (``int``) or a ``Delta`` (anything with ``as_nanos()``),
-                rounded up to jiffies (``HZ`` = 1000); ``0`` polls.
+            timeout: ``None`` (default) waits forever; else a
+                :class:`~pyforlinux.time.Delta`, rounded up to jiffies
+                (``HZ`` = 1000; ``delta_to_jiffies``); ``Delta.ZERO`` polls.
             interruptible: ``TASK_INTERRUPTIBLE``: a signal to the task
                 (``pfl_task_signal``) ends the wait.
 
@@ -866,8 +858,8 @@ class Fence:
 
         Raises:
             Error: ``ERESTARTSYS`` if interrupted by a signal; ``EINVAL``
-                for a negative or too large timeout (beyond an ``i64`` of
-                ns, a ``Delta``'s range); ``EDEADLK`` from a fence callback
+                for a negative Delta or a timeout that is not a Delta,
+                ``ERANGE`` for a saturated Delta; ``EDEADLK`` from a fence callback
                 (sleeping with a fence lock held) or, in lockdep strict
                 mode, under a SpinLock or RCU read lock or when the wait
                 closes a cycle with a signalling section (before waiting).
