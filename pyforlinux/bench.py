@@ -25,7 +25,8 @@ Operations (``name``: what one op is, at every layer):
   (:class:`~pyforlinux.xarray.XArray` of ``KBox``);
 - ``dma_fence``: create (allocate + arm) + add a callback + signal (the
   callback runs) + drop the fence
-  (:class:`~pyforlinux.dma_buf.dma_fence.DmaFence`);
+  (:class:`~pyforlinux.dma_buf.dma_fence.DriverFence`,
+  :class:`~pyforlinux.dma_buf.dma_fence.FenceCbRegistration`);
 - ``mutex``: lock + unlock, uncontended
   (:class:`~pyforlinux.sync.lock.mutex.Mutex`);
 - ``nova_gem``: Nova's ``GEM_CREATE`` (4 KiB) + ``GEM_CLOSE`` through the
@@ -435,32 +436,36 @@ def pfl_bench_fence_cb(fence: Any, cb: Any) -> None:
     _raw_fence_callbacks[0] += 1
 
 
-def _noop_callback(data: object, fence: object) -> None:
-    """The safe layer's dma-fence callback: does nothing."""
+class _NoopCallback:
+    """The safe layer's dma-fence callback (a FenceCb): does nothing."""
+
+    def called(self) -> None:
+        """Nothing."""
 
 
-class _DmaFenceOp(_Op):
+class _FenceOp(_Op):
     name = "dma_fence"
     title = "dma_fence create + add callback + signal"
     calls = ("pfl_dma_fence_alloc; pfl_dma_fence_arm; dma_fence_add_callback; "
              "dma_fence_signal (callback runs: Python in a and b, C in c); dma_fence_put")
 
     def setup(self) -> None:
-        from pyforlinux.dma_buf.dma_fence import DmaFenceCtx
+        from pyforlinux.dma_buf.dma_fence import FenceCtx
 
-        self.ctx = DmaFenceCtx("bench", "bench")
+        self.ctx: Any = FenceCtx("bench", "bench")
         self.context = lib.dma_fence_context_alloc(1)
         self.cb = ffi.new("struct dma_fence_cb *")
         self.seqno = 0
 
     def safe(self, n: int) -> None:
-        ctx, cb = self.ctx, _noop_callback
+        from pyforlinux.dma_buf.dma_fence import FenceCbRegistration
+
+        ctx, cb, register = self.ctx, _NoopCallback(), FenceCbRegistration.new
         for _ in range(n):
-            f = ctx.new_fence(None)
-            fence = f.deref()
-            fence.register_callback(None, cb)
-            fence.signal()
-            f.close()
+            f = ctx.new_fence(ctx.new_fence_allocation(None))
+            reg = register(f.as_fence(), cb)
+            f.signal()
+            reg.close()
 
     def raw(self, n: int) -> None:
         alloc, arm, is_err = lib.pfl_dma_fence_alloc, lib.pfl_dma_fence_arm, lib.IS_ERR
@@ -485,6 +490,9 @@ class _DmaFenceOp(_Op):
         _check(lib.pfl_bench_dma_fence(self.context, n), "pfl_bench_dma_fence")
 
     def close(self) -> None:
+        from pyforlinux.sync import rcu
+
+        rcu.rcu_barrier()  # the DriverFences' data and references (call_rcu)
         lib.pfl_slab_quiesce()  # the fences' kfree_rcu
 
 
@@ -631,7 +639,7 @@ class _NovaOp(_Op):
 
 OPS: Final[dict[str, type[_Op]]] = {
     op.name: op
-    for op in (_ListOp, _ListBatchedOp, _BuddyOp, _XArrayOp, _DmaFenceOp, _MutexOp, _NovaOp)
+    for op in (_ListOp, _ListBatchedOp, _BuddyOp, _XArrayOp, _FenceOp, _MutexOp, _NovaOp)
 }
 """The operations by name, in table order."""
 

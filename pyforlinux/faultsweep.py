@@ -62,10 +62,10 @@ name               what one run does
                    are ``__GFP_NOFAIL`` (csrc/include/pfl/buddy_nofail.h: its
                    error path after a failed split corrupts the free tree),
                    so they count towards ``N`` but are never failed.
-``fence``          fences with callbacks: allocate and arm, register three
-                   callbacks, a callback that signals another fence (nested
-                   lock), signal, a fence dropped unsignalled (its callback
-                   gets ``-ECANCELED``).
+``fence``          fences with callbacks: allocate and create DriverFences,
+                   register three FenceCbRegistrations, a callback that
+                   signals another DriverFence (nested lock), signal, a
+                   fence signalled with ``-EIO`` (its callback sees it).
 ``xarray-store``   ``XArray[KBox]``: ``KBox.new`` + ``Guard.store`` at sparse
                    indices up to ``ULONG_MAX`` (radix-tree nodes), replace,
                    ``alloc``, ``remove``, ``close``.
@@ -87,7 +87,7 @@ import logging
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -332,41 +332,74 @@ class FenceLifecycle(Scenario):
     """Fences from allocation to release, with callbacks."""
 
     name = "fence"
-    summary = "dma-fence allocation, callbacks, nested signal, drop unsignalled"
+    summary = "dma-fence allocation, callback registrations, nested signal, signal with error"
 
     def setup(self) -> None:
         """One fence context."""
-        from pyforlinux.dma_buf.dma_fence import DmaFenceCtx
+        from pyforlinux.dma_buf.dma_fence import FenceCtx
 
-        self.ctx = DmaFenceCtx("faultsweep", "timeline")
+        self.ctx: Any = FenceCtx("faultsweep", "timeline")
 
     def run(self) -> str | None:
         """See the module documentation (``fence``)."""
-        from pyforlinux.dma_buf.dma_fence import DmaFence
+        from pyforlinux.dma_buf.dma_fence import Fence, FenceCbRegistration
+        from pyforlinux.sync import rcu
+        from pyforlinux.sync.aref import ARef
 
         seen: list[tuple[str, int]] = []
 
-        def record(tag: str, fence: DmaFence[Any]) -> None:
-            seen.append((tag, fence.error))
+        class Record:
+            def __init__(self, tag: str, fence: Fence) -> None:
+                self.tag, self.fence = tag, fence
 
-        with self.ctx.new_fence_allocation("a") as allocation:
-            fa = allocation.new_fence()
-        with fa:
-            a = fa.deref()
-            for tag in ("a1", "a2", "a3"):
-                a.register_callback(tag, record)
-            with self.ctx.new_fence("b") as fb:
-                b = fb.deref()
-                b.register_callback("b1", record)
-                # A callback of a that signals b: b's lock nests inside a's.
-                a.register_callback(b, lambda other, _f: other.signal())
-                a.signal()
-                if not b.is_signaled():
-                    raise Problem("the nested signal did not signal b")
-            with self.ctx.new_fence("c") as fc:
-                fc.deref().register_callback("c1", record)
-            # fc's last reference went unsignalled: c1 ran with -ECANCELED.
-        want = [("a1", 0), ("a2", 0), ("a3", 0), ("b1", 0), ("c1", -code.ECANCELED)]
+            def called(self) -> None:
+                seen.append((self.tag, self.fence.error))
+
+        class SignalOther:
+            def __init__(self, other: Any) -> None:
+                self.other = other
+
+            def called(self) -> None:
+                # b's lock nests inside a's.
+                self.other.signal()
+
+        @contextmanager
+        def signalled_on_error(df: Any) -> Iterator[Any]:
+            # The driver's duty: a DriverFence is signalled, with the error
+            # that stopped its job (dropping it unsignalled is a WARN).
+            with df:
+                try:
+                    yield df
+                except Error as e:
+                    if not df.closed:
+                        df.signal(e)
+                    raise
+
+        try:
+            with ExitStack() as stack:
+                with self.ctx.new_fence_allocation("a") as allocation:
+                    fa = stack.enter_context(signalled_on_error(self.ctx.new_fence(allocation)))
+                a = stack.enter_context(ARef.new(fa.as_fence())).deref()
+                for t in ("a1", "a2", "a3"):
+                    stack.enter_context(FenceCbRegistration.new(a, Record(t, a)))
+                with ExitStack() as inner:
+                    fb = inner.enter_context(signalled_on_error(
+                        self.ctx.new_fence(self.ctx.new_fence_allocation("b"))))
+                    b = inner.enter_context(ARef.new(fb.as_fence())).deref()
+                    inner.enter_context(FenceCbRegistration.new(b, Record("b1", b)))
+                    inner.enter_context(FenceCbRegistration.new(a, SignalOther(fb)))
+                    fa.signal()
+                    if not b.is_signaled():
+                        raise Problem("the nested signal did not signal b")
+                with ExitStack() as inner:
+                    fc = inner.enter_context(signalled_on_error(
+                        self.ctx.new_fence(self.ctx.new_fence_allocation("c"))))
+                    c = inner.enter_context(ARef.new(fc.as_fence())).deref()
+                    inner.enter_context(FenceCbRegistration.new(c, Record("c1", c)))
+                    fc.signal(-code.EIO)
+        finally:
+            rcu.rcu_barrier()  # the fences' data goes through call_rcu
+        want = [("a1", 0), ("a2", 0), ("a3", 0), ("b1", 0), ("c1", -code.EIO)]
         if seen != want:
             raise Problem(f"callbacks saw {seen}, expected {want}")
         return None

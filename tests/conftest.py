@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import pytest
 
 from pyforlinux._bindings import ffi, lib
+from pyforlinux.sync import rcu
 
 LOCKDEP_KINDS = {
     "inversion": lib.PFL_LOCKDEP_INVERSION,
@@ -29,6 +30,7 @@ class KernelState:
 
     @classmethod
     def now(cls) -> KernelState:
+        rcu.rcu_barrier()  # Python RCU callbacks (e.g. a DriverFence's data and reference)
         lib.pfl_slab_quiesce()  # RCU-deferred frees complete first
         return cls(
             live_objects=lib.pfl_slab_live_objects(),

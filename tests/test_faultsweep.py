@@ -36,8 +36,8 @@ def test_every_allocation_failure_of_every_scenario_is_clean() -> None:
 def test_the_cli_sweeps_named_scenarios_and_lists_them(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["faultsweep", "fence"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("fence") and "clean 9/9" in lines[0]
-    assert lines[-1] == "total: 9/9 clean runs"
+    assert lines[0].startswith("fence") and "clean 12/12" in lines[0]
+    assert lines[-1] == "total: 12/12 clean runs"
     assert main(["faultsweep", "--list"]) == 0
     assert capsys.readouterr().out.split()[0] == "nova-session"
     assert main(["faultsweep", "nope"]) == 2

@@ -10,6 +10,8 @@ thunk. Cases that provoke lock-validator reports name the exact counts.
 
 from __future__ import annotations
 
+import copy
+import pickle
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -24,7 +26,13 @@ from pyforlinux._bindings import ffi, lib
 from pyforlinux.alloc import GFP_KERNEL, KBox, KVec
 from pyforlinux.devres import Devres
 from pyforlinux.dma import DataDirection
-from pyforlinux.dma_buf.dma_fence import CallbackError, DmaFence, DmaFenceCtx
+from pyforlinux.dma_buf.dma_fence import (
+    CallbackError,
+    DriverFence,
+    Fence,
+    FenceCbRegistration,
+    FenceCtx,
+)
 from pyforlinux.drm.client import Client
 from pyforlinux.drm.ioctl import IOWR
 from pyforlinux.error import Error, code
@@ -34,6 +42,7 @@ from pyforlinux.revocable import Revocable
 from pyforlinux.scatterlist import SGTable
 from pyforlinux.sync import lockdep, rcu
 from pyforlinux.sync.arc import Arc
+from pyforlinux.sync.aref import ARef
 from pyforlinux.sync.completion import Completion
 from pyforlinux.sync.lock.mutex import Mutex, new_mutex
 from pyforlinux.sync.lock.spinlock import SpinLock, new_spinlock
@@ -125,8 +134,39 @@ def sg_table(stack: ExitStack, reg: faux.Registration) -> SGTable[Any]:
     return table
 
 
-def fence_ctx() -> DmaFenceCtx:
-    return DmaFenceCtx("misuse", "timeline")
+def fence_ctx() -> FenceCtx[Any]:
+    return FenceCtx("misuse", "timeline")
+
+
+def driver_fence(stack: ExitStack) -> DriverFence[Any]:
+    """A DriverFence that is signalled at teardown if the case did not consume it."""
+    ctx = fence_ctx()
+    f = ctx.new_fence(ctx.new_fence_allocation(None))
+    stack.callback(lambda: f.closed or f.signal())
+    return f
+
+
+def fence_ref(stack: ExitStack, f: DriverFence[Any]) -> Fence:
+    ref = ARef.new(f.as_fence())
+    stack.callback(ref.close)
+    return ref.deref()
+
+
+class FenceCall:
+    """A FenceCb running a function."""
+
+    def __init__(self, fn: Callable[[], object]) -> None:
+        self.fn = fn
+
+    def called(self) -> None:
+        self.fn()
+
+
+def registration(stack: ExitStack, fence: Fence, fn: Callable[[], object]
+                 ) -> FenceCbRegistration[FenceCall]:
+    reg = FenceCbRegistration.new(fence, FenceCall(fn))
+    stack.callback(reg.close)
+    return reg
 
 
 @contextmanager
@@ -265,14 +305,14 @@ def m_arc_closed_twice(stack: ExitStack) -> Thunk:
 
 @misuse(Error, code.EINVAL)
 def m_aref_double_release(stack: ExitStack) -> Thunk:
-    f = fence_ctx().new_fence(None)
+    f = ARef.new(driver_fence(stack).as_fence())
     f.close()
     return f.close
 
 
 @misuse(Error, code.EINVAL)
 def m_aref_used_after_into_raw(stack: ExitStack) -> Thunk:
-    f = fence_ctx().new_fence(None)
+    f = ARef.new(driver_fence(stack).as_fence())
     fence = f.into_raw()
     stack.callback(fence.dec_ref)
     return f.deref
@@ -381,53 +421,94 @@ def m_current_task_used_on_another_thread(stack: ExitStack) -> Thunk:
 
 @misuse(Error, code.EINVAL)
 def m_fence_double_signal(stack: ExitStack) -> Thunk:
-    f = stack.enter_context(fence_ctx().new_fence(None))
-    f.deref().signal()
-    return f.deref().signal
+    f = driver_fence(stack)
+    f.signal()
+    return f.signal  # the DriverFence was consumed by the first
 
 
 @misuse(Error, code.EDEADLK)
 def m_callback_reentry(stack: ExitStack) -> Thunk:
-    f = stack.enter_context(fence_ctx().new_fence(None))
-    fence = f.deref()
-    fence.register_callback(None, lambda _d, me: me.signal())  # signals itself
-    return fence.signal  # the callback's EDEADLK, raised after signalling
+    f = driver_fence(stack)
+    fence = fence_ref(stack, f)
+    registration(stack, fence, fence.get_status)  # takes its own fence's lock
+    return f.signal  # the callback's EDEADLK, raised after signalling
 
 
 @misuse(Error, code.EDEADLK)
 def m_fence_wait_in_a_callback(stack: ExitStack) -> Thunk:
-    f = stack.enter_context(fence_ctx().new_fence(None))
-    fence = f.deref()
-    fence.register_callback(None, lambda _d, me: me.wait(0))
-    return fence.signal
+    f = driver_fence(stack)
+    fence = fence_ref(stack, f)
+    registration(stack, fence, lambda: fence.wait(Delta.ZERO))
+    return f.signal
+
+
+@misuse(Error, code.EDEADLK)
+def m_fence_registration_dropped_in_its_callback(stack: ExitStack) -> Thunk:
+    f = driver_fence(stack)
+    fence = fence_ref(stack, f)
+    cell: list[FenceCbRegistration[FenceCall]] = []
+    cell.append(registration(stack, fence, lambda: cell[0].close()))
+    return f.signal
+
+
+@misuse(Error, code.EIO)
+def m_fence_callback_raising(stack: ExitStack) -> Thunk:
+    f = driver_fence(stack)
+    registration(stack, fence_ref(stack, f), lambda: (_ for _ in ()).throw(Error(code.EIO)))
+    return f.signal  # raised by signal(), after every callback ran
 
 
 @misuse(CallbackError, code.ENOENT)
 def m_callback_on_a_signalled_fence(stack: ExitStack) -> Thunk:
-    f = stack.enter_context(fence_ctx().new_fence(None))
-    f.deref().signal()
-    return lambda: f.deref().register_callback("data", lambda _d, _f: None)
+    f = driver_fence(stack)
+    fence = fence_ref(stack, f)
+    f.signal()
+    return lambda: FenceCbRegistration.new(fence, FenceCall(lambda: None))
+
+
+@misuse(Error, code.EINVAL)
+def m_fence_registration_used_after_drop(stack: ExitStack) -> Thunk:
+    reg = registration(stack, fence_ref(stack, driver_fence(stack)), lambda: None)
+    reg.close()
+    return reg.fence
 
 
 @misuse(Error, code.EINVAL)
 def m_signal_with_a_positive_error(stack: ExitStack) -> Thunk:
-    f = stack.enter_context(fence_ctx().new_fence(None))
-    return lambda: f.deref().signal_with_error(5)
+    f = driver_fence(stack)
+    return lambda: f.signal(5)
 
 
 @misuse(Error, code.EINVAL)
-def m_fence_allocation_armed_twice(stack: ExitStack) -> Thunk:
-    allocation = fence_ctx().new_fence_allocation(None)
-    stack.enter_context(allocation.new_fence())
-    return allocation.new_fence
+def m_fence_allocation_used_twice(stack: ExitStack) -> Thunk:
+    ctx = fence_ctx()
+    allocation = ctx.new_fence_allocation(None)
+    f = ctx.new_fence(allocation)
+    stack.callback(f.signal)
+    return lambda: ctx.new_fence(allocation)
 
 
 @misuse(Error, code.EINVAL)
 def m_fence_used_after_its_last_reference(stack: ExitStack) -> Thunk:
-    f = fence_ctx().new_fence(None)
-    fence: DmaFence[None] = f.deref()
-    f.close()
+    f = driver_fence(stack)
+    ref = ARef.new(f.as_fence())
+    fence = ref.deref()
+    f.signal()
+    rcu.rcu_barrier()  # the DriverFence's reference went after its data
+    ref.close()
     return fence.is_signaled
+
+
+@misuse(Error, code.EINVAL)
+def m_driver_fence_copied(stack: ExitStack) -> Thunk:
+    f = driver_fence(stack)
+    return lambda: copy.copy(f)
+
+
+@misuse(Error, code.EINVAL)
+def m_fence_registration_pickled(stack: ExitStack) -> Thunk:
+    reg = registration(stack, fence_ref(stack, driver_fence(stack)), lambda: None)
+    return lambda: pickle.dumps(reg)
 
 
 # ---------------------------------------------------------------- scatterlist, devres, device
@@ -806,7 +887,9 @@ def test_the_table_covers_the_misuses_the_issue_names() -> None:
     assert len(names) == len(CASES)
     assert {"double_from_foreign", "borrow_after_from_foreign", "aref_double_release",
             "guard_used_on_another_thread", "lock_inversion", "sleeping_under_a_spinlock",
-            "fence_double_signal", "callback_reentry", "sgtable_use_after_unbind",
+            "fence_double_signal", "callback_reentry", "fence_callback_raising",
+            "fence_registration_used_after_drop", "driver_fence_copied",
+            "fence_registration_pickled", "sgtable_use_after_unbind",
             "devres_access_from_another_device", "gem_handle_after_close",
             "ioctl_with_the_wrong_size", "work_queued_for_two_items",
             "work_flushed_from_inside_itself", "work_cancelled_sync_from_inside_itself",

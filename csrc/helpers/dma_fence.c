@@ -85,7 +85,7 @@ int pfl_dma_fence_signal(struct dma_fence *fence, int error, int subclass)
 
 	if (error > 0 || error < -MAX_ERRNO)
 		return -EINVAL;
-	cookie = dma_fence_begin_signalling();
+	cookie = pfl_dma_fence_begin_signalling();
 	spin_lock_irqsave_nested(fence->lock, flags, subclass);
 	if (test_bit(DMA_FENCE_FLAG_SIGNALED_BIT, &fence->flags)) {
 		ret = -EINVAL;
@@ -95,17 +95,41 @@ int pfl_dma_fence_signal(struct dma_fence *fence, int error, int subclass)
 		ret = dma_fence_signal_locked(fence);
 	}
 	spin_unlock_irqrestore(fence->lock, flags);
-	dma_fence_end_signalling(cookie);
+	pfl_dma_fence_end_signalling(cookie);
 	return ret;
 }
 
-/* Runs with the fence lock held, from dma_fence_signal_timestamp_locked(). */
+/* The Rust series' Drop for DriverFence: an unsignalled fence is a driver
+ * bug (WARN) and is signalled with -ECANCELED so that no waiter hangs and
+ * no callback stays pending. Returns 1 if it had to signal, else 0. */
+int pfl_dma_fence_drop_signal(struct dma_fence *fence, int subclass)
+{
+	unsigned long flags;
+	bool cookie;
+	int unsignalled;
+
+	cookie = pfl_dma_fence_begin_signalling();
+	spin_lock_irqsave_nested(fence->lock, flags, subclass);
+	unsignalled = !test_bit(DMA_FENCE_FLAG_SIGNALED_BIT, &fence->flags);
+	if (WARN(unsignalled, "DriverFence %llu:%llu dropped unsignalled: signalled with -ECANCELED\n",
+		 fence->context, fence->seqno)) {
+		dma_fence_set_error(fence, -ECANCELED);
+		dma_fence_signal_locked(fence);
+	}
+	spin_unlock_irqrestore(fence->lock, flags);
+	pfl_dma_fence_end_signalling(cookie);
+	return unsignalled;
+}
+
+/* Runs with the fence lock held, from dma_fence_signal_timestamp_locked().
+ * The node belongs to its FenceCbRegistration, which frees it after
+ * dma_fence_remove_callback() (that lock round trip orders the free after
+ * this call). */
 static void pfl_dma_fence_cb_func(struct dma_fence *fence, struct dma_fence_cb *cb)
 {
 	struct pfl_dma_fence_cb *pcb = container_of(cb, struct pfl_dma_fence_cb, base);
 
 	pfl_dma_fence_py_callback(fence, pcb->cookie);
-	kfree(pcb);
 }
 
 struct pfl_dma_fence_cb *pfl_dma_fence_cb_alloc(unsigned long cookie, unsigned int gfp)
@@ -124,12 +148,28 @@ void pfl_dma_fence_cb_free(struct pfl_dma_fence_cb *cb)
 	kfree(cb);
 }
 
+/* 0, -ENOENT (already signalled) or -EINVAL; the node stays the caller's. */
 int pfl_dma_fence_add_callback(struct dma_fence *fence, struct pfl_dma_fence_cb *cb)
 {
-	int ret = dma_fence_add_callback(fence, &cb->base, pfl_dma_fence_cb_func);
+	return dma_fence_add_callback(fence, &cb->base, pfl_dma_fence_cb_func);
+}
 
-	if (ret)
-		kfree(cb);
+/* true if the callback was still pending (it will now never run). Always
+ * takes the fence lock, so a callback running on another CPU has returned. */
+bool pfl_dma_fence_remove_callback(struct dma_fence *fence, struct pfl_dma_fence_cb *cb)
+{
+	return dma_fence_remove_callback(fence, &cb->base);
+}
+
+/* dma_fence_is_signaled(), then a lock round trip so that a true answer
+ * also means every callback has run (the Rust series' Fence::is_signaled). */
+bool pfl_dma_fence_is_signaled_sync(struct dma_fence *fence)
+{
+	unsigned long flags;
+	bool ret = dma_fence_is_signaled(fence);
+
+	spin_lock_irqsave(fence->lock, flags);
+	spin_unlock_irqrestore(fence->lock, flags);
 	return ret;
 }
 

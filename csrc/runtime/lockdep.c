@@ -497,3 +497,88 @@ int pfl_lockdep_nr_classes(void)
 {
 	return nr_classes;
 }
+
+/*
+ * dma_fence signalling annotations (drivers/dma-buf/dma-fence.c under
+ * CONFIG_LOCKDEP: dma_fence_begin_signalling(), dma_fence_end_signalling(),
+ * __dma_fence_might_wait()), as real checks. One global map stands for
+ * "a fence signalling critical section":
+ *  - entering a section is a recursive read trylock of it: no edge from
+ *    the locks already held, but every lock taken inside the section gets
+ *    an edge map -> lock;
+ *  - waiting for a fence acquires the map for write (validated, not held):
+ *    every lock held around the wait gets an edge lock -> map.
+ * A lock taken inside a signalling section and also held around a fence
+ * wait closes the cycle and is reported as a circular dependency, as
+ * lockdep does: the signaller could block on the lock the waiter holds.
+ * The map is shared by every task (a read lock), so it is pushed on the
+ * task's held-lock stack without an owner, and never goes through
+ * pfl_lock_acquired()/pfl_lock_release_check().
+ * Kernel C compiled without CONFIG_LOCKDEP keeps the header's no-op
+ * inlines; csrc/helpers/dma_fence.c calls these around the same calls.
+ */
+static struct lock_class_key pfl_dma_fence_signal_key = { .name = "dma_fence_map" };
+static struct lockdep_map pfl_dma_fence_signal_map = {
+	.name = "dma_fence_map",
+	.key = &pfl_dma_fence_signal_key,
+	.kind = PFL_LOCK_OTHER,
+};
+
+static bool pfl_dma_fence_map_pop(struct task_struct *t)
+{
+	int i;
+
+	for (i = t->lockdep_depth - 1; i >= 0; i--) {
+		if (t->held_locks[i].map == &pfl_dma_fence_signal_map) {
+			memmove(&t->held_locks[i], &t->held_locks[i + 1],
+				sizeof(t->held_locks[0]) * (size_t)(t->lockdep_depth - i - 1));
+			t->lockdep_depth--;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void pfl_dma_fence_map_push(struct task_struct *t, unsigned long ip)
+{
+	struct pfl_held_lock *h;
+
+	if (t->lockdep_depth >= PFL_MAX_HELD_LOCKS)
+		return;
+	h = &t->held_locks[t->lockdep_depth++];
+	h->map = &pfl_dma_fence_signal_map;
+	h->ip = ip;
+	h->subclass = 0;
+	snprintf(h->ctx, sizeof(h->ctx), "%s", next_ctx);
+}
+
+/* true (nothing to end) in atomic context, as the kernel's. */
+bool pfl_dma_fence_begin_signalling(void)
+{
+	struct task_struct *t = pfl_current();
+
+	if (t->preempt_depth > 0 || !enabled)
+		return true;
+	pfl_dma_fence_map_push(t, _RET_IP_);
+	return false;
+}
+
+void pfl_dma_fence_end_signalling(bool cookie)
+{
+	if (cookie)
+		return;
+	if (!pfl_dma_fence_map_pop(pfl_current()))
+		report(PFL_LOCKDEP_BAD_UNLOCK,
+		       "WARNING: bad unlock balance: task %d ends a dma_fence signalling section it did not begin",
+		       pfl_current()->pid);
+}
+
+void pfl_dma_fence_might_wait(void)
+{
+	struct task_struct *t = pfl_current();
+	bool held = pfl_dma_fence_map_pop(t);
+
+	pfl_lock_acquire(&pfl_dma_fence_signal_map, 0, 0, _RET_IP_);
+	if (held)
+		pfl_dma_fence_map_push(t, _RET_IP_);
+}

@@ -1,29 +1,39 @@
 """DMA buffer sharing primitives: fences.
 
-Mirrors ``rust/kernel/dma_buf`` (Philipp Stanner's series), which
+Mirrors ``rust/kernel/dma_buf`` (Philipp Stanner's series, v2), which
 re-exports its fence types; see :mod:`pyforlinux.dma_buf.dma_fence`.
 
-Rust: rust/kernel/dma_buf.rs
+Rust: rust/kernel/dma_buf/mod.rs
 """
 
 from __future__ import annotations
 
 from pyforlinux.dma_buf.dma_fence import (
-    MAX_SCHEDULE_TIMEOUT,
     CallbackError,
-    DmaFence,
-    DmaFenceAllocation,
-    DmaFenceCtx,
-    FenceContext,
+    DriverFence,
+    DriverFenceAllocation,
+    DriverFenceBorrow,
+    Fence,
+    FenceCb,
+    FenceCbRegistration,
+    FenceCtx,
+    FenceCtxOps,
+    SignallingGuard,
+    begin_signalling,
     in_fence_callback,
 )
 
 __all__ = [
-    "MAX_SCHEDULE_TIMEOUT",
     "CallbackError",
-    "DmaFence",
-    "DmaFenceAllocation",
-    "DmaFenceCtx",
-    "FenceContext",
+    "DriverFence",
+    "DriverFenceAllocation",
+    "DriverFenceBorrow",
+    "Fence",
+    "FenceCb",
+    "FenceCbRegistration",
+    "FenceCtx",
+    "FenceCtxOps",
+    "SignallingGuard",
+    "begin_signalling",
     "in_fence_callback",
 ]

@@ -1,77 +1,89 @@
-"""DMA fences over the real ``drivers/dma-buf/dma-fence.c``.
+"""DMA fences over the real ``drivers/dma-buf/dma-fence.c``, as the Rust series designs them.
 
-Mirrors Philipp Stanner's Rust dma_fence abstraction
-(``rust/kernel/dma_buf/dma_fence.rs``, earlier ``rust/kernel/sync/dma_fence.rs``):
+Mirrors "rust / dma_buf: Add abstractions for dma_fence" v2 (Philipp
+Stanner, "[PATCH v2 5/6] rust: Add dma_fence abstractions", 2026-06-16,
+``rust/kernel/dma_buf/dma_fence.rs``), which splits a fence in two:
 
-- :class:`DmaFenceCtx` (Rust: ``DmaFenceCtx``, later ``FenceContext``): one
-  fence context from ``dma_fence_context_alloc(1)``, an atomic sequence
-  number per context, and the driver and timeline names its fences report;
-- :class:`DmaFenceAllocation` (Rust: ``DriverFenceAllocation``): the memory
-  of a fence allocated early (``kzalloc``, may fail), armed later by
-  :meth:`DmaFenceAllocation.new_fence` (``dma_fence_init``, never
-  allocates), so that the path from "job submitted" to "fence signalled"
-  allocates no kernel memory;
-- :class:`DmaFence` ``[T]`` (Rust: ``DmaFence<T>``): a ``struct dma_fence``
-  carrying driver data ``T``, always reference counted: it is
-  :class:`~pyforlinux.sync.aref.AlwaysRefCounted` over ``dma_fence_get`` /
-  ``dma_fence_put`` and handed out as ``ARef[DmaFence[T]]``;
-- callbacks (Rust: ``DmaFenceCb``/``DmaFenceCbFunc``, ``CallbackError``):
-  :meth:`DmaFence.register_callback` takes ownership of its data and gives it
-  back to the callback when the fence signals; on an already signalled fence
-  it raises :class:`CallbackError` (``ENOENT``) carrying the data back.
+- :class:`DriverFence` ``[F]``: the producer's side. Exactly one owner, the
+  only type that can be signalled, carries the driver data ``F``.
+  :meth:`DriverFence.signal` consumes it and needs a result: success
+  (``None``/``0``) or an error (a negative errno or an
+  :class:`~pyforlinux.error.Error`). A DriverFence dropped unsignalled
+  (:meth:`DriverFence.close`, the end of its ``with`` block) is a driver
+  bug: it is signalled with ``-ECANCELED`` and a kernel WARN is printed
+  (``pfl_warn_count()`` counts it), so no waiter hangs.
+- :class:`Fence`: the consumers' side, shared with other drivers and
+  userspace, always reference counted (``ARef[Fence]``), cannot be
+  signalled; the only type callbacks are registered on. Both live in one C
+  allocation (a ``struct pfl_dma_fence``) and share the C refcount; a
+  Fence may outlive its DriverFence and the context.
+- :class:`FenceCtx` ``[F]``: a fence context (``dma_fence_context_alloc(1)``)
+  with an atomic sequence number and the driver and timeline names the C
+  backend ops (``get_driver_name``/``get_timeline_name``) return; its data
+  is a :class:`FenceCtxOps`, whose ``FenceDataType`` is the type of the
+  fences' data.
+- :class:`DriverFenceAllocation`: creation in two steps, a fallible
+  allocation (:meth:`FenceCtx.new_fence_allocation`: the C fence and the
+  data's ``RcuBox``) and an infallible creation from it
+  (:meth:`FenceCtx.new_fence`: ``dma_fence_init``, no allocation), so that
+  a job-submission path allocates nothing.
+- :class:`FenceCb` objects (anything with a ``called()`` method) are
+  registered through a :class:`FenceCbRegistration`, which removes the
+  callback when it is dropped; registering on a signalled fence raises
+  :class:`CallbackError` (``ENOENT``) handing the callback back.
+- Driver data goes into an :class:`~pyforlinux.sync.rcu.RcuBox` and is
+  dropped through ``call_rcu`` (then the DriverFence's C reference is put),
+  so backend ops racing the drop cannot use freed data.
+- :class:`DriverFence` and ``ARef[Fence]`` are ForeignOwnable.
 
-Signalling: :meth:`DmaFence.signal` (``dma_fence_signal``) and
-:meth:`DmaFence.signal_with_error` (``dma_fence_set_error`` +
-``dma_fence_signal_locked``, a negative errno required) succeed once; a
-second signal raises ``EINVAL``, as the C returns. When the last reference
-of an unsignalled fence is dropped, the fence is signalled with
-``-ECANCELED`` first (Rust: ``DriverFence``'s drop), so that no callback is
-left pending and no waiter hangs (C would WARN "released with pending
-signals" and use ``-EDEADLK``).
+Where the series is silent, the C dma_fence rules apply (and the
+docstrings say so): a fence is signalled once, its error is set only
+before signalling, every pointer to it is backed by a reference. Waiting
+(:meth:`Fence.wait`) and the status queries (:meth:`Fence.get_status`,
+:attr:`Fence.error`, :meth:`Fence.timestamp_ns`) are C's: v2 has only
+``Fence::is_signaled``.
+
+Signalling sections. :func:`begin_signalling` (``dma_fence_begin_signalling``)
+marks the code that leads to a signal (a job's completion path); every
+signal is one too. The lock validator checks them as lockdep does: a lock
+taken inside a signalling section that is also held around a wait for a
+fence (:meth:`Fence.wait`) is reported as a circular dependency (the
+signaller could block on the lock the waiter holds while waiting for it).
 
 Lock context. Callbacks run in the signalling thread **with the fence's
-spinlock held** (``dma_fence_signal_timestamp_locked``), like kernel fence
-callbacks in atomic context. From a callback:
+spinlock held** (``dma_fence_signal_timestamp_locked``), like kernel
+fence callbacks in atomic context: ``called()`` must not sleep. From a
+callback:
 
 - anything that would take the lock of the fence being signalled
-  (``signal``, ``register_callback``, ``get_status``, ``wait``) raises
-  ``Error(EDEADLK)`` before calling C (the task owns the lock: C would
-  deadlock on itself);
+  (registering, dropping a registration of it, ``get_status``, ``wait``)
+  raises ``Error(EDEADLK)`` before calling C;
 - waiting on any fence raises ``EDEADLK`` (sleeping in atomic context);
-- signalling *another* fence works: the nested lock is taken with a
-  lockdep subclass (``spin_lock_nested``); two threads doing it crosswise
-  (A's callback signals B while B's signals A) would deadlock, so such a
-  wait is checked against the other threads' nested waits first and the
-  one that would close the cycle raises ``EDEADLK``;
-- dropping the last reference of another, unsignalled fence is deferred
-  until the thread's outermost signalling call returns (no second fence
-  lock is taken for it);
-- ``register_callback``/``get_status`` on another fence raise ``EDEADLK``
-  (they would nest two fence locks of one lock class);
-- ``is_signaled``, ``error``, ``describe``, ``data``, ``seqno`` never lock
-  and always work.
+- signalling (or dropping unsignalled) *another* DriverFence works: the
+  nested lock is taken with a lockdep subclass (``spin_lock_nested``).
+  Two threads cannot deadlock crosswise (A's callback signalling B while
+  B's signals A): a DriverFence is consumed before its lock is taken, so
+  the second signal of either raises ``EINVAL`` without locking;
+- registering on, dropping a registration of, or ``get_status`` of another
+  fence raise ``EDEADLK`` (two fence locks of one lock class);
+- ``is_signaled`` is then lockless; ``error``, ``describe``, ``seqno``
+  never lock.
 
-An exception raised by a callback cannot cross the C signalling loop: the
-remaining callbacks still run, and the exception is raised by the Python
-call that signalled (``signal``, ``signal_with_error``, or the ``close()``
-that dropped the last reference) after the fence is completely signalled
-(one exception as is, several as an ``ExceptionGroup``).
+An exception raised by ``called()`` cannot cross the C signalling loop:
+the remaining callbacks still run, and the exception is raised by the
+Python call that signalled (``signal`` or ``close``) after the fence is
+completely signalled and the DriverFence consumed (one exception as is,
+several as an ``ExceptionGroup``).
 
-Lifetime: a :class:`DmaFence` object is usable while at least one
-``ARef`` to it (or one ``into_foreign`` ownership) exists; afterwards every
-method raises ``Error(EINVAL)`` and never touches the freed C fence. Each
-method pins the C fence (``dma_fence_get``/``put``) for its duration, so a
-concurrent drop of the last reference in another thread is safe. When the
-last reference goes, ``T`` is dropped (its ``close()`` is called if it has
-one, as Rust runs ``Drop``); the C memory is freed by the C release
-(``dma_fence_free``: ``kfree_rcu``) once C holds no reference either.
+Owners (DriverFence, DriverFenceAllocation, FenceCbRegistration) cannot
+be copied or pickled (``EINVAL``): a copy would be a second owner.
 
-Thread context: every method may be called from any thread. ``wait``
-sleeps (process context; ``might_sleep``). The other methods never sleep.
+Thread context: any thread. ``wait`` sleeps (process context); the rest
+never sleeps.
 
 C header: include/linux/dma-fence.h (drivers/dma-buf/dma-fence.c);
-csrc/include/pfl/dma_fence.h for the ops (csrc/helpers/dma_fence.c).
-Rust: rust/kernel/dma_buf/dma_fence.rs (Philipp Stanner's series)
+csrc/include/pfl/dma_fence.h (csrc/helpers/dma_fence.c).
+Rust: rust/kernel/dma_buf/dma_fence.rs (the series' v2)
 """
 
 from __future__ import annotations
@@ -82,52 +94,79 @@ import threading
 import traceback
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Final, Generic, TypeVar, cast
+from typing import Any, ClassVar, Final, Generic, NoReturn, Protocol, TypeVar
 
 from pyforlinux._bindings import ffi, lib
-from pyforlinux._owner import addr_of, leak_finalizer
+from pyforlinux._owner import REGISTRY, ForeignBorrow, addr_of, leak_finalizer
 from pyforlinux.alloc import GFP_KERNEL, Flags
 from pyforlinux.error import Error, code
 from pyforlinux.sync import lockdep
+from pyforlinux.sync._guard import ThreadBoundGuard
 from pyforlinux.sync.aref import ARef
+from pyforlinux.sync.rcu import RcuBox
+from pyforlinux.time import Delta, delta_to_jiffies
 
 __all__ = [
-    "MAX_SCHEDULE_TIMEOUT",
+    "NAME_MAX",
     "CallbackError",
-    "DmaFence",
-    "DmaFenceAllocation",
-    "DmaFenceCtx",
-    "FenceContext",
+    "DriverFence",
+    "DriverFenceAllocation",
+    "DriverFenceBorrow",
+    "Fence",
+    "FenceCb",
+    "FenceCbRegistration",
+    "FenceCtx",
+    "FenceCtxOps",
+    "SignallingGuard",
+    "begin_signalling",
     "in_fence_callback",
 ]
 
-T = TypeVar("T")
+F = TypeVar("F")
+C = TypeVar("C", bound="FenceCb")
 U = TypeVar("U")
-
-MAX_SCHEDULE_TIMEOUT: Final[int] = int(lib.MAX_SCHEDULE_TIMEOUT)
-"""Wait forever (``LONG_MAX`` jiffies): the default timeout of :meth:`DmaFence.wait`."""
 
 NAME_MAX: Final[int] = int(lib.PFL_DMA_FENCE_NAME_LEN) - 1
 """Longest driver or timeline name, in UTF-8 bytes (the C struct keeps 64 with the NUL)."""
 
 _U64: Final = 1 << 64
+_MAX_ERRNO: Final = 4095
 # lockdep subclasses 0..7 (MAX_LOCKDEP_SUBCLASSES): nesting depth of fence locks.
 _MAX_SUBCLASS: Final = 7
 _DESCRIBE_LEN: Final = 256
+
+
+class _NoCopy:
+    """Owners refuse copy and pickle: a copy would be a second owner."""
+
+    __slots__ = ()
+
+    def _refuse(self) -> NoReturn:
+        raise Error(
+            code.EINVAL,
+            f"{type(self).__name__} is an owner: it cannot be copied or pickled "
+            "(hand it over, or share the Fence through ARef.clone())",
+        )
+
+    def __copy__(self) -> NoReturn:
+        self._refuse()
+
+    def __deepcopy__(self, memo: object) -> NoReturn:
+        self._refuse()
+
+    def __reduce_ex__(self, protocol: object) -> NoReturn:
+        self._refuse()
 
 
 # ---------------------------------------------------------------- callback plumbing
 
 
 class _Tls(threading.local):
-    """Per thread: fence-callback nesting depth, the exceptions callbacks raised,
-    and the last-reference drops deferred until no fence lock is held."""
+    """Per thread: fence-callback nesting depth and the exceptions callbacks raised."""
 
     depth: int = 0
     errors: list[BaseException] | None = None
-    deferred: list[Callable[[], None]] | None = None
 
 
 _tls = _Tls()
@@ -141,17 +180,11 @@ def in_fence_callback() -> bool:
     return _tls.depth > 0
 
 
-@dataclass
-class _CbEntry:
-    func: Callable[[Any, Any], object]
-    data: Any
-    fence: DmaFence[Any]
-
-
-# cookie -> pending callback. The lock is never held while calling C: a
-# signalling thread holds a fence lock when it enters the callback below.
+# cookie -> registration whose callback is pending. The lock is never held
+# while calling C: a signalling thread holds a fence lock when it enters
+# the callback below.
 _cb_lock = threading.Lock()
-_callbacks: dict[int, _CbEntry] = {}
+_callbacks: dict[int, FenceCbRegistration[Any]] = {}
 _cookies = itertools.count(1)
 
 
@@ -160,20 +193,20 @@ def pfl_dma_fence_py_callback(fence_ptr: Any, cookie: int) -> None:
     """C -> Python: one registered callback, run with the fence lock held.
 
     Called by ``pfl_dma_fence_cb_func`` (csrc/helpers/dma_fence.c) from
-    ``dma_fence_signal_timestamp_locked()``; the C frees the node afterwards.
-    Never raises into C: exceptions go to the signalling Python call.
+    ``dma_fence_signal_timestamp_locked()``. Never raises into C:
+    exceptions go to the signalling Python call.
     """
     with _cb_lock:
-        entry = _callbacks.pop(int(cookie), None)
-    if entry is None:  # pragma: no cover - every cookie C holds is registered
+        reg = _callbacks.pop(int(cookie), None)
+    if reg is None:  # pragma: no cover - every cookie C holds is registered
         return
     _tls.depth += 1
     try:
-        entry.func(entry.data, entry.fence)
+        reg._callback.called()
     except BaseException as e:  # must not unwind through C
         if _tls.errors is not None:
             e.add_note(
-                f"raised by a callback of {entry.fence!r} while it was signalled; "
+                f"raised by {reg!r} while its fence was signalled; "
                 "the fence is signalled and the other callbacks ran"
             )
             _tls.errors.append(e)
@@ -183,82 +216,104 @@ def pfl_dma_fence_py_callback(fence_ptr: Any, cookie: int) -> None:
         _tls.depth -= 1
 
 
-def _signalling(fn: Callable[[], int]) -> int:
-    """Run a C signalling call; re-raise what its callbacks raised, after it.
-
-    At the outermost level (no fence lock held), also completes the
-    last-reference drops that callbacks deferred (:meth:`DmaFence.dec_ref`).
-    """
-    outermost = _tls.depth == 0
+def _signalling(fn: Callable[[], int]) -> tuple[int, list[BaseException]]:
+    """Run a C signalling call; return its value and what its callbacks raised."""
     saved = _tls.errors
     errors: list[BaseException] = []
     _tls.errors = errors
     try:
         ret = fn()
-        while outermost and _tls.deferred:
-            pending, _tls.deferred = _tls.deferred, None
-            for finish in pending:
-                try:
-                    finish()
-                except BaseException as e:
-                    errors.append(e)
     finally:
         _tls.errors = saved
+    return ret, errors
+
+
+def _raise_all(errors: list[BaseException]) -> None:
     if len(errors) == 1:
         raise errors[0]
     if errors:
         raise BaseExceptionGroup("fence callbacks raised", errors)
-    return ret
 
 
 def _subclass() -> int:
     return min(_tls.depth, _MAX_SUBCLASS)
 
 
-# Nested signalling (a callback signalling another fence) holds one fence
-# lock while waiting for another: two threads doing it in opposite orders
-# would deadlock, and the lockdep subclasses hide it from the validator. So
-# each such wait is recorded (task -> fences it waits for, innermost last)
-# and refused with EDEADLK if the wait-for graph would close a cycle.
-_wf_lock = threading.Lock()
-_waiting: dict[int, list[Any]] = {}
+def _lock_held_by_me(raw: Any) -> bool:
+    # The task that owns the fence's spinlock is recorded in its lockdep
+    # map (runtime/lock.c); only this task can have set it to itself.
+    return bool(raw.lock.dep_map.owner == lib.pfl_current())
 
 
-def _nested_signal(raw: Any, err: int) -> int:
-    """``pfl_dma_fence_signal`` from a callback, refusing a wait-for cycle."""
-    me = addr_of(lib.pfl_current())
-    with _wf_lock:
-        target, seen = raw, set()
-        while True:
-            # SAFETY: every fence in _waiting is pinned by its waiting thread
-            # until its entry is removed (under _wf_lock); raw is pinned by us.
-            owner = addr_of(target.lock.dep_map.owner)
-            if owner == me:
-                raise Error(
-                    code.EDEADLK,
-                    "DmaFence.signal from a fence callback: another thread holding this "
-                    "fence's lock waits (from its own callback) for a fence lock held here",
-                )
-            if owner == 0 or owner in seen or not _waiting.get(owner):
-                break
-            seen.add(owner)
-            target = _waiting[owner][-1]
-        _waiting.setdefault(me, []).append(raw)
-    try:
-        return int(lib.pfl_dma_fence_signal(raw, err, _subclass()))
-    finally:
-        with _wf_lock:
-            stack = _waiting[me]
-            stack.pop()
-            if not stack:
-                del _waiting[me]
+def _check_may_lock(raw: Any, what: str, *, nests: bool) -> None:
+    """Refuse, before C, a call that would take a fence lock and deadlock."""
+    if _lock_held_by_me(raw):
+        raise Error(
+            code.EDEADLK,
+            f"{what}: the calling task holds this fence's lock (a callback of this fence "
+            "is running); the call would deadlock",
+        )
+    if _tls.depth and not nests:
+        raise Error(
+            code.EDEADLK,
+            f"{what} from a fence callback: it would nest two fence locks of one lock class "
+            "(callbacks run with the signalled fence's lock held); do it after the signal",
+        )
+
+
+def _drop(data: object) -> None:
+    """Rust ``drop_in_place`` of owned data: ``close()`` it if it has one."""
+    close = getattr(data, "close", None)
+    if callable(close):
+        close()
+
+
+# ---------------------------------------------------------------- signalling sections
+
+
+class SignallingGuard(ThreadBoundGuard):
+    """A fence signalling critical section, from :func:`begin_signalling` to :meth:`unlock`.
+
+    Thread-bound (``EPERM`` on another thread, ``EINVAL`` after release);
+    ``with`` ends it. Everything a driver does between a job's completion
+    and the signal of its fence belongs inside: the lock validator then
+    reports a lock taken here that is also held around a fence wait.
+
+    C header: include/linux/dma-fence.h (``dma_fence_end_signalling``).
+    Rust: the series' "TODO signalling guards".
+    """
+
+    __slots__ = ("_cookie",)
+
+    def __init__(self) -> None:
+        self._cookie = bool(lib.pfl_dma_fence_begin_signalling())
+        self._thread = threading.get_ident()
+
+    def _subject(self) -> str:
+        return "dma_fence signalling section"
+
+    def _release(self) -> None:
+        lib.pfl_dma_fence_end_signalling(self._cookie)
+
+
+def begin_signalling() -> SignallingGuard:
+    """Enter a fence signalling critical section (``dma_fence_begin_signalling``).
+
+    Returns:
+        The :class:`SignallingGuard` that ends it (use ``with``). In atomic
+        context (a SpinLock held) the section is not annotated, as in C.
+
+    Thread context: any; never sleeps.
+    C header: include/linux/dma-fence.h
+    """
+    return SignallingGuard()
 
 
 # ---------------------------------------------------------------- errors
 
 
 class CallbackError(Error, Generic[U]):
-    """A callback could not be registered; the data comes back in :attr:`data`.
+    """A callback could not be registered; the callback comes back in :attr:`data`.
 
     ``errno`` is ``ENOENT`` when the fence is already signalled (Rust:
     ``CallbackError::AlreadySignaled(T)``), ``ENOMEM`` when the callback node
@@ -270,7 +325,7 @@ class CallbackError(Error, Generic[U]):
     def __init__(self, errno: int, data: U, message: str | None = None) -> None:
         super().__init__(errno, message)
         self.data: U = data
-        """The callback's data, given back to the caller."""
+        """The callback, given back to the caller."""
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.errno, self.data, self._message))
@@ -291,50 +346,114 @@ def _check_flags(flags: object) -> int:
     return flags.as_raw()
 
 
+def _to_errno(result: object) -> int:
+    """``signal``'s result as a C error: 0, or ``-errno`` (Rust ``Result``)."""
+    if result is None:
+        return 0
+    if isinstance(result, Error):
+        return result.to_errno()
+    if isinstance(result, bool) or not isinstance(result, int) or not (
+        result == 0 or -_MAX_ERRNO <= result < 0
+    ):
+        raise Error(
+            code.EINVAL,
+            f"signal needs None/0 (success), a negative errno or an Error, not {result!r}",
+        )
+    return result
+
+
+def _timeout_jiffies(timeout: object) -> int:
+    """A wait timeout (a :class:`~pyforlinux.time.Delta`, ``None``: forever) in jiffies."""
+    if timeout is None:
+        return int(lib.MAX_SCHEDULE_TIMEOUT)
+    if not isinstance(timeout, Delta):
+        raise Error(code.EINVAL, f"a wait timeout is a time.Delta or None, not {timeout!r}")
+    return delta_to_jiffies(timeout)
+
+
 # ---------------------------------------------------------------- context
 
 
-class DmaFenceCtx:
-    """A fence context: a context number and a timeline of sequence numbers.
+class FenceCtxOps(Generic[F]):
+    """The data of a :class:`FenceCtx`; its ``FenceDataType`` is the fences' data type.
 
-    ``DmaFenceCtx(driver_name, timeline_name, initial_seqno=0)`` allocates
-    one context number (``dma_fence_context_alloc(1)``, a global atomic in
-    C); each fence created on it gets the next sequence number (``u64``,
-    atomically incremented, wrapping at 2**64). The names (``str``, at most
-    :data:`NAME_MAX` UTF-8 bytes, no NUL) are what the fences' C ops
-    ``get_driver_name``/``get_timeline_name`` return (``dma_fence_describe``,
-    the WARN messages of the core).
+    Subclass it (``class Ring(FenceCtxOps[Job]): FenceDataType = Job``);
+    :meth:`FenceCtx.new_fence_allocation` then refuses data of another type
+    with ``EINVAL``. ``FenceDataType = None`` (the default) accepts any.
+    The mandatory backend ops (names) are implemented by the context;
+    further ops would be methods here, as in the series.
 
-    The context owns no C memory: fences copy the names, so they may
-    outlive it.
-
-    Raises:
-        Error: ``EINVAL`` for a bad name or a seqno outside ``0..2**64-1``.
-
-    Thread context: any; :meth:`new_fence` may be called from many threads.
-
-    C header: include/linux/dma-fence.h (``dma_fence_context_alloc``).
-    Rust: ``DmaFenceCtx`` (``rust/kernel/sync/dma_fence.rs``), ``FenceContext``
-    (``rust/kernel/dma_buf/dma_fence.rs``)
+    Rust: ``trait FenceCtxOps { type FenceDataType; }``
     """
 
-    __slots__ = ("_driver", "_nr", "_seq_lock", "_seqno", "_timeline")
+    FenceDataType: ClassVar[type[Any] | None] = None
 
-    def __init__(self, driver_name: str, timeline_name: str, initial_seqno: int = 0) -> None:
+
+class FenceCtx(Generic[F]):
+    """A fence context: a context number and a timeline of sequence numbers.
+
+    ``FenceCtx(driver_name, timeline_name, data, initial_seqno=0)``
+    allocates one context number (``dma_fence_context_alloc(1)``, a global
+    atomic in C); each fence created on it gets the next sequence number
+    (``u64``, atomically incremented, wrapping at 2**64). The names
+    (``str``, at most :data:`NAME_MAX` UTF-8 bytes, no NUL) are what the
+    fences' C ops ``get_driver_name``/``get_timeline_name`` return
+    (``dma_fence_describe``, the core's WARN messages). ``data`` is the
+    context's :class:`FenceCtxOps` (default: a plain one).
+
+    The context owns no C memory: each fence's allocation keeps a copy of
+    the names for its ops (the 6.12 core calls them on signalled fences
+    too), so fences may outlive the context.
+
+    Raises:
+        Error: ``EINVAL`` for a bad name, a seqno outside ``0..2**64-1``
+            or ``data`` that is not a FenceCtxOps.
+
+    Thread context: any; fences may be created from many threads.
+
+    C header: include/linux/dma-fence.h (``dma_fence_context_alloc``).
+    Rust: ``FenceCtx<T: FenceCtxOps>`` (``FenceCtx::new``)
+    """
+
+    __slots__ = ("_data", "_driver", "_nr", "_seq_lock", "_seqno", "_timeline")
+
+    def __init__(
+        self,
+        driver_name: str,
+        timeline_name: str,
+        data: FenceCtxOps[F] | None = None,
+        initial_seqno: int = 0,
+    ) -> None:
         self._driver = _check_name(driver_name, "driver name")
         self._timeline = _check_name(timeline_name, "timeline name")
+        if data is None:
+            data = FenceCtxOps()
+        if not isinstance(data, FenceCtxOps):
+            raise Error(code.EINVAL, f"FenceCtx data must be a FenceCtxOps, not {data!r}")
         if isinstance(initial_seqno, bool) or not isinstance(initial_seqno, int) or not (
             0 <= initial_seqno < _U64
         ):
             raise Error(code.EINVAL, f"initial seqno {initial_seqno!r} is not a u64")
+        self._data: FenceCtxOps[F] = data
         self._seqno = initial_seqno
         self._seq_lock = threading.Lock()
         self._nr = int(lib.dma_fence_context_alloc(1))
 
     @classmethod
-    def new(cls, driver_name: str, timeline_name: str, initial_seqno: int = 0) -> DmaFenceCtx:
-        """Same as the constructor. Rust: ``DmaFenceCtx::new``/``FenceContext::new``."""
-        return cls(driver_name, timeline_name, initial_seqno)
+    def new(
+        cls,
+        driver_name: str,
+        timeline_name: str,
+        data: FenceCtxOps[F] | None = None,
+        initial_seqno: int = 0,
+    ) -> FenceCtx[F]:
+        """Same as the constructor. Rust: ``FenceCtx::new``."""
+        return cls(driver_name, timeline_name, data, initial_seqno)
+
+    @property
+    def data(self) -> FenceCtxOps[F]:
+        """The context's data (its :class:`FenceCtxOps`)."""
+        return self._data
 
     @property
     def context(self) -> int:
@@ -357,133 +476,148 @@ class DmaFenceCtx:
             self._seqno = (seqno + 1) % _U64
         return seqno
 
-    def new_fence_allocation(
-        self, data: T, flags: Flags = GFP_KERNEL
-    ) -> DmaFenceAllocation[T]:
-        """Allocate the memory of a fence now; arm it later without allocating.
+    def new_fence_allocation(self, data: F, flags: Flags = GFP_KERNEL) -> DriverFenceAllocation[F]:
+        """Allocate a fence and store its data now; create the fence later without allocating.
 
         Args:
-            data: the driver data ``T`` the fence will carry.
-            flags: GFP flags of the ``kzalloc`` (``GFP_KERNEL`` may sleep).
+            data: the fence's driver data (``FenceCtxOps.FenceDataType``).
+                It is dropped (``close()`` if it has one) through
+                ``call_rcu``, on the RCU callback thread with preemption
+                disabled: its ``close()`` must not sleep (Rust: "must not
+                perform any operations that are illegal in atomic context
+                in its Drop").
+            flags: GFP flags of the allocations (``GFP_KERNEL`` may sleep).
 
         Returns:
-            A :class:`DmaFenceAllocation` (close it if never armed).
+            A :class:`DriverFenceAllocation` (close it if never used).
 
         Raises:
-            Error: ``ENOMEM`` (``AllocError`` semantics: the runtime's fault
-                injection applies), ``EINVAL`` for bad flags.
+            Error: ``ENOMEM`` (the C fence or the data's RcuBox; fault
+                injection applies), ``EINVAL`` for bad flags or data that
+                is not a ``FenceDataType``.
 
-        Rust: ``FenceContext::new_fence_allocation``
+        Rust: ``FenceCtx::new_fence_allocation``
         """
         gfp = _check_flags(flags)
+        want = self._data.FenceDataType
+        if want is not None and not isinstance(data, want):
+            raise Error(
+                code.EINVAL,
+                f"fence data {data!r} is not a {want.__name__} (FenceCtxOps.FenceDataType)",
+            )
         ptr = lib.pfl_dma_fence_alloc(self._driver, self._timeline, gfp)
         if lib.IS_ERR(ptr):
             raise Error(-int(lib.PTR_ERR(ptr)), "cannot allocate a dma_fence")
-        return DmaFenceAllocation._adopt(ptr, self, data)
+        # How the data is dropped: plainly while unused, by the DriverFence
+        # (data, then its C reference) once there is one.
+        dropper: list[Callable[[F], None]] = [_drop]
+        try:
+            box: RcuBox[F] = RcuBox(data, flags, drop=lambda v: dropper[0](v))
+        except BaseException:
+            # SAFETY: never armed, so C never saw it: a plain kfree.
+            lib.pfl_dma_fence_free_unarmed(ptr)
+            raise
+        return DriverFenceAllocation._adopt(ptr, self, box, dropper)
 
-    def new_fence(self, data: T, flags: Flags = GFP_KERNEL) -> ARef[DmaFence[T]]:
-        """A new armed fence with the next seqno: allocation and arming at once.
+    def new_fence(self, allocation: DriverFenceAllocation[F]) -> DriverFence[F]:
+        """Create the fence from its allocation: ``dma_fence_init``, never allocates.
+
+        Takes the context's next seqno and consumes ``allocation``.
+
+        Returns:
+            The :class:`DriverFence`, owning the C reference
+            ``dma_fence_init`` created.
 
         Raises:
-            Error: ``ENOMEM``, ``EINVAL`` as :meth:`new_fence_allocation`.
+            Error: ``EINVAL`` if ``allocation`` was already used or closed,
+                or belongs to another context (nothing is consumed then).
 
-        Rust: ``ArcBorrow<DmaFenceCtx>::new_fence``
+        Rust: ``FenceCtx::new_fence``
         """
-        return self.new_fence_allocation(data, flags).new_fence()
+        if not isinstance(allocation, DriverFenceAllocation):
+            raise Error(code.EINVAL, f"new_fence needs a DriverFenceAllocation, not {allocation!r}")
+        if allocation._ctx is not self:
+            raise Error(code.EINVAL, "new_fence: the allocation belongs to another FenceCtx")
+        dropper = allocation._dropper
+        ptr, box = allocation._take("FenceCtx.new_fence")
+        seqno = self._next_seqno()
+        # SAFETY: ptr is the unarmed, zeroed struct pfl_dma_fence the
+        # allocation owned; dma_fence_init() gives it a refcount of 1, which
+        # the DriverFence owns. From here C frees the memory (release op).
+        raw = lib.pfl_dma_fence_arm(ptr, self._nr, seqno)
+        fence = Fence._armed(raw, self, seqno)
+        return DriverFence._adopt(fence, box, dropper)
 
     def __repr__(self) -> str:
-        return f"<DmaFenceCtx {self.driver_name}:{self.timeline_name} context {self._nr}>"
-
-
-FenceContext = DmaFenceCtx
-"""The newer Rust name of :class:`DmaFenceCtx`."""
+        return f"<FenceCtx {self.driver_name}:{self.timeline_name} context {self._nr}>"
 
 
 # ---------------------------------------------------------------- allocation
 
 
-class DmaFenceAllocation(Generic[T]):
-    """The memory of one fence and its data, not yet armed.
+class DriverFenceAllocation(_NoCopy, Generic[F]):
+    """The memory of one fence and its data, not yet a fence.
 
-    Made by :meth:`DmaFenceCtx.new_fence_allocation` (the only allocation);
-    :meth:`new_fence` arms it (``dma_fence_init``: no allocation, takes the
-    context's next seqno) and consumes it. Unarmed, it owns the C memory
-    (``struct pfl_dma_fence *``): :meth:`close` (or leaving ``with``) frees
-    it; a forgotten one is reported (``LeakWarning``).
+    Made by :meth:`FenceCtx.new_fence_allocation` (the only allocations);
+    :meth:`FenceCtx.new_fence` turns it into a :class:`DriverFence` and
+    consumes it. Unused, it owns the C memory and the data:
+    :meth:`close` (or leaving ``with``) frees both (the data through
+    ``call_rcu``); a forgotten one is reported (``LeakWarning``).
 
-    Errors: ``EINVAL`` when used after :meth:`new_fence` or :meth:`close`.
+    Errors: ``EINVAL`` when used after it was consumed or closed.
 
-    Thread context: any, but one allocation is one owner's.
-
-    Rust: ``DriverFenceAllocation``
+    Rust: ``DriverFenceAllocation<T>``
     """
 
-    __slots__ = ("__weakref__", "_ctx", "_data", "_fin", "_lock", "_ptr")
+    __slots__ = ("__weakref__", "_box", "_ctx", "_dropper", "_fin", "_lock", "_ptr")
     _ptr: Any
-    _ctx: DmaFenceCtx
-    _data: T | None
-    _fin: weakref.finalize[..., Any]
+    _dropper: list[Callable[[F], None]]
+    _ctx: FenceCtx[F]
+    _box: RcuBox[F] | None
     _lock: threading.Lock
+    _fin: weakref.finalize[..., Any]
 
     def __init__(self) -> None:
-        raise TypeError("use DmaFenceCtx.new_fence_allocation()")
+        raise TypeError("use FenceCtx.new_fence_allocation()")
 
     @classmethod
-    def _adopt(cls, ptr: Any, ctx: DmaFenceCtx, data: T) -> DmaFenceAllocation[T]:
-        self: DmaFenceAllocation[T] = object.__new__(cls)
+    def _adopt(
+        cls, ptr: Any, ctx: FenceCtx[F], box: RcuBox[F], dropper: list[Callable[[F], None]]
+    ) -> DriverFenceAllocation[F]:
+        self: DriverFenceAllocation[F] = object.__new__(cls)
         self._ptr = ptr
+        self._dropper = dropper
         self._ctx = ctx
-        self._data = data
+        self._box = box
         self._lock = threading.Lock()
-        self._fin = leak_finalizer(self, f"DmaFenceAllocation at {addr_of(ptr):#x}")
+        self._fin = leak_finalizer(self, f"DriverFenceAllocation at {addr_of(ptr):#x}")
         return self
 
-    def _take(self, what: str) -> tuple[Any, T | None]:
+    def _take(self, what: str) -> tuple[Any, RcuBox[F]]:
         with self._lock:
-            ptr = self._ptr
-            if ptr is None:
+            ptr, box = self._ptr, self._box
+            if ptr is None or box is None:
                 raise Error(code.EINVAL, f"{what}: the fence allocation was already used or freed")
-            self._ptr = None
+            self._ptr = self._box = None
         self._fin.detach()
-        data, self._data = self._data, None
-        return ptr, data
+        return ptr, box
 
     @property
     def closed(self) -> bool:
-        """Whether it was armed or freed."""
+        """Whether it was consumed or freed."""
         return self._ptr is None
 
-    def new_fence(self) -> ARef[DmaFence[T]]:
-        """Arm the fence: ``dma_fence_init`` with the next seqno; no kernel allocation.
-
-        Returns:
-            The only reference, ``ARef[DmaFence[T]]`` (C refcount 1).
-
-        Raises:
-            Error: ``EINVAL`` if already armed or freed.
-
-        Rust: ``DriverFenceAllocation::new_fence``
-        """
-        ptr, data = self._take("new_fence")
-        seqno = self._ctx._next_seqno()
-        # SAFETY: ptr is the unarmed, zeroed struct pfl_dma_fence this object
-        # owned; dma_fence_init() gives the new fence a refcount of 1, which
-        # the ARef adopts. From here C frees the memory (release op).
-        raw = lib.pfl_dma_fence_arm(ptr, self._ctx.context, seqno)
-        fence: DmaFence[T] = DmaFence._armed(raw, self._ctx, seqno, cast("T", data))
-        return ARef.from_raw(fence)
-
     def close(self) -> None:
-        """Free the unarmed memory (and drop the data). No-op once armed or freed."""
+        """Free the memory and drop the data (through ``call_rcu``). No-op once consumed."""
         try:
-            ptr, data = self._take("close")
+            ptr, box = self._take("close")
         except Error:
             return
         # SAFETY: never armed, so C never saw it: a plain kfree.
         lib.pfl_dma_fence_free_unarmed(ptr)
-        _drop(data)
+        box.close()
 
-    def __enter__(self) -> DmaFenceAllocation[T]:
+    def __enter__(self) -> DriverFenceAllocation[F]:
         return self
 
     def __exit__(
@@ -495,98 +629,67 @@ class DmaFenceAllocation(Generic[T]):
         self.close()
 
     def __repr__(self) -> str:
-        return f"<DmaFenceAllocation {'used' if self.closed else 'unarmed'} on {self._ctx!r}>"
+        return f"<DriverFenceAllocation {'used' if self.closed else 'unused'} on {self._ctx!r}>"
 
 
-def _drop(data: object) -> None:
-    """Rust ``drop_in_place`` of the driver data: ``close()`` it if it has one."""
-    close = getattr(data, "close", None)
-    if callable(close):
-        close()
+# ---------------------------------------------------------------- Fence
 
 
-# ---------------------------------------------------------------- the fence
+class Fence:
+    """The consumers' side of a fence: shared, reference counted, cannot be signalled.
 
+    Handed out as ``ARef[Fence]``: ``ARef.new(driver_fence.as_fence())``
+    takes a reference (``dma_fence_get``), ``ARef.clone()`` another,
+    ``ARef.close()`` drops one (``dma_fence_put``). ``ARef[Fence]`` is
+    ForeignOwnable: ``into_foreign()`` hands C the ``struct dma_fence *``.
+    Callbacks are registered on it through :class:`FenceCbRegistration`.
 
-class DmaFence(Generic[T]):
-    """A ``struct dma_fence`` carrying driver data ``T``; always reference counted.
+    A Fence object is usable while a reference is owned (an ``ARef``, the
+    DriverFence's own until its data is dropped, or a foreign ownership);
+    afterwards every method raises ``Error(EINVAL)`` and never touches the
+    freed C fence. Each C access pins the fence (``dma_fence_get``/``put``)
+    for its duration, so a concurrent drop in another thread is safe.
 
-    Obtained as ``ARef[DmaFence[T]]`` from :meth:`DmaFenceCtx.new_fence` or
-    :meth:`DmaFenceAllocation.new_fence`; ``ARef.clone()`` takes another
-    reference (``dma_fence_get``), ``ARef.close()`` drops one
-    (``dma_fence_put``); see the module documentation for lifetime, lock
-    context and the behaviour of callbacks. ``ARef[DmaFence]`` is
-    ForeignOwnable: ``into_foreign()`` hands C the ``struct dma_fence *``
-    (e.g. to store in an XArray).
+    Errors common to the methods: ``EINVAL`` once no reference is left;
+    ``EDEADLK`` for calls a fence callback must not make (module doc).
 
-    Errors common to every method: ``EINVAL`` once the last reference is
-    gone; ``EDEADLK`` for the calls a fence callback must not make (module
-    documentation).
-
-    C header: include/linux/dma-fence.h. Rust: ``DmaFence<T>`` (``Fence``/
-    ``DriverFence`` in the later series)
+    C header: include/linux/dma-fence.h. Rust: ``Fence``
     """
 
-    __slots__ = ("__weakref__", "_ctx", "_data", "_lock", "_raw", "_refs", "_seqno")
+    __slots__ = ("__weakref__", "_ctx", "_lock", "_raw", "_refs", "_seqno")
     _raw: Any
-    _ctx: DmaFenceCtx
+    _ctx: FenceCtx[Any]
     _seqno: int
-    _data: T | None
     _refs: int
     _lock: threading.Lock
 
     def __init__(self) -> None:
-        raise TypeError("use DmaFenceCtx.new_fence()")
+        raise TypeError("a Fence comes from DriverFence.as_fence()")
 
     @classmethod
-    def _armed(cls, raw: Any, ctx: DmaFenceCtx, seqno: int, data: T) -> DmaFence[T]:
-        self: DmaFence[T] = object.__new__(cls)
+    def _armed(cls, raw: Any, ctx: FenceCtx[Any], seqno: int) -> Fence:
+        self: Fence = object.__new__(cls)
         self._raw = raw
         self._ctx = ctx
         self._seqno = seqno
-        self._data = data
-        self._refs = 1  # the reference dma_fence_init() created
+        self._refs = 1  # the DriverFence's (dma_fence_init)
         self._lock = threading.Lock()
         return self
-
-    # -- pinning: every C access holds a reference of its own
 
     def _pin(self, what: str) -> Any:
         with self._lock:
             if self._refs == 0:
-                raise Error(code.EINVAL, f"DmaFence.{what}: the fence's last reference was dropped")
+                raise Error(code.EINVAL, f"Fence.{what}: no reference to the fence is left")
             # SAFETY: _refs > 0 means an owned reference keeps the C fence
             # alive; the pin is a reference of its own (kref, lockless).
             return lib.dma_fence_get(self._raw)
 
     @staticmethod
     def _unpin(raw: Any) -> None:
-        # SAFETY: drops the pin taken by _pin(). If it is the final reference
-        # (the owners are gone), the fence was signalled when the last owner
-        # dropped it, so no callback is pending and the release op frees it.
+        # SAFETY: drops the pin taken by _pin(). If it is the final C
+        # reference, the fence is signalled (its DriverFence signals before
+        # it lets go), so no callback is pending and the release op frees it.
         lib.dma_fence_put(raw)
-
-    @staticmethod
-    def _lock_held_by_me(raw: Any) -> bool:
-        # The task that owns the fence's spinlock is recorded in its lockdep
-        # map (runtime/lock.c); only this task can have set it to itself.
-        return bool(raw.lock.dep_map.owner == lib.pfl_current())
-
-    def _check_may_lock(self, raw: Any, what: str, *, nests: bool) -> None:
-        """Refuse, before C, a call that would take a fence lock and deadlock."""
-        if self._lock_held_by_me(raw):
-            raise Error(
-                code.EDEADLK,
-                f"DmaFence.{what}: the calling task holds this fence's lock (a callback of "
-                "this fence is running); the call would deadlock",
-            )
-        if _tls.depth and not nests:
-            raise Error(
-                code.EDEADLK,
-                f"DmaFence.{what} from a fence callback: it would nest two fence locks of one "
-                "lock class (callbacks run with the signalled fence's lock held); "
-                "do it after signal() returns",
-            )
 
     # -- AlwaysRefCounted
 
@@ -594,98 +697,42 @@ class DmaFence(Generic[T]):
         """Take a reference (``dma_fence_get``). Rust: ``AlwaysRefCounted::inc_ref``.
 
         Raises:
-            Error: ``EINVAL`` once the last reference was dropped.
+            Error: ``EINVAL`` once no reference is left.
         """
         with self._lock:
             if self._refs == 0:
-                raise Error(code.EINVAL, "DmaFence.inc_ref: the fence's last reference was dropped")
+                raise Error(code.EINVAL, "Fence.inc_ref: no reference to the fence is left")
             # SAFETY: an owned reference exists (checked under the lock).
             lib.dma_fence_get(self._raw)
             self._refs += 1
 
     def dec_ref(self) -> None:
-        """Drop a reference (``dma_fence_put``); the last one signals and drops ``T``.
+        """Drop a reference (``dma_fence_put``). Rust: ``AlwaysRefCounted::dec_ref``.
 
-        If the fence is unsignalled when its last reference goes, it is
-        signalled with ``-ECANCELED`` first (callbacks get their data back;
-        waiters wake), then ``T`` is dropped, then the C reference is put.
-        From a fence callback (a fence lock held), that last drop is
-        deferred until the outermost signalling call of the thread returns,
-        so that no second fence lock is ever taken for it.
+        Never signals: only a DriverFence signals, and it does before it
+        lets its own reference go. Callable from fence callbacks.
 
         Raises:
-            Error: ``EINVAL`` if no reference is left; whatever a callback
-                raised during the signal-on-drop (after the drop completed).
-
-        Rust: ``AlwaysRefCounted::dec_ref`` (and ``DriverFence``'s ``Drop``)
+            Error: ``EINVAL`` if no reference is left.
         """
-        raw = self._raw
         with self._lock:
             if self._refs == 0:
-                raise Error(code.EINVAL, "DmaFence.dec_ref: no reference left")
-            if self._refs > 1:
-                self._refs -= 1
-                last = False
-            else:
-                last = True  # the last owner, unless someone clones during the cancel
-        if not last:
-            # SAFETY: not the last owned reference: the fence stays alive.
-            lib.dma_fence_put(raw)
-        elif _tls.depth and not lib.pfl_dma_fence_test_signaled_flag(raw):
-            if _tls.deferred is None:
-                _tls.deferred = []
-            _tls.deferred.append(self._drop_last)
-        else:
-            self._drop_last()
-
-    def _drop_last(self) -> None:
-        """The last owner's drop: cancel if unsignalled, drop ``T``, put."""
-        raw = self._raw
-        try:
-            if not lib.pfl_dma_fence_test_signaled_flag(raw):
-                # SAFETY: our reference (still counted, so the callbacks may
-                # use the fence) keeps raw alive; no fence lock is held here
-                # (depth 0: dec_ref defers otherwise). -EINVAL (a concurrent
-                # signal won) is fine.
-                _signalling(lambda: int(lib.pfl_dma_fence_signal(raw, -code.ECANCELED, 0)))
-        finally:
-            with self._lock:
-                self._refs -= 1
-                last = self._refs == 0
-                data = self._data
-                if last:
-                    self._data = None
-            try:
-                if last:
-                    _drop(data)
-            finally:
-                # SAFETY: the reference this drop owned; if it was the final
-                # C reference, no callback is pending (signalled above).
-                lib.dma_fence_put(raw)
+                raise Error(code.EINVAL, "Fence.dec_ref: no reference to the fence is left")
+            self._refs -= 1
+        # SAFETY: the reference this call owned; see _unpin().
+        lib.dma_fence_put(self._raw)
 
     def as_ptr(self) -> Any:
         """The ``struct dma_fence *`` (what ``ARef.into_foreign`` hands to C).
 
-        Valid while a reference is owned. Raises ``EINVAL`` once dropped.
+        Raises ``EINVAL`` once no reference is left.
         """
         with self._lock:
             if self._refs == 0:
-                raise Error(code.EINVAL, "DmaFence.as_ptr: the fence's last reference was dropped")
+                raise Error(code.EINVAL, "Fence.as_ptr: no reference to the fence is left")
             return self._raw
 
-    # -- plain accessors (never lock)
-
-    @property
-    def data(self) -> T:
-        """The driver data ``T`` (Rust: ``Deref`` of ``DriverFence``).
-
-        Raises:
-            Error: ``EINVAL`` once the last reference was dropped.
-        """
-        with self._lock:
-            if self._refs == 0:
-                raise Error(code.EINVAL, "DmaFence.data: the fence's last reference was dropped")
-            return self._data  # type: ignore[return-value]
+    # -- plain accessors
 
     @property
     def context(self) -> int:
@@ -694,7 +741,7 @@ class DmaFence(Generic[T]):
 
     @property
     def seqno(self) -> int:
-        """The sequence number in its context (``u64``). Rust: ``Fence::seqno``."""
+        """The sequence number in its context (``u64``)."""
         return self._seqno
 
     @property
@@ -708,13 +755,19 @@ class DmaFence(Generic[T]):
         return self._ctx.timeline_name
 
     def is_signaled(self) -> bool:
-        """``dma_fence_is_signaled()``: whether the fence is signalled now.
+        """Whether the fence is signalled, with every callback run.
 
-        Lockless (may be called from callbacks). Rust: ``Fence::is_signaled``.
+        ``dma_fence_is_signaled()`` then a lock round trip, as the series
+        does (the C sets the flag before it runs the callbacks). From a
+        fence callback: lockless (the flag only).
+
+        Rust: ``Fence::is_signaled``
         """
         raw = self._pin("is_signaled")
         try:
-            return bool(lib.dma_fence_is_signaled(raw))
+            if _tls.depth or _lock_held_by_me(raw):
+                return bool(lib.dma_fence_is_signaled(raw))
+            return bool(lib.pfl_dma_fence_is_signaled_sync(raw))
         finally:
             self._unpin(raw)
 
@@ -722,8 +775,8 @@ class DmaFence(Generic[T]):
     def error(self) -> int:
         """``dma_fence.error``: ``0``, or the negative errno it was signalled with.
 
-        Meaningful once signalled (``-ECANCELED`` after signal-on-drop).
-        Lockless.
+        Meaningful once signalled (``-ECANCELED`` after a drop unsignalled).
+        Lockless. C rule (the series is silent).
         """
         raw = self._pin("error")
         try:
@@ -764,8 +817,6 @@ class DmaFence(Generic[T]):
 
         Returns:
             ``"<driver> <timeline> seq <n> [un]signalled\\n"``. Lockless.
-
-        C header: include/linux/dma-fence.h (``dma_fence_describe``).
         """
         buf = ffi.new("char[]", _DESCRIBE_LEN)
         seq = ffi.new("struct seq_file *", {"buf": buf, "size": _DESCRIBE_LEN, "count": 0})
@@ -776,161 +827,526 @@ class DmaFence(Generic[T]):
             self._unpin(raw)
         return bytes(ffi.string(buf)).decode(errors="replace")
 
-    # -- locking operations
-
     def get_status(self) -> int:
         """``dma_fence_get_status()``: ``0`` unsignalled, ``1`` signalled, or ``-errno``.
 
-        Takes the fence lock. Raises ``EDEADLK`` from a fence callback.
+        Takes the fence lock (``EDEADLK`` from a fence callback). C's
+        (the series is silent).
         """
         raw = self._pin("get_status")
         try:
-            self._check_may_lock(raw, "get_status", nests=False)
+            _check_may_lock(raw, "Fence.get_status", nests=False)
             return int(lib.dma_fence_get_status(raw))
         finally:
             self._unpin(raw)
 
-    def signal(self) -> None:
-        """Signal the fence (``dma_fence_signal``): run every callback, wake waiters.
-
-        Raises:
-            Error: ``EINVAL`` if it was already signalled (the C's answer);
-                ``EDEADLK`` from a callback of this fence; what a callback
-                raised (after signalling completed).
-
-        Thread context: callbacks run in this thread, fence lock held.
-        Rust: ``DmaFence::signal``
-        """
-        self._signal(0, "signal")
-
-    def signal_with_error(self, error: int | Error) -> None:
-        """Signal the fence as failed: ``dma_fence_set_error`` + ``dma_fence_signal_locked``.
-
-        Args:
-            error: a negative errno (``-EIO``), or an :class:`Error`.
-
-        Raises:
-            Error: ``EINVAL`` if ``error`` is not a negative errno
-                (``-MAX_ERRNO..-1``) or the fence was already signalled;
-                ``EDEADLK``/callback exceptions as :meth:`signal`.
-
-        Rust: ``DriverFence::signal(Err(e))``
-        """
-        if isinstance(error, Error):
-            err = error.to_errno()
-        elif isinstance(error, bool) or not isinstance(error, int) or not -4095 <= error < 0:
-            raise Error(code.EINVAL, f"signal_with_error needs a negative errno, not {error!r}")
-        else:
-            err = error
-        self._signal(err, "signal_with_error")
-
-    def _signal(self, err: int, what: str) -> None:
-        raw = self._pin(what)
-        try:
-            self._check_may_lock(raw, what, nests=True)
-            if _tls.depth:
-                ret = _signalling(lambda: _nested_signal(raw, err))
-            elif err == 0:
-                ret = _signalling(lambda: int(lib.dma_fence_signal(raw)))
-            else:
-                ret = _signalling(lambda: int(lib.pfl_dma_fence_signal(raw, err, 0)))
-        finally:
-            self._unpin(raw)
-        if ret < 0:
-            raise Error(-ret, f"DmaFence.{what}: the fence was already signalled")
-
-    def register_callback(
-        self,
-        data: U,
-        func: Callable[[U, DmaFence[T]], object],
-        flags: Flags = GFP_KERNEL,
-    ) -> None:
-        """Run ``func(data, fence)`` when the fence signals; ``data`` moves in.
-
-        The callback node (``struct dma_fence_cb``) is allocated here, not
-        when signalling. When the fence signals (or is dropped unsignalled:
-        ``fence.error == -ECANCELED``), ``func`` gets ``data`` back, in the
-        signalling thread, with the fence lock held (module documentation).
-
-        Raises:
-            CallbackError: ``ENOENT`` if the fence is already signalled
-                (``dma_fence_add_callback``'s answer), ``ENOMEM`` if the node
-                cannot be allocated; ``.data`` is ``data``, given back.
-            Error: ``EDEADLK`` from a fence callback, ``EINVAL`` bad flags
-                or a dropped fence (``data`` stays the caller's).
-
-        Rust: ``DmaFence::register_callback``, ``FenceCallbackRegistration::new``
-        """
-        if not callable(func):
-            raise Error(code.EINVAL, "register_callback: func is not callable")
-        gfp = _check_flags(flags)
-        raw = self._pin("register_callback")
-        try:
-            self._check_may_lock(raw, "register_callback", nests=False)
-            with _cb_lock:
-                cookie = next(_cookies)
-            node = lib.pfl_dma_fence_cb_alloc(cookie, gfp)
-            if node == ffi.NULL:
-                raise CallbackError(code.ENOMEM, data, "cannot allocate the callback node")
-            with _cb_lock:
-                _callbacks[cookie] = _CbEntry(func, data, self)
-            # SAFETY: raw is pinned; node is ours and is consumed by the call
-            # (freed by C on error, or after the callback ran). The entry is
-            # registered first: the callback may run as soon as it is added.
-            ret = int(lib.pfl_dma_fence_add_callback(raw, node))
-            if ret:
-                with _cb_lock:
-                    _callbacks.pop(cookie, None)
-                if ret == -code.ENOENT:
-                    raise CallbackError(code.ENOENT, data, "the fence is already signalled")
-                raise CallbackError(-ret, data)
-        finally:
-            self._unpin(raw)
-
-    def wait(self, timeout: int = MAX_SCHEDULE_TIMEOUT, interruptible: bool = True) -> int:
+    def wait(self, timeout: Delta | None = None, interruptible: bool = True) -> bool:
         """Sleep until the fence signals: ``dma_fence_wait_timeout()``.
 
+        The series has no wait; this is C's, with a :class:`~pyforlinux.time.Delta`.
+
         Args:
-            timeout: in jiffies (1 ms each here, ``HZ`` = 1000), ``0`` to
-                poll, :data:`MAX_SCHEDULE_TIMEOUT` (default) to wait forever.
+            timeout: ``None`` (default) waits forever; else a
+                :class:`~pyforlinux.time.Delta`, rounded up to jiffies
+                (``HZ`` = 1000; ``delta_to_jiffies``); ``Delta.ZERO`` polls.
             interruptible: ``TASK_INTERRUPTIBLE``: a signal to the task
                 (``pfl_task_signal``) ends the wait.
 
         Returns:
-            The remaining jiffies (``> 0``) if signalled (``1`` for a
-            ``0`` timeout), ``0`` if the timeout passed (C semantics). The
-            fence may have been signalled with an error: see :attr:`error`.
+            ``True`` if the fence is signalled (maybe with an error: see
+            :attr:`error`), ``False`` if the timeout passed.
 
         Raises:
             Error: ``ERESTARTSYS`` if interrupted by a signal; ``EINVAL``
-                for a timeout outside ``0..MAX_SCHEDULE_TIMEOUT``;
-                ``EDEADLK`` from a fence callback (sleeping with a fence
-                lock held) or, in lockdep strict mode, under a SpinLock or
-                RCU read lock (might_sleep).
+                for a negative Delta or a timeout that is not a Delta,
+                ``ERANGE`` for a saturated Delta; ``EDEADLK`` from a fence callback
+                (sleeping with a fence lock held) or, in lockdep strict
+                mode, under a SpinLock or RCU read lock or when the wait
+                closes a cycle with a signalling section (before waiting).
+
+        Lock validator: the locks held here get an edge to the signalling
+        sections (see :func:`begin_signalling`).
 
         Thread context: process context, sleeps (the GIL is released).
         C header: include/linux/dma-fence.h (``dma_fence_wait_timeout``).
         """
-        if isinstance(timeout, bool) or not isinstance(timeout, int) or not (
-            0 <= timeout <= MAX_SCHEDULE_TIMEOUT
-        ):
-            raise Error(code.EINVAL, f"wait timeout {timeout!r} is not 0..MAX_SCHEDULE_TIMEOUT")
+        jiffies = _timeout_jiffies(timeout)
         raw = self._pin("wait")
         try:
-            if self._lock_held_by_me(raw) or _tls.depth:
+            if _lock_held_by_me(raw) or _tls.depth:
                 raise Error(
                     code.EDEADLK,
-                    "DmaFence.wait from a fence callback: sleeping with a fence lock held "
+                    "Fence.wait from a fence callback: sleeping with a fence lock held "
                     "(atomic context) deadlocks",
                 )
-            lockdep.might_sleep("waiting on a DmaFence")
-            ret = int(lib.dma_fence_wait_timeout(raw, bool(interruptible), timeout))
+            lockdep.might_sleep("waiting on a Fence")
+            chk = lockdep.StrictCheck()
+            lib.pfl_dma_fence_might_wait()  # __dma_fence_might_wait(): the annotation
+            chk.check("waiting on a Fence")
+            ret = int(lib.dma_fence_wait_timeout(raw, bool(interruptible), jiffies))
         finally:
             self._unpin(raw)
         if ret < 0:
-            raise Error(-ret, "DmaFence.wait interrupted" if ret == -code.ERESTARTSYS else None)
-        return ret
+            raise Error(-ret, "Fence.wait interrupted" if ret == -code.ERESTARTSYS else None)
+        return ret > 0
 
     def __repr__(self) -> str:
         state = "dropped" if self._refs == 0 else f"{self._ctx.context}:{self._seqno}"
-        return f"<DmaFence {self._ctx.driver_name}:{self._ctx.timeline_name} {state}>"
+        return f"<Fence {self._ctx.driver_name}:{self._ctx.timeline_name} {state}>"
+
+
+# ---------------------------------------------------------------- DriverFence
+
+_ARMED: Final = "armed"
+_FOREIGN: Final = "owned by C (into_foreign)"
+_CONSUMED: Final = "consumed (signalled or dropped)"
+
+
+class DriverFenceBorrow(Generic[F]):
+    """A borrowed DriverFence (``ForeignOwnable::borrow``): its data and its Fence.
+
+    Valid while the borrow lasts (``EINVAL`` afterwards).
+
+    Rust: ``DriverFenceBorrow<T>``
+    """
+
+    __slots__ = ("_borrow", "_owner")
+
+    def __init__(self, owner: DriverFence[F], borrow: list[ForeignBorrow[Any]]) -> None:
+        self._owner = owner
+        self._borrow = borrow
+
+    def _check(self) -> DriverFence[F]:
+        if self._borrow and not self._borrow[0].is_live():
+            raise Error(code.EINVAL, "DriverFenceBorrow used after its borrow ended")
+        return self._owner
+
+    @property
+    def data(self) -> F:
+        """The driver data (Rust: ``Deref``)."""
+        return self._check()._box_value()
+
+    def as_fence(self) -> Fence:
+        """The fence's :class:`Fence` (take an ``ARef.new()`` to keep it)."""
+        return self._check()._fence
+
+
+class DriverFence(_NoCopy, Generic[F]):
+    """The producer's side of a fence: one owner, carries the data, the only one that signals.
+
+    Made by :meth:`FenceCtx.new_fence`. :meth:`signal` consumes it;
+    dropping it unsignalled (:meth:`close`, the end of ``with``) is a
+    driver bug that WARNs and signals ``-ECANCELED``. Either way its data
+    is then dropped through ``call_rcu`` (``RcuBox``), after which its C
+    reference is put; the Fence lives on while referenced.
+
+    ForeignOwnable: :meth:`into_foreign` hands C a ``void *`` into the
+    fence's own allocation (not the ``struct dma_fence *``, so that an
+    ``ARef[Fence]`` of the same fence can be foreign at the same time);
+    :meth:`from_foreign` takes it back; :meth:`borrow` gives a
+    :class:`DriverFenceBorrow`.
+
+    Errors: ``EINVAL`` after it was consumed (a second :meth:`signal`
+    included) or while C owns it.
+
+    Thread context: any; one owner at a time.
+
+    Rust: ``DriverFence<T>``
+    """
+
+    __slots__ = ("__weakref__", "_box", "_fence", "_fin", "_lock", "_state")
+    _fence: Fence
+    _box: RcuBox[F]
+    _state: str
+    _lock: threading.Lock
+    _fin: weakref.finalize[..., Any]
+
+    def __init__(self) -> None:
+        raise TypeError("use FenceCtx.new_fence()")
+
+    @classmethod
+    def _adopt(
+        cls, fence: Fence, box: RcuBox[F], dropper: list[Callable[[F], None]]
+    ) -> DriverFence[F]:
+        self: DriverFence[F] = object.__new__(cls)
+        self._fence = fence
+        self._box = box
+        dropper[0] = self._drop_data
+        self._state = _ARMED
+        self._lock = threading.Lock()
+        self._fin = leak_finalizer(
+            self, f"DriverFence {fence.context}:{fence.seqno} (never signalled or dropped)"
+        )
+        return self
+
+    def _check(self, what: str) -> Fence:
+        state = self._state
+        if state != _ARMED:
+            raise Error(code.EINVAL, f"DriverFence.{what}: the DriverFence is {state}")
+        return self._fence
+
+    def _box_value(self) -> F:
+        return self._box.value
+
+    @property
+    def data(self) -> F:
+        """The driver data (Rust: ``Deref`` of ``DriverFence``).
+
+        Raises:
+            Error: ``EINVAL`` once consumed or while C owns it.
+        """
+        self._check("data")
+        return self._box_value()
+
+    def as_fence(self) -> Fence:
+        """The :class:`Fence` of this fence (borrowed: ``ARef.new()`` to share it).
+
+        Rust: ``DriverFence::as_fence``
+        """
+        return self._check("as_fence")
+
+    @property
+    def closed(self) -> bool:
+        """Whether it was consumed (signalled or dropped)."""
+        return self._state == _CONSUMED
+
+    def _consume(self, what: str) -> Fence:
+        with self._lock:
+            fence = self._check(what)
+            self._state = _CONSUMED
+        self._fin.detach()
+        return fence
+
+    def _finish(self, what: str, c_call: Callable[[Any, int], int]) -> None:
+        """Consume the DriverFence with a signalling C call, then retire it.
+
+        The checks come first, and the DriverFence is consumed only right
+        before C is called, so a refused call (``EDEADLK``) leaves it as it was.
+        """
+        raw = self._check(what)._raw
+        _check_may_lock(raw, f"DriverFence.{what}", nests=True)
+        consumed = False
+
+        def call(subclass: int) -> int:
+            nonlocal consumed
+            self._consume(what)
+            consumed = True
+            return c_call(raw, subclass)
+
+        try:
+            _, errors = _signalling(lambda: call(_subclass()))
+        finally:
+            if consumed:
+                self._retire()
+        _raise_all(errors)
+
+    def signal(self, result: int | Error | None = None) -> None:
+        """Signal the fence with a result and consume the DriverFence.
+
+        Args:
+            result: ``None`` or ``0`` for success (Rust ``Ok(())``), else
+                the error (``Err(e)``): a negative errno (``-EIO``) or an
+                :class:`~pyforlinux.error.Error`. The error is set before
+                signalling (C rule), so every callback and waiter sees it.
+
+        Every registered callback runs, in this thread, with the fence lock
+        held; waiters wake. Then the data is dropped through ``call_rcu``.
+
+        Raises:
+            Error: ``EINVAL`` for a result that is not one of the above
+                (the DriverFence is then not consumed), or if it was
+                already consumed (a second signal); ``EDEADLK`` from a
+                callback of this fence; what a callback raised (after the
+                signal completed and the DriverFence was consumed).
+
+        Rust: ``DriverFence::signal(self, res: Result)``
+        """
+        err = _to_errno(result)
+        self._finish("signal", lambda raw, sub: int(lib.pfl_dma_fence_signal(raw, err, sub)))
+
+    def close(self) -> None:
+        """Drop the DriverFence; if unsignalled, WARN and signal it with ``-ECANCELED``.
+
+        No-op once consumed (after :meth:`signal`).
+
+        Raises:
+            Error: ``EINVAL`` while C owns it; ``EDEADLK`` from a callback
+                of this (unsignalled) fence's lock holder; what a callback
+                raised during the cancel (after the drop completed).
+
+        Rust: ``impl Drop for DriverFence``
+        """
+        if self._state == _CONSUMED:
+            return
+        try:
+            self._finish("close", lambda raw, sub: int(lib.pfl_dma_fence_drop_signal(raw, sub)))
+        except Error as e:
+            if e.errno == code.EINVAL and self._state == _CONSUMED:
+                return  # a concurrent signal or close won
+            raise
+
+    def _retire(self) -> None:
+        """Hand the data and our C reference to ``call_rcu`` (the series' drop)."""
+        self._box.close()
+
+    def _drop_data(self, data: F) -> None:
+        """The RCU callback: drop the data, then put the DriverFence's reference."""
+        try:
+            _drop(data)
+        finally:
+            self._fence.dec_ref()
+
+    def __enter__(self) -> DriverFence[F]:
+        self._check("__enter__")
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._state == _ARMED:
+            self.close()
+
+    # -- ForeignOwnable
+
+    def _foreign_addr(self) -> Any:
+        # The fence's own lock, inside the same allocation as the dma_fence.
+        return ffi.cast("void *", ffi.addressof(ffi.cast("struct pfl_dma_fence *",
+                                                         self._fence._raw), "lock"))
+
+    def into_foreign(self) -> Any:
+        """Hand the DriverFence to C; returns a non-NULL ``void *``.
+
+        Until :meth:`from_foreign`, every method of this object raises
+        ``EINVAL`` (C owns it). Rust: ``ForeignOwnable::into_foreign``.
+        """
+        with self._lock:
+            self._check("into_foreign")
+            ptr = self._foreign_addr()
+            REGISTRY.register(addr_of(ptr), DriverFence, self, shareable=False)
+            self._state = _FOREIGN
+        return ptr
+
+    @classmethod
+    def from_foreign(cls, ptr: Any) -> DriverFence[Any]:
+        """Take the DriverFence back from C (once per :meth:`into_foreign`).
+
+        Raises:
+            Error: ``ENOENT`` (not foreign-owned), ``EINVAL`` (NULL, other
+                type), ``EBUSY`` (borrowed).
+        """
+        obj: DriverFence[Any] = REGISTRY.take(addr_of(ptr), DriverFence)
+        obj._state = _ARMED
+        return obj
+
+    @classmethod
+    def try_from_foreign(cls, ptr: Any) -> DriverFence[Any] | None:
+        """:meth:`from_foreign`, or ``None`` for NULL."""
+        if ptr == ffi.NULL:
+            return None
+        return cls.from_foreign(ptr)
+
+    @classmethod
+    def borrow(cls, ptr: Any) -> ForeignBorrow[DriverFenceBorrow[Any]]:
+        """Borrow the foreign-owned DriverFence: a :class:`DriverFenceBorrow`."""
+        addr = addr_of(ptr)
+        obj: DriverFence[Any] = REGISTRY.borrow(addr, DriverFence, False)
+        cell: list[ForeignBorrow[Any]] = []
+        view = DriverFenceBorrow(obj, cell)
+        b = ForeignBorrow(REGISTRY, addr, False, lambda _b: view)
+        cell.append(b)
+        return b
+
+    @classmethod
+    def borrow_mut(cls, ptr: Any) -> ForeignBorrow[DriverFenceBorrow[Any]]:
+        """Borrow exclusively (the view is the same as :meth:`borrow`'s)."""
+        addr = addr_of(ptr)
+        obj: DriverFence[Any] = REGISTRY.borrow(addr, DriverFence, True)
+        cell: list[ForeignBorrow[Any]] = []
+        view = DriverFenceBorrow(obj, cell)
+        b = ForeignBorrow(REGISTRY, addr, True, lambda _b: view)
+        cell.append(b)
+        return b
+
+    def __repr__(self) -> str:
+        f = self._fence
+        where = f"{f.driver_name}:{f.timeline_name} {f.context}:{f.seqno}"
+        return f"<DriverFence {where} {self._state}>"
+
+
+# ---------------------------------------------------------------- callbacks
+
+
+class FenceCb(Protocol):
+    """A callback: ``called()`` runs once when the fence signals.
+
+    It runs in the signalling thread with the fence lock held (atomic
+    context): it must not sleep, and should hand real work elsewhere (a
+    work item) — including the drop of its :class:`FenceCbRegistration`.
+    The callback object is only borrowed when called (Rust ``&mut self``).
+
+    Rust: ``trait FenceCb { fn called(&mut self); }``
+    """
+
+    def called(self) -> None:
+        """The fence signalled (its error is set before: ``Fence.error``)."""
+        ...
+
+
+class FenceCbRegistration(_NoCopy, Generic[C]):
+    """A callback registered on a :class:`Fence`; dropping it removes the callback.
+
+    Made by :meth:`new`. Owns the callback object, the C node
+    (``struct dma_fence_cb``) and a reference to the fence. :meth:`close`
+    (or the end of ``with``) calls ``dma_fence_remove_callback`` — always,
+    even after the callback ran, because that takes the fence lock and so
+    waits for a callback still running on another thread — then frees the
+    node and drops the callback (``close()`` if it has one) and the
+    reference. A forgotten registration is reported (``LeakWarning``).
+
+    Errors: ``EINVAL`` when used after :meth:`close` (``fence()``,
+    ``callback``); ``EDEADLK`` when closed from a fence callback.
+
+    Rust: ``FenceCbRegistration<T: FenceCb>``
+    """
+
+    __slots__ = ("__weakref__", "_callback", "_cookie", "_fence", "_fin", "_lock", "_node")
+    _callback: C
+    _fence: ARef[Fence] | None
+    _node: Any
+    _cookie: int
+    _lock: threading.Lock
+    _fin: weakref.finalize[..., Any]
+
+    def __init__(self) -> None:
+        raise TypeError("use FenceCbRegistration.new(fence, callback)")
+
+    @classmethod
+    def new(
+        cls, fence: Fence, callback: C, flags: Flags = GFP_KERNEL
+    ) -> FenceCbRegistration[C]:
+        """Register ``callback`` on ``fence``; it runs ``callback.called()`` when it signals.
+
+        Args:
+            fence: the :class:`Fence` (a reference is taken for the
+                registration's lifetime).
+            callback: a :class:`FenceCb`; it moves into the registration.
+            flags: GFP flags of the node's allocation (Rust: of the
+                ``KBox::pin_init`` the registration is placed in).
+
+        Raises:
+            CallbackError: ``ENOENT`` if the fence is already signalled
+                (``dma_fence_add_callback``'s answer), ``ENOMEM`` if the
+                node cannot be allocated; ``.data`` is ``callback``.
+            Error: ``EINVAL`` for a callback without ``called()``, bad
+                flags or a fence without references; ``EDEADLK`` from a
+                fence callback. The callback stays the caller's.
+
+        Rust: ``FenceCbRegistration::new``
+        """
+        if not isinstance(fence, Fence):
+            raise Error(code.EINVAL, f"FenceCbRegistration.new needs a Fence, not {fence!r}")
+        if not callable(getattr(callback, "called", None)):
+            raise Error(code.EINVAL, f"{callback!r} is not a FenceCb (no called() method)")
+        gfp = _check_flags(flags)
+        raw = fence._pin("FenceCbRegistration.new")
+        try:
+            _check_may_lock(raw, "FenceCbRegistration.new", nests=False)
+            with _cb_lock:
+                cookie = next(_cookies)
+            node = lib.pfl_dma_fence_cb_alloc(cookie, gfp)
+            if node == ffi.NULL:
+                raise CallbackError(code.ENOMEM, callback, "cannot allocate the callback node")
+            self: FenceCbRegistration[C] = object.__new__(cls)
+            self._callback = callback
+            self._fence = ARef.new(fence)
+            self._node = node
+            self._cookie = cookie
+            self._lock = threading.Lock()
+            with _cb_lock:
+                _callbacks[cookie] = self
+            # SAFETY: raw is pinned (and referenced by self._fence); node is
+            # ours until close(). The entry is registered first: the callback
+            # may run as soon as it is added.
+            ret = int(lib.pfl_dma_fence_add_callback(raw, node))
+            if ret:
+                with _cb_lock:
+                    _callbacks.pop(cookie, None)
+                lib.pfl_dma_fence_cb_free(node)
+                self._fence.close()
+                if ret == -code.ENOENT:
+                    raise CallbackError(code.ENOENT, callback, "the fence is already signalled")
+                raise CallbackError(-ret, callback)
+            self._fin = leak_finalizer(self, f"FenceCbRegistration on {fence!r}")
+            return self
+        finally:
+            Fence._unpin(raw)
+
+    def _live(self, what: str) -> ARef[Fence]:
+        f = self._fence
+        if f is None:
+            raise Error(code.EINVAL, f"FenceCbRegistration.{what}: used after it was dropped")
+        return f
+
+    def fence(self) -> Fence:
+        """The fence the callback is registered on. Rust: ``FenceCbRegistration::fence``."""
+        return self._live("fence").deref()
+
+    @property
+    def callback(self) -> C:
+        """The callback object (owned by the registration)."""
+        self._live("callback")
+        return self._callback
+
+    @property
+    def closed(self) -> bool:
+        """Whether it was dropped."""
+        return self._fence is None
+
+    def close(self) -> None:
+        """Remove the callback (if still pending) and drop everything. No-op once dropped.
+
+        Raises:
+            Error: ``EDEADLK`` from a fence callback (it takes the fence
+                lock); nothing is dropped then.
+
+        Rust: ``impl PinnedDrop for FenceCbRegistration``
+        """
+        with self._lock:
+            aref = self._fence
+            if aref is None:
+                return
+            raw = aref.deref()._raw
+            _check_may_lock(raw, "FenceCbRegistration.close", nests=False)
+            self._fence = None
+        self._fin.detach()
+        # SAFETY: aref keeps the fence alive; node was added (or already
+        # ran: then its list node is empty and this is a lock round trip).
+        lib.pfl_dma_fence_remove_callback(raw, self._node)
+        with _cb_lock:
+            _callbacks.pop(self._cookie, None)
+        lib.pfl_dma_fence_cb_free(self._node)
+        self._node = None
+        try:
+            aref.close()
+        finally:
+            _drop(self._callback)
+
+    def __enter__(self) -> FenceCbRegistration[C]:
+        self._live("__enter__")
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        f = self._fence
+        where = "dropped" if f is None or f.closed else repr(f.deref())
+        return f"<FenceCbRegistration {type(self._callback).__name__} on {where}>"

@@ -14,8 +14,14 @@
  * Callbacks: a struct pfl_dma_fence_cb carries a cookie; when the fence
  * signals, the C callback (run by dma_fence_signal*() with the fence lock
  * held) hands the cookie to Python (pfl_dma_fence_py_callback, an
- * extern "Python+C" function defined by the cffi extension) and frees the
- * node. Implemented in csrc/helpers/dma_fence.c.
+ * extern "Python+C" function defined by the cffi extension). The node
+ * belongs to the Python FenceCbRegistration, which removes and frees it.
+ * Implemented in csrc/helpers/dma_fence.c.
+ *
+ * Signalling annotations: pfl_dma_fence_begin_signalling() and friends are
+ * the CONFIG_LOCKDEP versions of dma_fence_begin_signalling(),
+ * dma_fence_end_signalling() and __dma_fence_might_wait(), checked by the
+ * runtime's lock validator (csrc/runtime/lockdep.c).
  * C header: include/linux/dma-fence.h
  */
 #ifndef _PFL_DMA_FENCE_H
@@ -48,12 +54,22 @@ struct dma_fence *pfl_dma_fence_arm(struct pfl_dma_fence *f, u64 context, u64 se
  * taken with lockdep subclass @subclass (nested signalling from a fence
  * callback); -EINVAL if already signalled. */
 int pfl_dma_fence_signal(struct dma_fence *fence, int error, int subclass);
+/* DriverFence drop: WARN and signal with -ECANCELED if unsignalled (1). */
+int pfl_dma_fence_drop_signal(struct dma_fence *fence, int subclass);
 
-/* Callbacks: the node is allocated early; add consumes it (freed on error,
- * or after the callback ran). */
+/* Callbacks: the node is allocated early and always stays the caller's:
+ * remove it (always, even after it ran) before freeing it. */
 struct pfl_dma_fence_cb *pfl_dma_fence_cb_alloc(unsigned long cookie, unsigned int gfp);
 void pfl_dma_fence_cb_free(struct pfl_dma_fence_cb *cb);
 int pfl_dma_fence_add_callback(struct dma_fence *fence, struct pfl_dma_fence_cb *cb);
+bool pfl_dma_fence_remove_callback(struct dma_fence *fence, struct pfl_dma_fence_cb *cb);
+
+bool pfl_dma_fence_is_signaled_sync(struct dma_fence *fence);
+
+/* The signalling annotations (runtime/lockdep.c). */
+bool pfl_dma_fence_begin_signalling(void);
+void pfl_dma_fence_end_signalling(bool cookie);
+void pfl_dma_fence_might_wait(void);
 
 /* Static inlines and fields for Python. */
 int pfl_dma_fence_test_signaled_flag(struct dma_fence *fence);
