@@ -97,6 +97,9 @@
 #ifndef __flatten
 #define __flatten __attribute__((flatten))
 #endif
+#ifndef __compiletime_warning
+#define __compiletime_warning(msg) __attribute__((__warning__(msg)))
+#endif
 /* Allocation attributes (compiler_attributes.h), for the driver core's headers. */
 #ifndef __malloc
 #define __malloc __attribute__((__malloc__))
