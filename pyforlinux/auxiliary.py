@@ -181,9 +181,11 @@ class _Bus:
             raise Error(-rc, f"auxiliary driver {name}")
 
     def unregister(self, drv: Any) -> None:
-        cookie = getattr(drv, "_pfl_aux_cookie", None)
+        cookie: int | None = getattr(drv, "_pfl_aux_cookie", None)
+        if cookie is None:
+            return
         with _drivers_lock:
-            entry = _drivers.get(cookie) if cookie is not None else None
+            entry = _drivers.get(cookie)
         if entry is None:
             return
         lib.pfl_aux_driver_unregister(entry[1])  # unbinds its devices
@@ -279,6 +281,7 @@ def devices() -> list[AuxDevice[Normal]]:
         if info.bus != "auxiliary":
             continue
         with device._cores_lock:
-            cores = [c for c in device._cores.values() if c.name == info.name and c.bus == "auxiliary"]
+            cores = [c for c in device._cores.values()
+                     if c.name == info.name and c.bus == "auxiliary"]
         out.extend(AuxDevice(c, Normal, 0) for c in cores)
     return out

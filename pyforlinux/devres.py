@@ -2,10 +2,10 @@
 
 Mirrors ``rust/kernel/devres.rs``. A :class:`Devres` holds a value for a
 bound device, through a devres entry of the kernel's drivers/base/devres.c
-(:meth:`pyforlinux.device.Device.devm_add_action`). The value is released (its ``close()``) either when the
-``Devres`` is closed or when the device unbinds, whichever comes first;
-in the latter case access is revoked -- and every reader has left (an
-RCU grace period) -- before the unbind completes. Afterwards
+(:meth:`pyforlinux.device.Device.devm_add_action`). The value is released
+(its ``close()``) either when the ``Devres`` is closed or when the device
+unbinds, whichever comes first; in the latter case access is revoked -- and
+every reader has left (an RCU grace period) -- before the unbind completes. Afterwards
 :meth:`Devres.try_access` gives ``None`` and :meth:`Devres.access` raises.
 
 Rust: rust/kernel/devres.rs. C header: include/linux/device/devres.h
