@@ -281,3 +281,34 @@ def test_header_check_names_the_file_and_the_system_header(tmp_path: Any) -> Non
     assert "include/linux/uuid.h" in r.stderr and "ioctl.h" not in r.stderr
     r = subprocess.run(["sh", str(script), str(ktree), str(good)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_deferred_probe_is_retried_by_dd_c_work(parent: faux.Registration) -> None:
+    """A probe answering EPROBE_DEFER goes on dd.c's deferred list; the next
+    successful bind triggers deferred_probe_work (on a worker kthread of the
+    runtime), which probes it again."""
+    log: list[str] = []
+    again = threading.Event()
+
+    class Deferring(Drv):
+        ID_TABLE = ((DeviceId("DcTest", "late"), "info"),)
+
+        def probe(self, adev: AuxDevice[Core], id_info: Any) -> Res:
+            if self.probes == 0:
+                self.probes += 1
+                raise Error(code.EPROBE_DEFER, "supplier not ready")
+            res = super().probe(adev, id_info)
+            again.set()
+            return res
+
+    drv = Deferring(log)
+    with auxiliary.register_driver(drv, "dc-late"):
+        with auxiliary.Registration(parent.as_bound(), "late", 0, "DcTest") as late:
+            assert not late.device().is_bound()
+            assert late.device()._core.probe_error is not None
+            assert late.device()._core.probe_error.errno == code.EPROBE_DEFER
+            with auxiliary.register_driver(Drv(log), "dc-drv"):
+                with auxiliary.Registration(parent.as_bound(), "child", 7, "DcTest"):
+                    assert again.wait(60)  # a bind elsewhere retried it
+                    assert late.device().is_bound()
+    assert drv.probes == 2
