@@ -404,8 +404,10 @@ class DeviceInfo:
 
     ``path`` is the kobject path (``kobject_get_path()``, e.g.
     ``/devices/faux/nova-core-vgpu0``); ``bus``, ``class_name`` and
-    ``driver`` are names or ``None``; ``refcount`` is the kobject's count at
-    the time of the walk (including none of the walk's own).
+    ``driver`` are names or ``None``; ``devt`` is ``(major, minor)`` of a
+    device with a device number, else ``None`` (``MAJOR()``/``MINOR()``:
+    20-bit minor); ``refcount`` is the kobject's count at the time of the
+    walk (including none of the walk's own).
     """
 
     name: str
@@ -414,6 +416,7 @@ class DeviceInfo:
     bus: str | None
     class_name: str | None
     driver: str | None
+    devt: tuple[int, int] | None
     refcount: int
 
 
@@ -445,6 +448,7 @@ def devices() -> Iterator[DeviceInfo]:
                 bus=_cstr(lib.pfl_dev_bus_name(dev)),
                 class_name=_cstr(lib.pfl_dev_class_name(dev)),
                 driver=_cstr(lib.pfl_dev_driver_name(dev)),
+                devt=(int(dev.devt) >> 20, int(dev.devt) & 0xFFFFF) if dev.devt else None,
                 refcount=int(lib.pfl_dev_refcount(dev)) - 1,
             )
             yield info
