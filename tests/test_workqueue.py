@@ -414,3 +414,27 @@ def test_a_declare_work_static_work_runs_and_is_validated_as_its_own_class() -> 
         lib.flush_work(w)
     assert lib.pfl_static_work_runs() == n + 3
     assert lib.pfl_work_pending(w) == 0
+
+
+@pytest.mark.lockdep_reports
+def test_flush_workqueue_under_a_lock_a_work_takes_is_reported() -> None:
+    m = new_mutex(0, "wq-test-qlock")
+
+    class Locker(wq.WorkItem):
+        def __init__(self) -> None:
+            self.work = wq.new_work("QLocker::work")
+
+        def run(self) -> None:
+            with m.lock():
+                pass
+
+    before = lockdep.counts()["inversion"]
+    with wq.Queue.alloc("wq-flush-lock") as q:
+        it = Locker()
+        q.enqueue(it)
+        q.flush()
+        with m.lock():
+            q.flush()  # queue -> work -> lock known; lock -> queue now
+    assert lockdep.counts()["inversion"] == before + 1
+    assert "wq-flush-lock" in lockdep.last_report()
+    m.close()
