@@ -116,11 +116,17 @@ def pfl_aux_py_probe(drv_cookie: int, adev: Any, driver_data: int) -> int:
     gen = core.bind(drv)
     core.probe_error = None
     try:
+        core.end_binding_at_devres_release(gen)
+    except Error as e:
+        core.probe_error = e
+        core.unbind()
+        return -int(e.errno or code.ENOMEM)
+    try:
         data = drv.probe(AuxDevice(core, Core, gen), drv.ID_TABLE[int(driver_data)][1])
     except Exception as e:
+        # dd.c releases the devres the probe added, then the binding ends.
         err = e if isinstance(e, Error) else Error(code.EINVAL, f"probe raised {e!r}")
         core.probe_error = err
-        core.unbind()
         log.warning("%s: probe of %s failed: %s", type(drv).__name__, core.name, err.strerror)
         if not isinstance(e, Error):
             log.exception("probe of %s raised", core.name)
@@ -134,7 +140,7 @@ def pfl_aux_py_remove(drv_cookie: int, adev: Any) -> None:
     """C -> Python: ``auxiliary_bus_remove()`` calls the driver's remove.
 
     The driver's ``unbind``, then its data's ``close()``; dd.c releases the
-    device's devres right after. Never raises into C.
+    device's devres right after, the binding's end last. Never raises into C.
     """
     with _drivers_lock:
         drv, _ = _drivers[int(drv_cookie)]
@@ -145,7 +151,9 @@ def pfl_aux_py_remove(drv_cookie: int, adev: Any) -> None:
     except Exception:
         log.exception("unbind of %s failed", core.name)
     finally:
-        core.unbind()
+        # The data goes first; the binding ends when dd.c has released the
+        # device's devres (Device._core.end_binding_at_devres_release).
+        core.drvdata = None
         close = getattr(data, "close", None)
         if callable(close):
             try:

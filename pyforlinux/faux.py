@@ -57,7 +57,13 @@ class Registration:
                 core.forget()
                 raise Error(-err[0], f"faux device {name}")
             core.attach(ffi.addressof(fdev.dev))
-            core.bind("faux_driver")
+            gen = core.bind("faux_driver")
+            try:
+                core.end_binding_at_devres_release(gen)
+            except Error:
+                core.unbind()
+                lib.pfl_faux_device_destroy(fdev)
+                raise
         self._core: _DeviceCore | None = core
         self._fdev: Any = fdev
 
@@ -81,13 +87,14 @@ class Registration:
         core, self._core = self._core, None
         if core is None:
             return
-        with core.lock:
-            data = core.drvdata
-            core.unbind()
+        data, core.drvdata = core.drvdata, None
         close = getattr(data, "close", None)
-        if callable(close):
-            close()
-        lib.pfl_faux_device_destroy(self._fdev)
+        try:
+            if callable(close):
+                close()
+        finally:
+            # dd.c unbinds it: devres released, the binding's end last.
+            lib.pfl_faux_device_destroy(self._fdev)
         self._fdev = None
 
     def __enter__(self) -> Registration:
