@@ -214,7 +214,8 @@ class Registration:
     unbinds.
 
     Raises:
-        Error: ``ENODEV`` if ``parent`` is a stale bound view; ``EEXIST`` if
+        Error: ``EINVAL`` for an empty name or modname, a ``/`` in them, or an
+            id that is not a u32; ``ENODEV`` if ``parent`` is a stale bound view; ``EEXIST`` if
             ``modname.name.id`` already exists (what sysfs would say; sysfs
             is off here); ``ENOMEM`` as the C allocations.
 
@@ -225,6 +226,11 @@ class Registration:
         from pyforlinux import device
 
         pcore = parent._check()
+        if not name or not modname or "/" in name + modname:
+            raise Error(code.EINVAL, f"auxiliary device name {modname!r}.{name!r}: "
+                                     "both needed, no '/'")
+        if not 0 <= id <= 0xFFFFFFFF:
+            raise Error(code.EINVAL, f"auxiliary device id {id} is not a u32")
         full = f"{modname}.{name}.{id}"
         if device.find(full, "auxiliary") is not None:
             raise Error(code.EEXIST, f"auxiliary device {full} already exists")
@@ -243,6 +249,8 @@ class Registration:
             raise Error(-err[0], f"auxiliary device {full}")
         # Tied to its Python side before device_add() can probe.
         core.attach(lib.pfl_aux_dev_to_dev(ffi.addressof(padev.adev)))
+        # The C name (__auxiliary_device_add() prints the id with %d).
+        core.name = f"{modname}.{name}.{int(ffi.cast('int', id))}"
         rc = lib.pfl_aux_device_add(padev, modname.encode())
         if rc:
             core.forget()

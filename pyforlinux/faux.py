@@ -29,8 +29,10 @@ class Registration:
     """A faux device named ``name``, bound until :meth:`close`.
 
     Raises:
-        Error: ``EEXIST`` if a faux device of that name exists; ``ENODEV``
-            if ``parent`` was released; ``ENOMEM`` as the C allocations.
+        Error: ``EINVAL`` for an empty name; ``EEXIST`` if a faux device of
+            that name exists; ``ENODEV`` if ``parent`` was released; ``ENOMEM``
+            as the C allocations. A ``/`` in the name becomes ``!``, as
+            ``kobject_set_name()`` does (:meth:`Device.name` is the C name).
 
     Rust: ``kernel::faux::Registration``
     """
@@ -39,6 +41,9 @@ class Registration:
         from pyforlinux import device
 
         pcore = None if parent is None else parent._core
+        if not isinstance(name, str) or not name:
+            # kobject_add_internal() WARNs on an empty name and fails with EINVAL.
+            raise Error(code.EINVAL, f"a faux device needs a name, not {name!r}")
         if device.find(name, "faux") is not None:
             raise Error(code.EEXIST, f"faux device {name} already exists")
         core = _DeviceCore(name, pcore, "faux")
@@ -57,6 +62,7 @@ class Registration:
                 core.forget()
                 raise Error(-err[0], f"faux device {name}")
             core.attach(ffi.addressof(fdev.dev))
+            core.name = ffi.string(lib.dev_name(core.ptr)).decode()
             gen = core.bind("faux_driver")
             try:
                 core.end_binding_at_devres_release(gen)
