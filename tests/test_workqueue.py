@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from pyforlinux import workqueue as wq
-from pyforlinux._bindings import lib
+from pyforlinux._bindings import ffi, lib
 from pyforlinux.error import Error, code
 from pyforlinux.sync import lockdep
 from pyforlinux.sync.completion import Completion
@@ -200,8 +200,11 @@ def test_try_spawn_runs_a_closure() -> None:
 def test_system_queues_exist_and_cannot_be_destroyed() -> None:
     for f in (wq.system, wq.system_highpri, wq.system_long, wq.system_unbound,
               wq.system_freezable, wq.system_power_efficient,
-              wq.system_freezable_power_efficient, wq.system_bh, wq.system_bh_highpri):
-        assert f().as_raw() is not None
+              wq.system_freezable_power_efficient, wq.system_bh, wq.system_bh_highpri,
+              wq.system_percpu, wq.system_dfl):
+        assert f().as_raw() != ffi.NULL
+    assert wq.system_percpu().as_raw() == wq.system().as_raw()
+    assert wq.system_dfl().as_raw() == wq.system_unbound().as_raw()
     with pytest.raises(Error) as e:
         wq.system().destroy()
     assert e.value.errno == code.EPERM
@@ -411,3 +414,27 @@ def test_a_declare_work_static_work_runs_and_is_validated_as_its_own_class() -> 
         lib.flush_work(w)
     assert lib.pfl_static_work_runs() == n + 3
     assert lib.pfl_work_pending(w) == 0
+
+
+@pytest.mark.lockdep_reports
+def test_flush_workqueue_under_a_lock_a_work_takes_is_reported() -> None:
+    m = new_mutex(0, "wq-test-qlock")
+
+    class Locker(wq.WorkItem):
+        def __init__(self) -> None:
+            self.work = wq.new_work("QLocker::work")
+
+        def run(self) -> None:
+            with m.lock():
+                pass
+
+    before = lockdep.counts()["inversion"]
+    with wq.Queue.alloc("wq-flush-lock") as q:
+        it = Locker()
+        q.enqueue(it)
+        q.flush()
+        with m.lock():
+            q.flush()  # queue -> work -> lock known; lock -> queue now
+    assert lockdep.counts()["inversion"] == before + 1
+    assert "wq-flush-lock" in lockdep.last_report()
+    m.close()

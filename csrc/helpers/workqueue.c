@@ -69,6 +69,8 @@ struct workqueue_struct *pfl_system_wq(int which)
 	case 6: return system_freezable_power_efficient_wq;
 	case 7: return system_bh_wq;
 	case 8: return system_bh_highpri_wq;
+	case 9: return system_percpu_wq;
+	case 10: return system_dfl_wq;
 	}
 	return NULL;
 }

@@ -105,7 +105,10 @@ struct pfl_worker {
 static pthread_mutex_t wq_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wq_done = PTHREAD_COND_INITIALIZER;	/* a work finished */
 static LIST_HEAD(all_wqs);
-static LIST_HEAD(wq_tickets);
+/* Aligned as a ticket: list_for_each_entry() forms container_of(head), a
+ * ticket-typed pointer to the head, and UBSan checks its alignment. */
+static struct list_head wq_tickets __attribute__((aligned(__alignof__(struct pfl_wq_ticket)))) =
+	LIST_HEAD_INIT(wq_tickets);
 static u64 wq_seq;
 static __thread struct pfl_worker *this_worker;
 
