@@ -12,4 +12,5 @@ struct seq_file {
 __attribute__((format(printf, 2, 3))) void seq_printf(struct seq_file *m, const char *fmt, ...);
 void seq_puts(struct seq_file *m, const char *s);
 void seq_putc(struct seq_file *m, char c);
+#include <linux/debugfs.h>	/* real; CONFIG_DEBUG_FS=n stubs */
 #endif
