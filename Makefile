@@ -35,6 +35,10 @@ KERNEL_SRCS := lib/rbtree.c lib/refcount.c lib/klist.c lib/scatterlist.c lib/xar
 	lib/math/int_sqrt.c drivers/gpu/buddy.c drivers/dma-buf/dma-fence.c \
 	drivers/dma-buf/dma-fence-array.c drivers/dma-buf/dma-fence-chain.c \
 	tools/lib/bitmap.c tools/lib/find_bit.c tools/lib/hweight.c tools/lib/vsprintf.c
+# The driver core (CONFIG_SYSFS=n: kernfs/sysfs are the kernel's inline stubs).
+KERNEL_SRCS += drivers/base/core.c drivers/base/bus.c drivers/base/class.c \
+	drivers/base/driver.c drivers/base/dd.c drivers/base/devres.c \
+	drivers/base/auxiliary.c lib/kobject.c
 # The kernel's own tests, also unmodified.
 KTEST_SRCS := lib/list-test.c drivers/gpu/tests/gpu_buddy_test.c \
 	drivers/gpu/tests/gpu_random.c drivers/dma-buf/st-dma-fence.c \
@@ -169,3 +173,17 @@ clean:
 	rm -rf build build-san
 
 -include $(KOBJS:.o=.d) $(ROBJS:.o=.d)
+
+# Kernel files and the C under them: an implicit declaration, an int used as a
+# pointer or a mismatched pointer is an error, not a warning.
+KCFLAGS += -Werror=implicit-function-declaration -Werror=int-conversion \
+	-Werror=incompatible-pointer-types
+
+# No kernel file may pick a header of the system's /usr/include/linux (an older
+# uapi) where the kernel tree has its own: checked from each file's -M output.
+KHDRS := $(patsubst %.c,$(B)/obj/kernel/%.hdr,$(KERNEL_SRCS) $(KTEST_SRCS))
+$(B)/obj/kernel/%.hdr: $(B)/obj/kernel/%.o scripts/check-kernel-headers.sh
+	@$(CC) $(KCFLAGS) $(KFLAGS_$*) -M -MT $(K)/$*.c $(K)/$*.c > $@.tmp
+	@sh scripts/check-kernel-headers.sh $(K) $@.tmp
+	@mv $@.tmp $@
+$(EXT): $(KHDRS)

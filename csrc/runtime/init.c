@@ -13,6 +13,7 @@ void radix_tree_init(void);	/* lib/radix-tree.c, __init in the kernel */
 /* module_init()s of built-in kernel files (compiled with -DPFL_MODULE=) */
 int pfl_module_init_gpu_buddy(void);
 int pfl_module_init_prime_numbers(void);
+void pfl_workqueue_init(void);	/* runtime/workqueue.c: the system queues */
 
 static bool booted;
 
@@ -23,6 +24,7 @@ void pfl_start_kernel(void)
 	booted = true;
 	(void)pfl_current();	/* the loading thread becomes the boot task */
 	radix_tree_init();	/* radix_tree_node_cachep: xarray and idr nodes */
+	pfl_workqueue_init();	/* system_wq & co (kernel: workqueue_init_early) */
 	if (pfl_module_init_prime_numbers() || pfl_module_init_gpu_buddy())
 		pfl_bug(__FILE__, __LINE__, "built-in module init failed");
 }

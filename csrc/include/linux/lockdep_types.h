@@ -45,6 +45,6 @@ enum pfl_lockdep_kind {
 };
 
 #define STATIC_LOCKDEP_MAP_INIT(_name, _key) \
-	{ .key = (_key), .name = (_name) }
+	{ .key = (void *)(_key), .name = (_name) }
 
 #endif
