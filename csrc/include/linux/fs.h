@@ -12,7 +12,6 @@
 #ifndef _LINUX_FS_H
 #define _LINUX_FS_H
 
-#include <fcntl.h>
 #include <linux/types.h>
 #include <linux/kernel.h>
 #include <linux/atomic.h>
@@ -45,6 +44,21 @@ struct fs_context;
 typedef void *fl_owner_t;
 typedef unsigned int __bitwise fmode_t;
 typedef unsigned int __bitwise fop_flags_t;
+
+/* open flags: the kernel's (x86-64, asm-generic) values */
+#ifndef O_ACCMODE
+#define O_ACCMODE	00000003
+#define O_RDONLY	00000000
+#define O_WRONLY	00000001
+#define O_RDWR		00000002
+#define O_CREAT		00000100
+#define O_EXCL		00000200
+#define O_NOCTTY	00000400
+#define O_TRUNC		00001000
+#define O_APPEND	00002000
+#define O_NONBLOCK	00004000
+#define O_CLOEXEC	02000000
+#endif
 
 #define FMODE_READ		((__force fmode_t)(1 << 0))
 #define FMODE_WRITE		((__force fmode_t)(1 << 1))
