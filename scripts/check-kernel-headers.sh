@@ -12,12 +12,14 @@ shift
 bad=0
 for d in "$@"; do
 	[ -f "$d" ] || continue
-	src=$(sed -n '1s/:.*//p' "$d")
+	src=$(sed -n '1s/:.*//p' "$d")	# the object: .../obj/kernel/lib/x.o
+	src=${src##*/obj/kernel/}
+	src=${src%.o}.c
 	for h in $(tr ' \\' '\n\n' < "$d" | grep '^/usr/include/linux/' | sort -u); do
 		name=${h#/usr/include/linux/}
 		for own in "include/linux/$name" "include/uapi/linux/$name"; do
 			if [ -f "$k/$own" ]; then
-				echo "pyforlinux: ${src#$k/} picks $h, but the kernel tree has its own $own (list linux/$name in scripts/real-headers.txt)" >&2
+				echo "pyforlinux: $src picks $h, but the kernel tree has its own $own (list linux/$name in scripts/real-headers.txt)" >&2
 				bad=1
 				break
 			fi

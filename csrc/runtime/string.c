@@ -263,3 +263,61 @@ int kstrtobool(const char *s, bool *res)
 	}
 	return -EINVAL;
 }
+
+/* lib/string_helpers.c */
+char *kstrdup_and_replace(const char *src, char old, char new, gfp_t gfp)
+{
+	char *dst = kstrdup(src, gfp);
+
+	if (!dst)
+		return NULL;
+	return strreplace(dst, old, new);
+}
+
+/* lib/string.c: replace every @old in @str by @new; returns the string's end. */
+char *strreplace(char *str, char old, char new)
+{
+	for (; *str; ++str)
+		if (*str == old)
+			*str = new;
+	return str;
+}
+
+/* lib/hexdump.c's conversions (print_hex_dump itself is the printk shim's). */
+const char hex_asc[] = "0123456789abcdef";
+const char hex_asc_upper[] = "0123456789ABCDEF";
+
+int hex_to_bin(unsigned char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch = (unsigned char)tolower(ch);
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	return -1;
+}
+
+int hex2bin(u8 *dst, const char *src, size_t count)
+{
+	while (count--) {
+		int hi = hex_to_bin((unsigned char)*src++);
+		int lo;
+
+		if (hi < 0)
+			return -EINVAL;
+		lo = hex_to_bin((unsigned char)*src++);
+		if (lo < 0)
+			return -EINVAL;
+		*dst++ = (u8)((hi << 4) | lo);
+	}
+	return 0;
+}
+
+char *bin2hex(char *dst, const void *src, size_t count)
+{
+	const unsigned char *_src = src;
+
+	while (count--)
+		dst = hex_byte_pack(dst, *_src++);
+	return dst;
+}

@@ -26,6 +26,7 @@
 #include <linux/math.h>
 #include <linux/threads.h>	/* NR_CPUS, real */
 #include <linux/kstrtox.h>	/* real; csrc/runtime/string.c */
+#include <linux/hex.h>	/* real; csrc/runtime/string.c */
 #include <linux/minmax.h>
 #include <linux/typecheck.h>
 #include <linux/wordpart.h>

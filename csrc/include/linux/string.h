@@ -34,4 +34,6 @@ bool sysfs_streq(const char *s1, const char *s2);
 char *strnchr(const char *s, size_t count, int c);
 bool parse_option_str(const char *str, const char *option);
 
+char *kstrdup_and_replace(const char *src, char old, char new, gfp_t gfp);
+
 #endif
