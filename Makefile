@@ -227,3 +227,11 @@ KTEST_SRCS += $(DRM_KTESTS)
 $(foreach f,$(DRM_KTESTS:.c=),$(eval KFLAGS_$(f) += -include $(CURDIR)/csrc/include/pfl/kernel_stdint.h))
 $(B)/libpfl.a: $(patsubst %.c,$(B)/obj/kernel/%.o,$(DRM_KTESTS))
 $(EXT): $(patsubst %.c,$(B)/obj/kernel/%.hdr,$(DRM_KTESTS))
+
+# The kernel's ww_mutex self-test (wound/wait and wait/die: AA, ABBA, cycles,
+# stress) against the runtime's ww_mutex. Its workqueue.h comes, in the
+# kernel, through headers the runtime's sched.h does not include.
+KTEST_WW := kernel/locking/test-ww_mutex.c
+KFLAGS_kernel/locking/test-ww_mutex := -DPFL_MODULE=test_ww_mutex -include linux/workqueue.h
+$(B)/libpfl.a: $(patsubst %.c,$(B)/obj/kernel/%.o,$(KTEST_WW))
+$(EXT): $(patsubst %.c,$(B)/obj/kernel/%.hdr,$(KTEST_WW))
