@@ -235,3 +235,9 @@ KTEST_WW := kernel/locking/test-ww_mutex.c
 KFLAGS_kernel/locking/test-ww_mutex := -DPFL_MODULE=test_ww_mutex -include linux/workqueue.h
 $(B)/libpfl.a: $(patsubst %.c,$(B)/obj/kernel/%.o,$(KTEST_WW))
 $(EXT): $(patsubst %.c,$(B)/obj/kernel/%.hdr,$(KTEST_WW))
+
+# KUnit's own resources/actions and kunit_device_register() (over the real
+# driver core), for the DRM suites that need them.
+KUNIT_SRCS := lib/kunit/resource.c lib/kunit/device.c
+$(B)/libpfl.a: $(patsubst %.c,$(B)/obj/kernel/%.o,$(KUNIT_SRCS))
+$(EXT): $(patsubst %.c,$(B)/obj/kernel/%.hdr,$(KUNIT_SRCS))
