@@ -241,3 +241,6 @@ $(EXT): $(patsubst %.c,$(B)/obj/kernel/%.hdr,$(KTEST_WW))
 KUNIT_SRCS := lib/kunit/resource.c lib/kunit/device.c
 $(B)/libpfl.a: $(patsubst %.c,$(B)/obj/kernel/%.o,$(KUNIT_SRCS))
 $(EXT): $(patsubst %.c,$(B)/obj/kernel/%.hdr,$(KUNIT_SRCS))
+
+# drm.ko's module_init (drm_core_init) runs at boot (runtime/init.c).
+KFLAGS_drivers/gpu/drm/drm_drv += -DPFL_MODULE=drm

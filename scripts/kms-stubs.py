@@ -23,6 +23,9 @@ HEADERS = [
     "include/drm/drm_property.h", "include/drm/drm_framebuffer.h",
     "include/drm/drm_mode_object.h", "include/drm/drm_connector.h", "include/drm/drm_edid.h",
     "include/drm/drm_mode_config.h", "include/drm/drm_modes.h",
+    "include/drm/drm_atomic.h", "include/drm/drm_atomic_helper.h",
+    "include/drm/drm_atomic_state_helper.h", "include/drm/drm_crtc.h", "include/drm/drm_plane.h",
+    "include/drm/drm_modeset_lock.h",
     "include/linux/component.h", "include/linux/dma-buf.h",
     "drivers/gpu/drm/drm_crtc_internal.h", "drivers/gpu/drm/drm_internal.h",
 ]
@@ -62,7 +65,7 @@ def prototypes(tree: pathlib.Path) -> dict[str, tuple[str, str]]:
 
 def stub(sym: str, kind: str, guard: str, opts: dict[str, str], ret: str, args: str) -> str:
     void = ret == "void"
-    ptr = ret.endswith("*")
+    ptr = "*" in ret
     err = opts.get("ret", "-EOPNOTSUPP")
     fail = ("" if void else
             f"ERR_PTR({err})" if ptr else
@@ -71,7 +74,7 @@ def stub(sym: str, kind: str, guard: str, opts: dict[str, str], ret: str, args: 
     if "pad" in opts:
         ctype = opts["pad"].replace("_", " ", 1)  # struct_drm_x -> struct drm_x
         body.append(f"\tif ((({ctype} *)data)->pad)\n\t\treturn -EINVAL;")
-    if kind in ("caller", "connector"):
+    if kind in ("caller", "connector", "kunit"):
         body.append(f'\tpfl_warn(__FILE__, __LINE__, "KMS stub {sym}() reached: '
                     f'the core only calls it behind {guard}");')
     elif kind == "dmabuf":

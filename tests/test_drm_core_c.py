@@ -175,6 +175,17 @@ def test_no_master_has_a_lessor_without_kms() -> None:
     assert ("drm_mode_create_lease_ioctl", "DRIVER_MODESET") in rows_of("callee")
 
 
+@pytest.mark.parametrize(("sym", "guard"), rows_of("ida"))
+def test_connector_ida_is_private_to_kms(sym: str, guard: str) -> None:
+    """drm_core_init()/exit() set up the connector IDA unconditionally; the
+    IDA (drm_connector_enum_list[].ida) is used in drm_connector.c only."""
+    assert re.search(rf"\b{sym}\(\)", source("drm_drv"))
+    for name in CORE:
+        assert "drm_connector_enum_list" not in source(name), name
+    assert re.search(r"drm_connector_enum_list\[\w+\]\.ida", source("drm_connector"))
+    assert stub_source(sym).endswith("{\n\treturn;\n}")  # nothing to do, silently
+
+
 # ---- SRCU: a grace-period domain per srcu_struct ----
 
 def new_srcu(name: str) -> object:
