@@ -40,6 +40,16 @@ KERNEL_SRCS += drivers/base/core.c drivers/base/bus.c drivers/base/class.c \
 	drivers/base/driver.c drivers/base/dd.c drivers/base/devres.c \
 	drivers/base/auxiliary.c lib/kobject.c lib/kobject_uevent.c lib/ratelimit.c \
 	kernel/notifier.c lib/ctype.c lib/uuid.c
+# The DRM core (issue 11), unmodified; KMS is out: what the core references of
+# it are generated -EOPNOTSUPP stubs (scripts/kms-stubs.py, docs/kms-stubs.md).
+DRM_SRCS := $(addprefix drivers/gpu/drm/,drm_drv.c drm_file.c drm_ioctl.c drm_gem.c \
+	drm_vma_manager.c drm_mm.c drm_managed.c drm_auth.c drm_print.c drm_cache.c \
+	drm_dumb_buffers.c drm_prime.c drm_sysfs.c drm_rect.c drm_fourcc.c drm_exec.c)
+# dma-resv.c (issue 14's) too: every GEM object's reservation object.
+DRM_SRCS += drivers/dma-buf/dma-resv.c
+KERNEL_SRCS += $(DRM_SRCS)
+# uint64_t as the kernel spells it (pfl/kernel_stdint.h says why).
+$(foreach f,$(DRM_SRCS:.c=),$(eval KFLAGS_$(f) += -include $(CURDIR)/csrc/include/pfl/kernel_stdint.h))
 # The kernel's own tests, also unmodified.
 KTEST_SRCS := lib/list-test.c drivers/gpu/tests/gpu_buddy_test.c \
 	drivers/gpu/tests/gpu_random.c drivers/dma-buf/st-dma-fence.c \
@@ -193,3 +203,44 @@ $(EXT): $(KHDRS)
 # objects' real dependencies.
 -include $(wildcard $(KHDRS))
 CFLAGS_csrc/helpers/device := -I$(K)/drivers/base
+
+# The tree's uapi (drm/drm.h, drm/drm_fourcc.h ...) after include/, as the
+# kernel's own -I include/uapi; names the system also has are caught above.
+KCFLAGS += -idirafter $(K)/include/uapi
+
+# KMS stays out: the KMS functions the compiled DRM core references are
+# generated stubs (scripts/kms-stubs.txt lists them; docs/kms-stubs.md).
+$(B)/gen/kms_stubs.c: scripts/kms-stubs.py scripts/kms-stubs.txt $(K)/.stamp
+	@mkdir -p $(dir $@)
+	@echo "  GEN     kms_stubs.c"
+	@$(PYTHON) scripts/kms-stubs.py $(K) $@
+$(B)/obj/gen/kms_stubs.o: $(B)/gen/kms_stubs.c Makefile
+	@mkdir -p $(dir $@)
+	@echo "  CC      kms_stubs.c"
+	@$(CC) $(KCFLAGS) -include $(CURDIR)/csrc/include/pfl/kernel_stdint.h \
+		-I$(K)/drivers/gpu/drm -c $< -o $@
+$(B)/libpfl.a: $(B)/obj/gen/kms_stubs.o
+
+# The kernel's DRM KUnit suites (drivers/gpu/drm/tests), unmodified.
+DRM_KTESTS := $(addprefix drivers/gpu/drm/tests/,drm_mm_test.c drm_rect_test.c drm_format_test.c)
+KTEST_SRCS += $(DRM_KTESTS)
+$(foreach f,$(DRM_KTESTS:.c=),$(eval KFLAGS_$(f) += -include $(CURDIR)/csrc/include/pfl/kernel_stdint.h))
+$(B)/libpfl.a: $(patsubst %.c,$(B)/obj/kernel/%.o,$(DRM_KTESTS))
+$(EXT): $(patsubst %.c,$(B)/obj/kernel/%.hdr,$(DRM_KTESTS))
+
+# The kernel's ww_mutex self-test (wound/wait and wait/die: AA, ABBA, cycles,
+# stress) against the runtime's ww_mutex. Its workqueue.h comes, in the
+# kernel, through headers the runtime's sched.h does not include.
+KTEST_WW := kernel/locking/test-ww_mutex.c
+KFLAGS_kernel/locking/test-ww_mutex := -DPFL_MODULE=test_ww_mutex -include linux/workqueue.h
+$(B)/libpfl.a: $(patsubst %.c,$(B)/obj/kernel/%.o,$(KTEST_WW))
+$(EXT): $(patsubst %.c,$(B)/obj/kernel/%.hdr,$(KTEST_WW))
+
+# KUnit's own resources/actions and kunit_device_register() (over the real
+# driver core), for the DRM suites that need them.
+KUNIT_SRCS := lib/kunit/resource.c lib/kunit/device.c
+$(B)/libpfl.a: $(patsubst %.c,$(B)/obj/kernel/%.o,$(KUNIT_SRCS))
+$(EXT): $(patsubst %.c,$(B)/obj/kernel/%.hdr,$(KUNIT_SRCS))
+
+# drm.ko's module_init (drm_core_init) runs at boot (runtime/init.c).
+KFLAGS_drivers/gpu/drm/drm_drv += -DPFL_MODULE=drm

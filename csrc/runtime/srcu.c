@@ -1,67 +1,120 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pyforlinux runtime: SRCU grace periods (see include/linux/srcu.h). A grace
- * period flips the domain's reader index and waits for the readers on the old
- * index to leave, twice, under the domain's own mutex. Waiting sleeps
- * (msleep-like) and never holds anything a reader of this or another domain
- * needs. C: kernel/rcu/srcutree.c (semantics, not code).
+ * pyforlinux runtime: SRCU, one grace-period domain per srcu_struct.
+ *
+ * A reader counts itself into the domain's current index (srcu_read_lock()
+ * returns it) and out again. synchronize_srcu() flips the index under the
+ * domain's mutex, so every reader that started before the flip is counted
+ * in the old index and every later one in the new; it then sleeps until the
+ * old index drains. Domains are independent: a grace period of one never
+ * waits for readers of another. Each thread keeps the domains it is reading
+ * so that synchronize_srcu() of a domain from inside its own read section,
+ * a certain deadlock in the kernel, is a WARN that returns instead of a hang.
+ * Kernel: kernel/rcu/srcutree.c (semantics), include/linux/srcu.h (API).
  */
 #include <linux/types.h>
 #include <linux/kernel.h>
-#include <linux/slab.h>
-#include <linux/srcu.h>
-#include <linux/mutex.h>
-#include <linux/errno.h>
 #include <linux/sched.h>
-#include <sched.h>
-#include <time.h>
+#include <linux/srcu.h>
+#include <pthread.h>
 
-int init_srcu_struct(struct srcu_struct *ssp)
+#define PFL_SRCU_NEST 32
+static __thread struct srcu_struct *held[PFL_SRCU_NEST];
+static __thread int nheld;
+
+int pfl_init_srcu_struct(struct srcu_struct *ssp, const char *name)
 {
-	ssp->srcu_ctr[0] = 0;
-	ssp->srcu_ctr[1] = 0;
-	ssp->srcu_idx = 0;
-	ssp->name = "srcu";
-	ssp->srcu_sup = kzalloc(sizeof(*ssp->srcu_sup), GFP_KERNEL);
-	if (!ssp->srcu_sup)
-		return -ENOMEM;
-	mutex_init(&ssp->srcu_sup->srcu_gp_mutex);
+	pthread_mutex_init(&ssp->mu, NULL);
+	pthread_cond_init(&ssp->cv, NULL);
+	pthread_mutex_init(&ssp->gp_mu, NULL);
+	ssp->idx = 0;
+	ssp->readers[0] = ssp->readers[1] = 0;
+	ssp->name = name;
+	ssp->initialized = 1;
 	return 0;
 }
 
 void cleanup_srcu_struct(struct srcu_struct *ssp)
 {
-	WARN_ON(__atomic_load_n(&ssp->srcu_ctr[0], __ATOMIC_SEQ_CST) ||
-		__atomic_load_n(&ssp->srcu_ctr[1], __ATOMIC_SEQ_CST));
-	kfree(ssp->srcu_sup);
-	ssp->srcu_sup = NULL;
+	pthread_mutex_lock(&ssp->mu);
+	if (ssp->readers[0] || ssp->readers[1])
+		pfl_warn(__FILE__, __LINE__, "cleanup_srcu_struct() with readers inside");
+	pthread_mutex_unlock(&ssp->mu);
+	ssp->initialized = 0;
 }
 
-static void srcu_wait_drained(struct srcu_struct *ssp, int idx)
+int srcu_read_lock(struct srcu_struct *ssp)
 {
-	struct timespec ts = { 0, 20000 };
+	int idx;
 
-	while (__atomic_load_n(&ssp->srcu_ctr[idx], __ATOMIC_SEQ_CST))
-		nanosleep(&ts, NULL);
+	if (!ssp->initialized)
+		pfl_warn(__FILE__, __LINE__, "srcu_read_lock() of an uninitialized srcu_struct");
+	pthread_mutex_lock(&ssp->mu);
+	idx = ssp->idx & 1;
+	ssp->readers[idx]++;
+	pthread_mutex_unlock(&ssp->mu);
+	if (nheld < PFL_SRCU_NEST)
+		held[nheld] = ssp;
+	nheld++;
+	return idx;
 }
 
-static void srcu_flip_and_wait(struct srcu_struct *ssp)
+void srcu_read_unlock(struct srcu_struct *ssp, int idx)
 {
-	unsigned long old = __atomic_fetch_add(&ssp->srcu_idx, 1, __ATOMIC_SEQ_CST);
+	int i;
 
-	srcu_wait_drained(ssp, (int)(old & 1));
+	pthread_mutex_lock(&ssp->mu);
+	if (idx < 0 || idx > 1 || ssp->readers[idx] <= 0) {
+		pthread_mutex_unlock(&ssp->mu);
+		pfl_warn(__FILE__, __LINE__, "srcu_read_unlock() without srcu_read_lock()");
+		return;
+	}
+	if (--ssp->readers[idx] == 0)
+		pthread_cond_broadcast(&ssp->cv);
+	pthread_mutex_unlock(&ssp->mu);
+	for (i = (nheld < PFL_SRCU_NEST ? nheld : PFL_SRCU_NEST) - 1; i >= 0; i--) {
+		if (held[i] == ssp) {
+			memmove(&held[i], &held[i + 1], sizeof(held[0]) *
+				(size_t)((nheld < PFL_SRCU_NEST ? nheld : PFL_SRCU_NEST) - i - 1));
+			break;
+		}
+	}
+	if (nheld > 0)
+		nheld--;
+}
+
+int srcu_read_lock_held(const struct srcu_struct *ssp)
+{
+	int i;
+
+	for (i = 0; i < nheld && i < PFL_SRCU_NEST; i++)
+		if (held[i] == ssp)
+			return 1;
+	return 0;
 }
 
 void synchronize_srcu(struct srcu_struct *ssp)
 {
-	pfl_might_sleep(__FILE__, __LINE__);
-	mutex_lock(&ssp->srcu_sup->srcu_gp_mutex);
-	srcu_flip_and_wait(ssp);
-	srcu_flip_and_wait(ssp);
-	mutex_unlock(&ssp->srcu_sup->srcu_gp_mutex);
+	unsigned int old;
+
+	if (srcu_read_lock_held(ssp)) {
+		pfl_printk("WARNING: synchronize_srcu(%s) inside its own read section: deadlock\n",
+			   ssp->name ? ssp->name : "?");
+		pfl_warn(__FILE__, __LINE__, "synchronize_srcu() in its own read section");
+		return;
+	}
+	might_sleep();
+	pthread_mutex_lock(&ssp->gp_mu);
+	pthread_mutex_lock(&ssp->mu);
+	old = ssp->idx & 1;
+	ssp->idx++;
+	while (ssp->readers[old])
+		pthread_cond_wait(&ssp->cv, &ssp->mu);
+	pthread_mutex_unlock(&ssp->mu);
+	pthread_mutex_unlock(&ssp->gp_mu);
 }
 
 void srcu_barrier(struct srcu_struct *ssp)
 {
-	/* No call_srcu() here: nothing is ever queued. */
+	/* no call_srcu() callbacks are ever queued */
 }

@@ -4,6 +4,22 @@
 #ifndef _PFL_LINUX_COMPILER_TYPES_H
 #define _PFL_LINUX_COMPILER_TYPES_H
 #include_next <linux/compiler_types.h>
+/* Attributes the DRM core's headers use (compiler_attributes.h). */
+#ifndef __nonstring
+#define __nonstring __attribute__((__nonstring__))
+#endif
+#ifndef __deprecated
+#define __deprecated
+#endif
+#ifndef __counted_by
+#define __counted_by(m)
+#endif
+#ifndef __randomize_layout
+#define __randomize_layout
+#endif
+#ifndef __no_randomize_layout
+#define __no_randomize_layout
+#endif
 #ifndef ___PASTE
 #define ___PASTE(a, b) a##b
 #define __PASTE(a, b) ___PASTE(a, b)

@@ -9,6 +9,17 @@
 #include <linux/seq_file.h>
 #include <linux/types.h>
 struct dentry;
+/* register dumps (drm_print_regset32() prints one without debugfs) */
+struct debugfs_reg32 {
+	char *name;
+	unsigned long offset;
+};
+struct debugfs_regset32 {
+	const struct debugfs_reg32 *regs;
+	int nregs;
+	void __iomem *base;
+	struct device *dev;
+};
 static inline struct dentry *debugfs_create_dir(const char *name, struct dentry *parent)
 {
 	return ERR_PTR(-ENODEV);

@@ -10,6 +10,7 @@
 #define __TOOLS_LINUX_KERNEL_H
 
 #include <stdarg.h>
+#include <linux/math64.h>	/* real: div64_u64_rem, mul_u32_u32 */
 #include <linux/stddef.h>
 #include <linux/types.h>
 #include <linux/compiler.h>

@@ -14,6 +14,7 @@
 #define lockdep_assert_held_read(l) lockdep_assert_held(l)
 #define lockdep_assert_not_held(l) pfl_lockdep_assert_not_held(&(l)->dep_map, __FILE__, __LINE__)
 #define lockdep_assert(c) do { if (!(c)) pfl_warn(__FILE__, __LINE__, #c); } while (0)
+#define lockdep_assert_once(c) lockdep_assert(c)
 #define lockdep_assert_irqs_disabled() do { } while (0)
 #define lockdep_assert_irqs_enabled() do { } while (0)
 #define lockdep_assert_preemption_disabled() do { } while (0)

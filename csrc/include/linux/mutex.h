@@ -28,6 +28,8 @@ int pfl_mutex_lock_interruptible(struct mutex *lock, unsigned long ip);
 int pfl_mutex_trylock(struct mutex *lock, unsigned long ip);
 void pfl_mutex_unlock(struct mutex *lock, unsigned long ip);
 void mutex_destroy(struct mutex *lock);
+#include <linux/atomic.h>
+int atomic_dec_and_mutex_lock(atomic_t *cnt, struct mutex *lock);
 
 #define mutex_init(m) do {						\
 	static struct lock_class_key __key;				\

@@ -25,4 +25,5 @@ static const struct pfl_show_attribute __name ## _fops __attribute__((unused)) =
 }
 #endif
 
+#include <linux/debugfs.h>	/* real; CONFIG_DEBUG_FS=n stubs */
 #endif

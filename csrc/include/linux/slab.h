@@ -53,6 +53,7 @@
 #define kvmalloc_array(n, s, g) kmalloc_array(n, s, g)
 #define kvcalloc(n, s, g) kcalloc(n, s, g)
 #define kvfree(p) kfree(p)
+#define kvrealloc(p, size, gfp) krealloc(p, size, gfp)
 #define kvfree_sensitive(p, l) kfree(p)
 #define vmalloc(size) pfl_vmalloc((size), GFP_KERNEL, _RET_IP_)
 #define vzalloc(size) pfl_vmalloc((size), GFP_KERNEL | __GFP_ZERO, _RET_IP_)

@@ -65,7 +65,8 @@ void pfl_spin_unlock(spinlock_t *lock, unsigned long ip);
 
 /* Scope guards, as the kernel's spinlock.h declares them (cleanup.h). */
 #include <linux/cleanup.h>
-DEFINE_LOCK_GUARD_1(raw_spinlock, raw_spinlock_t, raw_spin_lock(_T->lock), raw_spin_unlock(_T->lock))
+/* guard(raw_spinlock) is guard(spinlock): struct raw_spinlock is #defined to
+ * struct spinlock (linux/spinlock_types.h), for drm_mode_config.panic_lock. */
 DEFINE_LOCK_GUARD_1(spinlock, spinlock_t, spin_lock(_T->lock), spin_unlock(_T->lock))
 DEFINE_LOCK_GUARD_1(spinlock_irq, spinlock_t, spin_lock_irq(_T->lock), spin_unlock_irq(_T->lock))
 DEFINE_LOCK_GUARD_1(spinlock_irqsave, spinlock_t, spin_lock_irqsave(_T->lock, _T->flags),

@@ -122,5 +122,9 @@ struct module;
 typedef void (*swap_func_t)(void *a, void *b, int size);
 typedef int (*cmp_r_func_t)(const void *a, const void *b, const void *priv);
 typedef int (*cmp_func_t)(const void *a, const void *b);
+#ifndef _PFL_KTIME_T
+#define _PFL_KTIME_T
+typedef s64 ktime_t;	/* as in the kernel: linux/types.h has it */
+#endif
 
 #endif /* _LINUX_TYPES_H */
