@@ -179,8 +179,8 @@ class NovaSession(Scenario):
         if self.gpu.buddy.avail() != self.gpu.buddy.size():
             raise Problem(f"VRAM not back to full: {self.gpu.buddy.avail()} of "
                           f"{self.gpu.buddy.size()} bytes free")
-        if self.dev.open_count or self.dev.gem_objects:
-            raise Problem(f"{self.dev.open_count} open file(s), "
+        if self.dev.open_count() or self.dev.gem_objects:
+            raise Problem(f"{self.dev.open_count()} open file(s), "
                           f"{len(self.dev.gem_objects)} GEM object(s) left")
         uses = {m.name: m.refcount() for m in module.loaded() if m.refcount()}
         if uses:

@@ -186,6 +186,11 @@ unsigned int pfl_drm_dev_refcount(struct drm_device *dev)
 	return kref_read(&dev->ref);
 }
 
+int pfl_drm_dev_open_count(struct drm_device *dev)
+{
+	return atomic_read(&dev->open_count);
+}
+
 int pfl_drm_minor_index(struct drm_device *dev, int type)
 {
 	struct drm_minor *minor;

@@ -171,6 +171,10 @@ class Device(Generic[D]):
         """The C reference count (``kref_read(&dev->ref)``), for tests and reports."""
         return int(lib.pfl_drm_dev_refcount(self.as_raw()))
 
+    def open_count(self) -> int:
+        """Files open on the device (``drm_device.open_count``)."""
+        return 0 if self._raw is None else int(lib.pfl_drm_dev_open_count(self._raw))
+
     def _release(self) -> None:
         """``drm_driver.release``: the last reference is gone; drop the data."""
         with _devices_lock:

@@ -225,6 +225,8 @@ class OpenFile:
         """
         from pyforlinux.drm.gem import Mapping
 
+        if not (0 <= offset < 2**64 and 0 <= length < 2**64):
+            raise Error(code.EINVAL, f"mmap of {length} bytes at {offset:#x}")
         filp = self._get()
         try:
             vma = from_err_ptr(lib.pfl_drm_mmap(filp, offset, length, int(writable)))

@@ -68,6 +68,7 @@ void pfl_drm_driver_free(struct drm_driver *drv);
 /* Fields for Python (static inlines and bitfields cffi cannot reach). */
 int pfl_drm_dev_is_unplugged(struct drm_device *dev);
 unsigned int pfl_drm_dev_refcount(struct drm_device *dev);
+int pfl_drm_dev_open_count(struct drm_device *dev);
 int pfl_drm_minor_index(struct drm_device *dev, int type);	/* -1: none */
 int pfl_drm_file_is_render_client(struct drm_file *file);
 int pfl_drm_file_is_master(struct drm_file *file);		/* drm_is_current_master() */
