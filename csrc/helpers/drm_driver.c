@@ -319,7 +319,7 @@ struct vm_area_struct *pfl_drm_mmap(struct file *filp, u64 offset, u64 len, int 
 	vma->vm_pgoff = offset >> PAGE_SHIFT;
 	vm_flags_init(vma, flags);
 	vma->vm_file = get_file(filp);
-	ret = call_mmap(filp, vma);
+	ret = filp->f_op->mmap(filp, vma);
 	if (ret) {
 		fput(filp);
 		kfree(vma);
