@@ -40,3 +40,4 @@
 #include <pfl/dma_fence.h>
 #include <pfl/list_walk.h>
 #include <pfl/bench.h>
+#include <pfl/drm_driver.h>
