@@ -10,9 +10,9 @@ process does: open a node, issue ioctls, mmap).
 Rust: rust/kernel/drm/mod.rs
 """
 
+from pyforlinux.drm import gem, ioctl  # noqa: F401  (their C callbacks must be defined)
 from pyforlinux.drm.device import Device
 from pyforlinux.drm.driver import Driver, DriverInfo, Registration
 from pyforlinux.drm.file import DriverFile, File
-from pyforlinux.drm import gem, ioctl  # noqa: F401  (their C callbacks must be defined)
 
 __all__ = ["Device", "Driver", "DriverFile", "DriverInfo", "File", "Registration"]
