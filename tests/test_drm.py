@@ -365,3 +365,51 @@ def test_unbind_with_a_client_open_fails_cleanly(toy: Any) -> None:
 def test_open_of_a_node_nobody_has(toy: Any) -> None:
     assert errno_of(Client, "/dev/dri/card63") == code.ENODEV
     assert errno_of(Client, "/dev/dri/nonsense") == code.ENOENT
+
+
+# -- the device over struct drm_device --------------------------------------------------
+
+class Data:
+    closed = 0
+
+    def close(self) -> None:
+        Data.closed += 1
+
+
+def test_device_refcount_is_drm_dev_get_put_and_release_drops_the_data() -> None:
+    parent = faux.Registration("toy-refs")
+    try:
+        Data.closed = 0
+        dev = drm.Device.new(ToyDrm, parent.as_bound(), Data())
+        d = dev.deref()
+        assert d.refcount() == 1
+        extra = dev.clone()
+        assert d.refcount() == 2
+        extra.close()
+        reg = drm.Registration(d)
+        assert d.refcount() == 2 and reg.device() is d and d.nodes
+        assert errno_of(drm.Registration, d) == code.EBUSY  # registered already
+        reg.close()
+        assert errno_of(drm.Registration, d) == code.EBUSY  # unplugged: never again
+        assert Data.closed == 0
+        dev.close()  # the last reference: drm_driver.release drops the data
+        assert Data.closed == 1
+        assert errno_of(d.as_raw) == code.ENODEV
+        assert errno_of(d.inc_ref) == code.ENODEV
+    finally:
+        parent.close()
+
+
+def test_enter_refuses_an_unplugged_device() -> None:
+    parent = faux.Registration("toy-enter")
+    try:
+        with drm.Device.new(ToyDrm, parent.as_bound(), None) as dev:
+            reg = drm.Registration(dev.deref())
+            with dev.deref().enter():
+                pass
+            reg.close()
+            with pytest.raises(Error) as e, dev.deref().enter():
+                pass
+            assert e.value.errno == code.ENODEV
+    finally:
+        parent.close()

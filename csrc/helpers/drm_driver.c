@@ -317,7 +317,7 @@ struct vm_area_struct *pfl_drm_mmap(struct file *filp, u64 offset, u64 len, int 
 	vma->vm_start = atomic_long_add_return(size + PAGE_SIZE, &pfl_drm_mmap_next) - size;
 	vma->vm_end = vma->vm_start + size;
 	vma->vm_pgoff = offset >> PAGE_SHIFT;
-	vm_flags_init(vma, flags);
+	vm_flags_set(vma, flags);	/* on a zeroed vma: vm_flags_init() */
 	vma->vm_file = get_file(filp);
 	ret = filp->f_op->mmap(filp, vma);
 	if (ret) {
