@@ -35,6 +35,21 @@ KERNEL_SRCS := lib/rbtree.c lib/refcount.c lib/klist.c lib/scatterlist.c lib/xar
 	lib/math/int_sqrt.c drivers/gpu/buddy.c drivers/dma-buf/dma-fence.c \
 	drivers/dma-buf/dma-fence-array.c drivers/dma-buf/dma-fence-chain.c \
 	tools/lib/bitmap.c tools/lib/find_bit.c tools/lib/hweight.c tools/lib/vsprintf.c
+# The driver core (CONFIG_SYSFS=n: kernfs/sysfs are the kernel's inline stubs).
+KERNEL_SRCS += drivers/base/core.c drivers/base/bus.c drivers/base/class.c \
+	drivers/base/driver.c drivers/base/dd.c drivers/base/devres.c \
+	drivers/base/auxiliary.c lib/kobject.c lib/kobject_uevent.c lib/ratelimit.c \
+	kernel/notifier.c lib/ctype.c lib/uuid.c
+# The DRM core (issue 11), unmodified; KMS is out: what the core references of
+# it are generated -EOPNOTSUPP stubs (scripts/kms-stubs.py, docs/kms-stubs.md).
+DRM_SRCS := $(addprefix drivers/gpu/drm/,drm_drv.c drm_file.c drm_ioctl.c drm_gem.c \
+	drm_vma_manager.c drm_mm.c drm_managed.c drm_auth.c drm_print.c drm_cache.c \
+	drm_dumb_buffers.c drm_prime.c drm_sysfs.c drm_rect.c drm_fourcc.c drm_exec.c)
+# dma-resv.c (issue 14's) too: every GEM object's reservation object.
+DRM_SRCS += drivers/dma-buf/dma-resv.c
+KERNEL_SRCS += $(DRM_SRCS)
+# uint64_t as the kernel spells it (pfl/kernel_stdint.h says why).
+$(foreach f,$(DRM_SRCS:.c=),$(eval KFLAGS_$(f) += -include $(CURDIR)/csrc/include/pfl/kernel_stdint.h))
 # The kernel's own tests, also unmodified.
 KTEST_SRCS := lib/list-test.c drivers/gpu/tests/gpu_buddy_test.c \
 	drivers/gpu/tests/gpu_random.c drivers/dma-buf/st-dma-fence.c \
@@ -169,3 +184,39 @@ clean:
 	rm -rf build build-san
 
 -include $(KOBJS:.o=.d) $(ROBJS:.o=.d)
+
+# Kernel files and the C under them: an implicit declaration, an int used as a
+# pointer or a mismatched pointer is an error, not a warning.
+KCFLAGS += -Werror=implicit-function-declaration -Werror=int-conversion \
+	-Werror=incompatible-pointer-types
+
+# No kernel file may pick a header of the system's /usr/include/linux (an older
+# uapi) where the kernel tree has its own: checked from each file's -M output.
+KHDRS := $(patsubst %.c,$(B)/obj/kernel/%.hdr,$(KERNEL_SRCS) $(KTEST_SRCS))
+$(B)/obj/kernel/%.hdr: $(B)/obj/kernel/%.o scripts/check-kernel-headers.sh
+	@$(CC) $(KCFLAGS) $(KFLAGS_$*) -M -MP -MT $(B)/obj/kernel/$*.o $(K)/$*.c > $@.tmp
+	@sh scripts/check-kernel-headers.sh $(K) $@.tmp
+	@mv $@.tmp $@
+$(EXT): $(KHDRS)
+# -MMD leaves out every header reached from a system directory (the kernel's
+# include/ is one, via -idirafter), shims included: these full lists are the
+# objects' real dependencies.
+-include $(wildcard $(KHDRS))
+CFLAGS_csrc/helpers/device := -I$(K)/drivers/base
+
+# The tree's uapi (drm/drm.h, drm/drm_fourcc.h ...) after include/, as the
+# kernel's own -I include/uapi; names the system also has are caught above.
+KCFLAGS += -idirafter $(K)/include/uapi
+
+# KMS stays out: the KMS functions the compiled DRM core references are
+# generated stubs (scripts/kms-stubs.txt lists them; docs/kms-stubs.md).
+$(B)/gen/kms_stubs.c: scripts/kms-stubs.py scripts/kms-stubs.txt $(K)/.stamp
+	@mkdir -p $(dir $@)
+	@echo "  GEN     kms_stubs.c"
+	@$(PYTHON) scripts/kms-stubs.py $(K) $@
+$(B)/obj/gen/kms_stubs.o: $(B)/gen/kms_stubs.c Makefile
+	@mkdir -p $(dir $@)
+	@echo "  CC      kms_stubs.c"
+	@$(CC) $(KCFLAGS) -include $(CURDIR)/csrc/include/pfl/kernel_stdint.h \
+		-I$(K)/drivers/gpu/drm -c $< -o $@
+$(B)/libpfl.a: $(B)/obj/gen/kms_stubs.o

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * pyforlinux runtime: small library pieces kernel C links against that are
- * environment, not subject: seq_file into a buffer, drm_printf to the log,
+ * environment, not subject: seq_file into a buffer,
  * kasprintf, bitmap printing, iov_iter_advance for kernel iterators.
  */
 #include <linux/types.h>
@@ -10,7 +10,6 @@
 #include <linux/seq_file.h>
 #include <linux/bitmap.h>
 #include <linux/uio.h>
-#include <drm/drm_print.h>
 #include <stdarg.h>
 
 static void seq_vprintf(struct seq_file *m, const char *fmt, va_list ap)
@@ -39,20 +38,6 @@ void seq_puts(struct seq_file *m, const char *s)
 void seq_putc(struct seq_file *m, char c)
 {
 	seq_printf(m, "%c", c);
-}
-
-void drm_printf(struct drm_printer *p, const char *f, ...)
-{
-	va_list ap;
-	char buf[512];
-
-	va_start(ap, f);
-	vsnprintf(buf, sizeof(buf), f, ap);
-	va_end(ap);
-	if (p && p->printfn)
-		p->printfn(p, "%s", buf);
-	else
-		pfl_printk("%s%s", p && p->prefix ? p->prefix : "", buf);
 }
 
 char *kvasprintf(gfp_t gfp, const char *fmt, va_list args)

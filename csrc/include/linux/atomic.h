@@ -61,6 +61,8 @@ __PFL_ATOMIC_OPS(atomic64, atomic64_t, s64)
 #define atomic_long_sub atomic64_sub
 #define atomic_long_add_return atomic64_add_return
 #define atomic_long_inc_return atomic64_inc_return
+#define atomic_long_inc_return_relaxed atomic64_inc_return_relaxed
+#define atomic_long_dec_and_test atomic64_dec_and_test
 #define atomic_long_dec_return atomic64_dec_return
 #define atomic_long_cmpxchg atomic64_cmpxchg
 #define atomic_long_try_cmpxchg atomic64_try_cmpxchg

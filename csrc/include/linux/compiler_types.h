@@ -4,6 +4,22 @@
 #ifndef _PFL_LINUX_COMPILER_TYPES_H
 #define _PFL_LINUX_COMPILER_TYPES_H
 #include_next <linux/compiler_types.h>
+/* Attributes the DRM core's headers use (compiler_attributes.h). */
+#ifndef __nonstring
+#define __nonstring __attribute__((__nonstring__))
+#endif
+#ifndef __deprecated
+#define __deprecated
+#endif
+#ifndef __counted_by
+#define __counted_by(m)
+#endif
+#ifndef __randomize_layout
+#define __randomize_layout
+#endif
+#ifndef __no_randomize_layout
+#define __no_randomize_layout
+#endif
 #ifndef ___PASTE
 #define ___PASTE(a, b) a##b
 #define __PASTE(a, b) ___PASTE(a, b)
@@ -96,5 +112,22 @@
 #endif
 #ifndef __flatten
 #define __flatten __attribute__((flatten))
+#endif
+#ifndef __compiletime_warning
+#define __compiletime_warning(msg) __attribute__((__warning__(msg)))
+#endif
+/* Allocation attributes (compiler_attributes.h), for the driver core's headers. */
+#ifndef __malloc
+#define __malloc __attribute__((__malloc__))
+#endif
+#ifndef __alloc_size
+#define __alloc_size(x, ...) __attribute__((__alloc_size__(x, ## __VA_ARGS__)))
+#define __realloc_size(x, ...) __attribute__((__alloc_size__(x, ## __VA_ARGS__)))
+#endif
+#ifndef __cleanup
+#define __cleanup(func) __attribute__((__cleanup__(func)))
+#endif
+#ifndef notrace
+#define notrace __attribute__((__no_instrument_function__))
 #endif
 #endif

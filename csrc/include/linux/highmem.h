@@ -3,6 +3,7 @@
 #ifndef _LINUX_HIGHMEM_H
 #define _LINUX_HIGHMEM_H
 #include <linux/mm.h>
+#include <linux/preempt.h>
 #define kmap(p) page_address(p)
 #define kunmap(p) do { } while (0)
 #define kmap_atomic(p) page_address(p)

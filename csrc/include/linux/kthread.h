@@ -16,4 +16,16 @@ struct task_struct *pfl_kthread_create(int (*fn)(void *), void *data, const char
 int kthread_stop(struct task_struct *k);
 int kthread_stop_put(struct task_struct *k);
 bool kthread_should_stop(void);
+/* kthread workers: declared for the DRM vblank headers (KMS, never run here). */
+struct kthread_worker;
+struct kthread_work;
+typedef void (*kthread_work_func_t)(struct kthread_work *work);
+struct kthread_work {
+	struct list_head node;
+	kthread_work_func_t func;
+	struct kthread_worker *worker;
+	int canceling;
+};
+void kthread_flush_worker(struct kthread_worker *worker);
+void kthread_destroy_worker(struct kthread_worker *worker);
 #endif

@@ -6,7 +6,10 @@
 #include <linux/types.h>
 #include <linux/jiffies.h>
 #include <pfl/runtime.h>
+#ifndef _PFL_KTIME_T
+#define _PFL_KTIME_T
 typedef s64 ktime_t;
+#endif
 #define NSEC_PER_USEC 1000L
 #define NSEC_PER_MSEC 1000000L
 #define NSEC_PER_SEC 1000000000L

@@ -44,7 +44,13 @@ enum pfl_lockdep_kind {
 	PFL_LOCKDEP_NR_KINDS,
 };
 
+/*
+ * The kernel's static maps (DECLARE_WORK, DEFINE_TIMER) key their class on the
+ * object's own address. Here a class lives in its struct lock_class_key, so
+ * such a map gets no key: a map without a key is its own class (lockdep.c),
+ * which is the same one-class-per-object.
+ */
 #define STATIC_LOCKDEP_MAP_INIT(_name, _key) \
-	{ .key = (_key), .name = (_name) }
+	{ .name = (_name) }
 
 #endif

@@ -41,4 +41,49 @@ static inline bool zone_device_pages_have_same_pgmap(const struct page *a, const
 {
 	return true;
 }
+
+/* VMAs: the kernel's flag values and helpers. C header: include/linux/mm.h */
+#define VM_NONE		0x00000000
+#define VM_READ		0x00000001
+#define VM_WRITE	0x00000002
+#define VM_EXEC		0x00000004
+#define VM_SHARED	0x00000008
+#define VM_MAYREAD	0x00000010
+#define VM_MAYWRITE	0x00000020
+#define VM_MAYEXEC	0x00000040
+#define VM_MAYSHARE	0x00000080
+#define VM_PFNMAP	0x00000400
+#define VM_LOCKED	0x00002000
+#define VM_IO		0x00004000
+#define VM_DONTCOPY	0x00020000
+#define VM_DONTEXPAND	0x00040000
+#define VM_NORESERVE	0x00200000
+#define VM_MIXEDMAP	0x10000000
+#define VM_DONTDUMP	0x04000000
+#define VM_WIPEONFORK	0x02000000
+#define VM_FAULT_OOM	0x000001
+#define VM_FAULT_SIGBUS	0x000002
+#define VM_FAULT_NOPAGE	0x000100
+static inline unsigned long vma_pages(struct vm_area_struct *vma)
+{
+	return (vma->vm_end - vma->vm_start) >> PAGE_SHIFT;
+}
+static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags) { vma->__vm_flags |= flags; }
+static inline void vm_flags_clear(struct vm_area_struct *vma, vm_flags_t flags) { vma->__vm_flags &= ~flags; }
+static inline void vm_flags_mod(struct vm_area_struct *vma, vm_flags_t set, vm_flags_t clear)
+{
+	vma->__vm_flags = (vma->__vm_flags | set) & ~clear;
+}
+static inline pgprot_t vm_get_page_prot(unsigned long vm_flags)
+{
+	return (pgprot_t){ vm_flags & (VM_READ | VM_WRITE | VM_EXEC | VM_SHARED) };
+}
+#define pgprot_val(x) ((x).pgprot)
+#define __pgprot(x) ((pgprot_t){ (x) })
+#define PFL_PGPROT_WC 0x1000UL
+#define pgprot_writecombine(p) __pgprot(pgprot_val(p) | PFL_PGPROT_WC)
+#define pgprot_noncached(p) (p)
+#define pgprot_decrypted(p) (p)
+#define pgprot_encrypted(p) (p)
+static inline void vma_set_file(struct vm_area_struct *vma, struct file *file) { vma->vm_file = file; }
 #endif

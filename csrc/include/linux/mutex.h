@@ -28,6 +28,8 @@ int pfl_mutex_lock_interruptible(struct mutex *lock, unsigned long ip);
 int pfl_mutex_trylock(struct mutex *lock, unsigned long ip);
 void pfl_mutex_unlock(struct mutex *lock, unsigned long ip);
 void mutex_destroy(struct mutex *lock);
+#include <linux/atomic.h>
+int atomic_dec_and_mutex_lock(atomic_t *cnt, struct mutex *lock);
 
 #define mutex_init(m) do {						\
 	static struct lock_class_key __key;				\
@@ -40,5 +42,13 @@ void mutex_destroy(struct mutex *lock);
 #define mutex_trylock(m) pfl_mutex_trylock((m), _THIS_IP_)
 #define mutex_unlock(m) pfl_mutex_unlock((m), _THIS_IP_)
 #define mutex_is_locked(m) ((m)->dep_map.owner != NULL)
+
+/* Scope guards, as the kernel's mutex.h declares them (cleanup.h). */
+#include <linux/cleanup.h>
+DEFINE_GUARD(mutex, struct mutex *, mutex_lock(_T), mutex_unlock(_T))
+DEFINE_GUARD_COND(mutex, _try, mutex_trylock(_T))
+DEFINE_GUARD_COND(mutex, _intr, mutex_lock_interruptible(_T) == 0)
+
+#define __mutex_init(m, name, key) pfl_mutex_init((m), (name), (key))
 
 #endif

@@ -133,5 +133,10 @@ void pfl_yield(void);
 #define io_schedule_timeout(t) schedule_timeout(t)
 
 #include <linux/timer.h>
+/* pids and capabilities of tasks (runtime/vfs.c), as linux/sched.h gets them */
+#include <linux/pid.h>
+#include <linux/capability.h>
+pid_t task_pid_vnr(struct task_struct *tsk);
+pid_t task_tgid_vnr(struct task_struct *tsk);
 
 #endif

@@ -53,6 +53,7 @@
 #define kvmalloc_array(n, s, g) kmalloc_array(n, s, g)
 #define kvcalloc(n, s, g) kcalloc(n, s, g)
 #define kvfree(p) kfree(p)
+#define kvrealloc(p, size, gfp) krealloc(p, size, gfp)
 #define kvfree_sensitive(p, l) kfree(p)
 #define vmalloc(size) pfl_vmalloc((size), GFP_KERNEL, _RET_IP_)
 #define vzalloc(size) pfl_vmalloc((size), GFP_KERNEL | __GFP_ZERO, _RET_IP_)
@@ -68,5 +69,19 @@
 #define kmem_cache_alloc_node(s, g, n) kmem_cache_alloc(s, g)
 #define kmem_cache_alloc_lru(s, lru, gfp) kmem_cache_alloc(s, gfp)
 #define kmem_cache_free(s, p) pfl_kmem_cache_free((s), (p))
+
+/* __free(kfree) scope cleanup, as the kernel's slab.h declares it. */
+#include <linux/cleanup.h>
+DEFINE_FREE(kfree, void *, if (!IS_ERR_OR_NULL(_T)) kfree(_T))
+DEFINE_FREE(kvfree, void *, if (!IS_ERR_OR_NULL(_T)) kvfree(_T))
+
+/* x86: no DMA alignment beyond the natural one (slab.h's default). */
+#ifndef ARCH_DMA_MINALIGN
+#define ARCH_DMA_MINALIGN __alignof__(unsigned long long)
+#endif
+/* Every size is allocated exactly by the runtime. */
+#define kmalloc_size_roundup(size) ((size_t)(size))
+#define kmalloc_track_caller(size, gfp) pfl_kmalloc((size), (gfp), _RET_IP_)
+#define kmalloc_node_track_caller(size, gfp, node) kmalloc_track_caller(size, gfp)
 
 #endif

@@ -15,6 +15,7 @@ typedef struct spinlock {
 } spinlock_t;
 
 typedef spinlock_t raw_spinlock_t;
+#define raw_spinlock spinlock	/* struct raw_spinlock is the same lock */
 
 /* rwlock_t: readers and writers both exclude (a correct, if strict, model). */
 typedef spinlock_t rwlock_t;

@@ -72,6 +72,7 @@ typedef u64 dma_addr_t;
 typedef phys_addr_t resource_size_t;
 typedef unsigned long irq_hw_number_t;
 typedef unsigned short umode_t;
+typedef unsigned int __poll_t;
 typedef unsigned long pgoff_t;
 
 #define DECLARE_BITMAP(name,bits) \
@@ -121,5 +122,9 @@ struct module;
 typedef void (*swap_func_t)(void *a, void *b, int size);
 typedef int (*cmp_r_func_t)(const void *a, const void *b, const void *priv);
 typedef int (*cmp_func_t)(const void *a, const void *b);
+#ifndef _PFL_KTIME_T
+#define _PFL_KTIME_T
+typedef s64 ktime_t;	/* as in the kernel: linux/types.h has it */
+#endif
 
 #endif /* _LINUX_TYPES_H */

@@ -1,0 +1,599 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pyforlinux runtime: the VFS objects kernel C sees (linux/fs.h), tasks'
+ * pids and credentials.
+ *
+ * - A chrdev registry (__register_chrdev) and pfl_chrdev_open(), which does
+ *   what fs/char_dev.c's chrdev_open() does: a file on the device's inode
+ *   with the registered fops, whose ->open() may replace_fops() (drm_stub_open).
+ * - struct file refcounting (get_file/fput; the last fput calls ->release
+ *   and drops the inode), anon inode files sharing one inode, inodes on a
+ *   pseudo filesystem (alloc_anon_inode, iput), simple_pin_fs.
+ * - File descriptors: one table per client address space (struct pfl_mm,
+ *   runtime/uaccess.c), or a process-wide one for threads with no client.
+ * - capable(): the current task's credentials (pfl_set_current_cred(), else
+ *   the process's own: root has every capability, others none).
+ * - struct pid per task id, refcounted (get_pid/put_pid), task_tgid().
+ * Kernel: fs/char_dev.c, fs/file_table.c, fs/anon_inodes.c, fs/libfs.c,
+ * kernel/pid.c, kernel/capability.c (semantics).
+ */
+#include <linux/types.h>
+#include <linux/kernel.h>
+#include <linux/slab.h>
+#include <linux/fs.h>
+#include <linux/file.h>
+#include <linux/anon_inodes.h>
+#include <linux/pseudo_fs.h>
+#include <linux/mount.h>
+#include <linux/pid.h>
+#include <linux/cred.h>
+#include <linux/sched.h>
+#include <linux/pagemap.h>
+#include <linux/shmem_fs.h>
+#include <linux/ioport.h>
+#include <pfl/vfs.h>
+#include <pthread.h>
+#include <unistd.h>
+
+static pthread_mutex_t vfs_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* ---- chrdevs ---- */
+#define PFL_MAX_CHRDEVS 64
+struct pfl_chrdev {
+	unsigned int major, baseminor, count;
+	const char *name;
+	const struct file_operations *fops;
+};
+static struct pfl_chrdev chrdevs[PFL_MAX_CHRDEVS];
+
+int __register_chrdev(unsigned int major, unsigned int baseminor, unsigned int count,
+		      const char *name, const struct file_operations *fops)
+{
+	int i, slot = -1, ret;
+
+	pthread_mutex_lock(&vfs_mu);
+	if (major == 0) {	/* dynamic, from the top of the range down, as the kernel */
+		for (major = 511; major > 384; major--) {
+			for (i = 0; i < PFL_MAX_CHRDEVS; i++)
+				if (chrdevs[i].fops && chrdevs[i].major == major)
+					break;
+			if (i == PFL_MAX_CHRDEVS)
+				break;
+		}
+	}
+	for (i = 0; i < PFL_MAX_CHRDEVS; i++) {
+		struct pfl_chrdev *c = &chrdevs[i];
+
+		if (!c->fops) {
+			if (slot < 0)
+				slot = i;
+			continue;
+		}
+		if (c->major == major && baseminor < c->baseminor + c->count &&
+		    c->baseminor < baseminor + count) {
+			pthread_mutex_unlock(&vfs_mu);
+			return -EBUSY;
+		}
+	}
+	if (slot < 0) {
+		ret = -ENOSPC;
+	} else {
+		chrdevs[slot] = (struct pfl_chrdev){ major, baseminor, count, name, fops };
+		ret = (int)major;
+	}
+	pthread_mutex_unlock(&vfs_mu);
+	return ret;
+}
+
+void __unregister_chrdev(unsigned int major, unsigned int baseminor, unsigned int count,
+			 const char *name)
+{
+	int i;
+
+	pthread_mutex_lock(&vfs_mu);
+	for (i = 0; i < PFL_MAX_CHRDEVS; i++)
+		if (chrdevs[i].fops && chrdevs[i].major == major &&
+		    chrdevs[i].baseminor == baseminor && chrdevs[i].count == count)
+			chrdevs[i].fops = NULL;
+	pthread_mutex_unlock(&vfs_mu);
+}
+
+static const struct file_operations *chrdev_fops(dev_t devt)
+{
+	const struct file_operations *fops = NULL;
+	unsigned int major = MAJOR(devt), minor = MINOR(devt);
+	int i;
+
+	pthread_mutex_lock(&vfs_mu);
+	for (i = 0; i < PFL_MAX_CHRDEVS; i++) {
+		struct pfl_chrdev *c = &chrdevs[i];
+
+		if (c->fops && c->major == major && minor >= c->baseminor &&
+		    minor < c->baseminor + c->count)
+			fops = c->fops;
+	}
+	pthread_mutex_unlock(&vfs_mu);
+	return fops;
+}
+
+/* ---- inodes ---- */
+static atomic_long_t next_ino = ATOMIC64_INIT(1);
+
+static struct inode *inode_new(struct super_block *sb)
+{
+	struct inode *inode = kzalloc(sizeof(*inode), GFP_KERNEL);
+
+	if (!inode)
+		return NULL;
+	atomic_set(&inode->i_count, 1);
+	inode->i_sb = sb;
+	inode->i_ino = (unsigned long)atomic_long_inc_return(&next_ino);
+	inode->i_data.host = inode;
+	INIT_LIST_HEAD(&inode->i_data.pfl_vmas);
+	spin_lock_init(&inode->i_data.pfl_lock);
+	inode->i_mapping = &inode->i_data;
+	return inode;
+}
+
+void inode_init_once(struct inode *inode)
+{
+	memset(inode, 0, sizeof(*inode));
+	inode->i_data.host = inode;
+	INIT_LIST_HEAD(&inode->i_data.pfl_vmas);
+	inode->i_mapping = &inode->i_data;
+}
+
+struct inode *new_inode_pseudo(struct super_block *sb)
+{
+	return inode_new(sb);
+}
+
+struct inode *alloc_anon_inode(struct super_block *sb)
+{
+	struct inode *inode = inode_new(sb);
+
+	return inode ? inode : ERR_PTR(-ENOMEM);
+}
+
+void ihold(struct inode *inode)
+{
+	WARN_ON(atomic_inc_return(&inode->i_count) < 2);
+}
+
+void iput(struct inode *inode)
+{
+	if (!inode)
+		return;
+	if (atomic_dec_and_test(&inode->i_count))
+		kfree(inode);
+}
+
+/* ---- pseudo filesystems ---- */
+struct pseudo_fs_context *init_pseudo(struct fs_context *fc, unsigned long magic)
+{
+	struct pseudo_fs_context *ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+
+	if (ctx) {
+		ctx->magic = magic;
+		fc->fs_private = ctx;
+	}
+	return ctx;
+}
+
+void kill_anon_super(struct super_block *sb) { }
+
+int simple_pin_fs(struct file_system_type *type, struct vfsmount **mount, int *count)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&vfs_mu);
+	if (!*mount) {
+		struct vfsmount *mnt = kzalloc(sizeof(*mnt), GFP_KERNEL);
+		struct super_block *sb = kzalloc(sizeof(*sb), GFP_KERNEL);
+		struct fs_context fc = { .fs_type = type };
+
+		if (mnt && sb && type->init_fs_context)
+			ret = type->init_fs_context(&fc);
+		if (!mnt || !sb || ret) {
+			kfree(mnt);
+			kfree(sb);
+			kfree(fc.fs_private);
+			pthread_mutex_unlock(&vfs_mu);
+			return ret ?: -ENOMEM;
+		}
+		if (fc.fs_private)
+			sb->s_magic = ((struct pseudo_fs_context *)fc.fs_private)->magic;
+		kfree(fc.fs_private);
+		sb->s_type = type;
+		mnt->mnt_sb = sb;
+		*mount = mnt;
+	}
+	++*count;
+	pthread_mutex_unlock(&vfs_mu);
+	return 0;
+}
+
+void simple_release_fs(struct vfsmount **mount, int *count)
+{
+	struct vfsmount *mnt = NULL;
+
+	pthread_mutex_lock(&vfs_mu);
+	if (!--*count) {
+		mnt = *mount;
+		*mount = NULL;
+	}
+	pthread_mutex_unlock(&vfs_mu);
+	if (mnt) {
+		kfree(mnt->mnt_sb);
+		kfree(mnt);
+	}
+}
+
+/* ---- files ---- */
+static struct file *file_new(struct inode *inode, const struct file_operations *fops,
+			     unsigned int flags)
+{
+	struct file *f = kzalloc(sizeof(*f), GFP_KERNEL);
+
+	if (!f)
+		return NULL;
+	atomic_long_set(&f->f_count, 1);
+	spin_lock_init(&f->f_lock);
+	f->f_inode = inode;
+	f->f_mapping = inode->i_mapping;
+	f->f_op = fops;
+	f->f_flags = flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC);
+	switch (flags & O_ACCMODE) {
+	case O_RDONLY: f->f_mode = FMODE_READ; break;
+	case O_WRONLY: f->f_mode = FMODE_WRITE; break;
+	default: f->f_mode = FMODE_READ | FMODE_WRITE; break;
+	}
+	f->f_mode |= FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE;
+	f->f_cred = current_cred();
+	f->pfl_mm = pfl_current_mm();
+	return f;
+}
+
+struct file *pfl_chrdev_open(unsigned int major, unsigned int minor, unsigned int flags)
+{
+	dev_t devt = MKDEV(major, minor);
+	const struct file_operations *fops = chrdev_fops(devt);
+	struct inode *inode;
+	struct file *f;
+	int ret = 0;
+
+	if (!fops)
+		return ERR_PTR(-ENXIO);
+	inode = inode_new(NULL);
+	if (!inode)
+		return ERR_PTR(-ENOMEM);
+	inode->i_rdev = devt;
+	inode->i_fop = fops;
+	f = file_new(inode, fops_get(fops), flags);
+	if (!f) {
+		iput(inode);
+		return ERR_PTR(-ENOMEM);
+	}
+	/* O_EXCL is seen by ->open() (drm_open_helper refuses it) */
+	f->f_flags |= flags & O_EXCL;
+	if (f->f_op->open)
+		ret = f->f_op->open(inode, f);
+	f->f_flags &= ~O_EXCL;
+	if (ret) {
+		fops_put(f->f_op);
+		kfree(f);
+		iput(inode);
+		return ERR_PTR(ret);
+	}
+	return f;
+}
+
+struct file *get_file(struct file *f)
+{
+	long n = atomic_long_inc_return(&f->f_count);
+
+	WARN_ON(n < 2);
+	return f;
+}
+
+void fput(struct file *file)
+{
+	struct inode *inode;
+
+	if (!atomic_long_dec_and_test(&file->f_count))
+		return;
+	inode = file->f_inode;
+	if (file->f_op && file->f_op->release)
+		file->f_op->release(inode, file);
+	fops_put(file->f_op);
+	kfree(file);
+	iput(inode);
+}
+
+long pfl_file_count(struct file *file)
+{
+	return atomic_long_read(&file->f_count);
+}
+
+loff_t noop_llseek(struct file *file, loff_t offset, int whence)
+{
+	return file->f_pos;
+}
+
+int nonseekable_open(struct inode *inode, struct file *filp)
+{
+	filp->f_mode &= ~(FMODE_LSEEK | FMODE_PREAD | FMODE_PWRITE);
+	return 0;
+}
+
+int stream_open(struct inode *inode, struct file *filp)
+{
+	return nonseekable_open(inode, filp);
+}
+
+/* ---- anon inodes: one inode shared by all, as fs/anon_inodes.c ---- */
+static struct inode *anon_inode;
+
+struct file *anon_inode_getfile(const char *name, const struct file_operations *fops,
+				void *priv, int flags)
+{
+	struct file *f;
+
+	pthread_mutex_lock(&vfs_mu);
+	if (!anon_inode) {
+		anon_inode = calloc(1, sizeof(*anon_inode));	/* lives for the process */
+		if (anon_inode) {
+			inode_init_once(anon_inode);
+			atomic_set(&anon_inode->i_count, 1);
+		}
+	}
+	pthread_mutex_unlock(&vfs_mu);
+	if (!anon_inode)
+		return ERR_PTR(-ENOMEM);
+	ihold(anon_inode);
+	f = file_new(anon_inode, fops_get(fops), (unsigned int)flags & (O_ACCMODE | O_NONBLOCK));
+	if (!f) {
+		iput(anon_inode);
+		return ERR_PTR(-ENOMEM);
+	}
+	f->private_data = priv;
+	return f;
+}
+
+int anon_inode_getfd(const char *name, const struct file_operations *fops,
+		     void *priv, int flags)
+{
+	int fd = get_unused_fd_flags((unsigned int)flags);
+	struct file *f;
+
+	if (fd < 0)
+		return fd;
+	f = anon_inode_getfile(name, fops, priv, flags);
+	if (IS_ERR(f)) {
+		put_unused_fd((unsigned int)fd);
+		return (int)PTR_ERR(f);
+	}
+	fd_install((unsigned int)fd, f);
+	return fd;
+}
+
+/* ---- file descriptors: per client (pfl_mm), else process-wide ---- */
+static struct pfl_fdtable global_fds = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static struct pfl_fdtable *fdt(void)
+{
+	struct pfl_mm *mm = pfl_current_mm();
+
+	return mm ? pfl_mm_fdtable(mm) : &global_fds;
+}
+
+#define PFL_FD_RESERVED ((struct file *)1)
+
+int get_unused_fd_flags(unsigned flags)
+{
+	struct pfl_fdtable *t = fdt();
+	int fd;
+
+	pthread_mutex_lock(&t->mu);
+	for (fd = 3; fd < PFL_MAX_FDS; fd++) {
+		if (!t->files[fd]) {
+			t->files[fd] = PFL_FD_RESERVED;
+			pthread_mutex_unlock(&t->mu);
+			return fd;
+		}
+	}
+	pthread_mutex_unlock(&t->mu);
+	return -EMFILE;
+}
+
+void put_unused_fd(unsigned int fd)
+{
+	struct pfl_fdtable *t = fdt();
+
+	pthread_mutex_lock(&t->mu);
+	if (fd < PFL_MAX_FDS && t->files[fd] == PFL_FD_RESERVED)
+		t->files[fd] = NULL;
+	pthread_mutex_unlock(&t->mu);
+}
+
+void fd_install(unsigned int fd, struct file *file)
+{
+	struct pfl_fdtable *t = fdt();
+
+	pthread_mutex_lock(&t->mu);
+	WARN_ON(fd >= PFL_MAX_FDS || t->files[fd] != PFL_FD_RESERVED);
+	if (fd < PFL_MAX_FDS)
+		t->files[fd] = file;
+	pthread_mutex_unlock(&t->mu);
+}
+
+struct file *fget(unsigned int fd)
+{
+	struct pfl_fdtable *t = fdt();
+	struct file *f = NULL;
+
+	pthread_mutex_lock(&t->mu);
+	if (fd < PFL_MAX_FDS && t->files[fd] && t->files[fd] != PFL_FD_RESERVED)
+		f = get_file(t->files[fd]);
+	pthread_mutex_unlock(&t->mu);
+	return f;
+}
+
+int close_fd(unsigned int fd)
+{
+	struct pfl_fdtable *t = fdt();
+	struct file *f = NULL;
+
+	pthread_mutex_lock(&t->mu);
+	if (fd < PFL_MAX_FDS && t->files[fd] != PFL_FD_RESERVED) {
+		f = t->files[fd];
+		t->files[fd] = NULL;
+	}
+	pthread_mutex_unlock(&t->mu);
+	if (!f)
+		return -EBADF;
+	fput(f);
+	return 0;
+}
+
+void pfl_fdtable_release(struct pfl_fdtable *t)
+{
+	int fd;
+
+	for (fd = 0; fd < PFL_MAX_FDS; fd++) {
+		struct file *f;
+
+		pthread_mutex_lock(&t->mu);
+		f = t->files[fd];
+		t->files[fd] = NULL;
+		pthread_mutex_unlock(&t->mu);
+		if (f && f != PFL_FD_RESERVED)
+			fput(f);
+	}
+}
+
+/* ---- mappings ---- */
+void unmap_mapping_range(struct address_space *mapping, loff_t const holebegin,
+			 loff_t const holelen, int even_cows)
+{
+	/* No page tables: a mapping here faults through its vm_ops on every
+	 * access (pfl_vma_*), so there is nothing cached to zap. */
+}
+
+/* ---- credentials and capabilities ---- */
+static __thread const struct cred *cur_cred;
+static struct cred process_cred;
+static pthread_once_t process_cred_once = PTHREAD_ONCE_INIT;
+
+static void process_cred_init(void)
+{
+	refcount_set(&process_cred.usage, 1);
+	process_cred.uid = KUIDT_INIT(getuid());
+	process_cred.euid = KUIDT_INIT(geteuid());
+	process_cred.gid = KGIDT_INIT(getgid());
+	process_cred.egid = KGIDT_INIT(getegid());
+	process_cred.cap_effective.val = geteuid() == 0 ? ~0ULL : 0;
+}
+
+const struct cred *pfl_current_cred(void)
+{
+	if (cur_cred)
+		return cur_cred;
+	pthread_once(&process_cred_once, process_cred_init);
+	return &process_cred;
+}
+
+const struct cred *pfl_set_current_cred(const struct cred *cred)
+{
+	const struct cred *old = cur_cred;
+
+	cur_cred = cred;
+	return old;
+}
+
+bool capable(int cap)
+{
+	if (cap < 0 || cap > 63)
+		return false;
+	return (current_cred()->cap_effective.val >> cap) & 1;
+}
+
+int overflowuid = 65534;
+
+/* ---- pids ---- */
+static struct pid *pids;	/* by nr, in a plain array list; they live for the process */
+static int npids, cap_pids;
+
+static struct pid *pid_of_nr(int nr)
+{
+	struct pid *p = NULL;
+	int i;
+
+	pthread_mutex_lock(&vfs_mu);
+	for (i = 0; i < npids; i++) {
+		if (((struct pid **)pids)[i]->nr == nr) {
+			p = ((struct pid **)pids)[i];
+			break;
+		}
+	}
+	if (!p) {
+		if (npids == cap_pids) {
+			cap_pids = cap_pids ? cap_pids * 2 : 64;
+			pids = realloc(pids, sizeof(struct pid *) * (size_t)cap_pids);
+		}
+		p = calloc(1, sizeof(*p));	/* the task's own reference: never dropped */
+		refcount_set(&p->count, 1);
+		p->nr = nr;
+		((struct pid **)pids)[npids++] = p;
+	}
+	pthread_mutex_unlock(&vfs_mu);
+	return p;
+}
+
+struct pid *get_pid(struct pid *pid)
+{
+	if (pid)
+		refcount_inc(&pid->count);
+	return pid;
+}
+
+void put_pid(struct pid *pid)
+{
+	if (pid)
+		WARN_ON(refcount_dec_and_test(&pid->count));	/* the task keeps one */
+}
+
+pid_t pid_nr(struct pid *pid) { return pid ? pid->nr : 0; }
+pid_t pid_vnr(struct pid *pid) { return pid_nr(pid); }
+struct pid *task_tgid(struct task_struct *task) { return pid_of_nr(task->tgid); }
+struct pid *task_pid(struct task_struct *task) { return pid_of_nr(task->pid); }
+pid_t task_pid_vnr(struct task_struct *tsk) { return tsk->pid; }
+pid_t task_tgid_vnr(struct task_struct *tsk) { return tsk->tgid; }
+struct task_struct *pid_task(struct pid *pid, enum pid_type type) { return NULL; }
+struct task_struct *get_pid_task(struct pid *pid, enum pid_type type) { return NULL; }
+
+/* ---- page cache of shmem files: not provided yet (issue 14) ---- */
+struct file *shmem_file_setup(const char *name, loff_t size, unsigned long flags)
+{
+	pr_warn("pyforlinux: shmem_file_setup(%s): shmem-backed objects are not provided by this runtime yet\n", name);
+	return ERR_PTR(-EOPNOTSUPP);
+}
+struct folio *shmem_read_folio_gfp(struct address_space *mapping, pgoff_t index, gfp_t gfp)
+{
+	return ERR_PTR(-EOPNOTSUPP);
+}
+struct page *shmem_read_mapping_page_gfp(struct address_space *mapping, pgoff_t index, gfp_t gfp)
+{
+	return ERR_PTR(-EOPNOTSUPP);
+}
+void mapping_set_unevictable(struct address_space *mapping) { }
+void mapping_clear_unevictable(struct address_space *mapping) { }
+gfp_t mapping_gfp_mask(struct address_space *mapping) { return GFP_HIGHUSER; }
+void mapping_set_gfp_mask(struct address_space *m, gfp_t mask) { }
+void folio_mark_accessed(struct folio *folio) { }
+bool folio_mark_dirty(struct folio *folio) { return true; }
+void check_move_unevictable_folios(struct folio_batch *fbatch) { }
+void __folio_batch_release(struct folio_batch *fbatch) { folio_batch_init(fbatch); }
+
+/* ---- the I/O memory resource tree: empty ---- */
+struct resource iomem_resource = { .name = "PCI mem", .start = 0, .end = -1, .flags = IORESOURCE_MEM };
