@@ -233,6 +233,13 @@ struct drm_file *pfl_drm_file_of(struct file *filp)
 	return filp->private_data;
 }
 
+long pfl_vfs_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
+{
+	if (!filp->f_op->unlocked_ioctl)
+		return -ENOTTY;
+	return filp->f_op->unlocked_ioctl(filp, cmd, arg);
+}
+
 /* gem::Object<T>'s OBJECT_FUNCS: open/close/free reach the driver's data. */
 static int pfl_drm_gem_open(struct drm_gem_object *obj, struct drm_file *file)
 {

@@ -16,6 +16,8 @@
 #include <linux/compiler.h>
 #include <linux/rcupdate.h>
 #include <linux/lockdep_types.h>
+#include <linux/spinlock.h>
+#include <linux/mutex.h>
 
 struct srcu_struct {
 	pthread_mutex_t mu;		/* protects idx and readers */

@@ -38,6 +38,7 @@
 #include <drm/drm_ioctl.h>
 #include <drm/drm_vma_manager.h>
 #include <uapi/drm/drm_mode.h>
+#include <pfl/vfs.h>
 
 /* Driver ioctl numbers are DRM_COMMAND_BASE .. DRM_COMMAND_END - 1. */
 #define PFL_DRM_MAX_IOCTLS (DRM_COMMAND_END - DRM_COMMAND_BASE)
@@ -75,6 +76,8 @@ int pfl_drm_file_is_master(struct drm_file *file);		/* drm_is_current_master() *
 int pfl_drm_file_authenticated(struct drm_file *file);
 struct drm_device *pfl_drm_file_device(struct drm_file *file);
 struct drm_file *pfl_drm_file_of(struct file *filp);		/* filp->private_data */
+/* ioctl(2) on an open file: f_op->unlocked_ioctl, -ENOTTY without (vfs_ioctl()). */
+long pfl_vfs_ioctl(struct file *filp, unsigned int cmd, unsigned long arg);
 
 /*
  * GEM objects: a kzalloc'd struct drm_gem_object with the funcs above,
