@@ -140,6 +140,8 @@ KFLAGS_lib/test_xarray := -DPFL_MODULE=test_xarray
 # tree (see csrc/include/pfl/buddy_nofail.h).
 KFLAGS_drivers/gpu/buddy := -DPFL_MODULE=gpu_buddy -include $(CURDIR)/csrc/include/pfl/buddy_nofail.h
 KFLAGS_lib/math/prime_numbers := -DPFL_MODULE=prime_numbers
+# drm_core_init(): the DRM class, the chrdev major 226 (called at boot, runtime/init.c).
+KFLAGS_drivers/gpu/drm/drm_drv := -DPFL_MODULE=drm
 KFLAGS_tools/testing/scatterlist/main := -I$(CURDIR)/csrc/kunit/scatterlist-shim \
 	-Dmain=pfl_sg_table_main \
 	-Dsg_alloc_table_from_pages_segment=pfl_sg_case_alloc_table_from_pages_segment \

@@ -16,7 +16,9 @@
 #include <linux/string.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/cred.h>
 #include <drm/drm_auth.h>
+#include <drm/drm_managed.h>
 #include <pfl/drm_driver.h>
 
 struct pfl_drm_driver {
@@ -176,6 +178,29 @@ void pfl_drm_driver_free(struct drm_driver *drv)
 	kfree(p);
 }
 
+static void pfl_drm_driver_release_action(struct drm_device *dev, void *drv)
+{
+	pfl_drm_driver_free(drv);
+}
+
+struct drm_device *pfl_drm_dev_alloc(struct drm_driver *drv, struct device *parent)
+{
+	struct drm_device *dev = drm_dev_alloc(drv, parent);
+	int ret;
+
+	if (IS_ERR(dev)) {
+		pfl_drm_driver_free(drv);
+		return dev;
+	}
+	ret = drmm_add_action(dev, pfl_drm_driver_release_action, drv);
+	if (ret) {
+		drm_dev_put(dev);	/* drm_driver.release of a device Python never saw */
+		pfl_drm_driver_free(drv);
+		return ERR_PTR(ret);
+	}
+	return dev;
+}
+
 int pfl_drm_dev_is_unplugged(struct drm_device *dev)
 {
 	return drm_dev_is_unplugged(dev);
@@ -231,6 +256,23 @@ struct drm_device *pfl_drm_file_device(struct drm_file *file)
 struct drm_file *pfl_drm_file_of(struct file *filp)
 {
 	return filp->private_data;
+}
+
+size_t pfl_cred_size(void)
+{
+	return sizeof(struct cred);
+}
+
+void pfl_cred_init(struct cred *cred, unsigned int uid, unsigned int euid, unsigned int gid,
+		   unsigned int egid)
+{
+	memset(cred, 0, sizeof(*cred));
+	refcount_set(&cred->usage, 1);
+	cred->uid = KUIDT_INIT(uid);
+	cred->euid = KUIDT_INIT(euid);
+	cred->gid = KGIDT_INIT(gid);
+	cred->egid = KGIDT_INIT(egid);
+	cred->cap_effective.val = euid == 0 ? ~0ULL : 0;
 }
 
 long pfl_vfs_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
@@ -293,6 +335,11 @@ struct drm_gem_object *pfl_drm_gem_object_new(struct drm_device *dev, size_t siz
 unsigned int pfl_drm_gem_object_refcount(struct drm_gem_object *obj)
 {
 	return kref_read(&obj->refcount);
+}
+
+unsigned int pfl_drm_gem_handle_count(struct drm_gem_object *obj)
+{
+	return READ_ONCE(obj->handle_count);
 }
 
 u64 pfl_drm_gem_mmap_offset(struct drm_gem_object *obj)

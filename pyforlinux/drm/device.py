@@ -104,8 +104,8 @@ class Device(Generic[D]):
                 ``drm_dev_alloc()`` returns (``ENOMEM``...).
         """
         parent._check()
-        vtable = driver.vtable()
-        raw = from_err_ptr(lib.drm_dev_alloc(vtable, parent.as_raw()))
+        vtable = driver.vtable()  # owned by the device from here on
+        raw = from_err_ptr(lib.pfl_drm_dev_alloc(vtable, parent.as_raw()))
         dev = cls(driver, parent, data, raw)
         with _devices_lock:
             _devices[_addr(raw)] = dev
@@ -218,7 +218,11 @@ class Device(Generic[D]):
 @ffi.def_extern()  # type: ignore[untyped-decorator]
 def pfl_drm_py_release(raw: Any) -> None:
     """``drm_driver.release`` of every pyforlinux driver (``Device::release``)."""
+    with _devices_lock:
+        dev = _devices.get(_addr(raw))
+    if dev is None:
+        return  # pfl_drm_dev_alloc() failed after drm_dev_alloc(): no data yet
     try:
-        Device.from_raw(raw)._release()
+        dev._release()
     except Exception:
         log.exception("drm_driver.release: the driver's data raised on release")

@@ -89,35 +89,29 @@ class Driver:
 
     @classmethod
     def vtable(cls) -> Any:
-        """The class's C ``struct drm_driver *``, built on first use and
-        kept for the life of the process (a C driver's is static).
+        """A new C ``struct drm_driver *`` for the class (the ``VTABLE`` of
+        rust/kernel/drm/device.rs): one per device, handed to
+        ``pfl_drm_dev_alloc()``, which frees it with the device (a C driver's
+        is static; a Python class has no module image to keep it in).
 
         Raises:
             Error: ``ENOMEM``; ``EINVAL`` if the ioctl table does not fit.
         """
-        with _vtables_lock:
-            drv = _vtables.get(cls)
-            if drv is not None:
-                return drv
-            info = cls.INFO
-            features = lib.DRIVER_GEM | lib.DRIVER_RENDER
-            pfl = lib.PFL_DRM_DRIVER_DUMB if cls.DUMB_BUFFERS else 0
-            drv = lib.pfl_drm_driver_new(info.name.encode(), info.desc.encode(), DATE.encode(),
-                                         info.major, info.minor, info.patchlevel, features, pfl)
-            if drv == ffi.NULL:
-                raise Error(code.ENOMEM, f"drm_driver of {cls.__name__}")
-            for index, desc in enumerate(cls.IOCTLS):
-                ret = lib.pfl_drm_driver_set_ioctl(drv, index, desc.cmd, desc.flags,
-                                                   f"DRM_IOCTL_{desc.name}".encode())
-                if ret < 0:
-                    lib.pfl_drm_driver_free(drv)
-                    raise Error.from_errno(ret)
-            _vtables[cls] = drv
-            return drv
+        info = cls.INFO
+        features = lib.DRIVER_GEM | lib.DRIVER_RENDER
+        pfl = lib.PFL_DRM_DRIVER_DUMB if cls.DUMB_BUFFERS else 0
+        drv = lib.pfl_drm_driver_new(info.name.encode(), info.desc.encode(), DATE.encode(),
+                                     info.major, info.minor, info.patchlevel, features, pfl)
+        if drv == ffi.NULL:
+            raise Error(code.ENOMEM, f"drm_driver of {cls.__name__}")
+        for index, desc in enumerate(cls.IOCTLS):
+            ret = lib.pfl_drm_driver_set_ioctl(drv, index, desc.cmd, desc.flags,
+                                               f"DRM_IOCTL_{desc.name}".encode())
+            if ret < 0:
+                lib.pfl_drm_driver_free(drv)
+                raise Error.from_errno(ret)
+        return drv
 
-
-_vtables_lock = threading.Lock()
-_vtables: dict[type[Driver], Any] = {}
 
 D = TypeVar("D", bound=Driver)
 

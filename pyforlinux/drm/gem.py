@@ -147,7 +147,7 @@ class Object(Generic[T]):
     def handle_count(self) -> int:
         """How many handles name the object (``drm_gem_object.handle_count``)."""
         raw = self._raw
-        return 0 if raw is None else int(raw.handle_count)
+        return 0 if raw is None else int(lib.pfl_drm_gem_handle_count(raw))
 
     def refcount(self) -> int:
         """The C reference count (``kref_read()``), for tests and reports."""

@@ -63,8 +63,15 @@ struct drm_driver *pfl_drm_driver_new(const char *name, const char *desc, const 
  */
 int pfl_drm_driver_set_ioctl(struct drm_driver *drv, unsigned int index, unsigned int cmd,
 			     u32 flags, const char *name);
-/* Free a vtable no device uses any more. */
+/* Free a vtable no device uses (one that pfl_drm_dev_alloc() did not take). */
 void pfl_drm_driver_free(struct drm_driver *drv);
+/*
+ * drm_dev_alloc() with a vtable of its own, which the device owns from here
+ * on, whatever the outcome: a drmm action frees it when the device is
+ * released (after drm_driver.release, when the core no longer reads it).
+ * ERR_PTR() on failure (the vtable is freed).
+ */
+struct drm_device *pfl_drm_dev_alloc(struct drm_driver *drv, struct device *parent);
 
 /* Fields for Python (static inlines and bitfields cffi cannot reach). */
 int pfl_drm_dev_is_unplugged(struct drm_device *dev);
@@ -90,6 +97,7 @@ long pfl_vfs_ioctl(struct file *filp, unsigned int cmd, unsigned long arg);
  */
 struct drm_gem_object *pfl_drm_gem_object_new(struct drm_device *dev, size_t size);
 unsigned int pfl_drm_gem_object_refcount(struct drm_gem_object *obj);
+unsigned int pfl_drm_gem_handle_count(struct drm_gem_object *obj);
 u64 pfl_drm_gem_mmap_offset(struct drm_gem_object *obj);	/* drm_vma_node_offset_addr */
 
 /*
@@ -105,6 +113,16 @@ struct vm_area_struct *pfl_drm_mmap(struct file *filp, u64 offset, u64 len, int 
 /* munmap(2): vm_ops->close (drm_gem_vm_close: the object reference), fput. */
 void pfl_drm_munmap(struct vm_area_struct *vma);
 struct drm_gem_object *pfl_drm_vma_gem_object(struct vm_area_struct *vma);
+
+/*
+ * Credentials of a client (for capable(), drm_ioctl_permit()'s ROOT_ONLY):
+ * a struct cred of pfl_cred_size() bytes in caller memory, initialised with
+ * the ids and, for an effective uid of 0, every capability (what the
+ * runtime's process credentials do). Made current with pfl_set_current_cred().
+ */
+size_t pfl_cred_size(void);
+void pfl_cred_init(struct cred *cred, unsigned int uid, unsigned int euid, unsigned int gid,
+		   unsigned int egid);
 
 /* Defined by the cffi extension (extern "Python+C" in drm_driver.cdef). */
 int pfl_drm_py_ioctl(unsigned int index, struct drm_device *dev, void *data,
