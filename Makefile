@@ -222,3 +222,18 @@ $(B)/obj/gen/kms_stubs.o: $(B)/gen/kms_stubs.c Makefile
 	@$(CC) $(KCFLAGS) -include $(CURDIR)/csrc/include/pfl/kernel_stdint.h \
 		-I$(K)/drivers/gpu/drm -c $< -o $@
 $(B)/libpfl.a: $(B)/obj/gen/kms_stubs.o
+
+# The kernel's DRM KUnit suites (drivers/gpu/drm/tests), unmodified.
+DRM_KTESTS := $(addprefix drivers/gpu/drm/tests/,drm_mm_test.c drm_rect_test.c drm_format_test.c)
+KTEST_SRCS += $(DRM_KTESTS)
+$(foreach f,$(DRM_KTESTS:.c=),$(eval KFLAGS_$(f) += -include $(CURDIR)/csrc/include/pfl/kernel_stdint.h))
+$(B)/libpfl.a: $(patsubst %.c,$(B)/obj/kernel/%.o,$(DRM_KTESTS))
+$(EXT): $(patsubst %.c,$(B)/obj/kernel/%.hdr,$(DRM_KTESTS))
+
+# The kernel's ww_mutex self-test (wound/wait and wait/die: AA, ABBA, cycles,
+# stress) against the runtime's ww_mutex. Its workqueue.h comes, in the
+# kernel, through headers the runtime's sched.h does not include.
+KTEST_WW := kernel/locking/test-ww_mutex.c
+KFLAGS_kernel/locking/test-ww_mutex := -DPFL_MODULE=test_ww_mutex -include linux/workqueue.h
+$(B)/libpfl.a: $(patsubst %.c,$(B)/obj/kernel/%.o,$(KTEST_WW))
+$(EXT): $(patsubst %.c,$(B)/obj/kernel/%.hdr,$(KTEST_WW))

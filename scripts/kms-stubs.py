@@ -30,6 +30,12 @@ INCLUDES = [h.split("include/", 1)[1] if h.startswith("include/") else h.rsplit(
             for h in HEADERS]
 
 
+PROTO = re.compile(
+    r"([A-Za-z_][\w\s\*]*?)\b([A-Za-z_]\w*)\s*"
+    r"\(([^;{}()]*(?:\([^()]*\)[^;{}()]*)*)\)\s*;"
+)
+
+
 def read_list() -> list[tuple[str, str, str]]:
     rows = []
     for line in (ROOT / "scripts" / "kms-stubs.txt").read_text().splitlines():
@@ -47,7 +53,7 @@ def prototypes(tree: pathlib.Path) -> dict[str, tuple[str, str]]:
         text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
         text = re.sub(r"//[^\n]*", " ", text)
         text = re.sub(r"^\s*#[^\n]*(\\\n[^\n]*)*", " ", text, flags=re.M)
-        for m in re.finditer(r"([A-Za-z_][\w\s\*]*?)\b([A-Za-z_]\w*)\s*\(([^;{}()]*(?:\([^()]*\)[^;{}()]*)*)\)\s*;", text):
+        for m in PROTO.finditer(text):
             ret = " ".join(m.group(1).replace("extern", " ").split())
             protos.setdefault(m.group(2), (ret, " ".join(m.group(3).split())))
     return protos

@@ -476,3 +476,25 @@ void pfl_kunit_msg(struct kunit *test, const char *fmt, ...)
 	if (buf[1])	/* past the leading space */
 		pfl_kunit_log(1, "\t%s", buf + 1);
 }
+
+/* ---- kernel/locking/test-ww_mutex.c: its module_init as one case ---- */
+int pfl_module_init_test_ww_mutex(void);
+void pfl_module_exit_test_ww_mutex(void);
+
+static void run_ww_mutex_module(struct pfl_suite *s)
+{
+	unsigned long warns = pfl_warn_count();
+	int err;
+
+	ktap(1, "1..1");
+	err = pfl_module_init_test_ww_mutex();
+	if (!err)
+		pfl_module_exit_test_ww_mutex();
+	case_result(err || pfl_warn_count() != warns ? KUNIT_FAILURE : KUNIT_SUCCESS,
+		    "test_ww_mutex", err ? "module init failed" : "");
+}
+
+static void __attribute__((constructor(201))) register_ww_mutex_suite(void)
+{
+	register_custom("ww_mutex", run_ww_mutex_module);
+}
