@@ -140,8 +140,6 @@ KFLAGS_lib/test_xarray := -DPFL_MODULE=test_xarray
 # tree (see csrc/include/pfl/buddy_nofail.h).
 KFLAGS_drivers/gpu/buddy := -DPFL_MODULE=gpu_buddy -include $(CURDIR)/csrc/include/pfl/buddy_nofail.h
 KFLAGS_lib/math/prime_numbers := -DPFL_MODULE=prime_numbers
-# drm_core_init(): the DRM class, the chrdev major 226 (called at boot, runtime/init.c).
-KFLAGS_drivers/gpu/drm/drm_drv := -DPFL_MODULE=drm
 KFLAGS_tools/testing/scatterlist/main := -I$(CURDIR)/csrc/kunit/scatterlist-shim \
 	-Dmain=pfl_sg_table_main \
 	-Dsg_alloc_table_from_pages_segment=pfl_sg_case_alloc_table_from_pages_segment \
@@ -237,3 +235,12 @@ KTEST_WW := kernel/locking/test-ww_mutex.c
 KFLAGS_kernel/locking/test-ww_mutex := -DPFL_MODULE=test_ww_mutex -include linux/workqueue.h
 $(B)/libpfl.a: $(patsubst %.c,$(B)/obj/kernel/%.o,$(KTEST_WW))
 $(EXT): $(patsubst %.c,$(B)/obj/kernel/%.hdr,$(KTEST_WW))
+
+# KUnit's own resources/actions and kunit_device_register() (over the real
+# driver core), for the DRM suites that need them.
+KUNIT_SRCS := lib/kunit/resource.c lib/kunit/device.c
+$(B)/libpfl.a: $(patsubst %.c,$(B)/obj/kernel/%.o,$(KUNIT_SRCS))
+$(EXT): $(patsubst %.c,$(B)/obj/kernel/%.hdr,$(KUNIT_SRCS))
+
+# drm.ko's module_init (drm_core_init) runs at boot (runtime/init.c).
+KFLAGS_drivers/gpu/drm/drm_drv += -DPFL_MODULE=drm

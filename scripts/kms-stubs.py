@@ -23,6 +23,9 @@ HEADERS = [
     "include/drm/drm_property.h", "include/drm/drm_framebuffer.h",
     "include/drm/drm_mode_object.h", "include/drm/drm_connector.h", "include/drm/drm_edid.h",
     "include/drm/drm_mode_config.h", "include/drm/drm_modes.h",
+    "include/drm/drm_atomic.h", "include/drm/drm_atomic_helper.h",
+    "include/drm/drm_atomic_state_helper.h", "include/drm/drm_crtc.h", "include/drm/drm_plane.h",
+    "include/drm/drm_modeset_lock.h",
     "include/linux/component.h", "include/linux/dma-buf.h",
     "drivers/gpu/drm/drm_crtc_internal.h", "drivers/gpu/drm/drm_internal.h",
 ]
@@ -36,13 +39,14 @@ PROTO = re.compile(
 )
 
 
-def read_list() -> list[tuple[str, str, str]]:
+def read_list() -> list[tuple[str, str, str, dict[str, str]]]:
+    """(symbol, kind, guard, options) for each line of scripts/kms-stubs.txt."""
     rows = []
     for line in (ROOT / "scripts" / "kms-stubs.txt").read_text().splitlines():
         if not line.strip() or line.startswith("#"):
             continue
-        sym, kind, guard = line.split()
-        rows.append((sym, kind, guard))
+        sym, kind, guard, *opts = line.split()
+        rows.append((sym, kind, guard, dict(o.split("=", 1) for o in opts)))
     return rows
 
 
@@ -59,14 +63,18 @@ def prototypes(tree: pathlib.Path) -> dict[str, tuple[str, str]]:
     return protos
 
 
-def stub(sym: str, kind: str, guard: str, ret: str, args: str) -> str:
+def stub(sym: str, kind: str, guard: str, opts: dict[str, str], ret: str, args: str) -> str:
     void = ret == "void"
-    ptr = ret.endswith("*")
+    ptr = "*" in ret
+    err = opts.get("ret", "-EOPNOTSUPP")
     fail = ("" if void else
-            "ERR_PTR(-EOPNOTSUPP)" if ptr else
-            "false" if ret == "bool" else "-EOPNOTSUPP")
+            f"ERR_PTR({err})" if ptr else
+            "false" if ret == "bool" else err)
     body = []
-    if kind in ("caller", "connector"):
+    if "pad" in opts:
+        ctype = opts["pad"].replace("_", " ", 1)  # struct_drm_x -> struct drm_x
+        body.append(f"\tif ((({ctype} *)data)->pad)\n\t\treturn -EINVAL;")
+    if kind in ("caller", "connector", "kunit"):
         body.append(f'\tpfl_warn(__FILE__, __LINE__, "KMS stub {sym}() reached: '
                     f'the core only calls it behind {guard}");')
     elif kind == "dmabuf":
@@ -95,11 +103,11 @@ def main() -> int:
                   for i in INCLUDES)
     ]
     missing = []
-    for sym, kind, guard in read_list():
+    for sym, kind, guard, opts in read_list():
         if sym not in protos:
             missing.append(sym)
             continue
-        parts.append(stub(sym, kind, guard, *protos[sym]))
+        parts.append(stub(sym, kind, guard, opts, *protos[sym]))
     if missing:
         print(f"kms-stubs.py: no prototype for {', '.join(missing)}", file=sys.stderr)
         return 1

@@ -187,53 +187,57 @@ void kunit_mark_skipped_fmt(struct kunit *test, const char *fmt, ...)
 	va_end(ap);
 }
 
-struct kunit_res {
-	struct list_head node;	/* 16 bytes: the data after it stays 16-aligned */
-};
+/* Allocations are resources, as in lib/kunit/test.c: a kfree action. */
+#include <kunit/resource.h>
+KUNIT_DEFINE_ACTION_WRAPPER(pfl_kfree_action_wrapper, kfree, const void *)
 
 void *kunit_kmalloc_array(struct kunit *test, size_t n, size_t size, gfp_t gfp)
 {
-	struct kunit_res *r;
-	size_t bytes;
+	void *data = kmalloc_array(n, size, gfp);
 
-	if (check_mul_overflow(n, size, &bytes) || bytes > SIZE_MAX - sizeof(*r))
+	if (!data)
 		return NULL;
-	r = kmalloc(sizeof(*r) + bytes, gfp);
-	if (!r)
+	if (kunit_add_action_or_reset(test, pfl_kfree_action_wrapper, data) != 0)
 		return NULL;
-	list_add(&r->node, &test->resources);
-	return r + 1;
+	return data;
 }
 
 void kunit_kfree(struct kunit *test, const void *ptr)
 {
-	struct kunit_res *r;
-
-	list_for_each_entry(r, &test->resources, node) {
-		if ((const void *)(r + 1) == ptr) {
-			list_del(&r->node);
-			kfree(r);
-			return;
-		}
-	}
-	KUNIT_FAIL(test, "kunit_kfree() of %p, which this test did not allocate", ptr);
+	if (!ptr)
+		return;
+	kunit_release_action(test, pfl_kfree_action_wrapper, (void *)ptr);
 }
 
+/* lib/kunit/test.c's kunit_cleanup(): release resources newest first. */
 static void free_resources(struct kunit *test)
 {
-	struct kunit_res *r, *n;
+	struct kunit_resource *res;
+	unsigned long flags;
 
-	list_for_each_entry_safe(r, n, &test->resources, node) {
-		list_del(&r->node);
-		kfree(r);
+	for (;;) {
+		spin_lock_irqsave(&test->lock, flags);
+		if (list_empty(&test->resources)) {
+			spin_unlock_irqrestore(&test->lock, flags);
+			break;
+		}
+		res = list_last_entry(&test->resources, struct kunit_resource, node);
+		spin_unlock_irqrestore(&test->lock, flags);
+		kunit_remove_resource(test, res);
 	}
 }
+
+int kunit_bus_init(void);
+static int kunit_bus_ready;
 
 static void run_one(struct kunit_suite *ks, struct kunit_case *c, struct kunit *test)
 {
 	test->status = KUNIT_SUCCESS;
 	test->status_comment[0] = 0;
 	INIT_LIST_HEAD(&test->resources);
+	spin_lock_init(&test->lock);
+	if (!kunit_bus_ready && kunit_bus_init() == 0)	/* lib/kunit/device.c, once */
+		kunit_bus_ready = 1;
 	test->name = c->name;
 	current_test = test;
 	if (!setjmp(test->abort)) {

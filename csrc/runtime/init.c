@@ -13,7 +13,7 @@ void radix_tree_init(void);	/* lib/radix-tree.c, __init in the kernel */
 /* module_init()s of built-in kernel files (compiled with -DPFL_MODULE=) */
 int pfl_module_init_gpu_buddy(void);
 int pfl_module_init_prime_numbers(void);
-int pfl_module_init_drm(void);		/* drivers/gpu/drm/drm_drv.c: drm_core_init() */
+int pfl_module_init_drm(void);	/* drivers/gpu/drm/drm_drv.c: drm_core_init() */
 void pfl_workqueue_init(void);	/* runtime/workqueue.c: the system queues */
 void pfl_driver_init(void);	/* helpers/device.c: drivers/base/init.c's driver_init() */
 
@@ -63,9 +63,11 @@ void pfl_start_kernel(void)
 	pfl_workqueue_init();	/* system_wq & co (kernel: workqueue_init_early) */
 	pfl_driver_init();	/* devices, buses, classes (kernel: driver_init) */
 	do_initcalls();		/* the built-in files' *_initcall()s */
-	if (pfl_module_init_prime_numbers() || pfl_module_init_gpu_buddy() ||
-	    pfl_module_init_drm())
+	if (pfl_module_init_prime_numbers() || pfl_module_init_gpu_buddy())
 		pfl_bug(__FILE__, __LINE__, "built-in module init failed");
+	/* drm.ko: the DRM class, the chrdev DRM_MAJOR, drm_core_init_complete */
+	if (pfl_module_init_drm())
+		pfl_bug(__FILE__, __LINE__, "drm_core_init() failed");
 }
 
 static void __attribute__((constructor(150))) pfl_boot(void)

@@ -3,8 +3,11 @@
  * pyforlinux KUnit shim: the subset of KUnit the kernel's own suites use,
  * so they run unmodified in userspace. EXPECT records a failure and goes
  * on; ASSERT records it and aborts the case (longjmp to the runner).
- * Parameterised cases, suite/case init and exit, and kunit_kzalloc()
- * resources (freed when the case ends) are supported. Output is KTAP.
+ * Parameterised cases, suite/case init and exit, and resources are
+ * supported: the kernel's own lib/kunit/resource.c (actions, named
+ * resources; kunit_kmalloc() is one) and lib/kunit/device.c
+ * (kunit_device_register() over the real driver core) are compiled in,
+ * and a case's resources are released last-in first-out when it ends. Output is KTAP.
  * C header: include/kunit/test.h
  */
 #ifndef _KUNIT_TEST_H
@@ -17,6 +20,7 @@
 #include <linux/slab.h>
 #include <linux/err.h>
 #include <linux/module.h>
+#include <linux/spinlock.h>
 #include <kunit/test-bug.h>
 
 #define KUNIT_PARAM_DESC_SIZE 128
@@ -35,7 +39,8 @@ struct kunit {
 	const void *param_value;
 	int param_index;
 	char status_comment[256];
-	struct list_head resources;	/* kunit_kmalloc() allocations */
+	spinlock_t lock;		/* guards resources (kunit/resource.h) */
+	struct list_head resources;	/* struct kunit_resource, the kernel's: actions, allocations */
 	jmp_buf abort;			/* KUNIT_ASSERT_* failures land here */
 };
 
@@ -102,6 +107,27 @@ static inline void *kunit_kcalloc(struct kunit *test, size_t n, size_t size, gfp
 	return kunit_kmalloc_array(test, n, size, gfp | __GFP_ZERO);
 }
 void kunit_kfree(struct kunit *test, const void *ptr);
+
+/* include/kunit/test.h: a duplicate freed with the case (the shim copies
+ * rodata too; kunit_kfree_const() of a string it did not copy is a no-op). */
+static inline char *kunit_kstrdup(struct kunit *test, const char *str, gfp_t gfp)
+{
+	size_t len;
+	char *buf;
+
+	if (!str)
+		return NULL;
+	len = strlen(str) + 1;
+	buf = kunit_kmalloc(test, len, gfp);
+	if (buf)
+		memcpy(buf, str, len);
+	return buf;
+}
+static inline const char *kunit_kstrdup_const(struct kunit *test, const char *str, gfp_t gfp)
+{
+	return kunit_kstrdup(test, str, gfp);
+}
+#define kunit_kfree_const(test, x) kunit_kfree((test), (x))
 
 /* Logging */
 void pfl_kunit_log(int indent, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -233,6 +259,13 @@ void pfl_kunit_msg(struct kunit *test, const char *fmt, ...) __attribute__((form
 #define KUNIT_ASSERT_NOT_NULL(t, p) __PFL_KUNIT_PTR(t, true, p, !=, NULL)
 #define KUNIT_EXPECT_NOT_ERR_OR_NULL(t, p) __PFL_KUNIT_ERR(t, false, p)
 #define KUNIT_ASSERT_NOT_ERR_OR_NULL(t, p) __PFL_KUNIT_ERR(t, true, p)
+/* _MSG forms: the same check (the shim reports the expression, not the message). */
+#define KUNIT_EXPECT_NULL_MSG(t, p, f, ...) KUNIT_EXPECT_NULL(t, p)
+#define KUNIT_EXPECT_NOT_NULL_MSG(t, p, f, ...) KUNIT_EXPECT_NOT_NULL(t, p)
+#define KUNIT_ASSERT_NULL_MSG(t, p, f, ...) KUNIT_ASSERT_NULL(t, p)
+#define KUNIT_ASSERT_NOT_NULL_MSG(t, p, f, ...) KUNIT_ASSERT_NOT_NULL(t, p)
+#define KUNIT_EXPECT_NOT_ERR_OR_NULL_MSG(t, p, f, ...) KUNIT_EXPECT_NOT_ERR_OR_NULL(t, p)
+#define KUNIT_ASSERT_NOT_ERR_OR_NULL_MSG(t, p, f, ...) KUNIT_ASSERT_NOT_ERR_OR_NULL(t, p)
 #define KUNIT_EXPECT_STREQ(t, l, r) __PFL_KUNIT_STR(t, false, l, ==, r)
 #define KUNIT_EXPECT_STRNEQ(t, l, r) __PFL_KUNIT_STR(t, false, l, !=, r)
 #define KUNIT_ASSERT_STREQ(t, l, r) __PFL_KUNIT_STR(t, true, l, ==, r)
