@@ -13,7 +13,13 @@ Rust: rust/kernel/cred.rs. C header: include/linux/cred.h
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
+
+from pyforlinux._bindings import ffi, lib
 
 
 @dataclass(frozen=True, order=True)
@@ -61,6 +67,35 @@ class Credential:
         e_uid = uid if euid is None else euid
         return cls(Kuid(uid), Kuid(e_uid), gid, gid if egid is None else egid)
 
+    def as_raw(self) -> Any:
+        """A C ``struct cred *`` with these ids (every capability for an
+        effective uid of 0, none otherwise), made once per credential and
+        kept for the life of the process (files keep a pointer to it)."""
+        with _raw_lock:
+            raw = _raw.get(self)
+            if raw is None:
+                buf = ffi.new("char[]", lib.pfl_cred_size())
+                _keep.append(buf)
+                raw = ffi.cast("struct cred *", buf)
+                lib.pfl_cred_init(raw, self.uid.uid, self.euid.uid, self.gid, self.egid)
+                _raw[self] = raw
+            return raw
+
+    @contextmanager
+    def override(self) -> Iterator[None]:
+        """Act with these credentials in the block (``override_creds()``):
+        ``current_cred()`` and ``capable()`` of the calling thread's C code."""
+        old = lib.pfl_set_current_cred(self.as_raw())
+        try:
+            yield
+        finally:
+            lib.pfl_set_current_cred(old)
+
     def capable_sys_admin(self) -> bool:
         """``capable(CAP_SYS_ADMIN)``: here, an effective uid of root."""
         return self.euid.is_root()
+
+
+_raw_lock = threading.Lock()
+_raw: dict[Credential, Any] = {}
+_keep: list[Any] = []  # the owning cdata of each struct cred in _raw

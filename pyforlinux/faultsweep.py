@@ -92,7 +92,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from pyforlinux import alloc
-from pyforlinux._bindings import lib
+from pyforlinux._bindings import ffi, lib
 from pyforlinux.error import Error, code
 
 __all__ = [
@@ -179,8 +179,8 @@ class NovaSession(Scenario):
         if self.gpu.buddy.avail() != self.gpu.buddy.size():
             raise Problem(f"VRAM not back to full: {self.gpu.buddy.avail()} of "
                           f"{self.gpu.buddy.size()} bytes free")
-        if self.dev.open_count or self.dev.gem_objects:
-            raise Problem(f"{self.dev.open_count} open file(s), "
+        if self.dev.open_count() or self.dev.gem_objects:
+            raise Problem(f"{self.dev.open_count()} open file(s), "
                           f"{len(self.dev.gem_objects)} GEM object(s) left")
         uses = {m.name: m.refcount() for m in module.loaded() if m.refcount()}
         if uses:
@@ -594,6 +594,10 @@ class SweepResult:
     ``idr_preload``), and the run's own checks of its results passed."""
     problems: list[str] = field(default_factory=list)
     """What went wrong, one line per unclean run (``n=...: ...``)."""
+    known_bugs: list[str] = field(default_factory=list)
+    """Runs whose failure was not injected because it would have hit a known
+    bug of the unmodified kernel C (``pfl_fault_known_bug_*``, csrc/runtime/slab.c),
+    one line each: ``n=...: <the bug>``. Reported, never silently skipped."""
 
     @property
     def ok(self) -> bool:
@@ -604,7 +608,8 @@ class SweepResult:
         """The one-line summary ``pyforlinux faultsweep`` prints."""
         return (f"{self.name:<14} N={self.allocations:<4} clean {self.clean}/{self.allocations}"
                 f"  (ENOMEM {self.enomem}, graceful {self.graceful}, "
-                f"absorbed {self.absorbed}, not reached {self.allocations - self.injected})")
+                f"absorbed {self.absorbed}, not reached {self.allocations - self.injected}"
+                f"{f', known kernel bug {len(self.known_bugs)}' if self.known_bugs else ''})")
 
 
 @dataclass
@@ -745,6 +750,7 @@ def _faulted_run(scenario: Scenario, base: _State, rec: _Recorder, n: int,
     what = f"n={n}"
     err: BaseException | None = None
     outcome: str | None = None
+    known = int(lib.pfl_fault_known_bug_count())
     with alloc.fail_nth(n) as f:
         try:
             outcome = scenario.run()
@@ -754,6 +760,9 @@ def _faulted_run(scenario: Scenario, base: _State, rec: _Recorder, n: int,
             err = e
     if f.triggered:
         result.injected += 1
+    if int(lib.pfl_fault_known_bug_count()) != known:
+        bug = ffi.string(lib.pfl_fault_known_bug_last()).decode()
+        result.known_bugs.append(f"{what}: not injected, known kernel bug: {bug}")
     if err is not None:
         if isinstance(err, Problem):
             raise Problem(f"{what}: {err}") from err
@@ -804,6 +813,8 @@ def sweep_all(names: Sequence[str] = (), out: TextIO | None = None) -> list[Swee
         result = sweep(SCENARIOS[name]())
         results.append(result)
         out.write(result.line() + "\n")
+        for k in result.known_bugs:
+            out.write(f"    {k}\n")
         for p in result.problems[:20]:
             out.write(f"    {p}\n")
         if len(result.problems) > 20:

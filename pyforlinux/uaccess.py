@@ -13,37 +13,57 @@ Rust: rust/kernel/uaccess.rs. C header: include/linux/uaccess.h
 
 from __future__ import annotations
 
-import bisect
 import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+from pyforlinux._bindings import ffi, lib
 from pyforlinux.error import Error, code
-
-_USER_BASE = 0x7F00_0000_0000  # where user mappings start (like mmap's top-down area)
-_PAGE = 4096
 
 
 class UserSpace:
-    """A client's address space: user addresses mapped to host buffers."""
+    """A client's address space (a runtime ``struct pfl_mm``): user
+    addresses mapped to zeroed host memory, each mapping followed by an
+    unmapped guard page. The C ``copy_{from,to}_user()`` of the task that
+    :meth:`use` it see these mappings; any other address faults (``EFAULT``).
+
+    C: csrc/runtime/uaccess.c (``pfl_mm_*``, ``pfl_use_mm``)
+    """
 
     def __init__(self) -> None:
+        mm = lib.pfl_mm_create()
+        if mm == ffi.NULL:
+            raise Error(code.ENOMEM, "user address space")
+        self._mm = mm
         self._lock = threading.Lock()
-        self._starts: list[int] = []
-        self._maps: dict[int, bytearray] = {}
-        self._next = _USER_BASE
+        self._finalizer = weakref.finalize(self, lib.pfl_mm_destroy, mm)
+
+    def as_raw(self) -> object:
+        """The ``struct pfl_mm *``."""
+        return self._mm
+
+    @contextmanager
+    def use(self) -> Iterator[None]:
+        """Make this the calling thread's user memory (``kthread_use_mm()``)
+        for the block; the previous one is restored after it."""
+        old = lib.pfl_use_mm(self._mm)
+        try:
+            yield
+        finally:
+            lib.pfl_use_mm(old)
 
     def alloc(self, size: int) -> int:
         """Map ``size`` zeroed bytes; returns their user address.
 
         Raises:
-            Error: ``EINVAL`` for a size that is not positive.
+            Error: ``EINVAL`` for a size that is not positive; ``ENOMEM``.
         """
-        if size <= 0:
-            raise Error(code.EINVAL, "user mapping of no bytes")
-        with self._lock:
-            addr = self._next
-            self._next += (size + _PAGE - 1) // _PAGE * _PAGE + _PAGE  # a guard page
-            bisect.insort(self._starts, addr)
-            self._maps[addr] = bytearray(size)
+        if size <= 0 or size >= 1 << 40:
+            raise Error(code.EINVAL, f"user mapping of {size} bytes")
+        addr = int(lib.pfl_mm_map(self._mm, size))
+        if not addr:
+            raise Error(code.ENOMEM, f"user mapping of {size} bytes")
         return addr
 
     def free(self, addr: int) -> None:
@@ -52,32 +72,35 @@ class UserSpace:
         Raises:
             Error: ``EINVAL`` if nothing is mapped there.
         """
-        with self._lock:
-            if addr not in self._maps:
-                raise Error(code.EINVAL, f"no user mapping at {addr:#x}")
-            del self._maps[addr]
-            self._starts.remove(addr)
+        if not 0 <= addr < 2**64 or lib.pfl_mm_unmap(self._mm, addr) < 0:
+            raise Error(code.EINVAL, f"no user mapping at {addr:#x}")
 
-    def _find(self, addr: int, length: int) -> tuple[bytearray, int]:
-        with self._lock:
-            i = bisect.bisect_right(self._starts, addr) - 1
-            if i >= 0:
-                start = self._starts[i]
-                buf = self._maps[start]
-                off = addr - start
-                if 0 <= off and length >= 0 and off + length <= len(buf):
-                    return buf, off
-        raise Error(code.EFAULT, f"bad user address {addr:#x} (+{length})")
+    def _host(self, addr: int, length: int) -> object:
+        if not (0 <= addr < 2**64 and 0 <= length < 2**63):
+            raise Error(code.EFAULT, f"bad user address {addr:#x} (+{length})")
+        p = lib.pfl_mm_host(self._mm, addr, length)
+        if p == ffi.NULL:
+            raise Error(code.EFAULT, f"bad user address {addr:#x} (+{length})")
+        return p
 
     def read(self, addr: int, length: int) -> bytes:
-        """The client's own view of its memory (not a kernel path)."""
-        buf, off = self._find(addr, length)
-        return bytes(buf[off : off + length])
+        """The client's own view of its memory (not a kernel path).
+
+        Raises:
+            Error: ``EFAULT`` unless the range lies in one mapping.
+        """
+        if length == 0:
+            return b""
+        return bytes(ffi.buffer(self._host(addr, length), length))
 
     def write(self, addr: int, data: bytes) -> None:
-        """The client writes its own memory."""
-        buf, off = self._find(addr, len(data))
-        buf[off : off + len(data)] = data
+        """The client writes its own memory.
+
+        Raises:
+            Error: ``EFAULT`` unless the range lies in one mapping.
+        """
+        if data:
+            ffi.memmove(self._host(addr, len(data)), data, len(data))
 
 
 class UserSlice:

@@ -4,7 +4,8 @@ valid and invalid Nova sessions at once, with the lock-order validator on.
 Each worker thread opens a client (primary or render node), runs random
 steps -- create, info, map and write/read back through the mapping, close,
 and invalid requests whose errno is known exactly (a handle it does not
-hold, a closed handle, a wrong size, an unknown command, a bad user
+hold, a closed handle, an argument shorter than the command says (EFAULT),
+an unknown command, a bad user
 pointer, VRAM requests too big, a primary-only ioctl on the render node)
 -- and now and then ends the session (closing the file with handles still
 open) and starts another. Every ``STEPS`` steps the workers meet the main
@@ -112,9 +113,10 @@ class Worker:
         if self.client is None:
             self.render = self.rng.random() < 0.5
             self.client = Client(self.stack.render if self.render else self.stack.card)
-            # The first primary-node client is the master (authenticated); the
+            # A primary-node client is authenticated if it is the master (the
+            # first to open) or capable(CAP_SYS_ADMIN) (drm_file_alloc()); the
             # others may not create or look up objects (DRM_AUTH): EACCES.
-            self.authed = self.render or self.client.file.is_master()
+            self.authed = self.render or self.client.file.authenticated()
             self.held.clear()
             self.closed.clear()
         return self.client
@@ -186,7 +188,8 @@ class Worker:
         elif kind == 1 and self.closed:
             got, want = errno_of(c.call, *CLOSE, handle=self.closed[-1]), code.EINVAL
         elif kind == 2:
-            got, want = errno_of(c.ioctl, lib.DRM_IOCTL_NOVA_GEM_CREATE, bytes(8)), code.EINVAL
+            # drm_ioctl() copies _IOC_SIZE(cmd) = 16 bytes from an 8-byte buffer
+            got, want = errno_of(c.ioctl, lib.DRM_IOCTL_NOVA_GEM_CREATE, bytes(8)), code.EFAULT
         elif kind == 3:
             got, want = errno_of(c.ioctl, IOWR(0x4F, "struct drm_nova_gem_info"),
                                  bytes(16)), code.EINVAL
@@ -214,10 +217,10 @@ def _check_accounting(stack: Stack, workers: list[Worker], others: bool) -> None
     mine = sum(w.client is not None for w in workers)
     if others:
         assert used >= believed and objects >= believed, (used, objects, believed)
-        assert stack.dev.open_count >= mine
+        assert stack.dev.open_count() >= mine
     else:
         assert used == objects == believed, (used, objects, believed)
-        assert stack.dev.open_count == mine
+        assert stack.dev.open_count() == mine
 
 
 def soak(stack: Stack, threads: int, seconds: float, seed: int,
@@ -292,7 +295,7 @@ def soak(stack: Stack, threads: int, seconds: float, seed: int,
 
 def _assert_clean_end(stack: Stack, before: dict[str, int]) -> None:
     assert stack.gpu.buddy.avail() == stack.gpu.buddy.size() == VRAM
-    assert not stack.dev.gem_objects and stack.dev.open_count == 0
+    assert not stack.dev.gem_objects and stack.dev.open_count() == 0
     assert lockdep.counts() == before  # zero inversions, recursions, might_sleeps...
     assert all(m.refcount() == 0 for m in module.loaded())
 
@@ -372,7 +375,7 @@ def _unbind_under_workers(seed: int) -> None:
     module.unload("Nova")
     if errors:
         raise errors[0]
-    assert dev.unplugged and not dev.gem_objects and dev.open_count == 0
+    assert dev.unplugged and not dev.gem_objects and dev.open_count() == 0
 
 
 def test_the_device_unbinds_under_busy_client_threads() -> None:
@@ -389,7 +392,8 @@ def test_a_resource_added_by_an_ioctl_in_flight_while_the_device_unbinds() -> No
     """The unbind holds the device lock while drm_dev_unplug() waits for the
     ioctls inside drm_dev_enter(); one of them adding a device resource (as
     GEM_CREATE adds its VRAM) must not need that lock. It did: deadlock. The
-    resource added during the unbind is released by it."""
+    resource is refused (ENODEV: the device is unbinding) or released by the
+    unbind."""
     from pyforlinux.devres import Devres
 
     module.load("pyforlinux.drivers.nova_core", ["vram_size=4M"])
@@ -424,8 +428,12 @@ def test_a_resource_added_by_an_ioctl_in_flight_while_the_device_unbinds() -> No
     u.join(WAIT)
     assert not t.is_alive() and not u.is_alive(), "deadlock: unbind vs devm_add_action"
     module.unload("Nova")
-    assert errors == []
-    assert released == ["released"]
+    # Over the kernel's driver core the device is already unbinding (its bound
+    # views stale) while drm_dev_unplug() waits: the resource is refused with
+    # ENODEV -- or, had it been added, released by the unbind. Never a deadlock.
+    assert [e.errno for e in errors if isinstance(e, Error)] + [
+        e for e in errors if not isinstance(e, Error)] in ([], [code.ENODEV])
+    assert released == ([] if errors else ["released"])
 
 
 def test_close_during_an_ioctl_defers_the_release_until_it_returns(
@@ -452,12 +460,12 @@ def test_close_during_an_ioctl_defers_the_release_until_it_returns(
     assert inside.wait(WAIT)
     c.close()  # returns at once
     assert errno_of(c.call, *INFO, handle=1) == code.EBADF  # new calls are refused
-    assert nova.dev.open_count == 1  # ... but the release waits for the ioctl
+    assert nova.dev.open_count() == 1  # ... but the release waits for the ioctl
     closed.set()
     t.join(WAIT)
     assert not t.is_alive()
     assert out["h"] == 1  # the ioctl in flight completed
-    assert not nova.dev.gem_objects and nova.dev.open_count == 0
+    assert not nova.dev.gem_objects and nova.dev.open_count() == 0
     assert nova.gpu.buddy.avail() == VRAM
 
 
@@ -489,7 +497,7 @@ def test_clients_closed_under_concurrent_ioctls(nova: Stack) -> None:
         for t in ts:
             t.join(WAIT)
         assert not any(t.is_alive() for t in ts)
-        assert not nova.dev.gem_objects and nova.dev.open_count == 0
+        assert not nova.dev.gem_objects and nova.dev.open_count() == 0
         assert nova.gpu.buddy.avail() == VRAM
     assert set(seen) <= {code.EBADF}
 

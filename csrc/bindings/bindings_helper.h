@@ -58,3 +58,4 @@
 #include <linux/auxiliary_bus.h>
 #include <pfl/device.h>
 #include <pfl/workqueue.h>
+#include <pfl/drm_driver.h>

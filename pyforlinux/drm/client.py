@@ -1,23 +1,24 @@
 """The userspace side of DRM: what a client process does.
 
-A :class:`Client` opens a device node, packs ioctl arguments as the C
-structs of the uapi (cffi types from the tree's ``include/uapi/drm``),
-issues ioctl-encoded requests -- a command number and the struct's bytes,
-exactly what ``ioctl(2)`` carries -- maps objects through their mmap
-offsets, and owns a user address space for any buffer it points the
-kernel at. Failures are raised as :class:`~pyforlinux.error.Error` with
-the errno ``ioctl(2)`` would set.
+A :class:`Client` is a process with its own user memory and credentials
+that opens a device node (``open(2)``), issues ioctls (``ioctl(2)`` with
+the argument struct in its user memory: the real ``drm_ioctl()`` copies it
+in and out), maps objects through their mmap offsets (``mmap(2)``) and
+closes (``close(2)``). Each call runs as the client's task
+(:meth:`Client.acting`). Failures are raised as
+:class:`~pyforlinux.error.Error` with the errno ``ioctl(2)`` would set.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pyforlinux._bindings import ffi
 from pyforlinux.cred import Credential
 from pyforlinux.drm import gem
-from pyforlinux.drm.driver import lookup_node
-from pyforlinux.drm.file import File
+from pyforlinux.drm.file import File, OpenFile, open_node
 from pyforlinux.error import Error
 from pyforlinux.uaccess import UserSpace
 
@@ -41,28 +42,60 @@ def unpack_struct(ctype: str, data: bytes) -> Any:
 class Client:
     """An open DRM node, from the client's side.
 
+    ``cred``: the client's credentials (default: the caller's).
+
     Raises:
-        Error: ``ENOENT`` for a node that does not exist; ``ENODEV`` if the
-            device is going away.
+        Error: ``ENOENT`` for a path that is not a DRM node; ``ENODEV`` if
+            no device has that node, it is unplugged, or its driver is
+            going away.
     """
 
     def __init__(self, node: str = "/dev/dri/card0", cred: Credential | None = None) -> None:
         self.node = node
+        self.cred = cred or Credential.current()
         self.mm = UserSpace()
-        self.file: File[Any] = lookup_node(node).open(node, cred, self.mm)
+        with self.acting():
+            self.fd: OpenFile = open_node(node)
+        self.file: File[Any] = self.fd.file
+
+    @contextmanager
+    def acting(self) -> Iterator[None]:
+        """Run the block as the client's task: its user memory (``current->mm``)
+        and its credentials (``current_cred()``)."""
+        with self.mm.use(), self.cred.override():
+            yield
 
     def ioctl(self, cmd: int, arg: bytes) -> tuple[int, bytes]:
-        """Issue ``ioctl(fd, cmd, arg)``; returns the result and the struct
-        bytes as the kernel left them.
+        """Issue ``ioctl(fd, cmd, arg)`` with ``arg`` copied to the client's
+        user memory; returns the result and the bytes there afterwards.
 
         Raises:
             Error: the errno of a failed ioctl.
         """
-        buf = bytearray(arg)
-        ret = self.file.ioctl(cmd, buf)
+        addr = self.mm.alloc(max(len(arg), 1))
+        try:
+            if arg:
+                self.mm.write(addr, arg)
+            with self.acting():
+                ret = self.fd.ioctl(cmd, addr)
+            out = self.mm.read(addr, len(arg)) if arg else b""
+        finally:
+            self.mm.free(addr)
         if ret < 0:
             raise Error(-ret)
-        return ret, bytes(buf)
+        return ret, out
+
+    def ioctl_ptr(self, cmd: int, addr: int) -> int:
+        """Issue ``ioctl(fd, cmd, addr)`` with a raw user address (may be bad).
+
+        Raises:
+            Error: the errno of a failed ioctl.
+        """
+        with self.acting():
+            ret = self.fd.ioctl(cmd, addr)
+        if ret < 0:
+            raise Error(-ret)
+        return ret
 
     def call(self, cmd: int, ctype: str, **fields: int) -> Any:
         """Pack ``ctype`` (``"struct drm_nova_gem_create"``) from ``fields``,
@@ -74,11 +107,13 @@ class Client:
 
     def mmap(self, offset: int, length: int) -> gem.Mapping:
         """Map ``length`` bytes at the fake ``offset`` (``mmap(2)`` on the fd)."""
-        return self.file.mmap(offset, length)
+        with self.acting():
+            return self.fd.mmap(offset, length)
 
     def close(self) -> None:
         """Close the file (``close(2)``); idempotent."""
-        self.file.close()
+        with self.acting():
+            self.fd.close()
 
     def __enter__(self) -> Client:
         return self

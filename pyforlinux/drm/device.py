@@ -1,18 +1,31 @@
 """The DRM device.
 
-Mirrors ``rust/kernel/drm/device.rs``: a :class:`Device` is a reference-
-counted ``struct drm_device`` carrying the driver's data, created for a
-bound parent device (:meth:`Device.new`). The DRM core's own ioctls
-(``DRM_IOCTL_VERSION``, ``DRM_IOCTL_GEM_CLOSE``) are answered here; the
-driver's come from its table. Each device also holds the mmap offset
-manager of its GEM objects (on a real ``struct xarray``).
+Mirrors ``rust/kernel/drm/device.rs``: a :class:`Device` is a C
+``struct drm_device`` carrying the driver's data, reference counted with
+``drm_dev_get()``/``drm_dev_put()`` (``AlwaysRefCounted``), created for a
+bound parent device (:meth:`Device.new`). Everything a device does for
+clients -- minors, files, ioctls, GEM handles, mmap offsets -- is the
+DRM core's C.
+
+Allocation: Linux 6.12 has no ``__drm_dev_alloc()`` (what newer Rust for
+Linux calls to embed ``struct drm_device`` in ``Device<T>``) and
+``drm_dev_init()`` is static. Of the two allocators it has,
+``drm_dev_alloc()`` is used: like ``__drm_dev_alloc()`` it returns the
+only reference to the caller (an ``ARef``) and leaves the device's
+lifetime to its references. ``__devm_drm_dev_alloc()`` would instead give
+that reference to the parent's devres (dropped at unbind), which is not
+``drm::Device::new``'s contract. The driver's data lives in the Python
+object and is released from ``drm_driver.release`` (``Device::release``)
+when the last reference is dropped; the C struct is not embedded, so
+``from_raw`` is a lookup by address (as ``container_of``), not a cast.
 
 Rust: rust/kernel/drm/device.rs. C header: include/drm/drm_device.h,
-drivers/gpu/drm/drm_drv.c, drm_ioctl.c (drm_version), drm_gem.c
+include/drm/drm_drv.h, drivers/gpu/drm/drm_drv.c
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -22,21 +35,19 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from pyforlinux._bindings import ffi, lib
 from pyforlinux.device import Bound, Normal
 from pyforlinux.device import Device as BusDevice
-from pyforlinux.drm import ioctl as drm_ioctl_mod
 from pyforlinux.drm.driver import Driver
-from pyforlinux.drm.ioctl import RENDER_ALLOW, IoctlDesc
-from pyforlinux.error import Error, code
+from pyforlinux.error import Error, code, from_err_ptr
 from pyforlinux.sync.aref import ARef
-from pyforlinux.uaccess import UserSlice
 
 if TYPE_CHECKING:
-    from pyforlinux.drm.file import File
+    from pyforlinux.drm.gem import Object
 
 D = TypeVar("D", bound=Driver)
+log = logging.getLogger("pyforlinux.drm")
 
 
 class IoctlStats:
-    """Per-ioctl call and error counts, for reports."""
+    """Per-ioctl call and error counts of a device's driver ioctls, for reports."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -52,18 +63,25 @@ class IoctlStats:
             self.errors[(name, errno)] += 1
 
 
+_devices_lock = threading.Lock()
+_devices: dict[int, Device[Any]] = {}  # struct drm_device address -> Device
+
+
+def _addr(raw: Any) -> int:
+    return int(ffi.cast("uintptr_t", raw))
+
+
 class Device(Generic[D]):
     """A DRM device of driver ``D`` with its data (``drm::Device<T>``).
 
-    Counted: :meth:`inc_ref`/:meth:`dec_ref` (an ``ARef``); the creator
-    holds the first reference. The data is released (its ``close()``)
-    with the last reference.
+    Counted: :meth:`inc_ref`/:meth:`dec_ref` are ``drm_dev_get()``/
+    ``drm_dev_put()`` (use an ``ARef``); :meth:`new` returns the first
+    reference. The data is released (its ``close()``) with the last one.
 
     Rust: ``kernel::drm::Device<T>``
     """
 
-    def __init__(self, driver: type[D], parent: BusDevice[Bound], data: Any) -> None:
-        parent._check()
+    def __init__(self, driver: type[D], parent: BusDevice[Bound], data: Any, raw: Any) -> None:
         self.driver = driver
         self.parent: BusDevice[Normal] = parent.as_normal()
         self.data = data
@@ -71,15 +89,10 @@ class Device(Generic[D]):
         self.unplugged = False
         self.nodes: list[str] = []
         self.stats = IoctlStats()
-        self._refs = 1
-        self._lock = threading.Condition()
-        self._active = 0  # ioctls inside drm_dev_enter()
-        self._master: File[Any] | None = None
-        self.open_count = 0
-        # The GEM mmap offset manager: a real xarray of object ids.
-        self._vma = ffi.new("struct xarray *")
-        lib.xa_init_flags(self._vma, lib.XA_FLAGS_ALLOC1)
-        self.gem_objects: dict[int, Any] = {}  # C handle address -> gem.Object
+        self._raw: Any = raw
+        self._lock = threading.Lock()
+        #: Live GEM objects of the device (``gem.Object`` by C address), for reports.
+        self.gem_objects: dict[int, Object[Any]] = {}
 
     @classmethod
     def new(cls, driver: type[D], parent: BusDevice[Bound], data: Any) -> ARef[Device[D]]:
@@ -87,9 +100,40 @@ class Device(Generic[D]):
         not yet registered, as the caller's reference.
 
         Raises:
-            Error: ``ENODEV`` if ``parent`` is a stale bound view.
+            Error: ``ENODEV`` if ``parent`` is a stale bound view; what
+                ``drm_dev_alloc()`` returns (``ENOMEM``...).
         """
-        return ARef.from_raw(cls(driver, parent, data))
+        parent._check()
+        vtable = driver.vtable()  # owned by the device from here on
+        raw = from_err_ptr(lib.pfl_drm_dev_alloc(vtable, parent.as_raw()))
+        dev = cls(driver, parent, data, raw)
+        with _devices_lock:
+            _devices[_addr(raw)] = dev
+        return ARef.from_raw(dev)
+
+    @staticmethod
+    def from_raw(raw: Any) -> Device[Any]:
+        """The :class:`Device` of a C ``struct drm_device *`` (``Device::from_raw``).
+
+        Safety: ``raw`` is a live device made by :meth:`new` (the C
+        callbacks' arguments are); ``ENODEV`` otherwise, never a crash.
+        """
+        with _devices_lock:
+            dev = _devices.get(_addr(raw))
+        if dev is None:
+            raise Error(code.ENODEV, "not a pyforlinux DRM device")
+        return dev
+
+    def as_raw(self) -> Any:
+        """The C ``struct drm_device *``.
+
+        Raises:
+            Error: ``ENODEV`` once the device was released.
+        """
+        raw = self._raw
+        if raw is None:
+            raise Error(code.ENODEV, "DRM device already released")
+        return raw
 
     def bound_parent(self) -> BusDevice[Bound]:
         """The parent as a bound device: a registered, not unplugged DRM
@@ -108,24 +152,34 @@ class Device(Generic[D]):
 
     # -- reference counting -----------------------------------------------
     def inc_ref(self) -> None:
-        """``drm_dev_get()``."""
-        with self._lock:
-            if self._refs <= 0:
-                raise Error(code.ENODEV, "DRM device already released")
-            self._refs += 1
+        """``drm_dev_get()``.
+
+        Raises:
+            Error: ``ENODEV`` once the device was released.
+        """
+        lib.drm_dev_get(self.as_raw())
 
     def dec_ref(self) -> None:
-        """``drm_dev_put()``; the last reference releases the device."""
-        with self._lock:
-            if self._refs <= 0:
-                raise Error(code.EINVAL, "DRM device reference count underflow")
-            self._refs -= 1
-            last = self._refs == 0
-        if last:
-            self._release()
+        """``drm_dev_put()``; the last reference releases the device
+        (``drm_driver.release``, then the DRM core frees it).
+
+        Safety: the caller owns the reference it drops (an ``ARef`` does).
+        """
+        lib.drm_dev_put(self.as_raw())
+
+    def refcount(self) -> int:
+        """The C reference count (``kref_read(&dev->ref)``), for tests and reports."""
+        return int(lib.pfl_drm_dev_refcount(self.as_raw()))
+
+    def open_count(self) -> int:
+        """Files open on the device (``drm_device.open_count``)."""
+        return 0 if self._raw is None else int(lib.pfl_drm_dev_open_count(self._raw))
 
     def _release(self) -> None:
-        lib.xa_destroy(self._vma)
+        """``drm_driver.release``: the last reference is gone; drop the data."""
+        with _devices_lock:
+            _devices.pop(_addr(self._raw), None)
+        self._raw = None
         data, self.data = self.data, None
         close = getattr(data, "close", None)
         if callable(close):
@@ -139,160 +193,36 @@ class Device(Generic[D]):
         Raises:
             Error: ``ENODEV`` if the device has been unplugged.
         """
-        with self._lock:
-            if self.unplugged:
-                raise Error(code.ENODEV, "DRM device is unplugged")
-            self._active += 1
+        idx = ffi.new("int *")
+        if not lib.drm_dev_enter(self.as_raw(), idx):
+            raise Error(code.ENODEV, "DRM device is unplugged")
         try:
             yield
         finally:
-            with self._lock:
-                self._active -= 1
-                if not self._active:
-                    self._lock.notify_all()
+            lib.drm_dev_exit(idx[0])
 
     def unplug(self) -> None:
-        """``drm_dev_unplug()``: refuse new entries, wait for those inside."""
+        """``drm_dev_unplug()``: unregister, refuse new entries, wait for
+        those inside (an SRCU grace period); idempotent."""
         with self._lock:
+            if self.unplugged:
+                return
             self.unplugged = True
-            while self._active:
-                self._lock.wait()
+        lib.drm_dev_unplug(self.as_raw())
 
-    # -- files -------------------------------------------------------------
-    def open(self, node: str, cred: Any = None, mm: Any = None) -> File[D]:
-        """Open the device through ``node`` (``drm_open()``); see :class:`File`."""
-        from pyforlinux.drm.file import File
-
-        return File(self, node, cred, mm)
-
-    def _claim_master(self, file: File[Any]) -> bool:
-        with self._lock:
-            if self._master is None:
-                self._master = file
-                return True
-            return False
-
-    def _drop_master(self, file: File[Any]) -> None:
-        with self._lock:
-            if self._master is file:
-                self._master = None
-
-    def is_master(self, file: File[Any]) -> bool:
-        """Whether ``file`` is the current DRM master."""
-        return self._master is file
-
-    # -- ioctl tables --------------------------------------------------------
-    def driver_ioctls(self) -> tuple[IoctlDesc, ...]:
-        """The driver's ioctl table."""
-        return self.driver.IOCTLS
-
-    def core_ioctls(self) -> dict[int, IoctlDesc]:
-        """The DRM core's ioctls, by number."""
-        return _CORE_IOCTLS
-
-    # -- GEM mmap offsets ------------------------------------------------------
-    def vma_offset_add(self, handle: Any) -> int:
-        """Give an object's C handle an mmap offset range (4 GiB apart), bytes."""
-        ident = ffi.new("u32 *")
-        limit = ffi.new("struct xa_limit *", {"min": 1, "max": 0xFFFFF})
-        ret = lib.xa_alloc(self._vma, ident, handle, limit[0], lib.GFP_KERNEL)
-        if ret < 0:
-            raise Error.from_errno(ret)
-        return (_VMA_START + (int(ident[0]) << 20)) << 12
-
-    def vma_offset_remove(self, offset: int) -> None:
-        """Free an mmap offset."""
-        lib.xa_erase(self._vma, ((offset >> 12) - _VMA_START) >> 20)
-
-    def vma_lookup(self, offset: int) -> Any:
-        """The object (``gem.Object``) whose range holds ``offset``, bytes.
-
-        Raises:
-            Error: ``EINVAL`` if no object is mapped there.
-        """
-        pages = (offset >> 12) - _VMA_START
-        if offset < 0 or pages < 0:
-            raise Error(code.EINVAL, f"mmap offset {offset:#x} is not a GEM offset")
-        raw = lib.xa_load(self._vma, pages >> 20)
-        if raw == ffi.NULL:
-            raise Error(code.EINVAL, f"no GEM object at mmap offset {offset:#x}")
-        obj = self.gem_objects.get(int(ffi.cast("uintptr_t", raw)))
-        if obj is None:
-            raise Error(code.EINVAL, f"no GEM object at mmap offset {offset:#x}")
-        return obj, offset - ((_VMA_START + (pages >> 20 << 20)) << 12)
+    def is_unplugged(self) -> bool:
+        """``drm_dev_is_unplugged()``."""
+        return self._raw is None or bool(lib.pfl_drm_dev_is_unplugged(self._raw))
 
 
-# DRM_FILE_PAGE_OFFSET_START (include/drm/drm_vma_manager.h, 64-bit), in pages.
-_VMA_START = (0xFFFFFFFF >> 12) + 1
-
-
-def _copy_field(file: File[Any], uaddr: int, ulen: int, value: str) -> int:
-    """``drm_copy_field()``: copy up to ``ulen`` bytes, report the full length."""
-    raw = value.encode()
-    n = min(ulen, len(raw))
-    if n and uaddr:
-        UserSlice(file.mm, uaddr, n).write_slice(raw[:n])
-    return len(raw)
-
-
-def drm_version(dev: Device[Any], v: Any, file: File[Any]) -> int:
-    """``DRM_IOCTL_VERSION`` (``drm_version()``): the driver's version and
-    names, copied to the caller's buffers; lengths report the full size.
-
-    Raises:
-        Error: ``EFAULT`` if a buffer is not the caller's memory.
-    """
-    info = dev.driver.INFO
-    v.version_major = info.major
-    v.version_minor = info.minor
-    v.version_patchlevel = info.patchlevel
-    name_ptr = int(ffi.cast("uintptr_t", v.name))
-    date_ptr = int(ffi.cast("uintptr_t", v.date))
-    desc_ptr = int(ffi.cast("uintptr_t", v.desc))
-    v.name_len = _copy_field(file, name_ptr, int(v.name_len), info.name)
-    v.date_len = _copy_field(file, date_ptr, int(v.date_len), info.date)
-    v.desc_len = _copy_field(file, desc_ptr, int(v.desc_len), info.desc)
-    return 0
-
-
-def drm_gem_close_ioctl(dev: Device[Any], args: Any, file: File[Any]) -> int:
-    """``DRM_IOCTL_GEM_CLOSE``: drop a handle (``drm_gem_handle_delete()``).
-
-    Raises:
-        Error: ``EINVAL`` for a handle the file does not have (as the kernel).
-    """
-    from pyforlinux.drm import gem
-
-    gem.handle_delete(file, int(args.handle))
-    return 0
-
-
-def drm_mode_mmap_dumb_ioctl(dev: Device[Any], args: Any, file: File[Any]) -> int:
-    """``DRM_IOCTL_MODE_MAP_DUMB``: the fake mmap offset of a handle's object
-    (``drm_gem_dumb_map_offset()``).
-
-    pyforlinux's DRM core answers it for every GEM driver (the kernel only
-    for drivers with dumb buffers): it is how a client finds where to map
-    an object, e.g. a Nova one.
-
-    Raises:
-        Error: ``ENOENT`` for a handle the file does not have.
-    """
-    from pyforlinux.drm import gem
-
-    with gem.Object.lookup_handle(file, int(args.handle)) as obj:
-        args.offset = obj.deref().create_mmap_offset()
-    return 0
-
-
-_CORE_IOCTLS = {
-    drm_ioctl_mod.ioc_nr(lib.DRM_IOCTL_VERSION): IoctlDesc(
-        int(lib.DRM_IOCTL_VERSION) & 0xFFFFFFFF, "struct drm_version", RENDER_ALLOW,
-        drm_version, "VERSION"),
-    drm_ioctl_mod.ioc_nr(lib.DRM_IOCTL_GEM_CLOSE): IoctlDesc(
-        int(lib.DRM_IOCTL_GEM_CLOSE) & 0xFFFFFFFF, "struct drm_gem_close", RENDER_ALLOW,
-        drm_gem_close_ioctl, "GEM_CLOSE"),
-    drm_ioctl_mod.ioc_nr(lib.DRM_IOCTL_MODE_MAP_DUMB): IoctlDesc(
-        int(lib.DRM_IOCTL_MODE_MAP_DUMB) & 0xFFFFFFFF, "struct drm_mode_map_dumb", 0,
-        drm_mode_mmap_dumb_ioctl, "MODE_MAP_DUMB"),
-}
+@ffi.def_extern()  # type: ignore[untyped-decorator]
+def pfl_drm_py_release(raw: Any) -> None:
+    """``drm_driver.release`` of every pyforlinux driver (``Device::release``)."""
+    with _devices_lock:
+        dev = _devices.get(_addr(raw))
+    if dev is None:
+        return  # pfl_drm_dev_alloc() failed after drm_dev_alloc(): no data yet
+    try:
+        dev._release()
+    except Exception:
+        log.exception("drm_driver.release: the driver's data raised on release")

@@ -1,13 +1,21 @@
 """DRM files: one per open of a device node, with the client's data.
 
-Mirrors ``rust/kernel/drm/file.rs``. :class:`File` is ``struct drm_file``:
-it holds the driver's per-client :class:`DriverFile` (made by
-``DriverFile.open(dev)``, given ``postclose()`` on close), the client's
-GEM handle table -- a real ``struct idr`` under a real spinlock, handles
-allocated from 1 as ``drm_gem_handle_create()`` does -- and the client's
-identity: its node (primary or render), master/authenticated state and
-credentials. Opening takes a use of the driver's module; closing releases
-every handle, then the use.
+Mirrors ``rust/kernel/drm/file.rs``. :class:`File` is a C
+``struct drm_file``, made by the DRM core's ``drm_open()`` for each open
+of a node; its driver data -- the driver's :class:`DriverFile`, made by
+``DriverFile.open(dev)`` from ``drm_driver.open`` (``File::open_callback``)
+-- is kept in ``drm_file.driver_priv`` and given ``postclose()`` from
+``drm_driver.postclose`` after the core released the file's handles. The
+handle table, master/authentication state, the client's pid and the
+release on the last ``fput()`` are the core's C.
+
+The process side (what h12's bridge and :mod:`pyforlinux.drm.client` call),
+see :class:`OpenFile`: :func:`open_node` opens a node as a process would
+(``open(2)`` through the char device registry: ``drm_stub_open()`` then
+``drm_open()``), :meth:`OpenFile.ioctl` is ``ioctl(2)`` (the real
+``drm_ioctl()``, with a user address), :meth:`OpenFile.mmap` is ``mmap(2)``
+(``drm_gem_mmap()``), :meth:`OpenFile.close` is ``close(2)`` (``fput()``:
+``drm_release()`` once no call or mapping holds the file).
 
 Rust: rust/kernel/drm/file.rs. C header: include/drm/drm_file.h,
 drivers/gpu/drm/drm_file.c
@@ -15,22 +23,27 @@ drivers/gpu/drm/drm_file.c
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pyforlinux._bindings import ffi, lib
-from pyforlinux.cred import Credential
-from pyforlinux.drm.driver import Driver
-from pyforlinux.error import Error, code
-from pyforlinux.uaccess import UserSpace
+from pyforlinux.drm.device import Device
+from pyforlinux.drm.driver import Driver, node_minor
+from pyforlinux.error import Error, code, from_err_ptr, syscall_exit_errno
 
 if TYPE_CHECKING:
-    from pyforlinux.drm.device import Device
     from pyforlinux.drm.gem import Mapping
 
 D = TypeVar("D", bound=Driver)
-_TABLE_LOCK_NAME = ffi.new("char[]", b"drm_file.table_lock")
-_TABLE_LOCK_KEY = ffi.new("struct lock_class_key *")
+log = logging.getLogger("pyforlinux.drm")
+
+_files_lock = threading.Lock()
+_files: dict[int, File[Any]] = {}  # struct drm_file address -> File
+
+
+def _addr(raw: Any) -> int:
+    return int(ffi.cast("uintptr_t", raw))
 
 
 class DriverFile:
@@ -40,7 +53,11 @@ class DriverFile:
 
     @classmethod
     def open(cls, dev: Device[Any]) -> DriverFile:
-        """Make the client's data when a file is opened."""
+        """Make the client's data when a file is opened.
+
+        Raises:
+            Error: refuses the open with its errno.
+        """
         return cls()
 
     def postclose(self, dev: Device[Any]) -> None:
@@ -48,225 +65,207 @@ class DriverFile:
 
 
 class File(Generic[D]):
-    """An open DRM file (``drm::File<T>``).
+    """An open DRM file (``drm::File<T>``): a ``struct drm_file``.
 
-    ``node`` is the path opened (``/dev/dri/cardN`` or ``renderDN``);
-    ``cred`` the client's credentials (default: the caller's); ``mm`` its
-    user address space (default: a new one).
+    Made by the core's open (never by callers); valid until its
+    ``postclose``, after which every method raises ``EBADF``.
 
-    Raises:
-        Error: ``ENODEV`` if the device is unplugged or its module is going;
-            ``EINVAL`` if ``node`` is not one of the device's nodes.
+    Rust: ``kernel::drm::File<T>``
     """
 
-    def __init__(self, dev: Device[D], node: str, cred: Credential | None = None,
-                 mm: UserSpace | None = None) -> None:
-        if node not in dev.nodes:
-            raise Error(code.EINVAL, f"{node} is not a node of this device")
+    def __init__(self, dev: Device[D], raw: Any) -> None:
         self.dev = dev
-        self.node = node
-        self.cred = cred or Credential.current()
-        self.mm = mm or UserSpace()
-        # close() only drops the descriptor's reference; calls in flight
-        # (ioctl, mmap) hold their own, and the last one out releases the
-        # file, as the kernel's fget()/fput() defer drm_release() (a close
-        # racing an ioctl used to leak the handles the ioctl created).
-        self._closed = False  # close() was called: new calls get EBADF
-        self._released = False  # the release ran: the handle table is gone
-        self._refs = 1  # the descriptor's + one per call in flight
-        self._close_lock = threading.Lock()
-        module = dev.driver.THIS_MODULE
-        if module is not None and not module.try_module_get():
-            raise Error(code.ENODEV, f"module {module.name} is going away")
-        self._module = module
-        try:
-            dev.inc_ref()  # ENODEV if the device was released since lookup_node()
-        except BaseException:
-            if module is not None:
-                module.module_put()  # else the module could never be unloaded
-            raise
-        self._table: Any = None
-        self._table_lock: Any = None
-        try:
-            with dev.enter():
-                # The handle table: a real idr under a real spinlock.
-                self._table_lock = ffi.new("spinlock_t *")
-                lib.pfl_spin_lock_init(self._table_lock, _TABLE_LOCK_NAME, _TABLE_LOCK_KEY)
-                self._table = ffi.new("struct idr *")
-                lib.idr_init(self._table)
-                self.driver_priv = dev.driver.File.open(dev)
-                self.authenticated = False
-                self._master = False
-                if not self.is_render_client() and dev._claim_master(self):
-                    self._master = True
-                    self.authenticated = True
-                dev.open_count += 1
-        except BaseException:
-            self._undo_open()
-            raise
+        self._raw: Any = raw
+        self._priv: Any = None  # ffi.new_handle() of the driver data, in raw.driver_priv
 
-    def _undo_open(self) -> None:
-        if self._table is not None:
-            lib.idr_destroy(self._table)
-        self.dev.dec_ref()
-        if self._module is not None:
-            self._module.module_put()
+    @staticmethod
+    def from_raw(raw: Any) -> File[Any]:
+        """The :class:`File` of a C ``struct drm_file *`` (``File::from_raw``).
 
-    # -- identity ------------------------------------------------------------
+        Raises:
+            Error: ``EBADF`` if it is not an open pyforlinux DRM file.
+        """
+        with _files_lock:
+            f = _files.get(_addr(raw))
+        if f is None:
+            raise Error(code.EBADF, "not an open pyforlinux DRM file")
+        return f
+
+    def as_raw(self) -> Any:
+        """The C ``struct drm_file *``.
+
+        Raises:
+            Error: ``EBADF`` after the file's release.
+        """
+        raw = self._raw
+        if raw is None:
+            raise Error(code.EBADF, "DRM file is closed")
+        return raw
+
+    def inner(self) -> Any:
+        """The driver's per-client data (``File::inner()``), from ``driver_priv``.
+
+        Raises:
+            Error: ``EBADF`` after the file's release.
+        """
+        return ffi.from_handle(self.as_raw().driver_priv)
+
     def is_render_client(self) -> bool:
         """Opened through the render node (``drm_is_render_client()``)."""
-        return "renderD" in self.node
+        return bool(lib.pfl_drm_file_is_render_client(self.as_raw()))
 
     def is_master(self) -> bool:
         """The current DRM master (``drm_is_current_master()``)."""
-        return self._master and self.dev.is_master(self)
+        return bool(lib.pfl_drm_file_is_master(self.as_raw()))
 
-    def inner(self) -> Any:
-        """The driver's per-client data (``File::inner()``)."""
-        self._check()
-        return self.driver_priv
+    def authenticated(self) -> bool:
+        """``drm_file.authenticated``."""
+        return bool(lib.pfl_drm_file_authenticated(self.as_raw()))
 
-    def _check(self) -> None:
-        if self._released:
-            raise Error(code.EBADF, "DRM file is closed")
 
-    def _get(self) -> bool:
-        """``fget()``: a reference for a call, unless the file was closed."""
-        with self._close_lock:
-            if self._closed:
-                return False
-            self._refs += 1
-            return True
+@ffi.def_extern()  # type: ignore[untyped-decorator]
+def pfl_drm_py_open(raw_dev: Any, raw_file: Any) -> int:
+    """``drm_driver.open`` (``File::open_callback``): take a use of the
+    driver's module (``ENODEV`` if it is going, as ``fops_get()``), make
+    the driver's data, keep it in ``driver_priv``."""
+    try:
+        dev = Device.from_raw(raw_dev)
+        module = dev.driver.THIS_MODULE
+        if module is not None and not module.try_module_get():
+            return -code.ENODEV
+        try:
+            f: File[Any] = File(dev, raw_file)
+            data = dev.driver.File.open(dev)
+            f._priv = ffi.new_handle(data)
+            raw_file.driver_priv = f._priv
+            with _files_lock:
+                _files[_addr(raw_file)] = f
+        except BaseException:
+            if module is not None:
+                module.module_put()
+            raise
+        return 0
+    except Error as e:
+        return e.to_errno()
+    except Exception:
+        log.exception("drm_driver.open: driver bug")
+        return -code.EIO
 
-    def _put(self) -> None:
-        """``fput()``: the last reference releases the file."""
-        with self._close_lock:
-            self._refs -= 1
-            last = self._refs == 0
-        if last:
-            self._release()
 
-    # -- the handle table ---------------------------------------------------------
-    def handle_alloc(self, raw: Any) -> int:
-        """Enter ``raw`` (a GEM object's C handle) in the table; handles from 1.
+@ffi.def_extern()  # type: ignore[untyped-decorator]
+def pfl_drm_py_postclose(raw_dev: Any, raw_file: Any) -> None:
+    """``drm_driver.postclose`` (``File::postclose_callback``): the core
+    released the file's handles; drop the driver's data and the module use."""
+    with _files_lock:
+        f = _files.pop(_addr(raw_file), None)
+    if f is None:
+        return
+    try:
+        data = ffi.from_handle(raw_file.driver_priv)
+        raw_file.driver_priv = ffi.NULL
+        f._raw = None
+        data.postclose(f.dev)
+    except Exception:
+        log.exception("drm_driver.postclose: driver bug")
+    finally:
+        f._priv = None
+        module = f.dev.driver.THIS_MODULE
+        if module is not None:
+            module.module_put()
+
+
+class OpenFile:
+    """An open DRM node as a process holds it (a ``struct file *``).
+
+    The entry points of a process: :func:`open_node`, :meth:`ioctl`,
+    :meth:`mmap`, :meth:`close`. Each runs as the calling thread's task
+    (``current``: its pid, credentials and user memory) -- a bridge serving
+    another process runs them as that process's task.
+    """
+
+    def __init__(self, filp: Any) -> None:
+        self._filp: Any = filp
+        self._lock = threading.Lock()
+        self.file: File[Any] = File.from_raw(lib.pfl_drm_file_of(filp))
+
+    def _get(self) -> Any:
+        """``fget()``: the file with a reference for one call.
 
         Raises:
-            Error: ``ENOMEM``/``ENOSPC`` from ``idr_alloc()``.
+            Error: ``EBADF`` after :meth:`close`.
         """
-        self._check()
-        lib.idr_preload(lib.GFP_KERNEL)
-        lib.pfl_spin_lock(self._table_lock, 0, 0)
+        with self._lock:
+            if self._filp is None:
+                raise Error(code.EBADF, "file descriptor is closed")
+            return lib.get_file(self._filp)
+
+    def ioctl(self, cmd: int, arg: int) -> int:
+        """``ioctl(2)``: the real ``drm_ioctl()`` with ``arg`` a user address
+        of the calling task; the result, or ``-errno``. A handler's
+        interruptible wait ended by a signal (``ERESTARTSYS``) gives
+        ``-EINTR`` with the signal delivered, as the syscall exit does
+        (:func:`pyforlinux.error.syscall_exit_errno`).
+
+        Thread context: any thread, no locks held; handlers may sleep.
+        """
         try:
-            ret = lib.idr_alloc(self._table, raw, 1, 0, lib.GFP_NOWAIT)
-        finally:
-            lib.pfl_spin_unlock(self._table_lock, 0)
-            lib.idr_preload_end()
-        if ret < 0:
-            raise Error.from_errno(ret)
-        return int(ret)
-
-    def handle_lookup(self, handle: int) -> Any:
-        """The C handle entered for ``handle``, or ``NULL``."""
-        self._check()
-        if not 0 < handle < 2**31:
-            return ffi.NULL
-        lib.pfl_spin_lock(self._table_lock, 0, 0)
+            filp = self._get()
+        except Error as e:
+            return e.to_errno()
         try:
-            return lib.idr_find(self._table, handle)
+            ret = int(lib.pfl_vfs_ioctl(filp, cmd & 0xFFFFFFFF, arg))
         finally:
-            lib.pfl_spin_unlock(self._table_lock, 0)
+            lib.fput(filp)
+        # The syscall exit: ERESTARTSYS & co never reach userspace (EINTR).
+        return -syscall_exit_errno(ret) if ret < 0 else ret
 
-    def handle_remove(self, handle: int) -> Any:
-        """Take ``handle`` out of the table; the C handle it had, or ``NULL``."""
-        self._check()
-        if not 0 < handle < 2**31:
-            return ffi.NULL
-        lib.pfl_spin_lock(self._table_lock, 0, 0)
-        try:
-            return lib.idr_remove(self._table, handle)
-        finally:
-            lib.pfl_spin_unlock(self._table_lock, 0)
-
-    def handles(self) -> list[int]:
-        """Every handle in the table, ascending."""
-        self._check()
-        out = []
-        ident = ffi.new("int *", 0)
-        lib.pfl_spin_lock(self._table_lock, 0, 0)
-        try:
-            while lib.idr_get_next(self._table, ident) != ffi.NULL:
-                out.append(int(ident[0]))
-                ident[0] += 1
-        finally:
-            lib.pfl_spin_unlock(self._table_lock, 0)
-        return out
-
-    # -- ioctl and mmap -------------------------------------------------------------
-    def ioctl(self, cmd: int, arg: bytearray) -> int:
-        """``drm_ioctl()`` on this file: the result, or ``-errno``."""
-        from pyforlinux.drm.ioctl import drm_ioctl
-
-        if not self._get():
-            return -code.EBADF
-        try:
-            return drm_ioctl(self.dev, self, cmd, arg)
-        finally:
-            self._put()
-
-    def mmap(self, offset: int, length: int) -> Mapping:
-        """Map ``length`` bytes of the object at mmap ``offset`` (``drm_gem_mmap()``).
+    def mmap(self, offset: int, length: int, writable: bool = True) -> Mapping:
+        """``mmap(2)`` of ``length`` bytes at the fake ``offset`` (``drm_gem_mmap()``).
 
         Raises:
-            Error: ``EINVAL`` no object there or the range exceeds it;
-                ``EACCES`` the file has no handle to the object;
-                ``ENODEV`` the device is unplugged.
+            Error: ``EINVAL`` no object starts there, the range exceeds it,
+                the offset is unaligned or the length 0; ``EACCES`` the file
+                has no handle to the object; ``ENODEV`` the device is
+                unplugged; ``EBADF`` after :meth:`close`.
         """
-        from pyforlinux.drm import gem
+        from pyforlinux.drm.gem import Mapping
 
-        if not self._get():
-            raise Error(code.EBADF, "DRM file is closed")
+        if not (0 <= offset < 2**64 and 0 <= length < 2**64):
+            raise Error(code.EINVAL, f"mmap of {length} bytes at {offset:#x}")
+        filp = self._get()
         try:
-            with self.dev.enter():
-                return gem.mmap(self, offset, length)
+            vma = from_err_ptr(lib.pfl_drm_mmap(filp, offset, length, int(writable)))
         finally:
-            self._put()
+            lib.fput(filp)
+        return Mapping(vma, length)
 
-    # -- release ---------------------------------------------------------------------
     def close(self) -> None:
         """``close(2)``: drop the descriptor's reference; idempotent. The
-        release -- handles, ``postclose``, the module use and the device
-        reference (``drm_release()``) -- runs now, or when the last ioctl or
-        mmap still in flight on another thread returns."""
-        with self._close_lock:
-            if self._closed:
-                return
-            self._closed = True
-        self._put()
+        release (``drm_release()``: handles, ``postclose``, the module use
+        and the device reference) runs now, or when the last ioctl or
+        mapping still holding the file lets go."""
+        with self._lock:
+            filp, self._filp = self._filp, None
+        if filp is not None:
+            lib.fput(filp)
 
-    def _release(self) -> None:
-        """``drm_release()``: every handle, ``postclose``, the master, the
-        module use and the device reference; the first error is raised after
-        all of it ran."""
-        from pyforlinux.drm import gem
-
-        errors: list[BaseException] = []
-        for handle in self.handles():
-            try:
-                gem.handle_delete(self, handle)
-            except Exception as e:  # a driver's close(); the others still go
-                errors.append(e)
-        self._released = True
-        try:
-            self.driver_priv.postclose(self.dev)
-        finally:
-            self.dev._drop_master(self)
-            self.dev.open_count -= 1
-            self._undo_open()
-        if errors:
-            raise errors[0]
-
-    def __enter__(self) -> File[D]:
+    def __enter__(self) -> OpenFile:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def open_node(path: str, flags: int = 2) -> OpenFile:
+    """``open(2)`` of a DRM node (``/dev/dri/card0``, ``/dev/dri/renderD128``)
+    as the calling task: the C char device ``DRM_MAJOR:minor`` (``drm_stub_open()``,
+    ``drm_open()``); ``flags`` are ``O_*`` (default ``O_RDWR``).
+
+    Raises:
+        Error: ``ENOENT`` for a path that is not a DRM node name; ``ENODEV``
+            if no device has that minor or it is unplugged, or its module is
+            going; ``ENOMEM``; what the driver's ``open`` raises.
+    """
+    minor = node_minor(path)
+    filp = from_err_ptr(lib.pfl_chrdev_open(lib.DRM_MAJOR, minor, flags))
+    return OpenFile(filp)

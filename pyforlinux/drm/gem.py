@@ -1,16 +1,20 @@
 """GEM objects: driver buffers with per-file handles and mmap offsets.
 
-Mirrors ``rust/kernel/drm/gem/mod.rs``. An :class:`Object` is a counted
-``struct drm_gem_object`` of a given size with the driver's per-object
-data (a :class:`BaseDriverObject`, made by ``DriverObject.new(dev, size)``).
-Its reference count is a real C ``refcount_t`` in its C handle (a small
-kmalloc'd block, which is what the handle idr and the mmap offset xarray
-store). :meth:`Object.create_handle` enters it in a file's handle table
-(the handle holds a reference), :meth:`Object.lookup_handle` finds it
-again (``ENOENT`` otherwise), :func:`handle_delete` (``GEM_CLOSE``) drops a
-handle. :meth:`Object.create_mmap_offset` gives it an offset at which a
-client holding a handle can map it; the bytes are the driver's
-(``BaseDriverObject.vm_read``/``vm_write``).
+Mirrors ``rust/kernel/drm/gem/mod.rs``. An :class:`Object` is a C
+``struct drm_gem_object`` (initialised with ``drm_gem_private_object_init()``)
+with the driver's per-object data (a :class:`BaseDriverObject`, made by
+``DriverObject.new(dev, size)``). Its reference count is the C object's
+kref (``drm_gem_object_get()``/``drm_gem_object_put()``); the last put
+runs ``drm_gem_object_funcs.free``, which releases the C object and then
+the driver's data (``free()``). Handles are the core's:
+:meth:`Object.create_handle` is ``drm_gem_handle_create()``,
+:meth:`Object.lookup_handle` is ``drm_gem_object_lookup()`` (``ENOENT``
+otherwise), :func:`handle_delete` is ``drm_gem_handle_delete()``.
+:meth:`Object.create_mmap_offset` is ``drm_gem_create_mmap_offset()``
+(drm_vma_manager over drm_mm); a client holding a handle maps the object
+through the core's ``drm_gem_mmap()`` (:class:`Mapping`), whose bytes are
+the driver's (``BaseDriverObject.vm_read``/``vm_write``: there are no page
+tables here).
 
 Rust: rust/kernel/drm/gem/mod.rs. C header: include/drm/drm_gem.h,
 drivers/gpu/drm/drm_gem.c
@@ -18,11 +22,12 @@ drivers/gpu/drm/drm_gem.c
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pyforlinux._bindings import ffi, lib
-from pyforlinux.error import Error, code
+from pyforlinux.error import Error, code, from_err_ptr
 from pyforlinux.sync.aref import ARef
 
 if TYPE_CHECKING:
@@ -30,10 +35,18 @@ if TYPE_CHECKING:
     from pyforlinux.drm.file import File
 
 T = TypeVar("T", bound="BaseDriverObject")
+log = logging.getLogger("pyforlinux.drm")
+
+_objects_lock = threading.Lock()
+_objects: dict[int, Object[Any]] = {}  # struct drm_gem_object address -> Object
+
+
+def _addr(raw: Any) -> int:
+    return int(ffi.cast("uintptr_t", raw))
 
 
 class BaseDriverObject:
-    """Base of a driver's per-object data (``gem::BaseDriverObject``)."""
+    """Base of a driver's per-object data (``gem::DriverObject``)."""
 
     Driver: ClassVar[type[Any]]
 
@@ -43,7 +56,8 @@ class BaseDriverObject:
         return cls()
 
     def open(self, obj: Object[Any], file: File[Any]) -> None:
-        """A handle to the object was created in ``file``."""
+        """A handle to the object was created in ``file`` (may raise: the
+        handle is then not created)."""
 
     def close(self, obj: Object[Any], file: File[Any]) -> None:
         """A handle to the object in ``file`` was deleted."""
@@ -65,78 +79,100 @@ class BaseDriverObject:
 
 
 class Object(Generic[T]):
-    """A GEM object of ``size`` bytes with driver data ``T`` (``gem::Object<T>``).
+    """A GEM object with driver data ``T`` (``gem::Object<T>``).
 
     Counted: :meth:`inc_ref`/:meth:`dec_ref` (an ``ARef``); ``new`` returns
     the first reference, which the caller must drop.
     """
 
-    def __init__(self, dev: Device[Any], size: int, inner: T) -> None:
+    def __init__(self, dev: Device[Any], raw: Any, inner: T) -> None:
         self.dev = dev
-        self._size = size
         self.inner = inner
-        self._lock = threading.Lock()
-        self.handle_count = 0
-        self.mmap_offset: int | None = None
-        # SAFETY: the C handle lives until the last reference is dropped.
-        self._raw = lib.pfl_kmalloc(ffi.sizeof("refcount_t"), lib.GFP_KERNEL, 0)
-        if self._raw == ffi.NULL:
-            raise Error(code.ENOMEM, "GEM object")
-        self._refs = ffi.cast("refcount_t *", self._raw)
-        lib.refcount_set(self._refs, 1)
-        self._key = int(ffi.cast("uintptr_t", self._raw))
-        dev.inc_ref()
-        dev.gem_objects[self._key] = self
+        self._raw: Any = raw
 
     @classmethod
     def new(cls, dev: Device[Any], size: int) -> ARef[Object[Any]]:
-        """A new object with the driver's data (``drm_gem_object_init()``),
-        as the caller's reference.
+        """A new object of ``size`` bytes with the driver's data
+        (``drm_gem_private_object_init()``), as the caller's reference.
 
         Raises:
             Error: ``EINVAL`` for a size of 0 or not a multiple of the page
-                size; whatever the driver's ``new`` raises.
+                size; ``ENOMEM``; whatever the driver's ``new`` raises.
         """
-        if size <= 0 or size % lib.PAGE_SIZE:
+        if size <= 0 or size % lib.PAGE_SIZE or size >= 1 << 63:
             raise Error(code.EINVAL, f"GEM object size {size} is not a positive page multiple")
         inner = dev.driver.Object.new(dev, size)
         try:
-            obj = cls(dev, size, inner)
-        except Error:
+            raw = from_err_ptr(lib.pfl_drm_gem_object_new(dev.as_raw(), size))
+        except BaseException:
             inner.free(None)
             raise
+        obj = cls(dev, raw, inner)
+        key = _addr(raw)
+        with _objects_lock:
+            _objects[key] = obj
+        dev.gem_objects[key] = obj
         return ARef.from_raw(obj)
 
+    @staticmethod
+    def from_raw(raw: Any) -> Object[Any]:
+        """The :class:`Object` of a C ``struct drm_gem_object *``
+        (``IntoGEMObject::from_raw``).
+
+        Raises:
+            Error: ``EINVAL`` if it is not a live pyforlinux GEM object.
+        """
+        with _objects_lock:
+            obj = _objects.get(_addr(raw))
+        if obj is None:
+            raise Error(code.EINVAL, "not a pyforlinux GEM object")
+        return obj
+
+    def as_raw(self) -> Any:
+        """The C ``struct drm_gem_object *``.
+
+        Raises:
+            Error: ``EINVAL`` once the object was freed.
+        """
+        raw = self._raw
+        if raw is None:
+            raise Error(code.EINVAL, "GEM object already freed")
+        return raw
+
     def size(self) -> int:
-        """The object's size, bytes."""
-        return self._size
+        """The object's size, bytes (``drm_gem_object.size``)."""
+        return int(self.as_raw().size)
+
+    @property
+    def handle_count(self) -> int:
+        """How many handles name the object (``drm_gem_object.handle_count``)."""
+        raw = self._raw
+        return 0 if raw is None else int(lib.pfl_drm_gem_handle_count(raw))
+
+    def refcount(self) -> int:
+        """The C reference count (``kref_read()``), for tests and reports."""
+        return int(lib.pfl_drm_gem_object_refcount(self.as_raw()))
 
     # -- reference counting ----------------------------------------------------
     def inc_ref(self) -> None:
         """``drm_gem_object_get()``."""
-        self._live()
-        lib.refcount_inc(self._refs)
+        lib.drm_gem_object_get(self.as_raw())
 
     def dec_ref(self) -> None:
-        """``drm_gem_object_put()``; the last reference frees the object."""
-        self._live()
-        if lib.refcount_dec_and_test(self._refs):
-            self._free()
+        """``drm_gem_object_put()``; the last reference frees the object.
 
-    def _live(self) -> None:
-        if self._raw is None:
-            raise Error(code.EINVAL, "GEM object already freed (reference count underflow)")
+        Safety: the caller owns the reference it drops (an ``ARef`` does).
+        """
+        lib.drm_gem_object_put(self.as_raw())
 
     def _free(self) -> None:
-        try:
-            self.inner.free(self)
-        finally:
-            if self.mmap_offset is not None:
-                self.dev.vma_offset_remove(self.mmap_offset)
-            self.dev.gem_objects.pop(self._key, None)
-            lib.pfl_kfree(self._raw, 0)
-            self._raw = None
-            self.dev.dec_ref()
+        """``drm_gem_object_funcs.free`` (the C object is already released)."""
+        raw, self._raw = self._raw, None
+        key = _addr(raw)
+        with _objects_lock:
+            _objects.pop(key, None)
+        self.dev.gem_objects.pop(key, None)
+        self.inner.free(self)
 
     # -- handles -------------------------------------------------------------
     def create_handle(self, file: File[Any]) -> int:
@@ -144,18 +180,14 @@ class Object(Generic[T]):
         the handle holds a reference.
 
         Raises:
-            Error: ``ENOMEM``/``ENOSPC`` if the table cannot grow.
+            Error: ``ENOMEM``/``ENOSPC`` if the table cannot grow; what the
+                driver's ``open`` raised.
         """
-        self.inc_ref()
-        try:
-            handle = file.handle_alloc(self._raw)
-        except Error:
-            self.dec_ref()
-            raise
-        with self._lock:
-            self.handle_count += 1
-        self.inner.open(self, file)
-        return handle
+        handle = ffi.new("u32 *")
+        ret = lib.drm_gem_handle_create(file.as_raw(), self.as_raw(), handle)
+        if ret < 0:
+            raise Error.from_errno(ret)
+        return int(handle[0])
 
     @staticmethod
     def lookup_handle(file: File[Any], handle: int) -> ARef[Object[Any]]:
@@ -165,19 +197,39 @@ class Object(Generic[T]):
         Raises:
             Error: ``ENOENT`` if ``file`` has no such handle.
         """
-        raw = file.handle_lookup(handle)
-        obj = None if raw == ffi.NULL else file.dev.gem_objects.get(int(ffi.cast("uintptr_t", raw)))
-        if obj is None:
+        if not 0 <= handle < 2**32:
             raise Error(code.ENOENT, f"no GEM object with handle {handle}")
-        obj.inc_ref()
+        raw = lib.drm_gem_object_lookup(file.as_raw(), handle)
+        if raw == ffi.NULL:
+            raise Error(code.ENOENT, f"no GEM object with handle {handle}")
+        try:
+            obj = Object.from_raw(raw)
+        except Error:
+            lib.drm_gem_object_put(raw)
+            raise
         return ARef.from_raw(obj)
 
     def create_mmap_offset(self) -> int:
-        """The object's fake mmap offset, created once (``drm_gem_create_mmap_offset()``), bytes."""
-        with self._lock:
-            if self.mmap_offset is None:
-                self.mmap_offset = self.dev.vma_offset_add(self._raw)
-            return self.mmap_offset
+        """The object's fake mmap offset, created once
+        (``drm_gem_create_mmap_offset()``), bytes.
+
+        Raises:
+            Error: ``ENOMEM``/``ENOSPC`` from the offset manager.
+        """
+        raw = self.as_raw()
+        ret = lib.drm_gem_create_mmap_offset(raw)
+        if ret < 0:
+            raise Error.from_errno(ret)
+        return int(lib.pfl_drm_gem_mmap_offset(raw))
+
+    @property
+    def mmap_offset(self) -> int | None:
+        """The mmap offset if one was created, bytes."""
+        raw = self._raw
+        if raw is None:
+            return None
+        off = int(lib.pfl_drm_gem_mmap_offset(raw))
+        return off or None
 
 
 def handle_delete(file: File[Any], handle: int) -> None:
@@ -186,39 +238,70 @@ def handle_delete(file: File[Any], handle: int) -> None:
     Raises:
         Error: ``EINVAL`` if ``file`` has no such handle (as the kernel).
     """
-    raw = file.handle_remove(handle)
-    obj = None if raw == ffi.NULL else file.dev.gem_objects.get(int(ffi.cast("uintptr_t", raw)))
-    if obj is None:
+    if not 0 <= handle < 2**32:
         raise Error(code.EINVAL, f"no GEM handle {handle}")
-    with obj._lock:
-        obj.handle_count -= 1
+    ret = lib.drm_gem_handle_delete(file.as_raw(), handle)
+    if ret < 0:
+        raise Error.from_errno(ret)
+
+
+@ffi.def_extern()  # type: ignore[untyped-decorator]
+def pfl_drm_py_gem_open(raw_obj: Any, raw_file: Any) -> int:
+    """``drm_gem_object_funcs.open`` (``open_callback``)."""
+    from pyforlinux.drm.file import File
+
     try:
-        obj.inner.close(obj, file)
-    finally:
-        obj.dec_ref()
+        obj = Object.from_raw(raw_obj)
+        obj.inner.open(obj, File.from_raw(raw_file))
+        return 0
+    except Error as e:
+        return e.to_errno()
+    except Exception:
+        log.exception("gem open: driver bug")
+        return -code.EIO
+
+
+@ffi.def_extern()  # type: ignore[untyped-decorator]
+def pfl_drm_py_gem_close(raw_obj: Any, raw_file: Any) -> None:
+    """``drm_gem_object_funcs.close`` (``close_callback``)."""
+    from pyforlinux.drm.file import File
+
+    try:
+        obj = Object.from_raw(raw_obj)
+        obj.inner.close(obj, File.from_raw(raw_file))
+    except Exception:
+        log.exception("gem close: driver bug")
+
+
+@ffi.def_extern()  # type: ignore[untyped-decorator]
+def pfl_drm_py_gem_free(raw_obj: Any) -> None:
+    """``drm_gem_object_funcs.free`` (``Object::free_callback``), after
+    ``drm_gem_object_release()``: drop the driver's data."""
+    try:
+        Object.from_raw(raw_obj)._free()
+    except Exception:
+        log.exception("gem free: driver bug")
 
 
 class Mapping:
-    """A client's mapping of ``length`` bytes of an object at ``start``.
-
-    Holds a reference to the object until :meth:`close` (``munmap``).
-    Reads and writes are bounds-checked.
+    """A client's mapping of ``length`` bytes of an object (a ``vm_area_struct``
+    on which ``drm_gem_mmap()`` ran). Holds the object (and the file) until
+    :meth:`close` (``munmap``). Reads and writes are bounds-checked.
     """
 
-    def __init__(self, obj: Object[Any], start: int, length: int) -> None:
-        self.obj = obj
-        self.start = start
+    def __init__(self, vma: Any, length: int) -> None:
+        self._vma: Any = vma
         self.length = length
-        obj.inc_ref()
-        self._open = True
+        self.obj = Object.from_raw(lib.pfl_drm_vma_gem_object(vma))
+        self._lock = threading.Lock()
 
     def _range(self, offset: int, length: int) -> int:
-        if not self._open:
+        if self._vma is None:
             raise Error(code.EFAULT, "access to an unmapped mapping")
         if offset < 0 or length < 0 or offset + length > self.length:
             raise Error(code.EFAULT, f"access [{offset}, {offset + length}) outside a "
                                      f"{self.length}-byte mapping")
-        return self.start + offset
+        return offset
 
     def read(self, offset: int, length: int) -> bytes:
         """Bytes of the mapping (a CPU read through it).
@@ -234,31 +317,15 @@ class Mapping:
         self.obj.inner.vm_write(self.obj, self._range(offset, len(data)), data)
 
     def close(self) -> None:
-        """``munmap()``: drop the object reference; idempotent."""
-        if self._open:
-            self._open = False
-            self.obj.dec_ref()
+        """``munmap()``: ``vm_ops->close`` (the object reference), the file
+        reference; idempotent."""
+        with self._lock:
+            vma, self._vma = self._vma, None
+        if vma is not None:
+            lib.pfl_drm_munmap(vma)
 
     def __enter__(self) -> Mapping:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def mmap(file: File[Any], offset: int, length: int) -> Mapping:
-    """``drm_gem_mmap()``: map part of an object by its fake offset.
-
-    Raises:
-        Error: ``EINVAL`` bad offset or a range past the object; ``EACCES``
-            if ``file`` has no handle to the object
-            (``drm_vma_node_is_allowed()``).
-    """
-    obj, start = file.dev.vma_lookup(offset)
-    if length <= 0 or start + length > obj.size():
-        raise Error(code.EINVAL,
-                    f"mmap of {length} bytes at +{start} past a {obj.size()}-byte object")
-    raw = obj._raw
-    if not any(file.handle_lookup(h) == raw for h in file.handles()):
-        raise Error(code.EACCES, "mmap of an object this file has no handle to")
-    return Mapping(obj, start, length)

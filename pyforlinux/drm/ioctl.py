@@ -1,17 +1,29 @@
-"""DRM ioctl numbers, permission flags, the ioctl table and its dispatcher.
+"""DRM ioctl numbers, permission flags and a driver's ioctl table.
 
 Mirrors ``rust/kernel/drm/ioctl.rs``: :func:`IOWR` and friends build
 numbers from the tree's uapi (``DRM_IOCTL_BASE``, ``_IOC_*``);
 :func:`declare_drm_ioctls` builds a driver's table and checks, as the Rust
 macro does at build time, that the commands are numbered consecutively
 from ``DRM_COMMAND_BASE`` and that each argument struct's size equals
-``_IOC_SIZE`` of its command. :func:`drm_ioctl` is the dispatcher of
-``drivers/gpu/drm/drm_ioctl.c``: it looks the command up (core or
-driver), checks the size and the caller's permissions
-(``drm_ioctl_permit()``), copies the argument in, calls the handler inside
-``drm_dev_enter()``/``drm_dev_exit()``, and copies it out. Handler errors
-become negative errnos; a result that does not fit a C ``int`` becomes
-``-ERANGE``.
+``_IOC_SIZE`` of its command.
+
+The table becomes the driver's C ``struct drm_ioctl_desc[]`` (built by
+:mod:`pyforlinux.drm.driver`), whose ``.func`` are C trampolines
+(``csrc/helpers/drm_driver.c``) into :func:`_call_handler`. Decoding,
+size handling (short arguments zero-filled, long ones truncated), the
+permission check (``drm_ioctl_permit()``), copying from and to user
+memory and the core ioctls are the real ``drm_ioctl()`` of
+drivers/gpu/drm/drm_ioctl.c: nothing of it is in Python.
+
+A handler is ``fn(dev, data, file) -> int`` (``data`` the cffi struct,
+``file`` the :class:`~pyforlinux.drm.file.File`). What the C receives:
+
+* a non-negative ``int`` up to ``INT_MAX``: that result;
+* a larger ``int``: ``-ERANGE`` (the Rust macro's ``try_into()``);
+* an :class:`~pyforlinux.error.Error` (or ``OSError``) raised: its errno;
+* any other exception: ``-EIO``, logged with its traceback (a driver bug);
+* ``None``, a negative ``int`` or anything not an ``int``: ``-EINVAL``,
+  logged as a driver bug (Rust's ``Result<u32>`` cannot express these).
 
 Rust: rust/kernel/drm/ioctl.rs. C: include/drm/drm_ioctl.h,
 drivers/gpu/drm/drm_ioctl.c, include/uapi/drm/drm.h
@@ -25,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pyforlinux._bindings import ffi, lib
-from pyforlinux.error import Error, code, syscall_exit_errno
+from pyforlinux.error import Error, code
 
 if TYPE_CHECKING:
     from pyforlinux.drm.device import Device
@@ -39,15 +51,12 @@ MASTER: int = lib.DRM_MASTER
 ROOT_ONLY: int = lib.DRM_ROOT_ONLY
 RENDER_ALLOW: int = lib.DRM_RENDER_ALLOW
 
-_IOC_READ: int = lib._IOC_READ
-_IOC_WRITE: int = lib._IOC_WRITE
-
 BASE: int = lib.DRM_IOCTL_BASE
 COMMAND_BASE: int = lib.DRM_COMMAND_BASE
 COMMAND_END: int = lib.DRM_COMMAND_END
 
 _IOC_NRSHIFT, _IOC_TYPESHIFT, _IOC_SIZESHIFT, _IOC_DIRSHIFT = 0, 8, 16, 30
-INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+INT_MAX = 2**31 - 1
 
 
 def _ioc(direction: int, nr: int, size: int) -> int:
@@ -97,10 +106,10 @@ Handler = Callable[[Any, Any, Any], int]
 
 @dataclass(frozen=True)
 class IoctlDesc:
-    """One table entry (``struct drm_ioctl_desc``).
+    """One table entry (``struct drm_ioctl_desc``, ``DrmIoctlDescriptor``).
 
-    ``size`` and ``ptr_type`` (``sizeof`` and the cffi ``struct ... *``
-    type of the argument) are derived from ``struct`` once, not per call.
+    ``ptr_type`` (the cffi ``struct ... *`` of the argument) is derived from
+    ``struct`` once, not per call.
     """
 
     cmd: int
@@ -108,11 +117,9 @@ class IoctlDesc:
     flags: int
     func: Handler
     name: str
-    size: int = field(init=False, repr=False, compare=False)
     ptr_type: Any = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "size", ffi.sizeof(self.struct))
         object.__setattr__(self, "ptr_type", ffi.typeof(f"{self.struct} *"))
 
 
@@ -124,8 +131,10 @@ def declare_drm_ioctls(entries: Sequence[tuple[str, str, int, Handler]]) -> tupl
 
     Raises:
         Error: ``EINVAL`` if a command is unknown, out of sequence from
-            ``DRM_COMMAND_BASE``, or if the struct's size differs from
-            ``_IOC_SIZE`` of the command (the Rust macro's build-time asserts).
+            ``DRM_COMMAND_BASE``, if there are more than
+            ``DRM_COMMAND_END - DRM_COMMAND_BASE``, or if the struct's size
+            differs from ``_IOC_SIZE`` of the command (the Rust macro's
+            build-time asserts).
     """
     table = []
     expect = COMMAND_BASE
@@ -134,7 +143,7 @@ def declare_drm_ioctls(entries: Sequence[tuple[str, str, int, Handler]]) -> tupl
         if cmd is None:
             raise Error(code.EINVAL, f"no DRM_IOCTL_{name} in the uapi")
         cmd = int(cmd) & 0xFFFFFFFF
-        if ioc_nr(cmd) != expect:
+        if ioc_nr(cmd) != expect or expect >= COMMAND_END:
             raise Error(code.EINVAL, f"DRM_IOCTL_{name} is number {ioc_nr(cmd):#x}, "
                                      f"expected {expect:#x}: ioctls must be consecutive")
         ctype = f"struct {struct}"
@@ -146,87 +155,58 @@ def declare_drm_ioctls(entries: Sequence[tuple[str, str, int, Handler]]) -> tupl
     return tuple(table)
 
 
-def drm_ioctl_permit(flags: int, file: File[Any]) -> None:
-    """``drm_ioctl_permit()``.
+def _call_handler(desc: IoctlDesc, dev: Device[Any], data: Any, file: File[Any]) -> int:
+    """Run one handler for the C trampoline; the C return value (see the
+    module documentation). Never raises.
 
-    Raises:
-        Error: ``EACCES`` when the file may not issue an ioctl with ``flags``.
+    Thread context: the ioctl's caller, inside ``drm_ioctl()`` (no DRM
+    locks held) and inside ``drm_dev_enter()`` (``ENODEV`` once the device
+    is unplugged: ``drm_dev_unplug()`` waits for handlers in flight).
     """
-    if flags & ROOT_ONLY and not file.cred.capable_sys_admin():
-        raise Error(code.EACCES, "root-only ioctl")
-    if flags & AUTH and not file.is_render_client() and not file.authenticated:
-        raise Error(code.EACCES, "ioctl needs an authenticated client")
-    if flags & MASTER and not file.is_master():
-        raise Error(code.EACCES, "ioctl needs the DRM master")
-    if not flags & RENDER_ALLOW and file.is_render_client():
-        raise Error(code.EACCES, "ioctl not allowed on a render node")
-
-
-def drm_ioctl(dev: Device[Any], file: File[Any], cmd: int, arg: bytearray) -> int:
-    """Dispatch one ioctl; returns its (non-negative) result or ``-errno``.
-
-    ``arg`` is the argument struct's bytes, exactly ``_IOC_SIZE(cmd)`` long;
-    it is updated in place with what the handler wrote, for commands that
-    read back (``_IOC_READ``).
-
-    A handler's interruptible wait ended by a signal (``ERESTARTSYS`` and
-    the other restart codes) reaches the caller as ``-EINTR``, with the
-    signal consumed, as the kernel's syscall exit delivers it
-    (:func:`pyforlinux.error.syscall_exit_errno`): 512 never reaches
-    userspace.
-
-    Thread context: any thread, no locks held; handlers may sleep.
-    """
-    try:
-        return _drm_ioctl(dev, file, cmd, arg)
-    except Error as e:
-        return -syscall_exit_errno(-e.to_errno())
-
-
-# _IOC_NR/_IOC_SIZE/_IOC_DIR decoded in Python, with the shifts _ioc() encodes
-# with (asm-generic/ioctl.h); tests check they agree with the C macros.
-_NR_MASK, _SIZE_MASK, _DIR_MASK = 0xFF, (1 << 14) - 1, 3
-
-
-def _drm_ioctl(dev: Device[Any], file: File[Any], cmd: int, arg: bytearray) -> int:
-    if not isinstance(cmd, int) or not 0 <= cmd <= 0xFFFFFFFF:
-        raise Error(code.EINVAL, "ioctl command out of range")
-    nr = (cmd >> _IOC_NRSHIFT) & _NR_MASK
-    cmd_size = (cmd >> _IOC_SIZESHIFT) & _SIZE_MASK
-    cmd_dir = (cmd >> _IOC_DIRSHIFT) & _DIR_MASK
-    if (cmd >> _IOC_TYPESHIFT) & 0xFF != BASE:
-        raise Error(code.ENOTTY, "not a DRM ioctl")
-    if COMMAND_BASE <= nr < COMMAND_END:
-        table = dev.driver_ioctls()
-        i = nr - COMMAND_BASE
-        desc = table[i] if i < len(table) else None
-    else:
-        desc = dev.core_ioctls().get(nr)
-    if desc is None:
-        raise Error(code.EINVAL, f"unknown ioctl {cmd:#x}")
-    size = desc.size
-    if cmd_size != size or len(arg) != size:
-        raise Error(code.EINVAL, f"{desc.name}: argument of {len(arg)} bytes, "
-                                 f"command size {cmd_size}, struct size {size}")
-    drm_ioctl_permit(desc.flags, file)
-    data = ffi.new(desc.ptr_type)
-    if cmd_dir & _IOC_WRITE:
-        ffi.memmove(data, arg, size)
     dev.stats.count(desc.name)
-    with dev.enter():  # drm_dev_enter(): ENODEV once the device is unplugged
-        try:
-            ret = desc.func(dev, data, file)
-        except Error as e:
-            dev.stats.error(desc.name, e.errno or 0)
-            raise
-        except Exception:
-            # A handler bug: report it, fail the ioctl, keep serving.
-            log.exception("ioctl %s: handler raised", desc.name)
-            dev.stats.error(desc.name, code.EIO)
-            raise Error(code.EIO, f"{desc.name}: driver bug") from None
-    if not isinstance(ret, int) or not INT_MIN <= ret <= INT_MAX:
+    try:
+        with dev.enter():
+            ret = desc.func(dev, ffi.cast(desc.ptr_type, data), file)
+    except Error as e:
+        errno = e.errno or code.EINVAL
+        log.debug("ioctl %s: %s", desc.name, e)
+        dev.stats.error(desc.name, errno)
+        return -errno
+    except OSError as e:
+        errno = e.errno or code.EIO
+        log.debug("ioctl %s: %s", desc.name, e)
+        dev.stats.error(desc.name, errno)
+        return -errno
+    except Exception:
+        # A handler bug: report it, fail the ioctl, keep serving.
+        log.exception("ioctl %s: driver bug: the handler raised", desc.name)
+        dev.stats.error(desc.name, code.EIO)
+        return -code.EIO
+    if type(ret) is not int or ret < 0:
+        log.error("ioctl %s: driver bug: the handler returned %r, not a non-negative int "
+                  "(EINVAL)", desc.name, ret)
+        dev.stats.error(desc.name, code.EINVAL)
+        return -code.EINVAL
+    if ret > INT_MAX:
         dev.stats.error(desc.name, code.ERANGE)
-        raise Error(code.ERANGE, f"{desc.name} returned {ret!r}, not a C int")
-    if cmd_dir & _IOC_READ:
-        arg[:] = ffi.buffer(data, size)
+        return -code.ERANGE
     return ret
+
+
+@ffi.def_extern()  # type: ignore[untyped-decorator]
+def pfl_drm_py_ioctl(index: int, raw_dev: Any, data: Any, raw_file: Any) -> int:
+    """The C trampolines' target: driver ioctl ``DRM_COMMAND_BASE + index``
+    of the device ``raw_dev``, for the file ``raw_file`` (``declare_drm_ioctls!``'s
+    generated ``extern "C" fn``). ``drm_ioctl()`` has decoded the number,
+    checked the permissions and copied the argument into ``data``."""
+    from pyforlinux.drm.device import Device
+    from pyforlinux.drm.file import File
+
+    try:
+        dev = Device.from_raw(raw_dev)
+        file = File.from_raw(raw_file)
+        desc = dev.driver.IOCTLS[index]
+    except (Error, IndexError) as e:
+        log.error("ioctl trampoline %d: %s", index, e)
+        return -code.EINVAL
+    return _call_handler(desc, dev, data, file)

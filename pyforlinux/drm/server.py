@@ -32,10 +32,9 @@ import threading
 from typing import Any
 
 from pyforlinux.cred import Credential
-from pyforlinux.drm.client import pack_struct, unpack_struct
+from pyforlinux.drm.client import Client, pack_struct, unpack_struct
 from pyforlinux.drm.driver import lookup_node
 from pyforlinux.error import Error, code
-from pyforlinux.uaccess import UserSpace
 
 log = logging.getLogger("pyforlinux.drm.server")
 
@@ -95,8 +94,7 @@ class Server:
         try:
             _pid, uid, gid = struct.unpack("3i", conn.getsockopt(
                 socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
-            mm = UserSpace()
-            file = lookup_node(self.node).open(self.node, Credential.new(uid, gid=gid), mm)
+            client = Client(self.node, Credential.new(uid, gid=gid))
         except Error as e:
             conn.sendall(_REP.pack(e.to_errno(), 0))
             conn.close()
@@ -113,24 +111,23 @@ class Server:
                 payload = _recv_exact(conn, length) if length else b""
                 if payload is None:
                     break
-                ret, out = self._handle(file, mm, op, cmd, payload)
+                ret, out = self._handle(client, op, cmd, payload)
                 conn.sendall(_REP.pack(ret, len(out)) + out)
         except OSError:
             pass  # the peer vanished
         finally:
-            file.close()  # as for a process that exits: handles released
+            client.close()  # as for a process that exits: handles released
             with self._lock:
                 self._conns.discard(conn)
                 self.sessions += 1
             conn.close()
 
     @staticmethod
-    def _handle(file: Any, mm: UserSpace, op: int, cmd: int, p: bytes) -> tuple[int, bytes]:
+    def _handle(client: Client, op: int, cmd: int, p: bytes) -> tuple[int, bytes]:
+        mm = client.mm
         try:
             if op == IOCTL:
-                buf = bytearray(p)
-                ret = file.ioctl(cmd, buf)
-                return ret, bytes(buf) if ret >= 0 else b""
+                return client.ioctl(cmd, p)
             if op == ALLOC and len(p) == 8:
                 return 0, struct.pack("<Q", mm.alloc(struct.unpack("<Q", p)[0]))
             if op == READ and len(p) == 16:
@@ -141,11 +138,11 @@ class Server:
                 return 0, b""
             if op == MMAP_RD and len(p) == 24:
                 off, start, n = struct.unpack("<QQQ", p)
-                with file.mmap(off, start + n) as m:
+                with client.mmap(off, start + n) as m:
                     return 0, m.read(start, n)
             if op == MMAP_WR and len(p) >= 16:
                 off, start = struct.unpack("<QQ", p[:16])
-                with file.mmap(off, start + len(p) - 16) as m:
+                with client.mmap(off, start + len(p) - 16) as m:
                     m.write(start, p[16:])
                 return 0, b""
             return -code.EINVAL, b""

@@ -24,7 +24,11 @@
 #define lockdep_set_class_and_name(lock, k, n) \
 	pfl_lockdep_init_map(&(lock)->dep_map, (n), (k), (lock)->dep_map.kind)
 #define lockdep_set_subclass(lock, sub) do { (lock)->dep_map.subclass = (sub); } while (0)
-#define lockdep_set_novalidate_class(lock) do { } while (0)
+/* As the kernel: a class the validator skips (struct device's mutex, which
+ * the driver core nests parent -> child without subclasses). */
+extern struct lock_class_key __lockdep_no_validate__;
+#define lockdep_set_novalidate_class(lock) \
+	lockdep_set_class_and_name(lock, &__lockdep_no_validate__, #lock)
 #define lockdep_register_key(k) do { } while (0)
 #define lockdep_unregister_key(k) do { } while (0)
 #define lockdep_init_map(map, n, k, s) pfl_lockdep_init_map((map), (n), (k), PFL_LOCK_OTHER)

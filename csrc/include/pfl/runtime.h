@@ -39,6 +39,9 @@ void *pfl_kmem_cache_alloc(struct kmem_cache *s, unsigned int gfp, unsigned long
 void pfl_kmem_cache_free(struct kmem_cache *s, void *p);
 void pfl_kfree_rcu(const void *p);
 bool pfl_should_fail_alloc(unsigned int gfp);
+/* Injected failures not made because a known kernel bug was on the stack (slab.c). */
+unsigned long pfl_fault_known_bug_count(void);
+const char *pfl_fault_known_bug_last(void);
 int pfl_fault_verbose(void);
 bool pfl_kobj_is_live(const void *p);
 /* One live object, as kmemleak reports it (runtime/slab.c). */

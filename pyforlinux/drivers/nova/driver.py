@@ -32,12 +32,32 @@ class NovaDrmDriver(drm.Driver):
     File = File
     Object = NovaObject
     INFO = INFO
+    #: Beyond upstream (whose objects have no memory yet): dumb buffers in
+    #: VRAM, so that a client finds an object's mmap offset with the core's
+    #: ``DRM_IOCTL_MODE_MAP_DUMB`` (``drm_gem_dumb_map_offset()``).
+    DUMB_BUFFERS = True
     IOCTLS = ioctl.declare_drm_ioctls([
         ("NOVA_GETPARAM", "drm_nova_getparam", ioctl.RENDER_ALLOW, File.get_param),
         ("NOVA_GEM_CREATE", "drm_nova_gem_create", ioctl.AUTH | ioctl.RENDER_ALLOW,
          File.gem_create),
         ("NOVA_GEM_INFO", "drm_nova_gem_info", ioctl.AUTH | ioctl.RENDER_ALLOW, File.gem_info),
     ])
+
+
+    @staticmethod
+    def dumb_create(file: Any, dev: Any, args: Any) -> None:
+        """``drm_driver.dumb_create``: a VRAM object for a ``width`` x ``height``
+        buffer of ``bpp`` bits per pixel (checked by ``drm_mode_create_dumb()``);
+        fills ``pitch`` (bytes per line), ``size`` (bytes) and ``handle``.
+
+        Raises:
+            Error: ``ENOSPC`` when VRAM is exhausted.
+        """
+        pitch = (int(args.width) * int(args.bpp) + 7) // 8
+        with NovaObject.create(dev, pitch * int(args.height)) as obj:
+            args.handle = obj.deref().create_handle(file)
+            args.size = obj.deref().size()
+        args.pitch = pitch
 
 
 #: ``type NovaDevice = drm::Device<NovaDriver>``
