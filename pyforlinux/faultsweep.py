@@ -91,7 +91,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from pyforlinux import alloc
+from pyforlinux import alloc, printk
 from pyforlinux._bindings import lib
 from pyforlinux.error import Error, code
 
@@ -599,6 +599,14 @@ class _Recorder(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.errors: list[str] = []
+        self.seq = printk.next_seq()  # kernel log read up to here
+
+    def kernel_errors(self) -> list[str]:
+        """Records at KERN_ERR or worse logged since the last call (C's
+        pr_err, an ioctl handler bug reported by the dispatch, ...)."""
+        recs = printk.dmesg(self.seq, max_level=printk.KERN_ERR)
+        self.seq = printk.next_seq()
+        return [r.text for r in recs]
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.levelno >= logging.ERROR:
@@ -611,11 +619,14 @@ def _quiet_logs() -> Iterator[_Recorder]:
     logger = logging.getLogger("pyforlinux")
     rec = _Recorder()
     old = logger.propagate
+    console = printk.console_loglevel()
     logger.addHandler(rec)
     logger.propagate = False
+    printk.set_console_loglevel(0)  # the log is read instead (rec.kernel_errors)
     try:
         yield rec
     finally:
+        printk.set_console_loglevel(console)
         logger.removeHandler(rec)
         logger.propagate = old
 
@@ -643,9 +654,10 @@ def _after_run(scenario: Scenario, base: _State, rec: _Recorder, what: str, *,
         raise Problem(f"{what}: {now.warnings - base.warnings} kernel WARN(s)")
     if now.lockdep != base.lockdep:
         raise Problem(f"{what}: lock validator reports {base.lockdep} -> {now.lockdep}")
-    if rec.errors:
+    kernel_errors = rec.kernel_errors()
+    if rec.errors or kernel_errors:
         errors, rec.errors[:] = list(rec.errors), []
-        raise Problem(f"{what}: logged errors: {errors}")
+        raise Problem(f"{what}: logged errors: {errors or kernel_errors}")
 
 
 def _clean_run(scenario: Scenario, base: _State, rec: _Recorder, what: str) -> None:

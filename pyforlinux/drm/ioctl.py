@@ -10,8 +10,11 @@ from ``DRM_COMMAND_BASE`` and that each argument struct's size equals
 driver), checks the size and the caller's permissions
 (``drm_ioctl_permit()``), copies the argument in, calls the handler inside
 ``drm_dev_enter()``/``drm_dev_exit()``, and copies it out. Handler errors
-become negative errnos; a result that does not fit a C ``int`` becomes
-``-ERANGE``.
+become negative errnos; a handler that raises something else than
+:class:`~pyforlinux.error.Error`, or returns ``None`` or a non-``int``, is a
+driver bug: ``-EIO``, logged to dmesg with the traceback (or the value) and
+the errno the client got (:func:`pyforlinux.printk.report_ioctl_bug`); an
+``int`` result that does not fit a C ``int`` is ``-ERANGE``, logged too.
 
 Rust: rust/kernel/drm/ioctl.rs. C: include/drm/drm_ioctl.h,
 drivers/gpu/drm/drm_ioctl.c, include/uapi/drm/drm.h
@@ -19,19 +22,17 @@ drivers/gpu/drm/drm_ioctl.c, include/uapi/drm/drm.h
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pyforlinux._bindings import ffi, lib
 from pyforlinux.error import Error, code
+from pyforlinux.printk import report_ioctl_bug
 
 if TYPE_CHECKING:
     from pyforlinux.drm.device import Device
     from pyforlinux.drm.file import File
-
-log = logging.getLogger("pyforlinux.drm")
 
 #: Permission flags (``enum drm_ioctl_flags``).
 AUTH: int = lib.DRM_AUTH
@@ -108,40 +109,60 @@ class IoctlDesc:
     flags: int
     func: Handler
     name: str
+    types: Any = field(default=ffi, repr=False, compare=False)
+    """The cffi ``FFI`` that knows ``struct``: the project's, or a driver's
+    UAPI (:attr:`pyforlinux.uapi.Uapi.ffi`, which includes the project's)."""
     size: int = field(init=False, repr=False, compare=False)
     ptr_type: Any = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "size", ffi.sizeof(self.struct))
-        object.__setattr__(self, "ptr_type", ffi.typeof(f"{self.struct} *"))
+        object.__setattr__(self, "size", self.types.sizeof(self.struct))
+        object.__setattr__(self, "ptr_type", self.types.typeof(f"{self.struct} *"))
 
 
-def declare_drm_ioctls(entries: Sequence[tuple[str, str, int, Handler]]) -> tuple[IoctlDesc, ...]:
+def declare_drm_ioctls(entries: Sequence[tuple[str, str, int, Handler]],
+                       uapi: Any = None) -> tuple[IoctlDesc, ...]:
     """Build a driver's ioctl table (``declare_drm_ioctls!``).
 
     Each entry is ``(NAME, struct_name, flags, handler)``: the command is
     the uapi's ``DRM_IOCTL_<NAME>`` and the argument ``struct <struct_name>``.
+    ``uapi`` is the driver's own UAPI header, compiled
+    (:func:`pyforlinux.uapi.load`): its numbers and structs are looked up
+    first, then the project's (``include/uapi/drm``).
 
     Raises:
-        Error: ``EINVAL`` if a command is unknown, out of sequence from
-            ``DRM_COMMAND_BASE``, or if the struct's size differs from
-            ``_IOC_SIZE`` of the command (the Rust macro's build-time asserts).
+        Error: ``EINVAL`` if a command is unknown, in the DRM core's number
+            range, out of sequence from ``DRM_COMMAND_BASE``, if a struct is
+            unknown, or if the struct's size differs from ``_IOC_SIZE`` of
+            the command (the Rust macro's build-time asserts).
     """
+    types = ffi if uapi is None else uapi.ffi
+    where = "the uapi" if uapi is None else str(uapi.header)
     table = []
     expect = COMMAND_BASE
     for name, struct, flags, func in entries:
-        cmd = getattr(lib, f"DRM_IOCTL_{name}", None)
+        cmd = None if uapi is None else getattr(uapi.lib, f"DRM_IOCTL_{name}", None)
         if cmd is None:
-            raise Error(code.EINVAL, f"no DRM_IOCTL_{name} in the uapi")
+            cmd = getattr(lib, f"DRM_IOCTL_{name}", None)
+        if cmd is None:
+            raise Error(code.EINVAL, f"no DRM_IOCTL_{name} in {where}")
         cmd = int(cmd) & 0xFFFFFFFF
+        if not COMMAND_BASE <= ioc_nr(cmd) < COMMAND_END:
+            raise Error(code.EINVAL, f"DRM_IOCTL_{name} is number {ioc_nr(cmd):#04x}, in the "
+                                     f"DRM core's range: driver ioctls are DRM_COMMAND_BASE "
+                                     f"({COMMAND_BASE:#x}) + n")
         if ioc_nr(cmd) != expect:
             raise Error(code.EINVAL, f"DRM_IOCTL_{name} is number {ioc_nr(cmd):#x}, "
                                      f"expected {expect:#x}: ioctls must be consecutive")
         ctype = f"struct {struct}"
-        if ffi.sizeof(ctype) != ioc_size(cmd):
-            raise Error(code.EINVAL, f"sizeof({ctype}) = {ffi.sizeof(ctype)} but "
+        try:
+            size = types.sizeof(ctype)
+        except (types.error, TypeError):
+            raise Error(code.EINVAL, f"DRM_IOCTL_{name}: no {ctype} in {where}") from None
+        if size != ioc_size(cmd):
+            raise Error(code.EINVAL, f"sizeof({ctype}) = {size} but "
                                      f"_IOC_SIZE(DRM_IOCTL_{name}) = {ioc_size(cmd)}")
-        table.append(IoctlDesc(cmd, ctype, flags, func, name))
+        table.append(IoctlDesc(cmd, ctype, flags, func, name, types))
         expect += 1
     return tuple(table)
 
@@ -213,14 +234,19 @@ def _drm_ioctl(dev: Device[Any], file: File[Any], cmd: int, arg: bytearray) -> i
         except Error as e:
             dev.stats.error(desc.name, e.errno or 0)
             raise
-        except Exception:
-            # A handler bug: report it, fail the ioctl, keep serving.
-            log.exception("ioctl %s: handler raised", desc.name)
+        except Exception as e:
+            # A handler bug: report it (dmesg, with the traceback), fail the
+            # ioctl, keep serving.
+            report_ioctl_bug(dev, desc.name, code.EIO, exc=e)
             dev.stats.error(desc.name, code.EIO)
             raise Error(code.EIO, f"{desc.name}: driver bug") from None
-    if not isinstance(ret, int) or not INT_MIN <= ret <= INT_MAX:
-        dev.stats.error(desc.name, code.ERANGE)
-        raise Error(code.ERANGE, f"{desc.name} returned {ret!r}, not a C int")
+    if type(ret) is not int or not INT_MIN <= ret <= INT_MAX:
+        # None (a forgotten ``return 0``) or another non-int: a driver bug,
+        # EIO; an int that does not fit the C int: ERANGE. Both logged.
+        err = code.ERANGE if isinstance(ret, int) and not isinstance(ret, bool) else code.EIO
+        report_ioctl_bug(dev, desc.name, err, result=ret)
+        dev.stats.error(desc.name, err)
+        raise Error(err, f"{desc.name} returned {ret!r}, not a C int")
     if cmd_dir & _IOC_READ:
         arg[:] = ffi.buffer(data, size)
     return ret
