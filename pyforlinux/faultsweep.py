@@ -528,6 +528,101 @@ class SyncPrimitives(Scenario):
         return None
 
 
+class PackageSession(Scenario):
+    """A driver package's client session, its modules loaded once in setup
+    (made per package by :func:`package_scenarios`)."""
+
+    package: Any = None  # the DriverPackage
+
+    def setup(self) -> None:
+        """Load the package's modules and find its primary node."""
+        from pyforlinux import drm, run
+
+        self.loaded = run.load_modules(self.package, [], io.StringIO())
+        try:
+            self.node = run.card_node()
+        except BaseException:
+            run.unload_modules(self.loaded, io.StringIO())
+            raise
+        self.dev = drm.driver.lookup_node(self.node)
+
+    def run(self) -> str | None:
+        """Open the node, run the package's session, close."""
+        from pyforlinux.drm.client import Client
+
+        client = Client(self.node)
+        try:
+            self.package.session_fn()(io.StringIO(), client, self.dev)
+        finally:
+            client.close()
+        return None
+
+    def check(self) -> None:
+        """No open file, no GEM object, no module use left."""
+        from pyforlinux import module
+
+        if self.dev.open_count or self.dev.gem_objects:
+            raise Problem(f"{self.dev.open_count} open file(s), "
+                          f"{len(self.dev.gem_objects)} GEM object(s) left")
+        uses = {m.name: m.refcount() for m in module.loaded() if m.refcount()}
+        if uses:
+            raise Problem(f"module uses left: {uses}")
+
+    def teardown(self) -> None:
+        """Unload the package's modules."""
+        from pyforlinux import run
+
+        run.unload_modules(self.loaded, io.StringIO())
+
+
+class PackageBind(Scenario):
+    """Load a driver package's modules (probe, bind, register), open and
+    close a client, unload (made per package by :func:`package_scenarios`).
+    Graceful outcome: a probe failed with ``ENOMEM`` and no node exists."""
+
+    package: Any = None
+
+    def run(self) -> str | None:
+        """See the class documentation."""
+        from pyforlinux import auxiliary, drm, run
+        from pyforlinux.drm.client import Client
+
+        loaded = run.load_modules(self.package, [], io.StringIO())
+        try:
+            nodes = [n for n in drm.driver.nodes() if "card" in n]
+            if not nodes:
+                errs = [getattr(d._core, "probe_error", None) for d in auxiliary.devices()
+                        if not d.is_bound()]
+                if any(isinstance(e, Error) and e.errno == code.ENOMEM for e in errs):
+                    return GRACEFUL_PREFIX + "probe failed with ENOMEM, device left unbound"
+                raise Problem(f"no DRM node, and the probe errors are {errs!r}")
+            Client(nodes[0]).close()
+        finally:
+            run.unload_modules(loaded, io.StringIO())
+        return None
+
+    def check(self) -> None:
+        """Nothing loaded, no device on the bus, no DRM node."""
+        ModuleBind.check(self)  # type: ignore[arg-type]
+
+
+def package_scenarios(pkg: Any) -> dict[str, type[Scenario]]:
+    """The scenarios of a driver package (:mod:`pyforlinux.driver_package`):
+    ``<name>-session`` and ``<name>-bind`` generated from its modules and
+    session, then the ones it declares."""
+    made: dict[str, type[Scenario]] = {}
+    for base, suffix, summary in ((PackageSession, "session", "its client session"),
+                                  (PackageBind, "bind", "module load, probe and bind, unload")):
+        if base is PackageSession and pkg.session is None:
+            continue
+        cls = type(f"{base.__name__}_{pkg.name}", (base,), {
+            "package": pkg, "name": f"{pkg.name}-{suffix}", "summary": f"{pkg.name}: {summary}"})
+        made[cls.name] = cls
+    for cls in pkg.scenario_classes():
+        made[cls.name] = cls
+    return made
+
+
 SCENARIOS: dict[str, type[Scenario]] = {
     s.name: s
     for s in (NovaSession, ModuleBind, SGTableNew, BuddyAlloc, FenceLifecycle, XArrayStore,
@@ -765,22 +860,24 @@ def _recover(scenario: Scenario) -> _State:
     return _State.now()
 
 
-def sweep_all(names: Sequence[str] = (), out: TextIO | None = None) -> list[SweepResult]:
-    """Sweep the scenarios named (default: all), printing one line each to
-    ``out`` (default: ``sys.stdout``).
+def sweep_all(names: Sequence[str] = (), out: TextIO | None = None,
+              scenarios: dict[str, type[Scenario]] | None = None) -> list[SweepResult]:
+    """Sweep the scenarios named (default: all) of ``scenarios`` (default:
+    :data:`SCENARIOS`), printing one line each to ``out`` (default: ``sys.stdout``).
 
     Raises:
         Error: ``EINVAL`` for an unknown scenario name.
     """
     if out is None:
         out = sys.stdout
-    chosen = list(names) or list(SCENARIOS)
+    table = SCENARIOS if scenarios is None else scenarios
+    chosen = list(names) or list(table)
     for name in chosen:
-        if name not in SCENARIOS:
-            raise Error(code.EINVAL, f"unknown scenario {name!r} (have: {', '.join(SCENARIOS)})")
+        if name not in table:
+            raise Error(code.EINVAL, f"unknown scenario {name!r} (have: {', '.join(table)})")
     results = []
     for name in chosen:
-        result = sweep(SCENARIOS[name]())
+        result = sweep(table[name]())
         results.append(result)
         out.write(result.line() + "\n")
         for p in result.problems[:20]:
@@ -795,7 +892,18 @@ def sweep_all(names: Sequence[str] = (), out: TextIO | None = None) -> list[Swee
     return results
 
 
-def main(names: Sequence[str], out: TextIO | None = None) -> int:
-    """``pyforlinux faultsweep``: 0 if every run of every scenario is clean, else 1."""
-    results = sweep_all(names, out)
+def main(names: Sequence[str], out: TextIO | None = None, target: str | None = None) -> int:
+    """``pyforlinux faultsweep [TARGET] [SCENARIO ...]``: sweep the built-in
+    scenarios, or those of the driver package ``target``
+    (:func:`package_scenarios`); 0 if every run of every scenario is clean, else 1."""
+    table = None
+    if target is not None:
+        from pyforlinux.driver_package import resolve
+        pkg = resolve(target)
+        table = package_scenarios(pkg)
+    try:
+        results = sweep_all(names, out, table)
+    finally:
+        if target is not None:
+            pkg.forget()
     return 0 if all(r.ok for r in results) else 1

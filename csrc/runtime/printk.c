@@ -98,6 +98,11 @@ static void init_t0(void)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 }
 
+static void __attribute__((constructor)) printk_init(void)
+{
+	pthread_once(&t0_once, init_t0);	/* timestamps count from the load */
+}
+
 static unsigned long long ts_now(void)
 {
 	struct timespec t;
@@ -569,9 +574,13 @@ int pfl_printk(const char *fmt, ...)
 /* A message from Python: text as is (no format), level 0..7 or -1 (default). */
 void pfl_printk_emit(int level, const char *text)
 {
+	size_t n = strlen(text);
+
 	if (level < 0 || level > 7)
 		level = console_printk[1];
-	log_store(level, false, text, strlen(text));
+	log_store(level, false, text, n);
+	if (level < console_printk[0] && (!n || text[n - 1] != '\n'))
+		console_write("\n", 1);	/* one record, one console line */
 }
 
 /* Reads the record *seq, or the oldest one after it if it was overwritten
