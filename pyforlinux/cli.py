@@ -22,6 +22,7 @@ dotted import name, or a built-in short name (nova).
 from __future__ import annotations
 
 import argparse
+import pathlib
 import sys
 from typing import Any
 
@@ -120,8 +121,9 @@ def _is_driver(arg: str) -> bool:
     from pyforlinux import faultsweep
     from pyforlinux.driver_package import BUILTIN
 
-    return arg in BUILTIN or ("/" in arg or arg.startswith(".")) or (
-        arg not in faultsweep.SCENARIOS and "." in arg)
+    if arg in faultsweep.SCENARIOS:
+        return False
+    return arg in BUILTIN or "/" in arg or "." in arg or pathlib.Path(arg).is_dir()
 
 
 def main(argv: list[str] | None = None) -> int:

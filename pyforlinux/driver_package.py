@@ -219,7 +219,7 @@ def resolve(target: str) -> DriverPackage:
     elif path.is_dir():
         root = path.resolve()
         mod = _import_dir(root)
-    elif "/" in target or path.suffix or path.exists():
+    elif "/" in target or target.endswith(".py") or path.exists():
         raise Error(code.ENOENT, f"{target}: no such driver package (not a directory)")
     else:
         try:

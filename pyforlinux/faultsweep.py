@@ -615,11 +615,11 @@ def package_scenarios(pkg: Any) -> dict[str, type[Scenario]]:
                                   (PackageBind, "bind", "module load, probe and bind, unload")):
         if base is PackageSession and pkg.session is None:
             continue
-        cls = type(f"{base.__name__}_{pkg.name}", (base,), {
-            "package": pkg, "name": f"{pkg.name}-{suffix}", "summary": f"{pkg.name}: {summary}"})
-        made[cls.name] = cls
-    for cls in pkg.scenario_classes():
-        made[cls.name] = cls
+        name = f"{pkg.name}-{suffix}"
+        made[name] = type(f"{base.__name__}_{pkg.name}", (base,), {
+            "package": pkg, "name": name, "summary": f"{pkg.name}: {summary}"})
+    for declared in pkg.scenario_classes():
+        made[declared.name] = declared
     return made
 
 

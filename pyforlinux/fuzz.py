@@ -30,9 +30,9 @@ from typing import Any, TextIO
 
 from pyforlinux import drm, printk, run
 from pyforlinux._bindings import lib
+from pyforlinux.driver_package import resolve
 from pyforlinux.drm import ioctl
 from pyforlinux.drm.client import Client
-from pyforlinux.driver_package import resolve
 from pyforlinux.error import Error
 
 __all__ = ["CORE_IOCTLS", "fuzz"]
@@ -69,9 +69,10 @@ def _arg(rng: random.Random, size: int, seen: list[int]) -> bytes:
 
 
 def fuzz(target: str, examples: int = 2000, seed: int = 0, params: tuple[str, ...] = (),
-         out: TextIO = sys.stdout) -> int:
+         out: TextIO | None = None) -> int:
     """Fuzz the driver package ``target`` (see the module documentation);
     returns the exit status and prints a summary to ``out``."""
+    stream: TextIO = sys.stdout if out is None else out
     pkg = resolve(target)
     bugs: list[str] = []
 
@@ -84,7 +85,7 @@ def fuzz(target: str, examples: int = 2000, seed: int = 0, params: tuple[str, ..
         mark = printk.next_seq()
         outcomes: Counter[str] = Counter()
         seen: list[int] = []
-        clients = [Client(card)] + [Client(n) for n in nodes if "render" in n][:1]
+        clients = [Client(card), *[Client(n) for n in nodes if "render" in n][:1]]
         try:
             for _ in range(examples):
                 c = rng.choice(clients)
@@ -103,7 +104,7 @@ def fuzz(target: str, examples: int = 2000, seed: int = 0, params: tuple[str, ..
                         seen.extend(struct.unpack_from("<I", back, 0))
                         del seen[:-32]
                 except Error as e:
-                    outcomes[e.name()] += 1
+                    outcomes[e.name() or str(e.errno)] += 1
                 except Exception as e:  # must not reach a client
                     bugs.append(f"{name}: {type(e).__name__} reached the client: {e}")
         finally:
@@ -112,11 +113,11 @@ def fuzz(target: str, examples: int = 2000, seed: int = 0, params: tuple[str, ..
         for rec in printk.dmesg(mark, max_level=printk.KERN_ERR):
             if "*ERROR* ioctl" in rec.text:
                 bugs.append(rec.text)
-        out.write(f"fuzz: {examples} ioctls (seed {seed}) on {', '.join(nodes)}: "
+        stream.write(f"fuzz: {examples} ioctls (seed {seed}) on {', '.join(nodes)}: "
                   + ", ".join(f"{k} {v}" for k, v in outcomes.most_common()) + "\n")
 
-    status = run.with_modules(pkg, params, body, out)
+    status = run.with_modules(pkg, params, body, stream)
     for b in bugs[:20]:
-        out.write(f"driver bug: {b}\n")
-    out.write(f"fuzz: {len(bugs)} driver bug(s)\n")
+        stream.write(f"driver bug: {b}\n")
+    stream.write(f"fuzz: {len(bugs)} driver bug(s)\n")
     return 1 if bugs or status else 0

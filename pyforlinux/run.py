@@ -154,37 +154,39 @@ def card_node() -> str:
     return nodes[0]
 
 
-def run(target: str, params: Sequence[str], out: TextIO = sys.stdout, *,
+def run(target: str, params: Sequence[str], out: TextIO | None = None, *,
         dmesg: bool = False) -> int:
     """Load the driver package ``target``'s modules, run its client session,
     unload; returns an exit status."""
+    stream: TextIO = sys.stdout if out is None else out
     pkg = resolve(target)
     session_fn = pkg.session_fn()
 
     def session() -> None:
         client = Client(card_node())
         dev = client.file.dev
-        session_fn(out, client, dev)
-        out.write(_ioctl_report(dev))
+        session_fn(stream, client, dev)
+        stream.write(_ioctl_report(dev))
 
-    return with_modules(pkg, params, session, out, dmesg=dmesg)
+    return with_modules(pkg, params, session, stream, dmesg=dmesg)
 
 
 def serve(target: str, params: Sequence[str], path: str, sessions: int,
-          out: TextIO = sys.stdout, *, dmesg: bool = False) -> int:
+          out: TextIO | None = None, *, dmesg: bool = False) -> int:
     """Load ``target``'s modules and serve its primary node on the Unix
     socket ``path`` until ``sessions`` clients have come and gone (0: until
     interrupted); unload. Returns an exit status."""
     from pyforlinux.drm.server import Server
 
+    stream: TextIO = sys.stdout if out is None else out
     pkg = resolve(target)
 
     def session() -> None:
         node = card_node()
         dev = drm.driver.lookup_node(node)
         server = Server(node, path)
-        out.write(f"serving {node} on {path}\n")
-        out.flush()
+        stream.write(f"serving {node} on {path}\n")
+        stream.flush()
         try:
             while not sessions or server.sessions < sessions:
                 lib.msleep(50)
@@ -192,17 +194,18 @@ def serve(target: str, params: Sequence[str], path: str, sessions: int,
             pass
         finally:
             server.close()
-        out.write(f"served {server.sessions} client session(s)\n")
-        out.write(_ioctl_report(dev))
+        stream.write(f"served {server.sessions} client session(s)\n")
+        stream.write(_ioctl_report(dev))
 
-    return with_modules(pkg, params, session, out, dmesg=dmesg)
+    return with_modules(pkg, params, session, stream, dmesg=dmesg)
 
 
-def client(target: str, socket_path: str, out: TextIO = sys.stdout) -> int:
+def client(target: str, socket_path: str, out: TextIO | None = None) -> int:
     """Run ``target``'s client session against a node served on ``socket_path``."""
     from pyforlinux.drm.server import SocketClient
 
-    resolve(target).session_fn()(out, SocketClient(socket_path), None)
+    stream: TextIO = sys.stdout if out is None else out
+    resolve(target).session_fn()(stream, SocketClient(socket_path), None)
     return 0
 
 

@@ -233,7 +233,8 @@ def load(header: str | os.PathLike[str]) -> Uapi:
         try:
             ffi.cdef(cdef)
         except cffi.CDefError as e:
-            raise UapiError(f"{path}: cannot declare to cffi: {e}") from e
+            raise UapiError(f"{path}: cannot declare to cffi: "
+                            f"{' '.join(str(e).split())}") from e
         ffi.set_source(name, f'#include "bindings_helper.h"\n#include "{path}"\n',
                        include_dirs=[str(_ROOT / "csrc" / "bindings")],
                        extra_compile_args=[*flags, "-w"],

@@ -14,6 +14,7 @@ from pyforlinux.module import Param, ThisModule, module
 
 UAPI = uapi.load(pathlib.Path(__file__).parent / "include/uapi/drm/tinygpu_drm.h")
 PAGE = 4096
+MAX_OBJECT = Param(int, 64 << 20, "largest object, bytes")  # a module parameter
 
 
 @dataclass
@@ -140,9 +141,6 @@ class TinyDriver(auxiliary.Driver):
             raise
         printk.drm_info(dev.deref(), f"tinygpu on {adev.name()}, nodes {dev.deref().nodes}")
         return dev  # the driver data: closed when the device unbinds
-
-
-MAX_OBJECT = Param(int, 64 << 20, "largest object, bytes")
 
 
 @module(name="tinygpu", authors=["You"], description="A tiny DRM driver", license="GPL v2",
