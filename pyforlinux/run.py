@@ -137,7 +137,7 @@ def _ioctl_report(dev: drm.Device[Any]) -> str:
     for name, n in sorted(dev.stats.calls.items()):
         errs = {e: k for (nm, e), k in dev.stats.errors.items() if nm == name}
         etxt = ", ".join(f"{Error(e).name()} x{k}" for e, k in errs.items()) or "no errors"
-        lines.append(f"  {name:<20} {n:>3} call(s), {etxt}")
+        lines.append(f"  {name:<16} {n:>3} call(s), {etxt}")
     return "\n".join(lines) + "\n"
 
 
