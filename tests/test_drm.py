@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pyforlinux import auxiliary, drm, faux
+from pyforlinux import auxiliary, drm, faux, printk
 from pyforlinux._bindings import ffi, lib
 from pyforlinux.auxiliary import AuxDevice, DeviceId
 from pyforlinux.cred import Credential
@@ -53,6 +53,9 @@ class ToyFile(drm.DriverFile):
             return 2**31  # does not fit a C int
         if p.param == 3:
             raise RuntimeError("driver bug")
+        if p.param == 4:
+            p.value = 0xB4  # a side effect, then a forgotten 'return 0'
+            return None  # type: ignore[return-value]
         raise Error(code.EINVAL)
 
     @staticmethod
@@ -176,10 +179,22 @@ def test_handler_errors_results_and_bugs(toy: Any) -> None:
         assert c.call(lib.DRM_IOCTL_NOVA_GETPARAM, t, param=1).value == 0xB1
         assert errno_of(c.call, lib.DRM_IOCTL_NOVA_GETPARAM, t, param=9) == code.EINVAL
         assert errno_of(c.call, lib.DRM_IOCTL_NOVA_GETPARAM, t, param=2) == code.ERANGE
+        mark = printk.next_seq()
         assert errno_of(c.call, lib.DRM_IOCTL_NOVA_GETPARAM, t, param=3) == code.EIO
+        assert errno_of(c.call, lib.DRM_IOCTL_NOVA_GETPARAM, t, param=4) == code.EIO
         stats = c.file.dev.stats
-        assert stats.calls["NOVA_GETPARAM"] == 4
-        assert stats.errors[("NOVA_GETPARAM", code.EIO)] == 1
+        assert stats.calls["NOVA_GETPARAM"] == 5
+        assert stats.errors[("NOVA_GETPARAM", code.EIO)] == 2
+        # Both driver bugs are in the kernel log, at KERN_ERR, with what the client got.
+        logged = printk.dmesg(mark, max_level=printk.KERN_ERR)
+        raised = next(r.seq for r in logged if "the handler raised RuntimeError: driver bug; "
+                      "the client got EIO" in r.text and "ioctl NOVA_GETPARAM" in r.text)
+        tb = [r.text for r in printk.dmesg(raised + 1)]
+        assert tb[0] == "Traceback (most recent call last):"
+        assert any('raise RuntimeError("driver bug")' in line for line in tb)
+        assert any("ioctl NOVA_GETPARAM: the handler returned None, not an int (a missing "
+                   "'return 0'?)" in r.text and r.text.endswith("the client got EIO")
+                   for r in logged)
 
 
 def test_permissions(toy: Any) -> None:

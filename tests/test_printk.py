@@ -186,7 +186,7 @@ def test_leaked_owners_are_named_by_the_frame_that_created_them() -> None:
     try:
         left = kmemleak.owners_since(mark)
         assert len(left) == 1
-        what, site = left[0]
+        _what, site = left[0]
         assert site is not None and (site.file, site.line) == (__file__, line)
         report = kmemleak.owner_report(left)
         assert report.startswith("unreleased Python owners: 1")
