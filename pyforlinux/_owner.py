@@ -62,8 +62,8 @@ class LeakWarning(ResourceWarning):
 
 warnings.filterwarnings("default", category=LeakWarning)
 
-def _report_leak(what: str, site: Site | None = None) -> None:
-    made = f" (created at {site})" if site is not None else ""
+def _report_leak(what: str, site: tuple[str, int, str] | None = None) -> None:
+    made = f" (created at {Site(*site)})" if site is not None else ""
     warnings.warn(
         f"pyforlinux: {what}{made} was garbage collected without being released "
         "(call close() or use 'with'); its kernel memory is leaked",
@@ -100,14 +100,25 @@ def track_owner_sites(on: bool) -> bool:
     return old
 
 
-def _site() -> Site | None:
+_SITE_DEPTH = 12  # frames walked at most: the cost stays bounded
+
+
+def _site() -> tuple[str, int, str] | None:
+    """The creating frame, cheaply: a tuple (made a :class:`Site` when reported)."""
     f: FrameType | None = sys._getframe(2)
-    while f is not None:
-        name = f.f_code.co_filename
+    for _ in range(_SITE_DEPTH):
+        if f is None:
+            break
+        code = f.f_code
+        name = code.co_filename
         if not name.startswith(_PKG) or name.startswith(_DRIVERS):
-            return Site(name, f.f_lineno, f.f_code.co_name)
+            return (name, f.f_lineno, code.co_name)
         f = f.f_back
     return None
+
+
+def _as_site(raw: Any) -> Site | None:
+    return None if raw is None else Site(*raw)
 
 
 # Armed Finalizers by id() of their weakref (a weakref to an unhashable
@@ -230,7 +241,7 @@ def live_owners() -> dict[int, tuple[str, Site | None]]:
     for key, fin in list(_armed.items()):
         if fin._func is _report_leak and fin._ref() is not None:
             args = fin._args
-            out[key] = (args[0], args[1] if len(args) > 1 else None)
+            out[key] = (args[0], _as_site(args[1]) if len(args) > 1 else None)
     return out
 
 
