@@ -134,3 +134,23 @@ def test_bad_input_a_bad_module_parameter(capsys: pytest.CaptureFixture[str]) ->
     assert "'lots' is not a size" in err
     err = one_line_failure(capsys, "run", str(EXAMPLE), "nope=1")
     assert "no module takes a parameter 'nope'" in err
+
+
+def test_serve_and_client_take_the_package(tmp_path: pathlib.Path) -> None:
+    sock = tmp_path / "tinygpu.sock"
+    server = subprocess.Popen([sys.executable, "-m", "pyforlinux", "serve", str(EXAMPLE),
+                               "--socket", str(sock), "--sessions", "1"], cwd=ROOT, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert server.stdout is not None
+        for line in server.stdout:  # wait for the server to say it serves
+            if line.startswith("serving "):
+                break
+        p = pyforlinux("client", str(EXAMPLE), "--socket", str(sock))
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert p.stdout.count("read back ok") == 3
+        rest, _ = server.communicate(timeout=120)
+    finally:
+        server.kill()
+    assert server.returncode == 0
+    assert "served 1 client session(s)" in rest and "TINYGPU_GEM_CREATE" in rest
