@@ -55,6 +55,13 @@ def test_pointer_extensions() -> None:
     assert fmt(b"%pfoo!", ptr(0)) == "0000000000000000!"
 
 
+def test_pV_formats_a_va_format_in_place() -> None:
+    buf = ffi.new("char[128]")
+    n = lib.pfl_snprintf_pV(buf, 128, b"[drm] %pV!", b"%s=%d %pe",
+                            ffi.new("char[]", b"x"), ffi.cast("int", 7), ptr(-2))
+    assert ffi.string(buf).decode() == "[drm] x=7 -ENOENT!" and n == 18
+
+
 def test_levels_lines_and_continuations_in_the_ring() -> None:
     mark = printk.next_seq()
     lib.pfl_printk(b"\0013an error %d\n", ffi.cast("int", 5))

@@ -436,6 +436,22 @@ int pfl_snprintf(char *buf, size_t size, const char *fmt, ...)
 	return n;
 }
 
+/* snprintf(buf, size, outer, &vaf) with vaf = { inner, the variadic
+ * arguments }: %pV as drm_print.c and dev_printk use it (tests call it). */
+int pfl_snprintf_pV(char *buf, size_t size, const char *outer, const char *inner, ...)
+{
+	struct va_format vaf;
+	va_list ap;
+	int n;
+
+	va_start(ap, inner);
+	vaf.fmt = inner;
+	vaf.va = &ap;
+	n = pfl_snprintf(buf, size, outer, &vaf);
+	va_end(ap);
+	return n;
+}
+
 /* ------------------------------------------------------------ the ring */
 
 static int task_pid(void)

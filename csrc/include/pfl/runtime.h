@@ -26,6 +26,7 @@ void pfl_warn_at(const char *file, int line, const char *cond, const void *calle
 void pfl_set_warn_hook(void (*hook)(char *buf, size_t size));
 size_t pfl_last_warning(char *buf, size_t size);
 int pfl_snprintf(char *buf, size_t size, const char *fmt, ...);
+int pfl_snprintf_pV(char *buf, size_t size, const char *outer, const char *inner, ...);
 void pfl_printk_emit(int level, const char *text);
 long pfl_log_read(unsigned long long *seq, int *level, unsigned long long *ts_nsec, int *pid,
 		  char *text, size_t size);
