@@ -32,7 +32,7 @@ KCFLAGS := -fPIC -g $(OPT) -std=gnu11 -fno-strict-aliasing -fno-common \
 # Kernel files, compiled unmodified (extracted by scripts/kernel-src.sh).
 KERNEL_SRCS := lib/rbtree.c lib/refcount.c lib/klist.c lib/scatterlist.c lib/xarray.c \
 	lib/radix-tree.c lib/idr.c lib/random32.c lib/math/prime_numbers.c \
-	lib/math/int_sqrt.c drivers/gpu/buddy.c drivers/dma-buf/dma-fence.c \
+	lib/math/int_sqrt.c lib/errname.c drivers/gpu/buddy.c drivers/dma-buf/dma-fence.c \
 	drivers/dma-buf/dma-fence-array.c drivers/dma-buf/dma-fence-chain.c \
 	tools/lib/bitmap.c tools/lib/find_bit.c tools/lib/hweight.c tools/lib/vsprintf.c
 # The driver core (CONFIG_SYSFS=n: kernfs/sysfs are the kernel's inline stubs).

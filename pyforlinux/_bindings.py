@@ -46,3 +46,7 @@ def _load() -> Any:
 _mod = _load()
 ffi: Any = _mod.ffi
 lib: Any = _mod.lib
+
+# The kernel log's Python side: the WARN call-site hook and the bridge from
+# the ``pyforlinux`` logging tree (imported last: it uses ffi and lib).
+from pyforlinux import printk as _printk  # noqa: E402,F401

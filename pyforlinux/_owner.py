@@ -35,12 +35,14 @@ Nothing here is public API; the public names are re-exported by
 from __future__ import annotations
 
 import atexit
+import os
+import sys
 import threading
 import warnings
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 from pyforlinux._bindings import ffi
@@ -60,13 +62,63 @@ class LeakWarning(ResourceWarning):
 
 warnings.filterwarnings("default", category=LeakWarning)
 
-def _report_leak(what: str) -> None:
+def _report_leak(what: str, site: tuple[str, int, str] | None = None) -> None:
+    made = f" (created at {Site(*site)})" if site is not None else ""
     warnings.warn(
-        f"pyforlinux: {what} was garbage collected without being released "
+        f"pyforlinux: {what}{made} was garbage collected without being released "
         "(call close() or use 'with'); its kernel memory is leaked",
         LeakWarning,
         stacklevel=2,
     )
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where an owner was created: the first Python frame outside
+    pyforlinux's own layers (a driver, a test, a script) -- ``file``,
+    ``line``, ``function`` -- as kmemleak names a kmalloc caller."""
+
+    file: str
+    line: int
+    function: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line} in {self.function}"
+
+
+_PKG = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_DRIVERS = _PKG + "drivers" + os.sep
+_track_sites = os.environ.get("PYFORLINUX_OWNER_SITES", "") not in ("", "0")
+
+
+def track_owner_sites(on: bool) -> bool:
+    """Record the creating frame of each owner from now on (or stop);
+    returns the previous setting. Off by default (``PYFORLINUX_OWNER_SITES=1``
+    turns it on at import); ``pyforlinux run`` turns it on."""
+    global _track_sites
+    old, _track_sites = _track_sites, on
+    return old
+
+
+_SITE_DEPTH = 12  # frames walked at most: the cost stays bounded
+
+
+def _site() -> tuple[str, int, str] | None:
+    """The creating frame, cheaply: a tuple (made a :class:`Site` when reported)."""
+    f: FrameType | None = sys._getframe(2)
+    for _ in range(_SITE_DEPTH):
+        if f is None:
+            break
+        code = f.f_code
+        name = code.co_filename
+        if not name.startswith(_PKG) or name.startswith(_DRIVERS):
+            return (name, f.f_lineno, code.co_name)
+        f = f.f_back
+    return None
+
+
+def _as_site(raw: Any) -> Site | None:
+    return None if raw is None else Site(*raw)
 
 
 # Armed Finalizers by id() of their weakref (a weakref to an unhashable
@@ -177,7 +229,20 @@ def leak_finalizer(obj: object, what: str) -> weakref.finalize[..., Any]:
     ``what`` describes the object (it must not reference ``obj``). Not run
     at interpreter exit. (A :class:`Finalizer`: cheap enough for every owner.)
     """
+    if _track_sites:
+        return Finalizer(obj, _report_leak, what, _site())
     return Finalizer(obj, _report_leak, what)
+
+
+def live_owners() -> dict[int, tuple[str, Site | None]]:
+    """The owners armed now (created, not yet released, still alive), by a
+    key that stays the same for the owner's life: ``(what, site)``."""
+    out: dict[int, tuple[str, Site | None]] = {}
+    for key, fin in list(_armed.items()):
+        if fin._func is _report_leak and fin._ref() is not None:
+            args = fin._args
+            out[key] = (args[0], _as_site(args[1]) if len(args) > 1 else None)
+    return out
 
 
 _UINTPTR: Final = ffi.typeof("uintptr_t")

@@ -2,22 +2,29 @@
 
 Subcommands:
     kunit [SUITE ...]   run the kernel's own test suites (KTAP output)
-    run nova [NAME=VALUE ...]
-                        load nova-core and Nova, serve a client session, unload
-    serve nova [NAME=VALUE ...] [--socket PATH] [--sessions N]
+    run DRIVER [NAME=VALUE ...] [--dmesg]
+                        load a driver's modules, run its client session, unload
+    serve DRIVER [NAME=VALUE ...] [--socket PATH] [--sessions N]
                         the same stack, serving clients of other processes
-    client [--socket PATH]
-                        the client session, from another process
+    client [DRIVER] [--socket PATH]
+                        the driver's client session, from another process
     bench [OP ...] [--json] [--quick] [--reps N]
                         safe API vs raw bindings vs C, ns/op (make bench)
-    faultsweep [SCENARIO ...] [--list]
+    faultsweep [DRIVER] [SCENARIO ...] [--list]
                         fail each allocation of each scenario in turn (fail_nth)
+    fuzz DRIVER [--examples N] [--seed S]
+                        random ioctls against a driver; nothing may leak or crash
+
+DRIVER is a driver package (pyforlinux.driver_package): a directory, a
+dotted import name, or a built-in short name (nova).
 """
 
 from __future__ import annotations
 
 import argparse
+import pathlib
 import sys
+from typing import Any
 
 
 def _kunit(args: argparse.Namespace) -> int:
@@ -32,39 +39,48 @@ def _kunit(args: argparse.Namespace) -> int:
     return 1 if any(r.failed for r in results) else 0
 
 
-def _run(args: argparse.Namespace) -> int:
-    from pyforlinux import run
+def _driver_command(cmd: str, fn: Any) -> int:
+    """Run ``fn()`` (a command on a driver package); an Error, or any
+    exception from a driver's code, is one line on stderr and status 1."""
+    from pyforlinux.driver_package import describe_exception
     from pyforlinux.error import Error
 
     try:
-        return run.run(args.target, args.params)
+        status: int = fn()
+        return status
     except Error as e:
-        print(f"pyforlinux run: {e.strerror}", file=sys.stderr)
-        return 1
+        print(f"pyforlinux {cmd}: {e.strerror or e}", file=sys.stderr)
+    except OSError as e:
+        print(f"pyforlinux {cmd}: {e}", file=sys.stderr)
+    except Exception as e:  # a driver's bug outside its init: still one line
+        print(f"pyforlinux {cmd}: {describe_exception(e)}", file=sys.stderr)
+    return 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pyforlinux import run
+
+    return _driver_command("run", lambda: run.run(args.target, args.params, dmesg=args.dmesg))
 
 
 def _serve(args: argparse.Namespace) -> int:
     from pyforlinux import run
-    from pyforlinux.error import Error
 
-    try:
-        return run.serve(args.target, args.params, args.socket, args.sessions)
-    except Error as e:
-        print(f"pyforlinux serve: {e.strerror}", file=sys.stderr)
-        return 1
+    return _driver_command("serve", lambda: run.serve(args.target, args.params, args.socket,
+                                                      args.sessions, dmesg=args.dmesg))
 
 
 def _client(args: argparse.Namespace) -> int:
     from pyforlinux import run
-    from pyforlinux.drm.server import SocketClient
-    from pyforlinux.error import Error
 
-    try:
-        run.nova_session(sys.stdout, SocketClient(args.socket))
-    except (Error, OSError) as e:
-        print(f"pyforlinux client: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return _driver_command("client", lambda: run.client(args.target, args.socket))
+
+
+def _fuzz(args: argparse.Namespace) -> int:
+    from pyforlinux import fuzz
+
+    return _driver_command("fuzz", lambda: fuzz.fuzz(args.target, args.examples, args.seed,
+                                                     tuple(args.params)))
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -83,15 +99,31 @@ def _faultsweep(args: argparse.Namespace) -> int:
     from pyforlinux import faultsweep
     from pyforlinux.error import Error
 
-    if args.list:
-        for name, scenario in faultsweep.SCENARIOS.items():
-            print(f"{name:<14} {scenario.summary}")
-        return 0
+    names = list(args.scenarios)
+    target = names.pop(0) if names and _is_driver(names[0]) else None
     try:
-        return faultsweep.main(args.scenarios)
+        if args.list:
+            table = faultsweep.SCENARIOS
+            if target is not None:
+                from pyforlinux.driver_package import resolve
+                table = faultsweep.package_scenarios(resolve(target))
+            for name, scenario in table.items():
+                print(f"{name:<14} {scenario.summary}")
+            return 0
+        return faultsweep.main(names, target=target)
     except Error as e:
         print(f"pyforlinux faultsweep: {e.strerror}", file=sys.stderr)
         return 2
+
+
+def _is_driver(arg: str) -> bool:
+    """Whether a faultsweep argument names a driver package rather than a scenario."""
+    from pyforlinux import faultsweep
+    from pyforlinux.driver_package import BUILTIN
+
+    if arg in faultsweep.SCENARIOS:
+        return False
+    return arg in BUILTIN or "/" in arg or "." in arg or pathlib.Path(arg).is_dir()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,21 +133,33 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("kunit", help="run the kernel's own test suites, KTAP output")
     p.add_argument("suites", nargs="*", metavar="SUITE", help="suite name or glob (default: all)")
     p.set_defaults(func=_kunit)
+    driver_help = "a driver package: a directory, a dotted name, or nova"
     p = sub.add_parser("run", help="load a driver stack and serve a client session (make run)")
-    p.add_argument("target", help="what to run: nova")
+    p.add_argument("target", metavar="DRIVER", help=driver_help)
     p.add_argument("params", nargs="*", metavar="NAME=VALUE",
                    help="module parameters, e.g. vram_size=512M")
+    p.add_argument("--dmesg", action="store_true",
+                   help="print the kernel log's new lines as they come")
     p.set_defaults(func=_run)
     p = sub.add_parser("serve", help="load a driver stack and serve its node on a Unix socket")
-    p.add_argument("target", help="what to serve: nova")
+    p.add_argument("target", metavar="DRIVER", help=driver_help)
     p.add_argument("params", nargs="*", metavar="NAME=VALUE", help="module parameters")
     p.add_argument("--socket", default="/tmp/pyforlinux-nova.sock", help="socket path")
     p.add_argument("--sessions", type=int, default=0,
                    help="stop after this many client sessions (default: until Ctrl-C)")
+    p.add_argument("--dmesg", action="store_true",
+                   help="print the kernel log's new lines as they come")
     p.set_defaults(func=_serve)
-    p = sub.add_parser("client", help="run the Nova client session against a served socket")
+    p = sub.add_parser("client", help="run a driver's client session against a served socket")
+    p.add_argument("target", metavar="DRIVER", nargs="?", default="nova", help=driver_help)
     p.add_argument("--socket", default="/tmp/pyforlinux-nova.sock", help="socket path")
     p.set_defaults(func=_client)
+    p = sub.add_parser("fuzz", help="random ioctls against a driver package")
+    p.add_argument("target", metavar="DRIVER", help=driver_help)
+    p.add_argument("params", nargs="*", metavar="NAME=VALUE", help="module parameters")
+    p.add_argument("--examples", type=int, default=2000, help="ioctls to issue")
+    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same run)")
+    p.set_defaults(func=_fuzz)
     p = sub.add_parser("bench", help="safe API vs raw bindings vs C, ns/op (make bench)")
     p.add_argument("ops", nargs="*", metavar="OP", help="operations (default: all)")
     p.add_argument("--json", action="store_true", help="JSON for machines instead of a table")
@@ -126,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="elapsed time, or the process's CPU time (steadier under load)")
     p.set_defaults(func=_bench)
     p = sub.add_parser("faultsweep", help="fail each allocation of each scenario in turn")
-    p.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario (default: all)")
+    p.add_argument("scenarios", nargs="*", metavar="[DRIVER] SCENARIO",
+                   help="a driver package first (its scenarios), then scenarios (default: all)")
     p.add_argument("--list", action="store_true", help="list the scenarios")
     p.set_defaults(func=_faultsweep)
     args = parser.parse_args(argv)

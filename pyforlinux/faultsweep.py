@@ -91,7 +91,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from pyforlinux import alloc
+from pyforlinux import alloc, printk
 from pyforlinux._bindings import ffi, lib
 from pyforlinux.error import Error, code
 
@@ -561,6 +561,101 @@ class SyncPrimitives(Scenario):
         return None
 
 
+class PackageSession(Scenario):
+    """A driver package's client session, its modules loaded once in setup
+    (made per package by :func:`package_scenarios`)."""
+
+    package: Any = None  # the DriverPackage
+
+    def setup(self) -> None:
+        """Load the package's modules and find its primary node."""
+        from pyforlinux import drm, run
+
+        self.loaded = run.load_modules(self.package, [], io.StringIO())
+        try:
+            self.node = run.card_node()
+        except BaseException:
+            run.unload_modules(self.loaded, io.StringIO())
+            raise
+        self.dev = drm.driver.lookup_node(self.node)
+
+    def run(self) -> str | None:
+        """Open the node, run the package's session, close."""
+        from pyforlinux.drm.client import Client
+
+        client = Client(self.node)
+        try:
+            self.package.session_fn()(io.StringIO(), client, self.dev)
+        finally:
+            client.close()
+        return None
+
+    def check(self) -> None:
+        """No open file, no GEM object, no module use left."""
+        from pyforlinux import module
+
+        if self.dev.open_count or self.dev.gem_objects:
+            raise Problem(f"{self.dev.open_count} open file(s), "
+                          f"{len(self.dev.gem_objects)} GEM object(s) left")
+        uses = {m.name: m.refcount() for m in module.loaded() if m.refcount()}
+        if uses:
+            raise Problem(f"module uses left: {uses}")
+
+    def teardown(self) -> None:
+        """Unload the package's modules."""
+        from pyforlinux import run
+
+        run.unload_modules(self.loaded, io.StringIO())
+
+
+class PackageBind(Scenario):
+    """Load a driver package's modules (probe, bind, register), open and
+    close a client, unload (made per package by :func:`package_scenarios`).
+    Graceful outcome: a probe failed with ``ENOMEM`` and no node exists."""
+
+    package: Any = None
+
+    def run(self) -> str | None:
+        """See the class documentation."""
+        from pyforlinux import auxiliary, drm, run
+        from pyforlinux.drm.client import Client
+
+        loaded = run.load_modules(self.package, [], io.StringIO())
+        try:
+            nodes = [n for n in drm.driver.nodes() if "card" in n]
+            if not nodes:
+                errs = [getattr(d._core, "probe_error", None) for d in auxiliary.devices()
+                        if not d.is_bound()]
+                if any(isinstance(e, Error) and e.errno == code.ENOMEM for e in errs):
+                    return GRACEFUL_PREFIX + "probe failed with ENOMEM, device left unbound"
+                raise Problem(f"no DRM node, and the probe errors are {errs!r}")
+            Client(nodes[0]).close()
+        finally:
+            run.unload_modules(loaded, io.StringIO())
+        return None
+
+    def check(self) -> None:
+        """Nothing loaded, no device on the bus, no DRM node."""
+        ModuleBind.check(self)  # type: ignore[arg-type]
+
+
+def package_scenarios(pkg: Any) -> dict[str, type[Scenario]]:
+    """The scenarios of a driver package (:mod:`pyforlinux.driver_package`):
+    ``<name>-session`` and ``<name>-bind`` generated from its modules and
+    session, then the ones it declares."""
+    made: dict[str, type[Scenario]] = {}
+    for base, suffix, summary in ((PackageSession, "session", "its client session"),
+                                  (PackageBind, "bind", "module load, probe and bind, unload")):
+        if base is PackageSession and pkg.session is None:
+            continue
+        name = f"{pkg.name}-{suffix}"
+        made[name] = type(f"{base.__name__}_{pkg.name}", (base,), {
+            "package": pkg, "name": name, "summary": f"{pkg.name}: {summary}"})
+    for declared in pkg.scenario_classes():
+        made[declared.name] = declared
+    return made
+
+
 SCENARIOS: dict[str, type[Scenario]] = {
     s.name: s
     for s in (NovaSession, ModuleBind, SGTableNew, BuddyAlloc, FenceLifecycle, XArrayStore,
@@ -637,6 +732,14 @@ class _Recorder(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.errors: list[str] = []
+        self.seq = printk.next_seq()  # kernel log read up to here
+
+    def kernel_errors(self) -> list[str]:
+        """Records at KERN_ERR or worse logged since the last call (C's
+        pr_err, an ioctl handler bug reported by the dispatch, ...)."""
+        recs = printk.dmesg(self.seq, max_level=printk.KERN_ERR)
+        self.seq = printk.next_seq()
+        return [r.text for r in recs]
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.levelno >= logging.ERROR:
@@ -649,11 +752,14 @@ def _quiet_logs() -> Iterator[_Recorder]:
     logger = logging.getLogger("pyforlinux")
     rec = _Recorder()
     old = logger.propagate
+    console = printk.console_loglevel()
     logger.addHandler(rec)
     logger.propagate = False
+    printk.set_console_loglevel(0)  # the log is read instead (rec.kernel_errors)
     try:
         yield rec
     finally:
+        printk.set_console_loglevel(console)
         logger.removeHandler(rec)
         logger.propagate = old
 
@@ -681,9 +787,10 @@ def _after_run(scenario: Scenario, base: _State, rec: _Recorder, what: str, *,
         raise Problem(f"{what}: {now.warnings - base.warnings} kernel WARN(s)")
     if now.lockdep != base.lockdep:
         raise Problem(f"{what}: lock validator reports {base.lockdep} -> {now.lockdep}")
-    if rec.errors:
+    kernel_errors = rec.kernel_errors()
+    if rec.errors or kernel_errors:
         errors, rec.errors[:] = list(rec.errors), []
-        raise Problem(f"{what}: logged errors: {errors}")
+        raise Problem(f"{what}: logged errors: {errors or kernel_errors}")
 
 
 def _clean_run(scenario: Scenario, base: _State, rec: _Recorder, what: str) -> None:
@@ -795,22 +902,24 @@ def _recover(scenario: Scenario) -> _State:
     return _State.now()
 
 
-def sweep_all(names: Sequence[str] = (), out: TextIO | None = None) -> list[SweepResult]:
-    """Sweep the scenarios named (default: all), printing one line each to
-    ``out`` (default: ``sys.stdout``).
+def sweep_all(names: Sequence[str] = (), out: TextIO | None = None,
+              scenarios: dict[str, type[Scenario]] | None = None) -> list[SweepResult]:
+    """Sweep the scenarios named (default: all) of ``scenarios`` (default:
+    :data:`SCENARIOS`), printing one line each to ``out`` (default: ``sys.stdout``).
 
     Raises:
         Error: ``EINVAL`` for an unknown scenario name.
     """
     if out is None:
         out = sys.stdout
-    chosen = list(names) or list(SCENARIOS)
+    table = SCENARIOS if scenarios is None else scenarios
+    chosen = list(names) or list(table)
     for name in chosen:
-        if name not in SCENARIOS:
-            raise Error(code.EINVAL, f"unknown scenario {name!r} (have: {', '.join(SCENARIOS)})")
+        if name not in table:
+            raise Error(code.EINVAL, f"unknown scenario {name!r} (have: {', '.join(table)})")
     results = []
     for name in chosen:
-        result = sweep(SCENARIOS[name]())
+        result = sweep(table[name]())
         results.append(result)
         out.write(result.line() + "\n")
         for k in result.known_bugs:
@@ -827,7 +936,18 @@ def sweep_all(names: Sequence[str] = (), out: TextIO | None = None) -> list[Swee
     return results
 
 
-def main(names: Sequence[str], out: TextIO | None = None) -> int:
-    """``pyforlinux faultsweep``: 0 if every run of every scenario is clean, else 1."""
-    results = sweep_all(names, out)
+def main(names: Sequence[str], out: TextIO | None = None, target: str | None = None) -> int:
+    """``pyforlinux faultsweep [TARGET] [SCENARIO ...]``: sweep the built-in
+    scenarios, or those of the driver package ``target``
+    (:func:`package_scenarios`); 0 if every run of every scenario is clean, else 1."""
+    table = None
+    if target is not None:
+        from pyforlinux.driver_package import resolve
+        pkg = resolve(target)
+        table = package_scenarios(pkg)
+    try:
+        results = sweep_all(names, out, table)
+    finally:
+        if target is not None:
+            pkg.forget()
     return 0 if all(r.ok for r in results) else 1

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 from pyforlinux._bindings import ffi, lib
 
-__all__ = ["CodeLocation", "LeakedObject", "report", "scan", "since", "symbolize", "symbolize_many"]
+__all__ = ["CodeLocation", "LeakedObject", "owner_report", "owner_scan", "owners_since", "report",
+           "scan", "since", "symbolize", "symbolize_many", "track_owner_sites"]
 
 #: Objects listed by :func:`report` before it summarises the rest.
 REPORT_LIMIT = 50
@@ -221,3 +222,35 @@ def since(before: Iterable[LeakedObject]) -> list[LeakedObject]:
     """
     seen = {(o.address, o.site_address) for o in before}
     return [o for o in scan() if (o.address, o.site_address) not in seen]
+
+
+# ---------------------------------------------------------------- Python owners
+
+from pyforlinux._owner import Site, live_owners, track_owner_sites  # noqa: E402
+
+
+def owner_scan() -> set[int]:
+    """The keys of the Python owners (``KBox``, ``ARef``, ``Arc``,
+    ``AllocatedBlocks``, ...) alive now: a mark for :func:`owners_since`."""
+    return set(live_owners())
+
+
+def owners_since(before: set[int]) -> list[tuple[str, Site | None]]:
+    """Owners created after the mark ``before`` and not released:
+    ``(what, site)``, the site being the creating Python frame when site
+    tracking was on (:func:`track_owner_sites`), else ``None``."""
+    return [v for k, v in live_owners().items() if k not in before]
+
+
+def owner_report(owners: list[tuple[str, Site | None]], limit: int = REPORT_LIMIT) -> str:
+    """kmemleak's report for Python owners: how many, then one line per
+    owner kind and creation site, most frequent first."""
+    counts: dict[tuple[str, str], int] = {}
+    for what, site in owners:
+        kind = what.split(" at 0x")[0]
+        key = (kind, str(site) if site is not None else "site not recorded")
+        counts[key] = counts.get(key, 0) + 1
+    lines = [f"unreleased Python owners: {len(owners)}"]
+    for (kind, where), n in sorted(counts.items(), key=lambda kv: -kv[1])[:limit]:
+        lines.append(f"  {n} x {kind}, created at {where}")
+    return "\n".join(lines)

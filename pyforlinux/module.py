@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import pathlib
 import re
 import sys
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
+from pyforlinux._owner import live_owners
 from pyforlinux.error import Error, code
 
 T = TypeVar("T")
@@ -208,6 +210,10 @@ class LoadedModule:
     this: ThisModule
     instance: Any
     source: str
+    owners: set[int] = field(default_factory=set)
+    """The Python owners alive when it was loaded (a kmemleak mark)."""
+    code: str = ""
+    """Its code: the module's file, or its package directory."""
 
 
 _loaded: dict[str, LoadedModule] = {}
@@ -272,8 +278,9 @@ def load(source: str, args: Iterable[str] = ()) -> ThisModule:
                 raise Error(code.EINVAL, f"{info.name}: unknown parameter '{pname}'")
             info.params[pname].set(value)
         this = ThisModule(info)
+        owners = set(live_owners())
         instance = cls(this)
-        _loaded[info.name] = LoadedModule(this, instance, source)
+        _loaded[info.name] = LoadedModule(this, instance, source, owners, _code_of(cls))
         _order.append(info.name)
         return this
 
@@ -298,6 +305,29 @@ def unload(name: str) -> None:
     close = getattr(lm.instance, "close", None)
     if callable(close):
         close()
+    _warn_leaks(lm)
+
+
+def _code_of(cls: type[Any]) -> str:
+    file = getattr(sys.modules.get(cls.__module__), "__file__", None) or ""
+    if file.endswith("__init__.py"):
+        return os.path.dirname(file) + os.sep
+    return file
+
+
+def _warn_leaks(lm: LoadedModule) -> None:
+    """A module whose code created Python owners that are still alive after
+    its exit leaked them: a kernel WARN (into dmesg), with the sites. Only
+    owners with a recorded site (site tracking on) can be attributed."""
+    if not lm.code:
+        return
+    mine = [(what, site) for key, (what, site) in live_owners().items()
+            if key not in lm.owners and site is not None and site.file.startswith(lm.code)]
+    if mine:
+        from pyforlinux import printk
+        lines = "\n".join(f"  {what}, created at {site}" for what, site in mine[:20])
+        printk.WARN(True, f"module {lm.this.name}: {len(mine)} object(s) it created are "
+                          f"still alive after its exit (leaked):\n{lines}")
 
 
 def loaded() -> list[ThisModule]:

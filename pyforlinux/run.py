@@ -10,22 +10,27 @@ write/read-back through each object's mmap offset, GEM_CLOSE, close. It
 prints a report (driver, VRAM used and free from the buddy allocator,
 objects and their blocks, ioctl counts and errors), unloads the modules in
 reverse order, and checks that no kernel object is left alive.
+
+Any driver package runs the same way (``pyforlinux run PATH``): its
+modules are loaded in its declared order and its own client session is
+driven (:mod:`pyforlinux.driver_package`); Nova is the built-in package
+``nova``. With ``dmesg=True`` the kernel log's new lines are printed as
+they come; at unload, what is left alive is reported with allocation
+sites (:mod:`pyforlinux.kmemleak`), and each problem is one line.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from pyforlinux import alloc, auxiliary, drm, kmemleak, module
+from pyforlinux import alloc, auxiliary, drm, kmemleak, module, printk
 from pyforlinux._bindings import lib
+from pyforlinux.driver_package import DriverPackage, describe_exception, resolve
 from pyforlinux.drm.client import Client
 from pyforlinux.error import Error, code
-
-MODULES = {
-    "nova": ["pyforlinux.drivers.nova_core", "pyforlinux.drivers.nova"],
-}
 
 SIZES = [4096, 10_000, 1 << 20, 3 * (1 << 20) + 123, 16 << 20]
 
@@ -136,31 +141,53 @@ def _ioctl_report(dev: drm.Device[Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run(target: str, params: Sequence[str], out: TextIO = sys.stdout) -> int:
-    """Load ``target``'s modules, run the session, unload; returns an exit status."""
+def card_node() -> str:
+    """The first primary node registered (``/dev/dri/cardN``).
+
+    Raises:
+        Error: ``ENODEV`` when no driver registered one (e.g. its probe failed).
+    """
+    nodes = [n for n in drm.driver.nodes() if "card" in n]
+    if not nodes:
+        raise Error(code.ENODEV, "no DRM node was registered (did the driver's probe fail? "
+                                 "see the kernel log)")
+    return nodes[0]
+
+
+def run(target: str, params: Sequence[str], out: TextIO | None = None, *,
+        dmesg: bool = False) -> int:
+    """Load the driver package ``target``'s modules, run its client session,
+    unload; returns an exit status."""
+    stream: TextIO = sys.stdout if out is None else out
+    pkg = resolve(target)
+    session_fn = pkg.session_fn()
 
     def session() -> None:
-        client = Client("/dev/dri/card0")
+        client = Client(card_node())
         dev = client.file.dev
-        nova_session(out, client, dev)
-        out.write(_ioctl_report(dev))
+        session_fn(stream, client, dev)
+        stream.write(_ioctl_report(dev))
 
-    return with_modules(target, params, session, out)
+    return with_modules(pkg, params, session, stream, dmesg=dmesg)
 
 
 def serve(target: str, params: Sequence[str], path: str, sessions: int,
-          out: TextIO = sys.stdout) -> int:
-    """Load ``target``'s modules and serve ``/dev/dri/card0`` on the Unix
+          out: TextIO | None = None, *, dmesg: bool = False) -> int:
+    """Load ``target``'s modules and serve its primary node on the Unix
     socket ``path`` until ``sessions`` clients have come and gone (0: until
     interrupted); unload. Returns an exit status."""
     from pyforlinux.drm.server import Server
     from pyforlinux.time.delay import msleep
 
+    stream: TextIO = sys.stdout if out is None else out
+    pkg = resolve(target)
+
     def session() -> None:
-        dev = drm.driver.lookup_node("/dev/dri/card0")
-        server = Server("/dev/dri/card0", path)
-        out.write(f"serving /dev/dri/card0 on {path}\n")
-        out.flush()
+        node = card_node()
+        dev = drm.driver.lookup_node(node)
+        server = Server(node, path)
+        stream.write(f"serving {node} on {path}\n")
+        stream.flush()
         try:
             while not sessions or server.sessions < sessions:
                 msleep(50)
@@ -168,47 +195,112 @@ def serve(target: str, params: Sequence[str], path: str, sessions: int,
             pass
         finally:
             server.close()
-        out.write(f"served {server.sessions} client session(s)\n")
-        out.write(_ioctl_report(dev))
+        stream.write(f"served {server.sessions} client session(s)\n")
+        stream.write(_ioctl_report(dev))
 
-    return with_modules(target, params, session, out)
+    return with_modules(pkg, params, session, stream, dmesg=dmesg)
 
 
-def with_modules(target: str, params: Sequence[str], body: Any, out: TextIO) -> int:
-    """Load ``target``'s modules, run ``body()``, unload in reverse, check
-    that no kernel object is left; returns an exit status."""
-    if target not in MODULES:
-        out.write(f"pyforlinux run: unknown target {target!r} (have: {', '.join(MODULES)})\n")
-        return 2
-    baseline = alloc.live_objects().total
-    before = kmemleak.scan()  # addresses only: sites are named if something leaks
-    warn_base = int(lib.pfl_warn_count())  # WARNs of this run only, not the process's
-    sources = MODULES[target]
-    routed = _split_params(sources, params)
+def client(target: str, socket_path: str, out: TextIO | None = None) -> int:
+    """Run ``target``'s client session against a node served on ``socket_path``."""
+    from pyforlinux.drm.server import SocketClient
+
+    stream: TextIO = sys.stdout if out is None else out
+    resolve(target).session_fn()(stream, SocketClient(socket_path), None)
+    return 0
+
+
+def load_modules(pkg: DriverPackage, params: Sequence[str], out: TextIO) -> list[str]:
+    """Load ``pkg``'s modules in order with ``params`` routed to them;
+    returns their names. On a failure, unloads what was loaded and raises
+    one :class:`~pyforlinux.error.Error` whose message names the module and
+    the file and line at fault.
+    """
+    sources = pkg.module_sources()
+    try:
+        routed = _split_params(sources, params)
+    except Error:
+        raise
+    except Exception as e:
+        raise Error(code.ENOEXEC, describe_exception(e, pkg.root)) from None
     loaded: list[str] = []
     try:
         for src in sources:
-            this = module.load(src, routed[src])
+            try:
+                this = module.load(src, routed[src])
+            except Error as e:
+                raise Error(e.errno or code.EINVAL,
+                            f"loading {src.rsplit('.', 1)[-1]}: {e.strerror}") from None
+            except Exception as e:
+                raise Error(code.ENOEXEC, f"loading {src.rsplit('.', 1)[-1]}: "
+                                          f"{describe_exception(e, pkg.root)}") from None
             loaded.append(this.name)
             ps = ", ".join(f"{k}={v.value}" for k, v in this.info.params.items())
             out.write(f"module: loaded {this.name} ({this.info.description}; "
                       f"{this.info.license}){'; ' + ps if ps else ''}\n")
-        for adev in auxiliary.devices():
-            state = "bound" if adev.is_bound() else "unbound"
-            parent = adev.parent()
-            out.write(f"bus: auxiliary device {adev.name()} ({state}) under "
-                      f"{parent.name() if parent else '-'}\n")
-        out.write(f"drm: registered nodes {', '.join(drm.driver.nodes())}\n\n")
-        body()
-    finally:
-        for name in reversed(loaded):
+    except BaseException:
+        unload_modules(loaded, out)
+        raise
+    return loaded
+
+
+def unload_modules(names: Sequence[str], out: TextIO) -> None:
+    """Unload ``names`` in reverse order (each one attempted)."""
+    first: BaseException | None = None
+    for name in reversed(names):
+        try:
             module.unload(name)
             out.write(f"module: unloaded {name}\n")
+        except BaseException as e:  # the others still unload
+            first = first or e
+    if first is not None:
+        raise first
+
+
+def with_modules(target: DriverPackage | str, params: Sequence[str], body: Any, out: TextIO,
+                 *, dmesg: bool = False) -> int:
+    """Load the package's modules, run ``body()``, unload in reverse, check
+    that no kernel object is left; returns an exit status. With ``dmesg``,
+    the kernel log's new lines are written to ``out`` as they come."""
+    pkg = resolve(target) if isinstance(target, str) else target
+    baseline = alloc.live_objects().total
+    before = kmemleak.scan()  # addresses only: sites are named if something leaks
+    owners = kmemleak.owner_scan()
+    warn_base = int(lib.pfl_warn_count())  # WARNs of this run only, not the process's
+    follower = None
+    stop = threading.Event()
+    console = printk.console_loglevel()
+    tracking = kmemleak.track_owner_sites(True)  # leaked owners are named by site
+    if dmesg:
+        printk.set_console_loglevel(0)  # the lines go to out instead
+        follower = printk.follow(out, printk.next_seq(), stop, lambda r: "dmesg: " + r.line())
+    try:
+        loaded = load_modules(pkg, params, out)
+        try:
+            for adev in auxiliary.devices():
+                state = "bound" if adev.is_bound() else "unbound"
+                parent = adev.parent()
+                out.write(f"bus: auxiliary device {adev.name()} ({state}) under "
+                          f"{parent.name() if parent else '-'}\n")
+            out.write(f"drm: registered nodes {', '.join(drm.driver.nodes())}\n\n")
+            body()
+        finally:
+            unload_modules(loaded, out)
+            pkg.forget()
+    finally:
+        if follower is not None:
+            stop.set()
+            follower.join()
+        printk.set_console_loglevel(console)
+        kmemleak.track_owner_sites(tracking)
     live = alloc.live_objects().total - baseline
     out.write(f"live kernel objects after unload: {live}\n")
     if live:
         out.write(kmemleak.report(kmemleak.since(before)) + "\n")
+    left = kmemleak.owners_since(owners)
+    if left:
+        out.write(kmemleak.owner_report(left) + "\n")
     warnings = int(lib.pfl_warn_count()) - warn_base
     if warnings:
         out.write(f"kernel warnings: {warnings}\n")
-    return 0 if live == 0 and warnings == 0 else 1
+    return 0 if live == 0 and warnings == 0 and not left else 1

@@ -41,7 +41,7 @@ import cffi
 from pyforlinux._bindings import build_dir
 from pyforlinux.error import Error, code
 
-__all__ = ["Uapi", "UapiError", "load"]
+__all__ = ["Uapi", "UapiError", "ffi_for", "load"]
 
 _ROOT = pathlib.Path(__file__).resolve().parent.parent
 # Integer types a UAPI header uses (include/uapi/asm-generic/int-ll64.h);
@@ -233,7 +233,8 @@ def load(header: str | os.PathLike[str]) -> Uapi:
         try:
             ffi.cdef(cdef)
         except cffi.CDefError as e:
-            raise UapiError(f"{path}: cannot declare to cffi: {e}") from e
+            raise UapiError(f"{path}: cannot declare to cffi: "
+                            f"{' '.join(str(e).split())}") from e
         ffi.set_source(name, f'#include "bindings_helper.h"\n#include "{path}"\n',
                        include_dirs=[str(_ROOT / "csrc" / "bindings")],
                        extra_compile_args=[*flags, "-w"],
@@ -245,7 +246,33 @@ def load(header: str | os.PathLike[str]) -> Uapi:
             raise UapiError(f"{path}: the generated module does not compile: {e}") from e
         mod = _import(name, out)
         assert mod is not None
-    return Uapi(path, mod.ffi, mod.lib, tuple(types), tuple(constants))
+    u = Uapi(path, mod.ffi, mod.lib, tuple(types), tuple(constants))
+    _LOADED[str(path)] = u
+    return u
+
+
+_LOADED: dict[str, Uapi] = {}
+
+
+def ffi_for(ctype: str) -> Any:
+    """The cffi ``FFI`` that knows the C type ``ctype`` (``"struct drm_foo"``):
+    the project's, else the most recently loaded driver UAPI declaring it.
+    Clients and the ioctl layer use it to pack a driver's own structs.
+
+    Raises:
+        Error: ``EINVAL`` if no loaded header declares ``ctype``.
+    """
+    from pyforlinux._bindings import ffi
+
+    for candidate in [ffi, *reversed(list(_LOADED.values()))]:
+        f = candidate if candidate is ffi else candidate.ffi
+        try:
+            f.typeof(ctype)
+            return f
+        except (f.error, TypeError):
+            continue
+    raise Error(code.EINVAL, f"unknown C type {ctype!r} (not in the project's UAPI nor in "
+                             "a loaded driver UAPI header)")
 
 
 def _import(name: str, where: pathlib.Path) -> Any:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from pyforlinux import uapi
 from pyforlinux._bindings import ffi
 from pyforlinux.cred import Credential
 from pyforlinux.drm import gem
@@ -24,19 +25,30 @@ from pyforlinux.uaccess import UserSpace
 
 
 def pack_struct(ctype: str, **fields: int) -> bytes:
-    """The bytes of a ``ctype`` (``"struct drm_version"``) with ``fields`` set;
-    pointer fields take user addresses (ints)."""
-    ftypes = dict(ffi.typeof(ctype).fields)
-    init = {k: ffi.cast(ftypes[k].type, v) if ftypes[k].type.kind == "pointer" else v
+    """The bytes of a ``ctype`` (``"struct drm_version"``, or a struct of a
+    loaded driver UAPI header) with ``fields`` set; pointer fields take
+    user addresses (ints)."""
+    f = _types(ctype)
+    ftypes = dict(f.typeof(ctype).fields)
+    init = {k: f.cast(ftypes[k].type, v) if ftypes[k].type.kind == "pointer" else v
             for k, v in fields.items()}
-    return bytes(ffi.buffer(ffi.new(f"{ctype} *", init)))
+    return bytes(f.buffer(f.new(f"{ctype} *", init)))
 
 
 def unpack_struct(ctype: str, data: bytes) -> Any:
     """A ``ctype`` struct (cffi) from its bytes."""
-    res = ffi.new(f"{ctype} *")
-    ffi.memmove(res, data, min(len(data), ffi.sizeof(ctype)))
+    f = _types(ctype)
+    res = f.new(f"{ctype} *")
+    f.memmove(res, data, min(len(data), f.sizeof(ctype)))
     return res
+
+
+def _types(ctype: str) -> Any:
+    try:
+        ffi.typeof(ctype)
+        return ffi
+    except (ffi.error, TypeError):
+        return uapi.ffi_for(ctype)  # a driver's own struct
 
 
 class Client:

@@ -21,9 +21,14 @@ A handler is ``fn(dev, data, file) -> int`` (``data`` the cffi struct,
 * a non-negative ``int`` up to ``INT_MAX``: that result;
 * a larger ``int``: ``-ERANGE`` (the Rust macro's ``try_into()``);
 * an :class:`~pyforlinux.error.Error` (or ``OSError``) raised: its errno;
-* any other exception: ``-EIO``, logged with its traceback (a driver bug);
-* ``None``, a negative ``int`` or anything not an ``int``: ``-EINVAL``,
-  logged as a driver bug (Rust's ``Result<u32>`` cannot express these).
+* any other exception: ``-EIO``, logged to dmesg with its traceback and the
+  errno the client got (:func:`pyforlinux.printk.report_ioctl_bug`);
+* ``None`` (a forgotten ``return 0``), a negative ``int`` or anything not an
+  ``int``: ``-EINVAL``, logged to dmesg as a driver bug (Rust's
+  ``Result<u32>`` cannot express these).
+
+A driver's own UAPI (:func:`pyforlinux.uapi.load`) supplies its numbers and
+structs: ``declare_drm_ioctls(entries, uapi=...)``.
 
 Rust: rust/kernel/drm/ioctl.rs. C: include/drm/drm_ioctl.h,
 drivers/gpu/drm/drm_ioctl.c, include/uapi/drm/drm.h
@@ -31,19 +36,17 @@ drivers/gpu/drm/drm_ioctl.c, include/uapi/drm/drm.h
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pyforlinux._bindings import ffi, lib
 from pyforlinux.error import Error, code
+from pyforlinux.printk import report_ioctl_bug
 
 if TYPE_CHECKING:
     from pyforlinux.drm.device import Device
     from pyforlinux.drm.file import File
-
-log = logging.getLogger("pyforlinux.drm")
 
 #: Permission flags (``enum drm_ioctl_flags``).
 AUTH: int = lib.DRM_AUTH
@@ -117,40 +120,60 @@ class IoctlDesc:
     flags: int
     func: Handler
     name: str
+    types: Any = field(default=ffi, repr=False, compare=False)
+    """The cffi ``FFI`` that knows ``struct``: the project's, or a driver's
+    UAPI (:attr:`pyforlinux.uapi.Uapi.ffi`, which includes the project's)."""
+    size: int = field(init=False, repr=False, compare=False)
     ptr_type: Any = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "ptr_type", ffi.typeof(f"{self.struct} *"))
+        object.__setattr__(self, "size", self.types.sizeof(self.struct))
+        object.__setattr__(self, "ptr_type", self.types.typeof(f"{self.struct} *"))
 
 
-def declare_drm_ioctls(entries: Sequence[tuple[str, str, int, Handler]]) -> tuple[IoctlDesc, ...]:
+def declare_drm_ioctls(entries: Sequence[tuple[str, str, int, Handler]],
+                       uapi: Any = None) -> tuple[IoctlDesc, ...]:
     """Build a driver's ioctl table (``declare_drm_ioctls!``).
 
     Each entry is ``(NAME, struct_name, flags, handler)``: the command is
     the uapi's ``DRM_IOCTL_<NAME>`` and the argument ``struct <struct_name>``.
+    ``uapi`` is the driver's own UAPI header, compiled
+    (:func:`pyforlinux.uapi.load`): its numbers and structs are looked up
+    first, then the project's (``include/uapi/drm``).
 
     Raises:
-        Error: ``EINVAL`` if a command is unknown, out of sequence from
-            ``DRM_COMMAND_BASE``, if there are more than
-            ``DRM_COMMAND_END - DRM_COMMAND_BASE``, or if the struct's size
-            differs from ``_IOC_SIZE`` of the command (the Rust macro's
-            build-time asserts).
+        Error: ``EINVAL`` if a command is unknown, in the DRM core's number
+            range, out of sequence from ``DRM_COMMAND_BASE``, if a struct is
+            unknown, or if the struct's size differs from ``_IOC_SIZE`` of
+            the command (the Rust macro's build-time asserts).
     """
+    types = ffi if uapi is None else uapi.ffi
+    where = "the uapi" if uapi is None else str(uapi.header)
     table = []
     expect = COMMAND_BASE
     for name, struct, flags, func in entries:
-        cmd = getattr(lib, f"DRM_IOCTL_{name}", None)
+        cmd = None if uapi is None else getattr(uapi.lib, f"DRM_IOCTL_{name}", None)
         if cmd is None:
-            raise Error(code.EINVAL, f"no DRM_IOCTL_{name} in the uapi")
+            cmd = getattr(lib, f"DRM_IOCTL_{name}", None)
+        if cmd is None:
+            raise Error(code.EINVAL, f"no DRM_IOCTL_{name} in {where}")
         cmd = int(cmd) & 0xFFFFFFFF
+        if not COMMAND_BASE <= ioc_nr(cmd) < COMMAND_END:
+            raise Error(code.EINVAL, f"DRM_IOCTL_{name} is number {ioc_nr(cmd):#04x}, in the "
+                                     f"DRM core's range: driver ioctls are DRM_COMMAND_BASE "
+                                     f"({COMMAND_BASE:#x}) + n")
         if ioc_nr(cmd) != expect or expect >= COMMAND_END:
             raise Error(code.EINVAL, f"DRM_IOCTL_{name} is number {ioc_nr(cmd):#x}, "
                                      f"expected {expect:#x}: ioctls must be consecutive")
         ctype = f"struct {struct}"
-        if ffi.sizeof(ctype) != ioc_size(cmd):
-            raise Error(code.EINVAL, f"sizeof({ctype}) = {ffi.sizeof(ctype)} but "
+        try:
+            size = types.sizeof(ctype)
+        except (types.error, TypeError):
+            raise Error(code.EINVAL, f"DRM_IOCTL_{name}: no {ctype} in {where}") from None
+        if size != ioc_size(cmd):
+            raise Error(code.EINVAL, f"sizeof({ctype}) = {size} but "
                                      f"_IOC_SIZE(DRM_IOCTL_{name}) = {ioc_size(cmd)}")
-        table.append(IoctlDesc(cmd, ctype, flags, func, name))
+        table.append(IoctlDesc(cmd, ctype, flags, func, name, types))
         expect += 1
     return tuple(table)
 
@@ -166,7 +189,7 @@ def _call_handler(desc: IoctlDesc, dev: Device[Any], data: Any, file: File[Any])
     dev.stats.count(desc.name)
     try:
         with dev.enter():
-            ret = desc.func(dev, ffi.cast(desc.ptr_type, data), file)
+            ret = desc.func(dev, desc.types.cast(desc.ptr_type, data), file)
     except Error as e:
         errno = e.errno or code.EINVAL
         log.debug("ioctl %s: %s", desc.name, e)
@@ -177,17 +200,18 @@ def _call_handler(desc: IoctlDesc, dev: Device[Any], data: Any, file: File[Any])
         log.debug("ioctl %s: %s", desc.name, e)
         dev.stats.error(desc.name, errno)
         return -errno
-    except Exception:
-        # A handler bug: report it, fail the ioctl, keep serving.
-        log.exception("ioctl %s: driver bug: the handler raised", desc.name)
+    except Exception as e:
+        # A handler bug: report it (dmesg, with the traceback), fail the
+        # ioctl, keep serving.
+        report_ioctl_bug(dev, desc.name, code.EIO, exc=e)
         dev.stats.error(desc.name, code.EIO)
         return -code.EIO
     if type(ret) is not int or ret < 0:
-        log.error("ioctl %s: driver bug: the handler returned %r, not a non-negative int "
-                  "(EINVAL)", desc.name, ret)
+        report_ioctl_bug(dev, desc.name, code.EINVAL, result=ret)
         dev.stats.error(desc.name, code.EINVAL)
         return -code.EINVAL
     if ret > INT_MAX:
+        report_ioctl_bug(dev, desc.name, code.ERANGE, result=ret)
         dev.stats.error(desc.name, code.ERANGE)
         return -code.ERANGE
     return ret

@@ -11,7 +11,6 @@
 
 /* runtime/printk.c */
 size_t pfl_last_warning(char *buf, size_t size);
-void pfl_set_printk_hook(void (*hook)(const char *msg));
 
 /* runtime/slab.c: the kmemleak view and fault injection */
 long pfl_slab_live_objects(void);

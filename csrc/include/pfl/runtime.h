@@ -22,6 +22,22 @@ void pfl_warn(const char *file, int line, const char *cond);
 void pfl_bug(const char *file, int line, const char *cond) __attribute__((noreturn));
 unsigned long pfl_warn_count(void);
 void pfl_set_log_fd(int fd);
+void pfl_warn_at(const char *file, int line, const char *cond, const void *caller);
+void pfl_set_warn_hook(void (*hook)(char *buf, size_t size));
+size_t pfl_last_warning(char *buf, size_t size);
+int pfl_snprintf(char *buf, size_t size, const char *fmt, ...);
+int pfl_snprintf_pV(char *buf, size_t size, const char *outer, const char *inner, ...);
+void pfl_printk_emit(int level, const char *text);
+long pfl_log_read(unsigned long long *seq, int *level, unsigned long long *ts_nsec, int *pid,
+		  char *text, size_t size);
+unsigned long long pfl_log_next_seq(void);
+int pfl_log_wait(unsigned long long seq, int timeout_ms);
+void pfl_log_clear(void);
+/* kernel/printk/printk.c's names */
+int _printk(const char *fmt, ...);
+extern int console_printk[4];
+/* drivers/gpu/drm/drm_print.c's drm.debug mask */
+extern unsigned long __drm_debug;
 
 /* ---- memory (runtime/slab.c) ---- */
 void *pfl_kmalloc(size_t size, unsigned int gfp, unsigned long caller);

@@ -10,8 +10,19 @@ Nova's UAPI (``include/uapi/drm/nova_drm.h``).
 from __future__ import annotations
 
 from pyforlinux import auxiliary
+from pyforlinux.driver_package import DriverPackage
 from pyforlinux.drivers.nova import driver as _driver
 from pyforlinux.module import ThisModule, module
+
+#: Nova as a driver package (``pyforlinux run nova``): the nova-core
+#: stand-in, then Nova; its UAPI (nova_drm.h) is in the project's build.
+DRIVER = DriverPackage(
+    name="nova",
+    modules=["pyforlinux.drivers.nova_core", "pyforlinux.drivers.nova"],
+    session="pyforlinux.run:nova_session",
+    scenarios=["pyforlinux.faultsweep:NovaUnbind"],
+    description="Nova on a virtual GPU (nova-core stand-in)",
+)
 
 
 @module(
