@@ -36,6 +36,7 @@ drivers/gpu/drm/drm_ioctl.c, include/uapi/drm/drm.h
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -47,6 +48,8 @@ from pyforlinux.printk import report_ioctl_bug
 if TYPE_CHECKING:
     from pyforlinux.drm.device import Device
     from pyforlinux.drm.file import File
+
+log = logging.getLogger("pyforlinux.drm")
 
 #: Permission flags (``enum drm_ioctl_flags``).
 AUTH: int = lib.DRM_AUTH
