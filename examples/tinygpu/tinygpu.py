@@ -115,7 +115,7 @@ class TinyDrm(drm.Driver):
     File = TinyFile
     Object = TinyObject
     INFO = drm.DriverInfo(major=1, minor=0, patchlevel=0, name="tinygpu",
-                          desc="A tiny GPU", date="20261201")
+                          desc="A tiny GPU")
     IOCTLS = ioctl.declare_drm_ioctls([
         ("TINYGPU_GETPARAM", "drm_tinygpu_getparam", ioctl.RENDER_ALLOW, TinyFile.getparam),
         ("TINYGPU_GEM_CREATE", "drm_tinygpu_gem_create", ioctl.AUTH | ioctl.RENDER_ALLOW,
