@@ -2,12 +2,12 @@
 
 Subcommands:
     kunit [SUITE ...]   run the kernel's own test suites (KTAP output)
-    run nova [NAME=VALUE ...]
-                        load nova-core and Nova, serve a client session, unload
-    serve nova [NAME=VALUE ...] [--socket PATH] [--sessions N]
-                        the same stack, serving clients of other processes
-    client [--socket PATH]
-                        the client session, from another process
+    run nova [NAME=VALUE ...] [--exec -- PROGRAM [ARGS ...]]
+                        load nova-core and Nova, run a client session (or
+                        PROGRAM, a real process through the bridge), unload
+    serve nova [NAME=VALUE ...] --dev DIR
+                        the same stack, serving /dev/dri and /sys under DIR
+                        to real processes until interrupted
     bench [OP ...] [--json] [--quick] [--reps N]
                         safe API vs raw bindings vs C, ns/op (make bench)
     faultsweep [SCENARIO ...] [--list]
@@ -37,6 +37,12 @@ def _run(args: argparse.Namespace) -> int:
     from pyforlinux.error import Error
 
     try:
+        if args.exec is not None:
+            argv = args.exec[1:] if args.exec[:1] == ["--"] else args.exec
+            if not argv:
+                print("pyforlinux run: --exec needs a PROGRAM", file=sys.stderr)
+                return 2
+            return run.run_exec(args.target, args.params, argv)
         return run.run(args.target, args.params)
     except Error as e:
         print(f"pyforlinux run: {e.strerror}", file=sys.stderr)
@@ -48,23 +54,10 @@ def _serve(args: argparse.Namespace) -> int:
     from pyforlinux.error import Error
 
     try:
-        return run.serve(args.target, args.params, args.socket, args.sessions)
+        return run.serve(args.target, args.params, args.dev)
     except Error as e:
         print(f"pyforlinux serve: {e.strerror}", file=sys.stderr)
         return 1
-
-
-def _client(args: argparse.Namespace) -> int:
-    from pyforlinux import run
-    from pyforlinux.drm.server import SocketClient
-    from pyforlinux.error import Error
-
-    try:
-        run.nova_session(sys.stdout, SocketClient(args.socket))
-    except (Error, OSError) as e:
-        print(f"pyforlinux client: {e}", file=sys.stderr)
-        return 1
-    return 0
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -105,17 +98,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("target", help="what to run: nova")
     p.add_argument("params", nargs="*", metavar="NAME=VALUE",
                    help="module parameters, e.g. vram_size=512M")
+    p.add_argument("--exec", nargs="*", metavar="PROGRAM",
+                   help="(last, as --exec -- PROGRAM [ARGS...]) run PROGRAM as a real process "
+                        "against the driver (umockdev's preload); its exit status is returned")
     p.set_defaults(func=_run)
-    p = sub.add_parser("serve", help="load a driver stack and serve its node on a Unix socket")
+    p = sub.add_parser("serve", help="load a driver stack and serve /dev/dri and /sys "
+                                     "to real processes")
     p.add_argument("target", help="what to serve: nova")
     p.add_argument("params", nargs="*", metavar="NAME=VALUE", help="module parameters")
-    p.add_argument("--socket", default="/tmp/pyforlinux-nova.sock", help="socket path")
-    p.add_argument("--sessions", type=int, default=0,
-                   help="stop after this many client sessions (default: until Ctrl-C)")
+    p.add_argument("--dev", required=True, metavar="DIR",
+                   help="an empty directory: the testbed (UMOCKDEV_DIR) to serve")
     p.set_defaults(func=_serve)
-    p = sub.add_parser("client", help="run the Nova client session against a served socket")
-    p.add_argument("--socket", default="/tmp/pyforlinux-nova.sock", help="socket path")
-    p.set_defaults(func=_client)
     p = sub.add_parser("bench", help="safe API vs raw bindings vs C, ns/op (make bench)")
     p.add_argument("ops", nargs="*", metavar="OP", help="operations (default: all)")
     p.add_argument("--json", action="store_true", help="JSON for machines instead of a table")
@@ -129,7 +122,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario (default: all)")
     p.add_argument("--list", action="store_true", help="list the scenarios")
     p.set_defaults(func=_faultsweep)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Everything after --exec is the program's, options included.
+    exec_argv = None
+    if "--exec" in argv:
+        i = argv.index("--exec")
+        argv, exec_argv = argv[:i], argv[i + 1:]
     args = parser.parse_args(argv)
+    if exec_argv is not None:
+        args.exec = exec_argv
+    elif not hasattr(args, "exec"):
+        args.exec = None
     status: int = args.func(args)
     return status
 

@@ -14,7 +14,15 @@ reverse order, and checks that no kernel object is left alive.
 
 from __future__ import annotations
 
+import io
+import os
+import re
+import shlex
+import signal
+import subprocess
 import sys
+import tempfile
+import threading
 from collections.abc import Sequence
 from typing import Any, TextIO
 
@@ -136,46 +144,132 @@ def _ioctl_report(dev: drm.Device[Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run(target: str, params: Sequence[str], out: TextIO = sys.stdout) -> int:
-    """Load ``target``'s modules, run the session, unload; returns an exit status."""
+def run(target: str, params: Sequence[str], out: TextIO = sys.stdout, real: bool = True) -> int:
+    """Load ``target``'s modules, run the session in this process, then (``real``)
+    the libdrm client and ``drmdevice`` as real processes through the
+    device-node bridge; unload. Returns an exit status."""
+
+    status = [0]
 
     def session() -> None:
         client = Client("/dev/dri/card0")
         dev = client.file.dev
         nova_session(out, client, dev)
+        if real:
+            out.write("\n")
+            status[0] = real_clients(out)
         out.write(_ioctl_report(dev))
 
-    return with_modules(target, params, session, out)
+    return with_modules(target, params, session, out) or status[0]
 
 
-def serve(target: str, params: Sequence[str], path: str, sessions: int,
-          out: TextIO = sys.stdout) -> int:
-    """Load ``target``'s modules and serve ``/dev/dri/card0`` on the Unix
-    socket ``path`` until ``sessions`` clients have come and gone (0: until
-    interrupted); unload. Returns an exit status."""
-    from pyforlinux.drm.server import Server
+def client_tool() -> str | None:
+    """The built libdrm client (``make tools``), or None."""
+    from pyforlinux._bindings import build_dir
+
+    path = build_dir() / "tools" / "nova-drm-client"
+    return str(path) if path.exists() else None
+
+
+def _run_real(bridge: Any, argv: list[str], timeout: float = 300) -> tuple[int, str]:
+    """Run ``argv`` as a real process against ``bridge``: its status and output."""
+    env = dict(os.environ, **bridge.environment())
+    try:
+        proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, errors="replace", timeout=timeout, check=False)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return 127, f"{argv[0]}: {e}\n"
+    return proc.returncode, proc.stdout
+
+
+#: The lines of ``drmdevice``'s report that ``make run`` shows.
+_DRMDEVICE_LINE = re.compile(r"Devices reported|nodes\[\d\] |(vendor|device)_id ")
+
+
+def real_clients(out: TextIO) -> int:
+    """The libdrm client and ``drmdevice`` as real processes through the
+    device-node bridge; returns 0 if both succeeded."""
+    from pyforlinux.devnode import Bridge
+
+    tool = client_tool()
+    if tool is None:
+        out.write("real clients: tools/nova-drm-client is not built (make tools)\n")
+        return 1
+    with tempfile.TemporaryDirectory(prefix="pfl-dev-") as tmp, \
+            Bridge(os.path.join(tmp, "testbed")) as bridge:
+        out.write(f"bridge: /dev/dri and /sys served under {bridge.testbed} "
+                  f"(umockdev {'.'.join(map(str, bridge.umockdev_version))}, "
+                  f"{'FUSE' if bridge.fuse else 'no FUSE: ' + str(bridge.mmap_unavailable)})\n")
+        status, text = _run_real(bridge, [tool])
+        out.write(text)
+        dd, text = _run_real(bridge, ["drmdevice"])
+        for line in text.splitlines():
+            if _DRMDEVICE_LINE.search(line) or dd:
+                out.write(f"drmdevice: {line.lstrip(' |+->').strip(' -')}\n")
+    return status or dd
+
+
+def run_exec(target: str, params: Sequence[str], argv: list[str],
+             out: TextIO = sys.stdout) -> int:
+    """Load ``target``'s modules, run ``argv`` as a real process against the
+    device-node bridge, unload. Returns the program's exit status, or 1 if
+    it succeeded but a kernel object was left alive or a WARN fired."""
+    from pyforlinux.devnode import Bridge
+
+    status = [0]
+
+    def session() -> None:
+        with tempfile.TemporaryDirectory(prefix="pfl-dev-") as tmp, \
+                Bridge(os.path.join(tmp, "testbed")) as bridge:
+            env = dict(os.environ, **bridge.environment())
+            out.flush()
+            try:
+                status[0] = subprocess.run(argv, env=env, check=False).returncode
+            except OSError as e:
+                out.write(f"pyforlinux run: {argv[0]}: {e.strerror}\n")
+                status[0] = 127
+
+    rc = with_modules(target, params, session, out, quiet=True)
+    if status[0] < 0:  # killed by a signal: as a shell reports it
+        return 128 - status[0]
+    return status[0] or rc
+
+
+def serve(target: str, params: Sequence[str], dev_dir: str, out: TextIO = sys.stdout) -> int:
+    """Load ``target``'s modules and serve ``/dev/dri`` and ``/sys`` to real
+    processes under ``dev_dir`` until interrupted (SIGINT or SIGTERM);
+    prints the environment to run programs with. Returns an exit status."""
+    from pyforlinux.devnode import Bridge
 
     def session() -> None:
         dev = drm.driver.lookup_node("/dev/dri/card0")
-        server = Server("/dev/dri/card0", path)
-        out.write(f"serving /dev/dri/card0 on {path}\n")
-        out.flush()
+        stop = threading.Event()
+        olds = {sig: signal.signal(sig, lambda *_: stop.set())
+                for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
-            while not sessions or server.sessions < sessions:
-                lib.msleep(50)
-        except KeyboardInterrupt:
-            pass
+            with Bridge(dev_dir) as bridge:
+                env = " ".join(f"{k}={shlex.quote(v)}" for k, v in bridge.environment().items())
+                out.write(f"serving {', '.join(bridge.nodes)} and /sys under {bridge.testbed}\n"
+                          f"run programs with:\n  env {env} PROGRAM [ARGS...]\n")
+                out.flush()
+                while not stop.wait(0.2):
+                    pass
         finally:
-            server.close()
-        out.write(f"served {server.sessions} client session(s)\n")
+            for sig, old in olds.items():
+                signal.signal(sig, old)
         out.write(_ioctl_report(dev))
 
     return with_modules(target, params, session, out)
 
 
-def with_modules(target: str, params: Sequence[str], body: Any, out: TextIO) -> int:
+def with_modules(target: str, params: Sequence[str], body: Any, out: TextIO,
+                 quiet: bool = False) -> int:
     """Load ``target``'s modules, run ``body()``, unload in reverse, check
-    that no kernel object is left; returns an exit status."""
+    that no kernel object is left; returns an exit status. ``quiet``: only
+    problems are reported (for ``--exec``: the program's output is the user's)."""
+    problems = out
+    if quiet:
+        out = io.StringIO()
     if target not in MODULES:
         out.write(f"pyforlinux run: unknown target {target!r} (have: {', '.join(MODULES)})\n")
         return 2
@@ -204,10 +298,12 @@ def with_modules(target: str, params: Sequence[str], body: Any, out: TextIO) -> 
             module.unload(name)
             out.write(f"module: unloaded {name}\n")
     live = alloc.live_objects().total - baseline
+    warnings = int(lib.pfl_warn_count()) - warn_base
+    if quiet and (live or warnings):
+        out = problems
     out.write(f"live kernel objects after unload: {live}\n")
     if live:
         out.write(kmemleak.report(kmemleak.since(before)) + "\n")
-    warnings = int(lib.pfl_warn_count()) - warn_base
     if warnings:
         out.write(f"kernel warnings: {warnings}\n")
     return 0 if live == 0 and warnings == 0 else 1

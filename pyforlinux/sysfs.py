@@ -194,6 +194,11 @@ def devm_device_add_group(dev: Device[Bound], group: AttributeGroup) -> None:
         raise
 
 
+def _forget_identity(dev_id: int) -> None:
+    with _lock:
+        _identity.pop(dev_id, None)
+
+
 def set_bus_identity(dev: Device[Bound], identity: BusIdentity) -> None:
     """Present ``dev`` on ``identity.bus`` in sysfs until it unbinds.
 
@@ -203,7 +208,7 @@ def set_bus_identity(dev: Device[Bound], identity: BusIdentity) -> None:
     core = dev._check()
     with _lock:
         _identity[core.id] = identity
-    dev.devm_add_action(lambda i: _identity.pop(i, None), core.id)
+    dev.devm_add_action(_forget_identity, core.id)
 
 
 def groups_of(core: Any) -> list[AttributeGroup]:

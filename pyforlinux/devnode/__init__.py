@@ -57,7 +57,7 @@ def fuse_available() -> str | None:
     os.close(fd)
     try:
         import mfusepy  # noqa: F401
-    except (ImportError, OSError, EnvironmentError) as e:
+    except (ImportError, OSError) as e:
         return f"mfusepy/libfuse3 unavailable: {e}"
     return None
 
@@ -144,20 +144,28 @@ class Bridge:
         def loop() -> None:
             try:
                 mfusepy.FUSE(self._fs, self.testbed, raw_fi=True, foreground=True,
-                             allow_other=True, fsname="pyforlinux")
+                             allow_other=True, fsname="pyforlinux", max_threads=16)
             except BaseException as e:
                 self._fuse_error = e
 
-        self._thread = threading.Thread(target=loop, name="devnode-fuse", daemon=True)
-        self._thread.start()
-        for _ in range(500):
-            if os.path.ismount(self.testbed):
-                self._conn = os.stat(self.testbed).st_dev
-                return
-            if not self._thread.is_alive():
-                break
-            threading.Event().wait(0.01)
-        raise Error(code.EIO, f"FUSE mount at {self.testbed} failed: {self._fuse_error!r}")
+        # libfuse's fuse_main() chdir()s the whole process to "/" after
+        # mounting (fuse_daemonize(), even in the foreground): put it back.
+        cwd = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
+        here = os.getcwd()
+        try:
+            self._thread = threading.Thread(target=loop, name="devnode-fuse", daemon=True)
+            self._thread.start()
+            for _ in range(1000):
+                if os.path.ismount(self.testbed) and (here == "/" or os.getcwd() == "/"):
+                    self._conn = os.stat(self.testbed).st_dev
+                    return
+                if not self._thread.is_alive():
+                    break
+                threading.Event().wait(0.005)
+            raise Error(code.EIO, f"FUSE mount at {self.testbed} failed: {self._fuse_error!r}")
+        finally:
+            os.fchdir(cwd)
+            os.close(cwd)
 
     def _stop_fuse(self) -> None:
         if self._thread is None:

@@ -92,7 +92,10 @@ class PyDrmCore:
             try:
                 obj, start = file.dev.vma_lookup(offset + pos)
             except Error:
-                # Not an object: skip to the next page (objects are page-aligned).
+                obj, start = None, 0
+            if obj is None or start >= obj.size():
+                # No object here (past one's end, inside its offset range):
+                # skip to the next page (objects are page-aligned).
                 pos += 4096 - (offset + pos) % 4096
                 continue
             n = min(length - pos, obj.size() - start)

@@ -192,8 +192,8 @@ class SocketServer:
                     res = _recv_exact(sock, _MSG.size)
                     if res is None:
                         break
-                    _, r, e = _MSG.unpack(res)
-                    sock.sendall(_MSG.pack(RES_DONE, r, e))
+                    _, result, err = _MSG.unpack(res)
+                    sock.sendall(_MSG.pack(RES_DONE, result, err))
                 else:
                     log.warning("umockdev protocol: unexpected message %d from pid %d; "
                                 "is the preload another version?", op, conn.pid)

@@ -43,7 +43,7 @@ class DriverInfo:
     patchlevel: int
     name: str
     desc: str
-    date: str = ""
+    date: str = "0"  # what VERSION reports since 6.14 (libdrm strdup()s it: not empty)
 
 
 class Driver:

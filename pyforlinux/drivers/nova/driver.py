@@ -63,7 +63,7 @@ class NovaDriver(auxiliary.Driver):
     def probe(self, adev: AuxDevice[Core], id_info: Any) -> NovaDriverData:
         """Create the DRM device and register it, owned by the device's devres."""
         data = NovaData(adev.as_bound())  # type: ignore[arg-type]
-        sysfs.devm_device_add_group(adev.as_bound(), vram_attributes())  # type: ignore[arg-type]
+        sysfs.devm_device_add_group(adev.as_bound(), vram_attributes())
         dev = drm.Device.new(NovaDrmDriver, adev, data)
         try:
             drm.Registration.new_foreign_owned(dev.deref(), adev, 0)
