@@ -62,8 +62,8 @@ def _mib(n: int) -> str:
 
 
 def nova_session(out: TextIO, c: Any, dev: drm.Device[Any] | None = None) -> dict[str, Any]:
-    """One client's session through ``c`` (a :class:`Client` in this process
-    or a :class:`~pyforlinux.drm.server.SocketClient`); returns what it saw.
+    """One client's session through ``c`` (a :class:`Client` in this process,
+    or another object with its interface); returns what it saw.
     With ``dev`` (in-process), the device report is printed mid-session."""
     seen: dict[str, Any] = {"objects": []}
     with c:

@@ -169,8 +169,9 @@ def test_mmap_bytes_reach_the_object(bridge: Bridge) -> None:
         print(off, flush=True)
         input()
     """)
-    p = subprocess.Popen([sys.executable, "-c", script], env=dict(os.environ, **bridge.environment()),
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE,
+                         env=dict(os.environ, **bridge.environment()),
+                         stdout=subprocess.PIPE, text=True)
     try:
         assert p.stdout is not None and p.stdin is not None
         off = int(p.stdout.readline())
