@@ -31,7 +31,7 @@ For each :class:`Scenario`:
      checks.
 
 Allocations made by other threads (RCU callbacks, the timer thread, a
-socket server's threads) are not counted or failed by the per-thread
+device-node bridge's threads) are not counted or failed by the per-thread
 ``fail_nth``.
 
 The scenarios (:data:`SCENARIOS`):

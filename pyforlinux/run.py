@@ -8,8 +8,15 @@ session exactly as a userspace client would, with ioctl-encoded requests
 GETPARAM, GEM_CREATE of several sizes, GEM_INFO, MODE_MAP_DUMB and a
 write/read-back through each object's mmap offset, GEM_CLOSE, close. It
 prints a report (driver, VRAM used and free from the buddy allocator,
-objects and their blocks, ioctl counts and errors), unloads the modules in
-reverse order, and checks that no kernel object is left alive.
+objects and their blocks), then runs real processes against the same
+driver through the device-node bridge (:mod:`pyforlinux.devnode`): the
+libdrm client tools/nova-drm-client and ``drmdevice``; then the ioctl
+counts, unloads the modules in reverse order, and checks that no kernel
+object is left alive.
+
+``run --exec`` (:func:`run_exec`) runs any program that way instead;
+``serve`` (:func:`serve`) keeps serving ``/dev/dri`` and ``/sys`` under a
+directory until interrupted.
 """
 
 from __future__ import annotations
