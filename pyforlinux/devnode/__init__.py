@@ -13,7 +13,8 @@ Two ways, chosen at start:
   open a DRM file with the opener's pid and credentials, ioctls as the
   calling task, mmap through the page cache, ``dup``/``fork`` work),
   attributes are live. umockdev's ioctl socket, which its preload insists
-  on, passes every call through to the FUSE file.
+  on, serves the ioctls of the descriptors the preload opened, on the file
+  of their FUSE open (:meth:`~pyforlinux.devnode.fusefs.TestbedFs.claim`).
 - without: the testbed is a plain directory (attribute files hold the
   value read at start), device nodes are ``/dev/null``-like character
   devices so ``mmap`` fails with ``ENODEV`` (logged at start), and each
@@ -99,9 +100,11 @@ class Bridge:
         try:
             if fuse:
                 self._start_fuse()
+                # Each descriptor the preload opened is served on its socket,
+                # on the file of its FUSE open (one round trip, not three).
+                fs: Any = self._fs
                 self.server = umockdev.SocketServer(
-                    self._sockdir, self.nodes, lambda conn: None,
-                    lambda *a: (-1, code.ENOTTY), lambda state: None)
+                    self._sockdir, self.nodes, fs.claim, self._sock_ioctl, lambda file: None)
             else:
                 log.warning("device-node bridge without FUSE (%s): ioctls are served, "
                             "mmap of a node fails with ENODEV, sysfs attributes are "
@@ -124,10 +127,9 @@ class Bridge:
         return self.core.open(conn.node, conn.pid, Credential.new(conn.uid, gid=conn.gid),
                               ProcessMemory(conn.pid))
 
-    def _sock_ioctl(self, file: Any, conn: umockdev.Connection, cmd: int,
-                    arg: int) -> tuple[int, int]:
+    def _sock_ioctl(self, file: Any, pid: int, cmd: int, arg: int) -> tuple[int, int]:
         try:
-            ret = self.core.ioctl(file, cmd, arg, ProcessMemory(conn.pid))
+            ret = self.core.ioctl(file, cmd, arg, ProcessMemory(pid))
         except Exception as e:
             log.exception("ioctl %#x", cmd)
             ret = errno_of(e)

@@ -63,6 +63,19 @@ class _Open:
 
     def __init__(self, node: Any, file: Any = None, buf: bytes | None = None) -> None:
         self.node, self.file, self.buf = node, file, buf
+        self.released = False
+
+
+def _tgid(tid: int) -> int:
+    """The process (thread group) of thread ``tid`` (FUSE reports the thread)."""
+    try:
+        with open(f"/proc/{tid}/status") as f:
+            for line in f:
+                if line.startswith("Tgid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return tid
 
 
 class TestbedFs(mfusepy.Operations):  # type: ignore[misc]
@@ -86,6 +99,8 @@ class TestbedFs(mfusepy.Operations):  # type: ignore[misc]
         self._next = 1
         self.released = threading.Condition()
         self.open_files = 0
+        # FUSE opens of a node not yet claimed by umockdev's socket, by (tgid, node).
+        self._unclaimed: dict[tuple[int, str], list[_Open]] = {}
 
     def _node(self, path: str) -> Any:
         rel = path.strip("/")
@@ -146,6 +161,8 @@ class TestbedFs(mfusepy.Operations):  # type: ignore[misc]
             except Error as e:
                 raise mfusepy.FuseOSError(e.errno or errno.EIO) from None
             entry = _Open(node, file)
+            with self._lock:
+                self._unclaimed.setdefault((_tgid(pid), node.node), []).append(entry)
             with self.released:
                 self.open_files += 1
         else:
@@ -156,6 +173,19 @@ class TestbedFs(mfusepy.Operations):  # type: ignore[misc]
             self._opens[fh] = entry
         fi.fh = fh
         return 0
+
+    def claim(self, conn: Any) -> Any:
+        """The core's file of the FUSE open that umockdev's preload connected
+        ``conn`` for: the oldest unclaimed open of ``conn.node`` by the same
+        process (the preload opens, then connects, on one thread). None (pass
+        every call through to the FUSE file) if there is none."""
+        with self._lock:
+            entries = self._unclaimed.get((conn.pid, conn.node))
+            while entries:
+                entry = entries.pop(0)
+                if entry.file is not None and not entry.released:
+                    return entry.file
+        return None
 
     def _entry(self, fi: Any) -> _Open:
         with self._lock:
@@ -168,6 +198,11 @@ class TestbedFs(mfusepy.Operations):  # type: ignore[misc]
         """The open's last ``close()`` (also at the process's death)."""
         with self._lock:
             entry = self._opens.pop(fi.fh, None)
+            if entry is not None:
+                entry.released = True
+                for entries in self._unclaimed.values():
+                    if entry in entries:
+                        entries.remove(entry)
         if entry is not None and entry.file is not None:
             try:
                 self.core.release(entry.file)

@@ -22,7 +22,8 @@ of three ``unsigned long`` (``cmd, arg1, arg2``). The client sends
 ``IOCTL(request, argp)``, ``READ(buf, count)`` or ``WRITE(buf, count)``;
 the server answers ``DONE(result, errno)``, or ``RUN`` (the client
 performs the call on the real descriptor and answers ``RES(result,
-errno)``), or asks for memory with ``READ_MEM``/``WRITE_MEM`` (not used:
+errno)``: used for ``read``/``write`` and for a descriptor with no DRM file),
+or asks for memory with ``READ_MEM``/``WRITE_MEM`` (not used:
 a bad pointer there aborts the client; we use ``process_vm_readv``).
 """
 
@@ -105,6 +106,27 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes | None:
     return buf
 
 
+_CRED = struct.Struct("3i")
+_CMSG_SPACE = socket.CMSG_SPACE(_CRED.size)
+
+
+def _recv_msg(sock: socket.socket) -> tuple[bytes, int] | None:
+    """One request and the pid of the process that sent it (0: unknown)."""
+    data, anc, _, _ = sock.recvmsg(_MSG.size, _CMSG_SPACE)
+    if not data:
+        return None
+    pid = 0
+    for level, kind, cdata in anc:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+            pid = _CRED.unpack(cdata[:_CRED.size])[0]
+    if len(data) < _MSG.size:
+        rest = _recv_exact(sock, _MSG.size - len(data))
+        if rest is None:
+            return None
+        data += rest
+    return data, pid
+
+
 #: Serves one connection's ioctl: ``(request, argp, pid) -> (result, errno)``;
 #: ``None`` to let the client run it on its real descriptor.
 IoctlFn = Callable[[int, int, int], "tuple[int, int] | None"]
@@ -119,20 +141,36 @@ class Connection:
         pid, uid, gid = struct.unpack("3i", sock.getsockopt(
             socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
         self.pid, self.uid, self.gid = pid, uid, gid
+        _tighten_timer_slack(pid)
+
+
+def _tighten_timer_slack(pid: int) -> None:
+    """After each forwarded ioctl the preload calls ``usleep(0)``, which sleeps
+    for the thread's timer slack (50 µs by default): half the cost of an
+    ioctl. A real ioctl does not sleep, so the client's main thread gets a
+    1 ns slack (``/proc/PID/timerslack_ns``, needs CAP_SYS_NICE; skipped
+    silently without it)."""
+    try:
+        with open(f"/proc/{pid}/timerslack_ns", "w") as f:
+            f.write("1")
+    except OSError:
+        pass
 
 
 class SocketServer:
     """Listen on ``<sockdir>/dev/dri/<node>`` for each of ``nodes``.
 
     ``on_open(conn)`` makes the connection's state (``None``: pass every call
-    through to the real descriptor); ``on_ioctl(state, conn, request, argp)``
-    returns ``(result, errno)``; ``on_close(state)`` runs when the client
-    closes the descriptor or dies.
+    through to the real descriptor); ``on_ioctl(state, pid, request, argp)``
+    returns ``(result, errno)``, ``pid`` being the process that sent this
+    request (``SCM_CREDENTIALS``: after ``fork()`` parent and child share the
+    connection); ``on_close(state)`` runs when the client closes the
+    descriptor or dies.
     """
 
     def __init__(self, sockdir: str, nodes: list[str],
                  on_open: Callable[[Connection], Any],
-                 on_ioctl: Callable[[Any, Connection, int, int], tuple[int, int]],
+                 on_ioctl: Callable[[Any, int, int, int], tuple[int, int]],
                  on_close: Callable[[Any], None]) -> None:
         self._on_open, self._on_ioctl, self._on_close = on_open, on_ioctl, on_close
         self._listeners: list[socket.socket] = []
@@ -146,6 +184,7 @@ class SocketServer:
             if os.path.exists(path):
                 os.unlink(path)
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
             s.bind(path)
             s.listen(64)
             self._listeners.append(s)
@@ -169,6 +208,7 @@ class SocketServer:
         state: Any = None
         opened = False
         try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
             conn = Connection(sock, node)
             try:
                 state = self._on_open(conn)
@@ -177,12 +217,13 @@ class SocketServer:
                 # The open() already succeeded in the client: its calls fail.
                 log.warning("open of %s by pid %d failed: %s", node, conn.pid, e)
             while True:
-                msg = _recv_exact(sock, _MSG.size)
-                if msg is None:
+                got = _recv_msg(sock)
+                if got is None:
                     break
+                msg, sender = got
                 op, a1, a2 = _MSG.unpack(msg)
                 if op == REQ_IOCTL and opened and state is not None:
-                    ret, err = self._on_ioctl(state, conn, a1 & 0xFFFFFFFF, a2)
+                    ret, err = self._on_ioctl(state, sender or conn.pid, a1 & 0xFFFFFFFF, a2)
                     sock.sendall(_MSG.pack(RES_DONE, ret & (2**64 - 1), err))
                 elif op == REQ_IOCTL and not opened:
                     sock.sendall(_MSG.pack(RES_DONE, 2**64 - 1, code.ENODEV))
