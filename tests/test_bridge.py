@@ -277,3 +277,32 @@ def test_run_exec_returns_the_program_status(capfd: pytest.CaptureFixture[str]) 
                                        "cat /sys/class/drm/card0/device/vendor; exit 3"])
     assert status == 3
     assert "0x10de\n" in capfd.readouterr().out
+
+
+def test_serve_keeps_serving_until_sigterm(tmp_path: pathlib.Path) -> None:
+    testbed = tmp_path / "dev"
+    p = subprocess.Popen([sys.executable, "-m", "pyforlinux", "serve", "nova", "--dev",
+                          str(testbed)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True)
+    try:
+        assert p.stdout is not None
+        env_line = ""
+        for line in p.stdout:
+            if line.startswith("  env "):
+                env_line = line
+                break
+        assert f"UMOCKDEV_DIR={testbed}" in env_line
+        env = dict(os.environ, UMOCKDEV_DIR=str(testbed),
+                   LD_PRELOAD=f"{os.environ.get('LD_PRELOAD', '')} {umockdev.PRELOAD}".strip())
+        out = subprocess.run(["cat", "/sys/class/drm/renderD128/device/vendor"], env=env,
+                             capture_output=True, text=True, timeout=60, check=True).stdout
+        assert out == "0x10de\n"
+        p.send_signal(signal.SIGTERM)
+        rest = p.communicate(timeout=120)[0]
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(30)
+    assert p.returncode == 0, rest
+    assert rest.rstrip().endswith("live kernel objects after unload: 0")
+    assert not os.path.ismount(testbed)

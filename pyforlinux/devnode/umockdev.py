@@ -90,10 +90,12 @@ def check_version() -> tuple[int, int, int]:
 
 
 def environment(testbed: str) -> dict[str, str]:
-    """The variables a client process needs (added to its environment)."""
+    """The variables a client process needs (added to its environment). A
+    preload already set (the sanitizer runtime, which must come first) stays
+    first."""
     pre = os.environ.get("LD_PRELOAD", "")
     return {"UMOCKDEV_DIR": testbed,
-            "LD_PRELOAD": f"{PRELOAD} {pre}".strip()}
+            "LD_PRELOAD": f"{pre} {PRELOAD}".strip()}
 
 
 def _recv_exact(sock: socket.socket, n: int) -> bytes | None:
