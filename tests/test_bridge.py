@@ -110,6 +110,27 @@ def test_sigkill_mid_session_releases_everything(bridge: Bridge,
     assert nova.buddy.avail() == base
 
 
+def test_closing_the_bridge_under_a_live_client_releases_its_files(
+    nova: nova_core.VirtualGpu, tmp_path: pathlib.Path,
+) -> None:
+    assert TOOL is not None
+    b = Bridge(str(tmp_path / "tb"))
+    p = subprocess.Popen([TOOL, "hold"], env=dict(os.environ, **b.environment()),
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout is not None
+        for line in p.stdout:
+            if "holding handle" in line:
+                break
+        assert nova.buddy.avail() == nova.buddy.size() - 16384
+        b.close()  # the client is still alive and holds the node open
+        assert nova.buddy.avail() == nova.buddy.size()
+        assert not os.path.ismount(tmp_path / "tb")
+    finally:
+        p.kill()
+        p.wait(60)
+
+
 def test_four_clients_at_once(bridge: Bridge, nova: nova_core.VirtualGpu) -> None:
     assert TOOL is not None
     env = dict(os.environ, **bridge.environment())
@@ -260,6 +281,7 @@ def test_without_fuse_ioctls_are_served_and_mmap_fails_with_enodev(
         assert "mmap: FAILED (No such device)" in p.stdout
         assert real(b, "cat", "/sys/class/drm/card0/device/vendor").stdout == "0x10de\n"
     assert nova.buddy.avail() == nova.buddy.size()  # the sockets' files were released
+    assert os.listdir(tmp_path / "tb") == []  # the snapshot is gone
 
 
 def test_another_umockdev_version_is_refused_in_one_line(

@@ -213,6 +213,13 @@ class Bridge:
         self._stop_fuse()
         if self.fuse:
             shutil.rmtree(self._sockdir, ignore_errors=True)
+        else:  # the snapshot we wrote (the testbed was empty at start)
+            for name in os.listdir(self.testbed):
+                path = os.path.join(self.testbed, name)
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    os.unlink(path)
 
     def __enter__(self) -> Bridge:
         return self

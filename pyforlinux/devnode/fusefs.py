@@ -46,12 +46,17 @@ from pyforlinux.error import Error
 log = logging.getLogger("pyforlinux.devnode")
 
 _NODE_SIZE = 1 << 62  # mmap offsets lie anywhere below this
-_MNT_DETACH = 2
+_MNT_FORCE, _MNT_DETACH = 1, 2
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
 def umount(path: str) -> None:
-    """Detach the mount at ``path`` (``umount2(MNT_DETACH)``); ends the FUSE loop."""
+    """Unmount ``path``; ends the FUSE loop. ``MNT_FORCE`` first: it aborts the
+    FUSE connection (``fuse_umount_begin()``), so clients still holding a node
+    get ``ENOTCONN`` instead of keeping the loop alive; if they keep the mount
+    busy, it is detached (``MNT_DETACH``)."""
+    if _libc.umount2(os.fsencode(path), _MNT_FORCE) == 0:
+        return
     if _libc.umount2(os.fsencode(path), _MNT_DETACH) != 0:
         e = ctypes.get_errno()
         if e not in (errno.EINVAL, errno.ENOENT):
