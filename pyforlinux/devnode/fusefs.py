@@ -181,13 +181,15 @@ class TestbedFs(mfusepy.Operations):  # type: ignore[misc]
 
     def claim(self, conn: Any) -> Any:
         """The core's file of the FUSE open that umockdev's preload connected
-        ``conn`` for: the oldest unclaimed open of ``conn.node`` by the same
-        process (the preload opens, then connects, on one thread). None (pass
-        every call through to the FUSE file) if there is none."""
+        ``conn`` for: the newest unclaimed open of ``conn.node`` by the same
+        process (the preload opens, then connects at once, on one thread; an
+        older unclaimed one was opened around the preload, e.g. by ``openat``
+        in a directory). None (pass every call through to the FUSE file) if
+        there is none."""
         with self._lock:
             entries = self._unclaimed.get((conn.pid, conn.node))
             while entries:
-                entry = entries.pop(0)
+                entry = entries.pop()
                 if entry.file is not None and not entry.released:
                     return entry.file
         return None
