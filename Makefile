@@ -35,6 +35,11 @@ KERNEL_SRCS := lib/rbtree.c lib/refcount.c lib/klist.c lib/scatterlist.c lib/xar
 	lib/math/int_sqrt.c drivers/gpu/buddy.c drivers/dma-buf/dma-fence.c \
 	drivers/dma-buf/dma-fence-array.c drivers/dma-buf/dma-fence-chain.c \
 	tools/lib/bitmap.c tools/lib/find_bit.c tools/lib/hweight.c tools/lib/vsprintf.c
+# The driver core (CONFIG_SYSFS=n: kernfs/sysfs are the kernel's inline stubs).
+KERNEL_SRCS += drivers/base/core.c drivers/base/bus.c drivers/base/class.c \
+	drivers/base/driver.c drivers/base/dd.c drivers/base/devres.c \
+	drivers/base/auxiliary.c lib/kobject.c lib/kobject_uevent.c lib/ratelimit.c \
+	kernel/notifier.c lib/ctype.c lib/uuid.c
 # The kernel's own tests, also unmodified.
 KTEST_SRCS := lib/list-test.c drivers/gpu/tests/gpu_buddy_test.c \
 	drivers/gpu/tests/gpu_random.c drivers/dma-buf/st-dma-fence.c \
@@ -179,3 +184,22 @@ $(B)/tools/nova-drm-client: tools/nova-drm-client.c csrc/include/uapi/drm/nova_d
 	@echo '#include <drm.h>' > $(B)/tools/inc/uapi/drm/drm.h
 	@echo "  CC      $<"
 	@$(CC) -O2 -Wall -o $@ $< -I$(B)/tools/inc -Icsrc/include/uapi/drm $$(pkg-config --cflags --libs libdrm)
+
+# Kernel files and the C under them: an implicit declaration, an int used as a
+# pointer or a mismatched pointer is an error, not a warning.
+KCFLAGS += -Werror=implicit-function-declaration -Werror=int-conversion \
+	-Werror=incompatible-pointer-types
+
+# No kernel file may pick a header of the system's /usr/include/linux (an older
+# uapi) where the kernel tree has its own: checked from each file's -M output.
+KHDRS := $(patsubst %.c,$(B)/obj/kernel/%.hdr,$(KERNEL_SRCS) $(KTEST_SRCS))
+$(B)/obj/kernel/%.hdr: $(B)/obj/kernel/%.o scripts/check-kernel-headers.sh
+	@$(CC) $(KCFLAGS) $(KFLAGS_$*) -M -MP -MT $(B)/obj/kernel/$*.o $(K)/$*.c > $@.tmp
+	@sh scripts/check-kernel-headers.sh $(K) $@.tmp
+	@mv $@.tmp $@
+$(EXT): $(KHDRS)
+# -MMD leaves out every header reached from a system directory (the kernel's
+# include/ is one, via -idirafter), shims included: these full lists are the
+# objects' real dependencies.
+-include $(wildcard $(KHDRS))
+CFLAGS_csrc/helpers/device := -I$(K)/drivers/base

@@ -40,3 +40,7 @@
 #include <pfl/dma_fence.h>
 #include <pfl/list_walk.h>
 #include <pfl/bench.h>
+#include <linux/device.h>
+#include <linux/auxiliary_bus.h>
+#include <pfl/device.h>
+#include <pfl/workqueue.h>

@@ -22,6 +22,7 @@
 #include <linux/irq_work.h>
 #include <linux/random.h>
 #include <linux/ktime.h>
+#include <linux/hrtimer.h>
 #include <pthread.h>
 #include <sched.h>
 #include <time.h>
@@ -352,6 +353,31 @@ static pthread_once_t timer_once = PTHREAD_ONCE_INIT;
 
 static LIST_HEAD(irq_work_list);
 static int irq_work_running;
+static LIST_HEAD(hrtimer_list_head);
+
+/* Called with timer_mu held: run an expired hrtimer's callback unlocked. */
+static void run_hrtimer(struct hrtimer *h)
+{
+	enum hrtimer_restart r;
+
+	list_del_init(&h->node);
+	h->state = HRTIMER_STATE_INACTIVE;
+	h->running = 1;
+	h->running_task = pfl_current();
+	pthread_mutex_unlock(&timer_mu);
+	r = h->function(h);
+	pthread_mutex_lock(&timer_mu);
+	/* A callback may re-arm with hrtimer_start() or by returning RESTART. */
+	if (r != HRTIMER_NORESTART && !(h->state & HRTIMER_STATE_ENQUEUED)) {
+		h->mono_expires = h->_softexpires - pfl_hrtimer_clock_now(h->clockid) +
+				  pfl_ktime_get_ns();
+		h->state = HRTIMER_STATE_ENQUEUED;
+		list_add_tail(&h->node, &hrtimer_list_head);
+	}
+	h->running = 0;
+	h->running_task = NULL;
+	pthread_cond_broadcast(&timer_done);
+}
 
 static void *timer_thread(void *unused)
 {
@@ -359,6 +385,7 @@ static void *timer_thread(void *unused)
 	pthread_mutex_lock(&timer_mu);
 	for (;;) {
 		struct timer_list *t, *first = NULL;
+		struct hrtimer *h, *hr;
 		unsigned long now = jiffies;
 
 		if (!list_empty(&irq_work_list)) {
@@ -378,14 +405,27 @@ static void *timer_thread(void *unused)
 		list_for_each_entry(t, &timer_list_head, entry)
 			if (!first || time_before(t->expires, first->expires))
 				first = t;
-		if (!first) {
+		hr = NULL;
+		list_for_each_entry(h, &hrtimer_list_head, node)
+			if (!hr || h->mono_expires < hr->mono_expires)
+				hr = h;
+		if (hr && hr->mono_expires <= pfl_ktime_get_ns()) {
+			run_hrtimer(hr);
+			continue;
+		}
+		if (!first && !hr) {
 			pthread_cond_wait(&timer_cond, &timer_mu);
 			continue;
 		}
-		if (time_after(first->expires, now)) {
+		if (!first || time_after(first->expires, now)) {
 			struct timespec ts;
+			long long deadline = LLONG_MAX;
 
-			deadline_ts(pfl_ktime_get_ns() + (long long)(first->expires - now) * 1000000LL, &ts);
+			if (first)
+				deadline = pfl_ktime_get_ns() + (long long)(first->expires - now) * 1000000LL;
+			if (hr && hr->mono_expires < deadline)
+				deadline = hr->mono_expires;
+			deadline_ts(deadline, &ts);
 			pthread_cond_timedwait(&timer_cond, &timer_mu, &ts);
 			continue;
 		}
@@ -429,6 +469,7 @@ int mod_timer(struct timer_list *timer, unsigned long expires)
 {
 	int was;
 
+	pthread_once(&timer_once, timer_start);
 	pthread_mutex_lock(&timer_mu);
 	was = timer->pending;
 	if (was)
@@ -499,6 +540,142 @@ void irq_work_sync(struct irq_work *work)
 int timer_pending(const struct timer_list *timer)
 {
 	return READ_ONCE(timer->pending);
+}
+
+/* ---- hrtimers (include/linux/hrtimer.h): fired by the timer thread ---- */
+ktime_t pfl_hrtimer_clock_now(clockid_t clock)
+{
+	struct timespec ts;
+
+	if (clock == CLOCK_BOOTTIME)
+		clock = CLOCK_MONOTONIC;
+	if (clock_gettime(clock, &ts))
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ktime_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
+void hrtimer_init(struct hrtimer *timer, clockid_t clock_id, enum hrtimer_mode mode)
+{
+	pthread_once(&timer_once, timer_start);
+	memset(timer, 0, sizeof(*timer));
+	INIT_LIST_HEAD(&timer->node);
+	if (clock_id != CLOCK_REALTIME && clock_id != CLOCK_TAI && clock_id != CLOCK_BOOTTIME)
+		clock_id = CLOCK_MONOTONIC;
+	timer->clockid = clock_id;
+	timer->is_rel = !!(mode & HRTIMER_MODE_REL);
+	timer->is_soft = !!(mode & HRTIMER_MODE_SOFT);
+	timer->is_hard = !!(mode & HRTIMER_MODE_HARD);
+}
+
+void hrtimer_setup(struct hrtimer *timer, enum hrtimer_restart (*function)(struct hrtimer *),
+		   clockid_t clock_id, enum hrtimer_mode mode)
+{
+	hrtimer_init(timer, clock_id, mode);
+	timer->function = function;
+}
+
+void hrtimer_start_range_ns(struct hrtimer *timer, ktime_t tim, u64 range_ns,
+			    const enum hrtimer_mode mode)
+{
+	ktime_t now = pfl_hrtimer_clock_now(timer->clockid);
+
+	if (mode & HRTIMER_MODE_REL)
+		tim = tim > KTIME_MAX - now ? KTIME_MAX : now + tim;
+	pthread_mutex_lock(&timer_mu);
+	if (timer->state & HRTIMER_STATE_ENQUEUED)
+		list_del(&timer->node);
+	timer->_softexpires = tim;
+	timer->mono_expires = tim - now + pfl_ktime_get_ns();
+	timer->state = HRTIMER_STATE_ENQUEUED;
+	list_add_tail(&timer->node, &hrtimer_list_head);
+	pthread_cond_signal(&timer_cond);
+	pthread_mutex_unlock(&timer_mu);
+}
+
+void hrtimer_restart(struct hrtimer *timer)
+{
+	hrtimer_start(timer, timer->_softexpires, HRTIMER_MODE_ABS);
+}
+
+int hrtimer_try_to_cancel(struct hrtimer *timer)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&timer_mu);
+	if (timer->running) {
+		ret = -1;
+	} else if (timer->state & HRTIMER_STATE_ENQUEUED) {
+		list_del_init(&timer->node);
+		timer->state = HRTIMER_STATE_INACTIVE;
+		ret = 1;
+	}
+	pthread_mutex_unlock(&timer_mu);
+	return ret;
+}
+
+int hrtimer_cancel(struct hrtimer *timer)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&timer_mu);
+	if (timer->running && timer->running_task == pfl_current()) {
+		pthread_mutex_unlock(&timer_mu);
+		pfl_printk("BUG: hrtimer_cancel() from the timer's own callback would wait for itself forever\n");
+		pfl_warn(__FILE__, __LINE__, "hrtimer_cancel() from its own callback");
+		return -1;
+	}
+	if (timer->state & HRTIMER_STATE_ENQUEUED) {
+		list_del_init(&timer->node);
+		timer->state = HRTIMER_STATE_INACTIVE;
+		ret = 1;
+	}
+	while (timer->running) {
+		pthread_cond_wait(&timer_done, &timer_mu);
+		/* The callback may have re-armed it: cancel that too. */
+		if (timer->state & HRTIMER_STATE_ENQUEUED) {
+			list_del_init(&timer->node);
+			timer->state = HRTIMER_STATE_INACTIVE;
+			ret = 1;
+		}
+	}
+	pthread_mutex_unlock(&timer_mu);
+	return ret;
+}
+
+ktime_t hrtimer_get_remaining(const struct hrtimer *timer)
+{
+	return timer->_softexpires - pfl_hrtimer_clock_now(timer->clockid);
+}
+
+bool hrtimer_active(const struct hrtimer *timer)
+{
+	return READ_ONCE(timer->state) != HRTIMER_STATE_INACTIVE || READ_ONCE(timer->running);
+}
+
+/* kernel/time/hrtimer.c: move the expiry past now by whole intervals. */
+u64 hrtimer_forward(struct hrtimer *timer, ktime_t now, ktime_t interval)
+{
+	u64 orun = 1;
+	ktime_t delta;
+
+	delta = now - timer->_softexpires;
+	if (delta < 0)
+		return 0;
+	if (WARN_ON(timer->state & HRTIMER_STATE_ENQUEUED))
+		return 0;
+	if (interval < 1000)	/* hrtimer_resolution floor, as the kernel's */
+		interval = 1000;
+	if (delta >= interval) {
+		s64 incr = interval;
+
+		orun = (u64)(delta / incr);
+		timer->_softexpires += incr * (s64)orun;
+		if (timer->_softexpires > now)
+			return orun;
+		orun++;
+	}
+	timer->_softexpires += interval;
+	return orun;
 }
 
 /* ---- wait queues ---- */

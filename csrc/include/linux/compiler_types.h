@@ -97,4 +97,21 @@
 #ifndef __flatten
 #define __flatten __attribute__((flatten))
 #endif
+#ifndef __compiletime_warning
+#define __compiletime_warning(msg) __attribute__((__warning__(msg)))
+#endif
+/* Allocation attributes (compiler_attributes.h), for the driver core's headers. */
+#ifndef __malloc
+#define __malloc __attribute__((__malloc__))
+#endif
+#ifndef __alloc_size
+#define __alloc_size(x, ...) __attribute__((__alloc_size__(x, ## __VA_ARGS__)))
+#define __realloc_size(x, ...) __attribute__((__alloc_size__(x, ## __VA_ARGS__)))
+#endif
+#ifndef __cleanup
+#define __cleanup(func) __attribute__((__cleanup__(func)))
+#endif
+#ifndef notrace
+#define notrace __attribute__((__no_instrument_function__))
+#endif
 #endif

@@ -3,7 +3,7 @@
  * the kernel-internal ones. C header: include/linux/errno.h */
 #ifndef _LINUX_ERRNO_H
 #define _LINUX_ERRNO_H
-#include_next <linux/errno.h>	/* the uapi numbers */
+#include <uapi/linux/errno.h>	/* the uapi numbers (the kernel tree's) */
 #define ERESTARTSYS	512
 #define ERESTARTNOINTR	513
 #define ERESTARTNOHAND	514

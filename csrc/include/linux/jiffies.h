@@ -23,4 +23,6 @@ static inline unsigned long nsecs_to_jiffies(u64 n) { return (unsigned long)((n 
 static inline unsigned int jiffies_to_msecs(const unsigned long j) { return (unsigned int)j; }
 static inline unsigned int jiffies_to_usecs(const unsigned long j) { return (unsigned int)(j * 1000); }
 static inline u64 jiffies_to_nsecs(const unsigned long j) { return (u64)j * 1000000; }
+#define secs_to_jiffies(_secs) (unsigned long)((_secs) * HZ)
+
 #endif

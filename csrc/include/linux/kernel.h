@@ -23,6 +23,9 @@
 #include <linux/err.h>
 #include <linux/log2.h>
 #include <linux/math.h>
+#include <linux/threads.h>	/* NR_CPUS, real */
+#include <linux/kstrtox.h>	/* real; csrc/runtime/string.c */
+#include <linux/hex.h>	/* real; csrc/runtime/string.c */
 #include <linux/minmax.h>
 #include <linux/typecheck.h>
 #include <linux/wordpart.h>
@@ -58,4 +61,27 @@ int scnprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((forma
 int vscnprintf(char *buf, size_t size, const char *fmt, va_list args);
 char *kasprintf(gfp_t gfp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *kvasprintf(gfp_t gfp, const char *fmt, va_list args);
+/* Permissions on a sysfs file (the kernel's check, verbatim). */
+#define VERIFY_OCTAL_PERMISSIONS(perms)						\
+	(BUILD_BUG_ON_ZERO((perms) < 0) +					\
+	 BUILD_BUG_ON_ZERO((perms) > 0777) +					\
+	 BUILD_BUG_ON_ZERO((((perms) >> 6) & 4) < (((perms) >> 3) & 4)) +	\
+	 BUILD_BUG_ON_ZERO((((perms) >> 3) & 4) < ((perms) & 4)) +		\
+	 BUILD_BUG_ON_ZERO((((perms) >> 6) & 2) < (((perms) >> 3) & 2)) +	\
+	 BUILD_BUG_ON_ZERO((perms) & 2) +					\
+	 (perms))
+/* The runtime is always past boot: code that is lockless only while
+ * SYSTEM_BOOTING (notifier registration) takes its locks. */
+enum system_states {
+	SYSTEM_BOOTING,
+	SYSTEM_SCHEDULING,
+	SYSTEM_FREEING_INITMEM,
+	SYSTEM_RUNNING,
+	SYSTEM_HALT,
+	SYSTEM_POWER_OFF,
+	SYSTEM_RESTART,
+	SYSTEM_SUSPEND,
+};
+#define system_state SYSTEM_RUNNING
+
 #endif

@@ -27,7 +27,9 @@
 #define lockdep_register_key(k) do { } while (0)
 #define lockdep_unregister_key(k) do { } while (0)
 #define lockdep_init_map(map, n, k, s) pfl_lockdep_init_map((map), (n), (k), PFL_LOCK_OTHER)
-#define lock_map_acquire(m) pfl_lock_acquire((m), 0, 0, _THIS_IP_)
+#define lock_map_acquire(m) do { struct lockdep_map *__m = (m);		\
+	__m->acquire_ip = _THIS_IP_; pfl_lock_acquire(__m, 0, 0, __m->acquire_ip);	\
+	pfl_lock_acquired(__m); } while (0)
 #define lock_map_acquire_read(m) lock_map_acquire(m)
 #define lock_map_release(m) pfl_lock_release((m), _THIS_IP_)
 #define might_lock(l) do { } while (0)

@@ -32,4 +32,7 @@ struct module;
 #endif
 #define try_module_get(m) true
 #define module_put(m) do { } while (0)
+/* Built in, so no module asked for async probing (!CONFIG_MODULES). */
+static inline bool module_requested_async_probing(struct module *module) { return false; }
+
 #endif

@@ -41,4 +41,12 @@ void mutex_destroy(struct mutex *lock);
 #define mutex_unlock(m) pfl_mutex_unlock((m), _THIS_IP_)
 #define mutex_is_locked(m) ((m)->dep_map.owner != NULL)
 
+/* Scope guards, as the kernel's mutex.h declares them (cleanup.h). */
+#include <linux/cleanup.h>
+DEFINE_GUARD(mutex, struct mutex *, mutex_lock(_T), mutex_unlock(_T))
+DEFINE_GUARD_COND(mutex, _try, mutex_trylock(_T))
+DEFINE_GUARD_COND(mutex, _intr, mutex_lock_interruptible(_T) == 0)
+
+#define __mutex_init(m, name, key) pfl_mutex_init((m), (name), (key))
+
 #endif

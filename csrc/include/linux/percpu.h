@@ -24,4 +24,11 @@
 #define num_online_cpus() 1
 #define for_each_possible_cpu(c) for ((c) = 0; (c) < 1; (c)++)
 #define for_each_online_cpu(c) for_each_possible_cpu(c)
+/* Dynamic per-CPU memory: one possible CPU, so one zeroed copy. */
+#include <linux/slab.h>
+#define __alloc_percpu(size, align) kzalloc((size), GFP_KERNEL)
+#define __alloc_percpu_gfp(size, align, gfp) kzalloc((size), (gfp) | __GFP_ZERO)
+#define alloc_percpu(type) ((type *)__alloc_percpu(sizeof(type), __alignof__(type)))
+#define free_percpu(p) kfree(p)
+
 #endif

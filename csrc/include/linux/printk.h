@@ -27,5 +27,20 @@
 #define pr_warn_ratelimited pr_warn
 #define no_printk(fmt, ...) do { if (0) printk(fmt, ##__VA_ARGS__); } while (0)
 #define dump_stack() pfl_printk("dump_stack() at %s:%d\n", __FILE__, __LINE__)
+#define dump_stack_lvl(lvl) dump_stack()
 #define print_hex_dump(...) do { } while (0)
+/* %pV's argument (the printk of the runtime formats it). */
+#include <stdarg.h>
+struct va_format {
+	const char *fmt;
+	va_list *va;
+};
+
+/* printk from a context that must not recurse into the console: here the log
+ * is always safe to write. No printk index (CONFIG_PRINTK_INDEX=n). */
+#define printk_deferred(fmt, ...) printk(fmt, ##__VA_ARGS__)
+#define printk_deferred_once(fmt, ...) printk(fmt, ##__VA_ARGS__)
+#define __printk_index_emit(...) do {} while (0)
+#define printk_index_subsys_emit(subsys, level, format, ...) do {} while (0)
+
 #endif

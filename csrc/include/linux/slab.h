@@ -69,4 +69,18 @@
 #define kmem_cache_alloc_lru(s, lru, gfp) kmem_cache_alloc(s, gfp)
 #define kmem_cache_free(s, p) pfl_kmem_cache_free((s), (p))
 
+/* __free(kfree) scope cleanup, as the kernel's slab.h declares it. */
+#include <linux/cleanup.h>
+DEFINE_FREE(kfree, void *, if (!IS_ERR_OR_NULL(_T)) kfree(_T))
+DEFINE_FREE(kvfree, void *, if (!IS_ERR_OR_NULL(_T)) kvfree(_T))
+
+/* x86: no DMA alignment beyond the natural one (slab.h's default). */
+#ifndef ARCH_DMA_MINALIGN
+#define ARCH_DMA_MINALIGN __alignof__(unsigned long long)
+#endif
+/* Every size is allocated exactly by the runtime. */
+#define kmalloc_size_roundup(size) ((size_t)(size))
+#define kmalloc_track_caller(size, gfp) pfl_kmalloc((size), (gfp), _RET_IP_)
+#define kmalloc_node_track_caller(size, gfp, node) kmalloc_track_caller(size, gfp)
+
 #endif

@@ -63,4 +63,14 @@ void pfl_spin_unlock(spinlock_t *lock, unsigned long ip);
 #define write_lock_irqsave(l, f) spin_lock_irqsave(l, f)
 #define write_unlock_irqrestore(l, f) spin_unlock_irqrestore(l, f)
 
+/* Scope guards, as the kernel's spinlock.h declares them (cleanup.h). */
+#include <linux/cleanup.h>
+DEFINE_LOCK_GUARD_1(raw_spinlock, raw_spinlock_t, raw_spin_lock(_T->lock), raw_spin_unlock(_T->lock))
+DEFINE_LOCK_GUARD_1(spinlock, spinlock_t, spin_lock(_T->lock), spin_unlock(_T->lock))
+DEFINE_LOCK_GUARD_1(spinlock_irq, spinlock_t, spin_lock_irq(_T->lock), spin_unlock_irq(_T->lock))
+DEFINE_LOCK_GUARD_1(spinlock_irqsave, spinlock_t, spin_lock_irqsave(_T->lock, _T->flags),
+		    spin_unlock_irqrestore(_T->lock, _T->flags), unsigned long flags)
+
+#define raw_spin_trylock_irqsave(l, flags) spin_trylock_irqsave(l, flags)
+
 #endif

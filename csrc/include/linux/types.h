@@ -72,6 +72,7 @@ typedef u64 dma_addr_t;
 typedef phys_addr_t resource_size_t;
 typedef unsigned long irq_hw_number_t;
 typedef unsigned short umode_t;
+typedef unsigned int __poll_t;
 typedef unsigned long pgoff_t;
 
 #define DECLARE_BITMAP(name,bits) \

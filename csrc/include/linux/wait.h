@@ -62,4 +62,10 @@ static inline int waitqueue_active(struct wait_queue_head *wq) { return !list_em
 #define wait_event_interruptible_timeout(wq, cond, t) ({ long __r = (t); if (!(cond)) \
 	__r = ___wait_event_timeout(wq, cond, TASK_INTERRUPTIBLE, __r); else if (!__r) __r = 1; __r; })
 #include <linux/wait_bit.h>
+#define __WAIT_QUEUE_HEAD_INITIALIZER(name) {				\
+	.lock = __SPIN_LOCK_UNLOCKED(name.lock),			\
+	.head = LIST_HEAD_INIT(name.head) }
+#define DECLARE_WAIT_QUEUE_HEAD(name) \
+	struct wait_queue_head name = __WAIT_QUEUE_HEAD_INITIALIZER(name)
+
 #endif
