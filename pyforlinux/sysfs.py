@@ -158,7 +158,7 @@ class BusIdentity:
 
 
 _lock = threading.Lock()
-_groups: dict[int, tuple[Any, list[AttributeGroup]]] = {}  # device id -> (core, groups)
+_groups: dict[int, tuple[Any, list[AttributeGroup]]] = {}  # id(device core) -> (core, groups)
 _identity: dict[int, BusIdentity] = {}
 
 
@@ -181,16 +181,16 @@ def devm_device_add_group(dev: Device[Bound], group: AttributeGroup) -> None:
     """
     core = dev._check()
     with _lock:
-        _, groups = _groups.setdefault(core.id, (core, []))
+        _, groups = _groups.setdefault(id(core), (core, []))
         for g in groups:
             if g.name == group.name and g._names & group._names:
                 raise Error(code.EEXIST, f"{dev.name()}: attribute "
                                          f"{sorted(g._names & group._names)[0]} exists")
         groups.append(group)
     try:
-        dev.devm_add_action(_remove, (core.id, group))
+        dev.devm_add_action(_remove, (id(core), group))
     except BaseException:
-        _remove((core.id, group))
+        _remove((id(core), group))
         raise
 
 
@@ -207,18 +207,18 @@ def set_bus_identity(dev: Device[Bound], identity: BusIdentity) -> None:
     """
     core = dev._check()
     with _lock:
-        _identity[core.id] = identity
-    dev.devm_add_action(_forget_identity, core.id)
+        _identity[id(core)] = identity
+    dev.devm_add_action(_forget_identity, id(core))
 
 
 def groups_of(core: Any) -> list[AttributeGroup]:
     """The groups on a device (its ``_DeviceCore``), in the order added."""
     with _lock:
-        entry = _groups.get(core.id)
+        entry = _groups.get(id(core))
         return list(entry[1]) if entry else []
 
 
 def bus_identity_of(core: Any) -> BusIdentity | None:
     """The bus identity a device presents, if any."""
     with _lock:
-        return _identity.get(core.id)
+        return _identity.get(id(core))

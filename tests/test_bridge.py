@@ -328,3 +328,20 @@ def test_serve_keeps_serving_until_sigterm(tmp_path: pathlib.Path) -> None:
     assert p.returncode == 0, rest
     assert rest.rstrip().endswith("live kernel objects after unload: 0")
     assert not os.path.ismount(testbed)
+
+
+def test_the_sysfs_view_is_the_driver_core_tree(nova: nova_core.VirtualGpu,
+                                                tmp_path: pathlib.Path) -> None:
+    # A device registered with the real driver core shows up at its kobject
+    # path, with its attributes; nothing in the view is written by hand.
+    from pyforlinux import faux
+
+    with faux.Registration("pfl-test0") as reg:
+        sysfs.devm_device_add_group(reg.as_bound(), sysfs.AttributeGroup(
+            [sysfs.DeviceAttribute.ro("hello", lambda dev: f"{dev.name()}\n")]))
+        with Bridge(str(tmp_path / "tb")) as b:
+            out = real(b, "sh", "-c", "cat /sys/devices/faux/pfl-test0/hello; "
+                       "readlink /sys/devices/faux/pfl-test0/subsystem; "
+                       "ls /sys/bus/faux/devices").stdout
+    assert out.split("\n")[:2] == ["pfl-test0", "../../../bus/faux"]
+    assert "pfl-test0" in out.split("\n")[2:]

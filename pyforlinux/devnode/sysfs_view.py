@@ -1,10 +1,12 @@
 """The ``/dev`` and ``/sys`` that real processes see, made from the device model.
 
-:func:`build` walks the registered DRM devices and their ancestors in the
-device model (:mod:`pyforlinux.device` cores, with the attribute groups
-and bus identities of :mod:`pyforlinux.sysfs`) and returns the tree
-umockdev's preload shows as ``/sys`` and ``/dev``: nothing is written by
-hand. For each DRM device with minors ``cardN`` and ``renderD(128+N)``:
+:func:`build` walks the driver core's devices (the real kobject tree of
+``drivers/base``, :func:`pyforlinux.device.devices`), with the attribute
+groups and bus identities of :mod:`pyforlinux.sysfs`, and the registered
+DRM minors, and returns the tree umockdev's preload shows as ``/sys`` and
+``/dev``: nothing is written by hand. Every device is at its kobject path
+(``/sys/devices/faux/...``); for each DRM device with minors ``cardN``
+and ``renderD(128+N)``:
 
 - ``/sys/devices/pci0000:00/<slot>/``: the PCI function its nearest
   PCI-presenting ancestor is (the nova-core stand-in's GPU), with that
@@ -32,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pyforlinux import device as device_mod
 from pyforlinux import sysfs
 from pyforlinux.device import Bound, Device
 from pyforlinux.drm import driver as drm_driver
@@ -99,55 +102,75 @@ class _Builder:
     def link(self, path: str, target: str) -> None:
         self.add(path, Link(os.path.relpath(target, os.path.dirname(path))))
 
-    def device_dir(self, path: str, core: Any) -> None:
-        self.add(path, Dir())
-        ident = sysfs.bus_identity_of(core)
-        bus = ident.bus if ident else core.bus
-        name = ident.name if ident else core.name
-        uevent = "".join(f"{k}={v}\n" for k, v in (ident.uevent if ident else {}).items())
-        self.add(f"{path}/uevent", _const(uevent))
-        self.link(f"{path}/subsystem", f"sys/bus/{bus}")
-        self.link(f"sys/bus/{bus}/devices/{name}", path)
-        for group in sysfs.groups_of(core):
-            base = f"{path}/{group.name}" if group.name else path
-            for a in group.attrs:
-                self.add(f"{base}/{a.name}", _attr(core, a))
+
+def _safe_cores() -> dict[str, Any]:
+    """The safe layer's side of each live device, by name (for attribute groups)."""
+    with device_mod._cores_lock:
+        return {c.name: c for c in device_mod._cores.values() if c.alive}
 
 
 def build() -> Tree:
-    """The tree (paths relative to the testbed root, no leading slash)."""
+    """The tree (paths relative to the testbed root, no leading slash).
+
+    Every device of the driver core's ``devices_kset`` (the real kobject
+    tree, :func:`pyforlinux.device.devices`) gets its directory at its kobject
+    path, with ``uevent``, ``subsystem`` and its attribute groups; a device
+    presenting itself on PCI (:func:`pyforlinux.sysfs.set_bus_identity`) is
+    placed at ``/sys/devices/pci0000:00/<slot>`` with its children; then the
+    DRM minors and their links.
+    """
     b = _Builder()
     b.add("dev/dri", Dir())
     b.add("dev/.node", Dir())
     b.add("sys/class/drm", Dir())
     b.add("sys/dev/char", Dir())
+    cores = _safe_cores()
+    where: dict[str, str] = {}  # device name -> its directory in the view
+    for info in device_mod.devices():  # parents before children
+        core = cores.get(info.name)
+        ident = sysfs.bus_identity_of(core) if core is not None else None
+        if ident is not None and ident.bus == "pci":
+            path = f"sys/devices/pci0000:00/{ident.name}"
+        elif info.parent is not None and info.parent in where:
+            path = f"{where[info.parent]}/{info.name}"
+        else:
+            path = f"sys{info.path}"
+        where[info.name] = path
+        b.add(path, Dir())
+        uevent = dict(ident.uevent) if ident else {}
+        if info.driver and "DRIVER" not in uevent:
+            uevent = {"DRIVER": info.driver, **uevent}
+        b.add(f"{path}/uevent", _const("".join(f"{k}={v}\n" for k, v in uevent.items())))
+        bus = ident.bus if ident else info.bus
+        name = ident.name if ident else info.name
+        if bus:
+            b.link(f"{path}/subsystem", f"sys/bus/{bus}")
+            b.link(f"sys/bus/{bus}/devices/{name}", path)
+        elif info.class_name:
+            b.link(f"{path}/subsystem", f"sys/class/{info.class_name}")
+            b.link(f"sys/class/{info.class_name}/{info.name}", path)
+        if info.devt is not None:
+            b.add(f"{path}/dev", _const(f"{info.devt[0]}:{info.devt[1]}\n"))
+            b.link(f"sys/dev/char/{info.devt[0]}:{info.devt[1]}", path)
+        if core is not None:
+            for group in sysfs.groups_of(core):
+                base = f"{path}/{group.name}" if group.name else path
+                for a in group.attrs:
+                    b.add(f"{base}/{a.name}", _attr(core, a))
     devices: dict[int, tuple[Any, list[str]]] = {}
     for node in drm_driver.nodes():
         dev = drm_driver.lookup_node(node)
         devices.setdefault(id(dev), (dev, []))[1].append(node)
     for dev, nodes in devices.values():
-        # The chain of device cores from the DRM device's parent up.
-        chain = []
+        # The minors hang from the nearest PCI ancestor (see the module doc).
         core = dev.parent._core
+        anchor = where.get(core.name, f"sys/devices/virtual/{core.name}")
         while core is not None:
-            chain.append(core)
+            ident = sysfs.bus_identity_of(core)
+            if ident is not None and ident.bus == "pci" and core.name in where:
+                anchor = where[core.name]
+                break
             core = core.parent
-        top = next((i for i, c in enumerate(chain)
-                    if (ident := sysfs.bus_identity_of(c)) and ident.bus == "pci"), None)
-        if top is None:  # no PCI function: a virtual device (libdrm will not list it)
-            anchor = f"sys/devices/virtual/{chain[0].name}"
-            b.device_dir(anchor, chain[0])
-            below = []
-        else:
-            ident = sysfs.bus_identity_of(chain[top])
-            assert ident is not None
-            anchor = f"sys/devices/pci0000:00/{ident.name}"
-            b.device_dir(anchor, chain[top])
-            below = chain[:top]
-        path = anchor
-        for core in reversed(below):
-            path = f"{path}/{core.name}"
-            b.device_dir(path, core)
         for node in sorted(nodes):
             minor_name = os.path.basename(node)
             index = int(minor_name.removeprefix("renderD").removeprefix("card"))
