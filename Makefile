@@ -61,7 +61,7 @@ KOBJS := $(patsubst %.c,$(B)/obj/kernel/%.o,$(KERNEL_SRCS) $(KTEST_SRCS))
 ROBJS := $(patsubst %.c,$(B)/obj/%.o,$(RUNTIME_SRCS))
 EXT := $(B)/cffi/.built
 
-.PHONY: run test build venv kunit check bench fuzz faultsweep clean
+.PHONY: run test build venv kunit check bench fuzz faultsweep clean tools
 .DEFAULT_GOAL := test
 
 # The extension of BUILD_DIR, with the sanitizer runtime preloaded for SANITIZE=1
@@ -72,7 +72,7 @@ SAN_ENV := $(if $(SANITIZE),LD_PRELOAD=$(shell $(CC) -print-file-name=libasan.so
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1)
 RUN := PYFORLINUX_BUILD_DIR=$(B) $(SAN_ENV) $(PY)
 
-run: build
+run: build $(TOOLS)
 	@$(RUN) -m pyforlinux run nova $(ARGS)
 
 # make test: both builds (plain, then ASan+UBSan). make test SANITIZE=1: only the latter.
@@ -81,7 +81,7 @@ ifeq ($(SANITIZE),)
 	@$(MAKE) --no-print-directory check SANITIZE=1
 endif
 
-check: build
+check: build $(TOOLS)
 	@echo "== kernel suites ($(notdir $(B)))"
 	@$(RUN) -m pyforlinux kunit
 	@echo "== pytest ($(notdir $(B)))"
@@ -101,7 +101,7 @@ build: $(EXT)
 # that a missing package, a bad KERNEL_SRC or an unwritable BUILD_DIR is
 # one line ("Makefile:N: *** pyforlinux: ...  Stop.") and a non-zero exit.
 # Each step is a quick no-op when already done.
-BUILD_GOALS := run test build kunit bench fuzz faultsweep check
+BUILD_GOALS := run test build kunit bench fuzz faultsweep check tools
 ifneq ($(filter $(BUILD_GOALS),$(or $(MAKECMDGOALS),$(.DEFAULT_GOAL))),)
 define prepare
 $(eval _out := $(shell $(1) 2>&1; echo "rc=$$?"))
@@ -160,7 +160,7 @@ $(EXT): $(B)/libpfl.a $(B)/cflags scripts/build_ext.py $(wildcard csrc/bindings/
 
 # The benchmarks (safe API vs raw bindings vs C, ns/op), then the table and
 # plot of docs/performance.md. matplotlib is bench-only: the .[bench] extra.
-bench: build $(VENV)/.bench-stamp
+bench: build $(VENV)/.bench-stamp $(TOOLS)
 	@$(RUN) -m pyforlinux bench --json $(ARGS) > $(B)/bench.json
 	@$(RUN) benchmarks/report.py $(B)/bench.json
 
@@ -184,6 +184,16 @@ clean:
 	rm -rf build build-san
 
 -include $(KOBJS:.o=.d) $(ROBJS:.o=.d)
+
+# Real clients (docs/real-clients.md): a libdrm program run against Nova
+# through the device-node bridge (pyforlinux.devnode).
+TOOLS := $(B)/tools/nova-drm-client
+tools: $(TOOLS)
+$(B)/tools/nova-drm-client: tools/nova-drm-client.c csrc/include/uapi/drm/nova_drm.h
+	@mkdir -p $(B)/tools/inc/uapi/drm
+	@echo '#include <drm.h>' > $(B)/tools/inc/uapi/drm/drm.h
+	@echo "  CC      $<"
+	@$(CC) -O2 -Wall -o $@ $< -I$(B)/tools/inc -Icsrc/include/uapi/drm $$(pkg-config --cflags --libs libdrm)
 
 # Kernel files and the C under them: an implicit declaration, an int used as a
 # pointer or a mismatched pointer is an error, not a warning.

@@ -54,6 +54,14 @@ def markdown(report: Any) -> str:
     for t in report.targets:
         value = f"{t.value:.2f}" if t.value < 100 else f"{t.value:,.0f}/s"
         lines.append(f"| {t.name} | {t.goal} | {value} | {'met' if t.met else '**missed**'} |")
+    b = m.get("bridge_getparam")
+    if b is not None and "bridge" in b:
+        lines += ["", f"`NOVA_GETPARAM` from a real C process through the device-node bridge "
+                  f"({b['ioctls']:,} in a loop): {b['bridge'] / 1000:.1f} µs per ioctl; the same "
+                  f"ioctl from an in-process `Client`: {b['in_process'] / 1000:.1f} µs "
+                  "(docs/real-clients.md; target <= 100 µs)."]
+    elif b is not None:
+        lines += ["", f"Bridge measurement skipped: {b['skipped']}."]
     lines += [
         "",
         f"Run of {m['date']}: Python {m['python']}, cffi {m['cffi']}, {m['compiler']} "

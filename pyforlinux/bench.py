@@ -35,6 +35,12 @@ Operations (``name``: what one op is, at every layer):
   path makes: buddy allocation, clearing, the handle idr, the RCU grace
   period of the VRAM's revocation, buddy free).
 
+Beside the table (when every operation runs): the cost of one
+``NOVA_GETPARAM`` ioctl from a real C process (tools/nova-drm-client, a
+loop of :data:`BRIDGE_IOCTLS`) through the device-node bridge
+(:mod:`pyforlinux.devnode`: umockdev's preload, its socket, FUSE), next to
+the same ioctl from an in-process :class:`~pyforlinux.drm.client.Client`.
+
 Method: each layer first runs until it has taken at least ``min_time``
 (warm-up and calibration of the iteration count ``n``); then the three
 layers run in turn, ``reps`` times, each run ``n`` ops; ns/op is the
@@ -820,8 +826,64 @@ def run(
             progress.write(f"pyforlinux bench: {name} ...\n")
             progress.flush()
         results[name] = _measure(OPS[name](quick), reps, min_ns, quick)
+    if not ops:
+        if progress is not None:
+            progress.write("pyforlinux bench: NOVA_GETPARAM from a C process ...\n")
+            progress.flush()
+        meta["bridge_getparam"] = bridge_getparam(10 if quick else BRIDGE_IOCTLS)
     meta["loadavg_end"] = list(os.getloadavg())
     return Report(meta, list(results.values()), _targets(results))
+
+
+BRIDGE_IOCTLS: Final = 10_000
+"""NOVA_GETPARAM ioctls in the bridge measurement (10 in quick mode)."""
+BRIDGE_TARGET_NS: Final = 100_000
+"""The bridge's per-ioctl target: 100 µs."""
+
+
+def bridge_getparam(n: int) -> dict[str, Any]:
+    """ns per ``NOVA_GETPARAM``: ``in_process`` (a :class:`Client`'s ioctl
+    path) and ``bridge`` (a C process's ``ioctl()`` through the device-node
+    bridge, ``n`` in a loop); ``skipped`` says why when the C client or
+    umockdev is missing. Loads and unloads the Nova modules."""
+    import tempfile
+
+    from pyforlinux import module, run
+    from pyforlinux.devnode import Bridge
+    from pyforlinux.drm.client import Client, pack_struct
+    from pyforlinux.error import Error
+
+    tool = run.client_tool()
+    if tool is None:
+        return {"skipped": "tools/nova-drm-client not built (make tools)"}
+    loaded = []
+    try:
+        for src in ("pyforlinux.drivers.nova_core", "pyforlinux.drivers.nova"):
+            loaded.append(module.load(src).name)
+        cmd = int(lib.DRM_IOCTL_NOVA_GETPARAM) & 0xFFFFFFFF
+        arg = pack_struct("struct drm_nova_getparam", param=lib.NOVA_GETPARAM_VRAM_BAR_SIZE)
+        with Client("/dev/dri/renderD128") as c:
+            t0 = time.perf_counter_ns()
+            for _ in range(n):
+                c.ioctl(cmd, arg)
+            in_process = (time.perf_counter_ns() - t0) / n
+        try:
+            with tempfile.TemporaryDirectory(prefix="pfl-bench-") as tmp, \
+                    Bridge(os.path.join(tmp, "testbed")) as bridge:
+                p = subprocess.run([tool, "bench", str(n)], capture_output=True, text=True,
+                                   env=dict(os.environ, **bridge.environment()), timeout=600,
+                                   check=False)
+        except Error as e:
+            return {"skipped": f"bridge: {e.strerror}", "in_process": in_process}
+        m = re.search(r"ns/ioctl (\d+)", p.stdout)
+        if p.returncode or m is None:
+            return {"skipped": f"client failed: {p.stdout.strip()} {p.stderr.strip()}",
+                    "in_process": in_process}
+        return {"ioctls": n, "in_process": in_process, "bridge": float(m[1]),
+                "fuse": bridge.fuse}
+    finally:
+        for name in reversed(loaded):
+            module.unload(name)
 
 
 def _fmt_ns(ns: float) -> str:
@@ -857,6 +919,19 @@ def render(report: Report) -> str:
         lines.append("  ".join(cells))
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
+    b = m.get("bridge_getparam")
+    if b is not None:
+        lines.append("")
+        if "bridge" in b:
+            lines.append(
+                f"NOVA_GETPARAM from a real C process through the device-node bridge "
+                f"({b['ioctls']:,} in a loop, {'FUSE' if b['fuse'] else 'socket'}): "
+                f"{b['bridge'] / 1000:.1f} µs/ioctl; in-process Client: "
+                f"{b['in_process'] / 1000:.1f} µs/ioctl "
+                f"(target <= {BRIDGE_TARGET_NS // 1000} µs: "
+                f"{'met' if b['bridge'] <= BRIDGE_TARGET_NS else 'MISSED'})")
+        else:
+            lines.append(f"NOVA_GETPARAM through the bridge: skipped ({b['skipped']})")
     lines.append("")
     lines.append("targets:")
     for t in report.targets:

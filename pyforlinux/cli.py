@@ -2,12 +2,12 @@
 
 Subcommands:
     kunit [SUITE ...]   run the kernel's own test suites (KTAP output)
-    run DRIVER [NAME=VALUE ...] [--dmesg]
-                        load a driver's modules, run its client session, unload
-    serve DRIVER [NAME=VALUE ...] [--socket PATH] [--sessions N]
-                        the same stack, serving clients of other processes
-    client [DRIVER] [--socket PATH]
-                        the driver's client session, from another process
+    run DRIVER [NAME=VALUE ...] [--dmesg] [--exec -- PROGRAM [ARGS ...]]
+                        load a driver's modules, run its client session (or
+                        PROGRAM, a real process through the bridge), unload
+    serve DRIVER [NAME=VALUE ...] [--dmesg] --dev DIR
+                        the same stack, serving /dev/dri and /sys under DIR
+                        to real processes until interrupted
     bench [OP ...] [--json] [--quick] [--reps N]
                         safe API vs raw bindings vs C, ns/op (make bench)
     faultsweep [DRIVER] [SCENARIO ...] [--list]
@@ -60,20 +60,21 @@ def _driver_command(cmd: str, fn: Any) -> int:
 def _run(args: argparse.Namespace) -> int:
     from pyforlinux import run
 
+    if args.exec is not None:
+        argv = args.exec[1:] if args.exec[:1] == ["--"] else args.exec
+        if not argv:
+            print("pyforlinux run: --exec needs a PROGRAM", file=sys.stderr)
+            return 2
+        return _driver_command("run", lambda: run.run_exec(args.target, args.params, argv,
+                                                           dmesg=args.dmesg))
     return _driver_command("run", lambda: run.run(args.target, args.params, dmesg=args.dmesg))
 
 
 def _serve(args: argparse.Namespace) -> int:
     from pyforlinux import run
 
-    return _driver_command("serve", lambda: run.serve(args.target, args.params, args.socket,
-                                                      args.sessions, dmesg=args.dmesg))
-
-
-def _client(args: argparse.Namespace) -> int:
-    from pyforlinux import run
-
-    return _driver_command("client", lambda: run.client(args.target, args.socket))
+    return _driver_command("serve", lambda: run.serve(args.target, args.params, args.dev,
+                                                      dmesg=args.dmesg))
 
 
 def _fuzz(args: argparse.Namespace) -> int:
@@ -140,20 +141,19 @@ def main(argv: list[str] | None = None) -> int:
                    help="module parameters, e.g. vram_size=512M")
     p.add_argument("--dmesg", action="store_true",
                    help="print the kernel log's new lines as they come")
+    p.add_argument("--exec", nargs="*", metavar="PROGRAM",
+                   help="(last, as --exec -- PROGRAM [ARGS...]) run PROGRAM as a real process "
+                        "against the driver (umockdev's preload); its exit status is returned")
     p.set_defaults(func=_run)
-    p = sub.add_parser("serve", help="load a driver stack and serve its node on a Unix socket")
+    p = sub.add_parser("serve", help="load a driver stack and serve /dev/dri and /sys "
+                                     "to real processes")
     p.add_argument("target", metavar="DRIVER", help=driver_help)
     p.add_argument("params", nargs="*", metavar="NAME=VALUE", help="module parameters")
-    p.add_argument("--socket", default="/tmp/pyforlinux-nova.sock", help="socket path")
-    p.add_argument("--sessions", type=int, default=0,
-                   help="stop after this many client sessions (default: until Ctrl-C)")
+    p.add_argument("--dev", required=True, metavar="DIR",
+                   help="an empty directory: the testbed (UMOCKDEV_DIR) to serve")
     p.add_argument("--dmesg", action="store_true",
                    help="print the kernel log's new lines as they come")
     p.set_defaults(func=_serve)
-    p = sub.add_parser("client", help="run a driver's client session against a served socket")
-    p.add_argument("target", metavar="DRIVER", nargs="?", default="nova", help=driver_help)
-    p.add_argument("--socket", default="/tmp/pyforlinux-nova.sock", help="socket path")
-    p.set_defaults(func=_client)
     p = sub.add_parser("fuzz", help="random ioctls against a driver package")
     p.add_argument("target", metavar="DRIVER", help=driver_help)
     p.add_argument("params", nargs="*", metavar="NAME=VALUE", help="module parameters")
@@ -174,7 +174,17 @@ def main(argv: list[str] | None = None) -> int:
                    help="a driver package first (its scenarios), then scenarios (default: all)")
     p.add_argument("--list", action="store_true", help="list the scenarios")
     p.set_defaults(func=_faultsweep)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Everything after --exec is the program's, options included.
+    exec_argv = None
+    if "--exec" in argv:
+        i = argv.index("--exec")
+        argv, exec_argv = argv[:i], argv[i + 1:]
     args = parser.parse_args(argv)
+    if exec_argv is not None:
+        args.exec = exec_argv
+    elif not hasattr(args, "exec"):
+        args.exec = None
     status: int = args.func(args)
     return status
 

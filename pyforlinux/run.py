@@ -8,8 +8,11 @@ session exactly as a userspace client would, with ioctl-encoded requests
 GETPARAM, GEM_CREATE of several sizes, GEM_INFO, MODE_MAP_DUMB and a
 write/read-back through each object's mmap offset, GEM_CLOSE, close. It
 prints a report (driver, VRAM used and free from the buddy allocator,
-objects and their blocks, ioctl counts and errors), unloads the modules in
-reverse order, and checks that no kernel object is left alive.
+objects and their blocks), then (for Nova) runs real processes against the
+same driver through the device-node bridge (:mod:`pyforlinux.devnode`): the
+libdrm client tools/nova-drm-client and ``drmdevice``; then the ioctl
+counts, unloads the modules in reverse order, and checks that no kernel
+object is left alive.
 
 Any driver package runs the same way (``pyforlinux run PATH``): its
 modules are loaded in its declared order and its own client session is
@@ -17,11 +20,22 @@ driven (:mod:`pyforlinux.driver_package`); Nova is the built-in package
 ``nova``. With ``dmesg=True`` the kernel log's new lines are printed as
 they come; at unload, what is left alive is reported with allocation
 sites (:mod:`pyforlinux.kmemleak`), and each problem is one line.
+
+``run --exec`` (:func:`run_exec`) runs any program against any driver
+package that way instead; ``serve`` (:func:`serve`) keeps serving
+``/dev/dri`` and ``/sys`` under a directory until interrupted.
 """
 
 from __future__ import annotations
 
+import io
+import os
+import re
+import shlex
+import signal
+import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Sequence
 from typing import Any, TextIO
@@ -59,9 +73,8 @@ def _mib(n: int) -> str:
 
 
 def nova_session(out: TextIO, c: Any, dev: drm.Device[Any] | None = None) -> dict[str, Any]:
-    """One client's session through ``c`` (a :class:`Client` in this process
-    or a :class:`~pyforlinux.drm.server.SocketClient`); returns what it saw.
-    With ``dev`` (in-process), the device report is printed mid-session."""
+    """One client's session through ``c`` (a :class:`Client`); returns what
+    it saw. With ``dev``, the device report is printed mid-session."""
     seen: dict[str, Any] = {"objects": []}
     with c:
         # DRM_IOCTL_VERSION, with user buffers for the strings.
@@ -155,59 +168,137 @@ def card_node() -> str:
 
 
 def run(target: str, params: Sequence[str], out: TextIO | None = None, *,
-        dmesg: bool = False) -> int:
+        dmesg: bool = False, real: bool | None = None) -> int:
     """Load the driver package ``target``'s modules, run its client session,
-    unload; returns an exit status."""
+    then (``real``; default: for Nova, whose libdrm client is in tools/) the
+    libdrm client and ``drmdevice`` as real processes through the device-node
+    bridge; unload. Returns an exit status."""
     stream: TextIO = sys.stdout if out is None else out
     pkg = resolve(target)
     session_fn = pkg.session_fn()
+    if real is None:
+        real = pkg.name == "nova"
+    status = [0]
 
     def session() -> None:
         client = Client(card_node())
         dev = client.file.dev
         session_fn(stream, client, dev)
+        client.close()
+        if real:
+            stream.write("\n")
+            status[0] = real_clients(stream)
         stream.write(_ioctl_report(dev))
 
-    return with_modules(pkg, params, session, stream, dmesg=dmesg)
+    return with_modules(pkg, params, session, stream, dmesg=dmesg) or status[0]
 
 
-def serve(target: str, params: Sequence[str], path: str, sessions: int,
-          out: TextIO | None = None, *, dmesg: bool = False) -> int:
-    """Load ``target``'s modules and serve its primary node on the Unix
-    socket ``path`` until ``sessions`` clients have come and gone (0: until
-    interrupted); unload. Returns an exit status."""
-    from pyforlinux.drm.server import Server
-    from pyforlinux.time.delay import msleep
+def client_tool() -> str | None:
+    """The built libdrm client (``make tools``), or None."""
+    from pyforlinux._bindings import build_dir
+
+    path = build_dir() / "tools" / "nova-drm-client"
+    return str(path) if path.exists() else None
+
+
+def _run_real(bridge: Any, argv: list[str], timeout: float = 300) -> tuple[int, str]:
+    """Run ``argv`` as a real process against ``bridge``: its status and output."""
+    env = dict(os.environ, **bridge.environment())
+    try:
+        proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, errors="replace", timeout=timeout, check=False)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return 127, f"{argv[0]}: {e}\n"
+    return proc.returncode, proc.stdout
+
+
+#: The lines of ``drmdevice``'s report that ``make run`` shows.
+_DRMDEVICE_LINE = re.compile(r"Devices reported|nodes\[\d\] |(vendor|device)_id ")
+
+
+def real_clients(out: TextIO) -> int:
+    """The libdrm client and ``drmdevice`` as real processes through the
+    device-node bridge; returns 0 if both succeeded."""
+    from pyforlinux.devnode import Bridge
+
+    tool = client_tool()
+    if tool is None:
+        out.write("real clients: tools/nova-drm-client is not built (make tools)\n")
+        return 1
+    with tempfile.TemporaryDirectory(prefix="pfl-dev-") as tmp, \
+            Bridge(os.path.join(tmp, "testbed")) as bridge:
+        out.write(f"bridge: /dev/dri and /sys served under {bridge.testbed} "
+                  f"(umockdev {'.'.join(map(str, bridge.umockdev_version))}, "
+                  f"{'FUSE' if bridge.fuse else 'no FUSE: ' + str(bridge.mmap_unavailable)})\n")
+        status, text = _run_real(bridge, [tool])
+        out.write(text)
+        dd, text = _run_real(bridge, ["drmdevice"])
+        for line in text.splitlines():
+            if _DRMDEVICE_LINE.search(line) or dd:
+                out.write(f"drmdevice: {line.lstrip(' |+->').strip(' -')}\n")
+    return status or dd
+
+
+def run_exec(target: str, params: Sequence[str], argv: list[str],
+             out: TextIO | None = None, *, dmesg: bool = False) -> int:
+    """Load the driver package ``target``'s modules, run ``argv`` as a real
+    process against the device-node bridge, unload. Returns the program's
+    exit status, or 1 if it succeeded but a kernel object was left alive or
+    a WARN fired."""
+    from pyforlinux.devnode import Bridge
+
+    stream: TextIO = sys.stdout if out is None else out
+    pkg = resolve(target)
+    status = [0]
+
+    def session() -> None:
+        with tempfile.TemporaryDirectory(prefix="pfl-dev-") as tmp, \
+                Bridge(os.path.join(tmp, "testbed")) as bridge:
+            env = dict(os.environ, **bridge.environment())
+            stream.flush()
+            try:
+                status[0] = subprocess.run(argv, env=env, check=False).returncode
+            except OSError as e:
+                stream.write(f"pyforlinux run: {argv[0]}: {e.strerror}\n")
+                status[0] = 127
+
+    rc = with_modules(pkg, params, session, stream, dmesg=dmesg, quiet=True)
+    if status[0] < 0:  # killed by a signal: as a shell reports it
+        return 128 - status[0]
+    return status[0] or rc
+
+
+def serve(target: str, params: Sequence[str], dev_dir: str, out: TextIO | None = None, *,
+          dmesg: bool = False) -> int:
+    """Load the driver package ``target``'s modules and serve ``/dev/dri`` and
+    ``/sys`` to real processes under ``dev_dir`` until interrupted (SIGINT or
+    SIGTERM); prints the environment to run programs with. Returns an exit
+    status."""
+    from pyforlinux.devnode import Bridge
 
     stream: TextIO = sys.stdout if out is None else out
     pkg = resolve(target)
 
     def session() -> None:
-        node = card_node()
-        dev = drm.driver.lookup_node(node)
-        server = Server(node, path)
-        stream.write(f"serving {node} on {path}\n")
-        stream.flush()
+        dev = drm.driver.lookup_node(card_node())
+        stop = threading.Event()
+        olds = {sig: signal.signal(sig, lambda *_: stop.set())
+                for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
-            while not sessions or server.sessions < sessions:
-                msleep(50)
-        except KeyboardInterrupt:
-            pass
+            with Bridge(dev_dir) as bridge:
+                env = " ".join(f"{k}={shlex.quote(v)}" for k, v in bridge.environment().items())
+                stream.write(f"serving {', '.join(bridge.nodes)} and /sys under "
+                             f"{bridge.testbed}\nrun programs with:\n  env {env} "
+                             f"PROGRAM [ARGS...]\n")
+                stream.flush()
+                while not stop.wait(0.2):
+                    pass
         finally:
-            server.close()
-        stream.write(f"served {server.sessions} client session(s)\n")
+            for sig, old in olds.items():
+                signal.signal(sig, old)
         stream.write(_ioctl_report(dev))
 
     return with_modules(pkg, params, session, stream, dmesg=dmesg)
-
-
-def client(target: str, socket_path: str, out: TextIO | None = None) -> int:
-    """Run ``target``'s client session against a node served on ``socket_path``."""
-    from pyforlinux.drm.server import SocketClient
-
-    stream: TextIO = sys.stdout if out is None else out
-    resolve(target).session_fn()(stream, SocketClient(socket_path), None)
-    return 0
 
 
 def load_modules(pkg: DriverPackage, params: Sequence[str], out: TextIO) -> list[str]:
@@ -258,10 +349,15 @@ def unload_modules(names: Sequence[str], out: TextIO) -> None:
 
 
 def with_modules(target: DriverPackage | str, params: Sequence[str], body: Any, out: TextIO,
-                 *, dmesg: bool = False) -> int:
+                 *, dmesg: bool = False, quiet: bool = False) -> int:
     """Load the package's modules, run ``body()``, unload in reverse, check
     that no kernel object is left; returns an exit status. With ``dmesg``,
-    the kernel log's new lines are written to ``out`` as they come."""
+    the kernel log's new lines are written to ``out`` as they come.
+    ``quiet``: only problems are reported (for ``--exec``: the program's
+    output is the user's)."""
+    problems = out
+    if quiet:
+        out = io.StringIO()
     pkg = resolve(target) if isinstance(target, str) else target
     baseline = alloc.live_objects().total
     before = kmemleak.scan()  # addresses only: sites are named if something leaks
@@ -273,7 +369,7 @@ def with_modules(target: DriverPackage | str, params: Sequence[str], body: Any, 
     tracking = kmemleak.track_owner_sites(True)  # leaked owners are named by site
     if dmesg:
         printk.set_console_loglevel(0)  # the lines go to out instead
-        follower = printk.follow(out, printk.next_seq(), stop, lambda r: "dmesg: " + r.line())
+        follower = printk.follow(problems, printk.next_seq(), stop, lambda r: "dmesg: " + r.line())
     try:
         loaded = load_modules(pkg, params, out)
         try:
@@ -294,13 +390,15 @@ def with_modules(target: DriverPackage | str, params: Sequence[str], body: Any, 
         printk.set_console_loglevel(console)
         kmemleak.track_owner_sites(tracking)
     live = alloc.live_objects().total - baseline
+    left = kmemleak.owners_since(owners)
+    warnings = int(lib.pfl_warn_count()) - warn_base
+    if quiet and (live or warnings or left):
+        out = problems
     out.write(f"live kernel objects after unload: {live}\n")
     if live:
         out.write(kmemleak.report(kmemleak.since(before)) + "\n")
-    left = kmemleak.owners_since(owners)
     if left:
         out.write(kmemleak.owner_report(left) + "\n")
-    warnings = int(lib.pfl_warn_count()) - warn_base
     if warnings:
         out.write(f"kernel warnings: {warnings}\n")
     return 0 if live == 0 and warnings == 0 and not left else 1

@@ -103,6 +103,79 @@ class UserSpace:
             ffi.memmove(self._host(addr, len(data)), data, len(data))
 
 
+class ProcessMemory:
+    """The address space of the host process ``pid`` (a remote runtime
+    ``struct pfl_mm``): the C ``copy_{from,to}_user()`` of a task that
+    :meth:`use` it go through ``process_vm_readv(2)``/``process_vm_writev(2)``;
+    an address the process does not map (or maps without the access), or a
+    process that is gone, gives ``EFAULT`` and the process is not touched --
+    as a faulting copy in the kernel. This is how the device-node bridge
+    (:mod:`pyforlinux.devnode`) runs a real process's ioctl as its task.
+
+    Thread context: any thread; one system call per copy, no lock held.
+
+    C: csrc/runtime/uaccess.c (``pfl_mm_create_remote``); mm/process_vm_access.c
+    """
+
+    def __init__(self, pid: int) -> None:
+        mm = lib.pfl_mm_create_remote(pid)
+        if mm == ffi.NULL:
+            raise Error(code.ENOMEM if pid > 0 else code.ESRCH, f"address space of pid {pid}")
+        self.pid = pid
+        self._mm = mm
+        self._finalizer = weakref.finalize(self, lib.pfl_mm_destroy, mm)
+
+    def as_raw(self) -> object:
+        """The ``struct pfl_mm *``."""
+        return self._mm
+
+    @contextmanager
+    def use(self) -> Iterator[None]:
+        """Make this the calling thread's user memory for the block (as
+        :meth:`UserSpace.use`)."""
+        old = lib.pfl_use_mm(self._mm)
+        try:
+            yield
+        finally:
+            lib.pfl_use_mm(old)
+
+    def read(self, addr: int, length: int) -> bytes:
+        """``copy_from_user()`` of ``length`` bytes at ``addr``.
+
+        Raises:
+            Error: ``EFAULT`` unless every byte is readable in the process.
+        """
+        if length == 0:
+            return b""
+        if not (0 <= addr < 2**64 and 0 < length < 2**40):
+            raise Error(code.EFAULT, f"bad user address {addr:#x} (+{length})")
+        buf = ffi.new("char[]", length)
+        with self.use():
+            left = lib.pfl_copy_from_user(buf, ffi.cast("void *", addr), length)
+        if left:
+            raise Error(code.EFAULT, f"user address {addr:#x} (+{length}) of pid {self.pid}")
+        return bytes(ffi.buffer(buf, length))
+
+    def write(self, addr: int, data: bytes) -> None:
+        """``copy_to_user()`` of ``data`` at ``addr``.
+
+        Raises:
+            Error: ``EFAULT`` unless every byte is writable in the process.
+        """
+        if not data:
+            return
+        if not (0 <= addr < 2**64):
+            raise Error(code.EFAULT, f"bad user address {addr:#x}")
+        with self.use():
+            left = lib.pfl_copy_to_user(ffi.cast("void *", addr), data, len(data))
+        if left:
+            raise Error(code.EFAULT, f"user address {addr:#x} (+{len(data)}) of pid {self.pid}")
+
+    def close(self) -> None:
+        """Drop the C address space now (also at garbage collection)."""
+        self._finalizer()
+
+
 class UserSlice:
     """``length`` bytes of user memory at ``addr`` in ``mm``.
 

@@ -2,7 +2,11 @@
 # Install the Debian packages pyforlinux needs, if any is missing.
 # Idempotent: when everything is there it only asks dpkg (well under a second).
 set -eu
-pkgs="linux-source-6.12 liburcu-dev gcc make xz-utils python3 python3-venv python3-dev libc6-dev"
+# umockdev (its preload fakes /dev and /sys for real clients), libdrm-dev and
+# pkg-config (tools/nova-drm-client), libdrm-tests (drmdevice), fuse3 and
+# libfuse3-3 (mmap through the page cache; mfusepy loads libfuse3), drm-info.
+pkgs="linux-source-6.12 liburcu-dev gcc make xz-utils python3 python3-venv python3-dev libc6-dev
+umockdev libumockdev0 libdrm-dev pkg-config libdrm-tests fuse3 libfuse3-3 drm-info"
 [ "${SANITIZE:-}" ] && pkgs="$pkgs libasan8 libubsan1"
 missing=""
 for p in $pkgs; do

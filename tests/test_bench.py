@@ -55,6 +55,10 @@ def test_table_has_every_op_three_layers_and_numeric_ratios() -> None:
         assert math.isclose(ac, a / c, rel_tol=0.1, abs_tol=0.02), name
     assert "targets:" in text
     assert sum(1 for line in text.splitlines() if line.rstrip().endswith(("met", "MISSED"))) == 6
+    # A real C process's NOVA_GETPARAM through the device-node bridge, beside in-process.
+    m = re.search(r"NOVA_GETPARAM from a real C process .*\(10 in a loop, FUSE\): "
+                  rf"({NUMBER}) µs/ioctl; in-process Client: ({NUMBER}) µs/ioctl", text)
+    assert m and float(m[1].replace(",", "")) > 0 and float(m[2].replace(",", "")) > 0, text
 
 
 def test_json_parses_with_the_expected_keys() -> None:

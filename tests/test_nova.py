@@ -48,7 +48,11 @@ def test_the_main_job_serves_a_session_and_leaves_nothing_behind() -> None:
     assert "VRAM: 128.00 MiB total" in text
     assert text.count("wrote and read back") == len(run.SIZES)
     assert "MISMATCH" not in text
-    assert "NOVA_GEM_CREATE    5 call(s), no errors" in text
+    # The real processes: the libdrm client and drmdevice, through the bridge.
+    assert "client(C): mmap at 0x" in text and "read back: ok" in text
+    assert "drmdevice: Devices reported 1" in text
+    assert "drmdevice: nodes[2] /dev/dri/renderD128" in text
+    assert "NOVA_GEM_CREATE    6 call(s), no errors" in text  # 5 in-process + 1 real
     assert text.rstrip().endswith("live kernel objects after unload: 0")
     assert module.loaded() == []
 

@@ -17,7 +17,7 @@ conftest fixture also checks no live kernel object and no WARN).
 
 Variants: with 2 % of the workers' allocations failing (fail_probability),
 with the device unbinding under busy workers, and with clients in other
-processes (``SocketClient`` over a ``Server``) beside the threads.
+processes (real ones, through the device-node bridge) beside the threads.
 ``PYFORLINUX_SOAK_SECONDS`` (default 2) and ``PYFORLINUX_SOAK_THREADS``
 (default 4) make it longer or wider; only bounded waits, no timing
 assertions.
@@ -41,10 +41,10 @@ import pytest
 
 from pyforlinux import alloc, drm, module
 from pyforlinux._bindings import lib
+from pyforlinux.devnode import Bridge
 from pyforlinux.drivers import nova_core
 from pyforlinux.drm.client import Client
 from pyforlinux.drm.ioctl import IOWR
-from pyforlinux.drm.server import Server
 from pyforlinux.error import Error, code
 from pyforlinux.sync import lockdep
 
@@ -505,42 +505,43 @@ def test_clients_closed_under_concurrent_ioctls(nova: Stack) -> None:
 # ---------------------------------------------------------------- clients in other processes
 
 _CHILD = textwrap.dedent("""
-    import random, struct, sys, time
-    from pyforlinux._bindings import lib
-    from pyforlinux.drm.server import SocketClient
-    from pyforlinux.error import Error, code
+    import errno, fcntl, os, random, struct, sys, time
 
-    path, seconds, seed = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+    node, seconds, seed = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+    CREATE, INFO, MAP = (int(a) for a in sys.argv[4:7])
     rng = random.Random(seed)
-    CREATE = (lib.DRM_IOCTL_NOVA_GEM_CREATE, "struct drm_nova_gem_create")
-    INFO = (lib.DRM_IOCTL_NOVA_GEM_INFO, "struct drm_nova_gem_info")
-    MAP = (lib.DRM_IOCTL_MODE_MAP_DUMB, "struct drm_mode_map_dumb")
+
+    def call(fd, cmd, handle=0, size=0):
+        buf = bytearray(struct.pack("<IIQ", handle, 0, size))
+        fcntl.ioctl(fd, cmd, buf)
+        return struct.unpack("<IIQ", buf)
+
     sessions = 0
     end = time.monotonic() + seconds
     while time.monotonic() < end:
-        c = SocketClient(path)
+        fd = os.open(node, os.O_RDWR)
         held = {}
         for _ in range(rng.randint(1, 20)):
             r = rng.random()
             if r < 0.4:
                 size = rng.choice([4096, 8192, 1 << 16])
-                held[int(c.call(*CREATE, size=size).handle)] = size
+                held[call(fd, CREATE, size=size)[0]] = size
             elif r < 0.55 and held:
                 h = rng.choice(list(held))
-                assert int(c.call(*INFO, handle=h).size) == held[h]
+                assert call(fd, INFO, handle=h)[2] == held[h]
             elif r < 0.7 and held:
                 try:  # the render node: MODE_MAP_DUMB is primary-only
-                    c.call(*MAP, handle=rng.choice(list(held)))
+                    call(fd, MAP, handle=rng.choice(list(held)))
                     sys.exit("MODE_MAP_DUMB on a render node succeeded")
-                except Error as e:
-                    assert e.errno == code.EACCES, e
+                except OSError as e:
+                    assert e.errno == errno.EACCES, e
             else:
                 try:
-                    c.call(*INFO, handle=rng.randint(500, 600))
+                    call(fd, INFO, handle=rng.randint(500, 600))
                     sys.exit("GEM_INFO of a handle never created succeeded")
-                except Error as e:
-                    assert e.errno == code.ENOENT, e
-        c.close()  # with handles open: the server closes the file, releasing them
+                except OSError as e:
+                    assert e.errno == errno.ENOENT, e
+        os.close(fd)  # with handles open: the release frees them
         sessions += 1
     print(sessions)
 """)
@@ -548,11 +549,14 @@ _CHILD = textwrap.dedent("""
 
 def test_client_threads_and_processes_soak(nova: Stack, tmp_path: pathlib.Path) -> None:
     before = lockdep.counts()
-    path = str(tmp_path / "nova.sock")
-    server = Server(nova.render, path)
+    bridge = Bridge(str(tmp_path / "testbed"))
     try:
-        env = dict(os.environ)
-        children = [subprocess.Popen([sys.executable, "-c", _CHILD, path, str(SECONDS), str(s)],
+        env = dict(os.environ, **bridge.environment())
+        cmds = [str(int(c) & 0xFFFFFFFF) for c in (lib.DRM_IOCTL_NOVA_GEM_CREATE,
+                                                   lib.DRM_IOCTL_NOVA_GEM_INFO,
+                                                   lib.DRM_IOCTL_MODE_MAP_DUMB)]
+        children = [subprocess.Popen([sys.executable, "-c", _CHILD, nova.render, str(SECONDS),
+                                      str(s), *cmds],
                                      env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True) for s in (11, 12)]
         try:
@@ -563,6 +567,5 @@ def test_client_threads_and_processes_soak(nova: Stack, tmp_path: pathlib.Path) 
             assert child.returncode == 0, err
             assert int(out.split()[-1]) >= 1  # sessions completed
     finally:
-        server.close()  # joins the connection threads: their files are closed
+        bridge.close()  # every file still open is released
     _assert_clean_end(nova, before)
-    assert server.sessions >= 2

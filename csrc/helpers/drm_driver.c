@@ -390,6 +390,31 @@ void pfl_drm_munmap(struct vm_area_struct *vma)
 	kfree(vma);
 }
 
+/* The mmap offset (bytes) at which the object covering fake offset `offset`
+ * of the file's device starts, and its size in *size; 0 if no object covers
+ * it. For a page-cache fill at an arbitrary page of a node (the device-node
+ * bridge), whose mapping must then start at the object (drm_gem_mmap() looks
+ * the offset up exactly). drm_vma_offset_lookup_locked() under the lookup lock,
+ * as drm_gem_mmap() does; no reference is taken (the answer is a number). */
+u64 pfl_drm_mmap_lookup(struct file *filp, u64 offset, u64 *size)
+{
+	struct drm_file *priv = filp->private_data;
+	struct drm_vma_offset_manager *mgr = priv->minor->dev->vma_offset_manager;
+	struct drm_vma_offset_node *node;
+	u64 start = 0;
+
+	if (!mgr)
+		return 0;
+	drm_vma_offset_lock_lookup(mgr);
+	node = drm_vma_offset_lookup_locked(mgr, offset >> PAGE_SHIFT, 1);
+	if (node) {
+		start = drm_vma_node_offset_addr(node);
+		*size = drm_vma_node_size(node) << PAGE_SHIFT;
+	}
+	drm_vma_offset_unlock_lookup(mgr);
+	return start;
+}
+
 struct drm_gem_object *pfl_drm_vma_gem_object(struct vm_area_struct *vma)
 {
 	return vma->vm_private_data;

@@ -7,6 +7,12 @@
  * a range that is not wholly inside one mapping copies nothing and reports
  * every byte as not copied (the kernel may copy a prefix; callers check
  * non-zero and return -EFAULT either way). No mm: every address faults.
+ * A remote mm (pfl_mm_create_remote()) is the address space of another host
+ * process, by pid: copies go through process_vm_readv()/process_vm_writev(),
+ * so an address that process does not map (or maps without the access)
+ * copies short and the caller returns -EFAULT, as a faulting copy_*_user()
+ * in the kernel; the process is never touched. Used by the device-node
+ * bridge to run a real process's ioctls as its task.
  * Python: pyforlinux.uaccess.UserSpace. Kernel: include/linux/uaccess.h.
  */
 #include <linux/types.h>
@@ -16,6 +22,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #define PFL_USER_BASE 0x7f0000000000UL
 #define PFL_PAGE 4096UL
@@ -32,6 +40,7 @@ struct pfl_mm {
 	int nmaps, cap;
 	unsigned long next;
 	struct pfl_fdtable fds;
+	pid_t remote;		/* another host process's memory, or 0 */
 };
 
 static __thread struct pfl_mm *cur_mm;
@@ -45,6 +54,18 @@ struct pfl_mm *pfl_mm_create(void)
 	pthread_mutex_init(&mm->mu, NULL);
 	pthread_mutex_init(&mm->fds.mu, NULL);
 	mm->next = PFL_USER_BASE;
+	return mm;
+}
+
+struct pfl_mm *pfl_mm_create_remote(pid_t pid)
+{
+	struct pfl_mm *mm;
+
+	if (pid <= 0)
+		return NULL;
+	mm = pfl_mm_create();
+	if (mm)
+		mm->remote = pid;
 	return mm;
 }
 
@@ -71,7 +92,7 @@ unsigned long pfl_mm_map(struct pfl_mm *mm, size_t size)
 	unsigned long addr;
 	unsigned char *host;
 
-	if (!size)
+	if (!size || mm->remote)	/* nothing is mapped into another process */
 		return 0;
 	host = calloc(1, size);
 	if (!host)
@@ -159,6 +180,29 @@ struct pfl_mm *pfl_current_mm(void)
 	return cur_mm;
 }
 
+/* The local and remote iovecs of process_vm_{readv,writev}(2) (struct iovec's
+ * layout; the kernel tree's uio.h and the host's must not meet here). */
+struct pfl_iov {
+	void *base;
+	size_t len;
+};
+
+/* Bytes NOT copied between kbuf and [uaddr, uaddr + n) of process pid. */
+static unsigned long remote_copy(pid_t pid, void *kbuf, unsigned long uaddr, unsigned long n,
+				 int to_user)
+{
+	struct pfl_iov local = { kbuf, n }, remote = { (void *)uaddr, n };
+	long done;
+
+	if (!pfl_access_ok((const void __user *)uaddr, n))
+		return n;
+	done = syscall(to_user ? SYS_process_vm_writev : SYS_process_vm_readv,
+		       pid, &local, 1UL, &remote, 1UL, 0UL);
+	if (done < 0)
+		return n;	/* EFAULT, ESRCH (the process is gone), EPERM */
+	return n - (unsigned long)done;
+}
+
 static unsigned long copy_user(void *kbuf, unsigned long uaddr, unsigned long n, int to_user)
 {
 	struct pfl_mm *mm = cur_mm;
@@ -168,6 +212,8 @@ static unsigned long copy_user(void *kbuf, unsigned long uaddr, unsigned long n,
 		return 0;
 	if (!mm)
 		return n;
+	if (mm->remote)
+		return remote_copy(mm->remote, kbuf, uaddr, n, to_user);
 	pthread_mutex_lock(&mm->mu);
 	p = lookup_locked(mm, uaddr, n);
 	if (p) {
@@ -203,6 +249,13 @@ unsigned long pfl_clear_user(void __user *to, unsigned long n)
 		return 0;
 	if (!mm)
 		return n;
+	if (mm->remote) {
+		void *zero = calloc(1, n);
+		unsigned long left = zero ? remote_copy(mm->remote, zero, (unsigned long)to, n, 1) : n;
+
+		free(zero);
+		return left;
+	}
 	pthread_mutex_lock(&mm->mu);
 	p = lookup_locked(mm, (unsigned long)to, n);
 	if (p)

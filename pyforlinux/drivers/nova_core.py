@@ -2,7 +2,9 @@
 
 Upstream, nova-core (drivers/gpu/nova-core) drives the PCI GPU and creates
 the auxiliary device ``NovaCore.nova-drm.0`` that Nova binds to. This
-module does the same for a virtual GPU: a faux device owning VRAM (real
+module does the same for a virtual GPU: a faux device presented in sysfs
+as the PCI function of an NVIDIA AD102 (vendor 0x10de, device 0x2684, as
+``lspci -n`` shows a GeForce RTX 4090), owning VRAM (real
 memory, ``vram_size`` bytes) managed by the real GPU buddy allocator
 (drivers/gpu/buddy.c through :class:`pyforlinux.gpu.buddy.GpuBuddy`), with
 a VRAM BAR (BAR1) of ``bar1_size`` bytes. Unloading it removes the
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyforlinux import auxiliary, faux
+from pyforlinux import auxiliary, faux, sysfs
 from pyforlinux._bindings import ffi, lib
 from pyforlinux.error import Error, code
 from pyforlinux.gpu.buddy import AllocatedBlocks, GpuBuddy, GpuBuddyAllocMode
@@ -21,6 +23,31 @@ from pyforlinux.module import Param, Size, ThisModule, module
 
 MIB = 1 << 20
 PAGE_SIZE = 4096
+
+#: The PCI function the virtual GPU presents (an AD102: GeForce RTX 4090).
+PCI_SLOT = "0000:01:00.0"
+PCI_IDS = {"vendor": 0x10DE, "device": 0x2684, "subsystem_vendor": 0x10DE,
+           "subsystem_device": 0x167C, "class": 0x030000, "revision": 0xA1}
+
+
+def _pci_config_group() -> sysfs.AttributeGroup:
+    """The PCI function's identity files (``drivers/pci/pci-sysfs.c``: ``%#06x``
+    for ids, ``%#08x`` for ``class``, ``%#04x`` for ``revision``)."""
+    widths = {"class": 8, "revision": 4}
+
+    def attr(name: str, value: int) -> sysfs.DeviceAttribute:
+        return sysfs.DeviceAttribute.ro(name, lambda dev: f"{value:#0{widths.get(name, 6)}x}\n")
+
+    return sysfs.AttributeGroup([attr(k, v) for k, v in PCI_IDS.items()])
+
+
+def _pci_identity() -> sysfs.BusIdentity:
+    ids = PCI_IDS
+    return sysfs.BusIdentity("pci", PCI_SLOT, {
+        "DRIVER": "nova-core", "PCI_CLASS": f"{ids['class']:X}",
+        "PCI_ID": f"{ids['vendor']:04X}:{ids['device']:04X}",
+        "PCI_SUBSYS_ID": f"{ids['subsystem_vendor']:04X}:{ids['subsystem_device']:04X}",
+        "PCI_SLOT_NAME": PCI_SLOT, "MODALIAS": f"pci:v{ids['vendor']:08X}d{ids['device']:08X}"})
 
 
 class VirtualGpu:
@@ -103,6 +130,8 @@ class NovaCoreModule:
             self.gpu = VirtualGpu(this_module.param("vram_size").value,
                                   this_module.param("bar1_size").value)
             self.gpu_dev.set_drvdata(self.gpu)
+            sysfs.set_bus_identity(self.gpu_dev.as_bound(), _pci_identity())
+            sysfs.devm_device_add_group(self.gpu_dev.as_bound(), _pci_config_group())
             self.aux = auxiliary.Registration(self.gpu_dev.as_bound(), "nova-drm", 0, "NovaCore")
         except BaseException:
             self.gpu_dev.close()

@@ -113,6 +113,7 @@ struct vm_area_struct *pfl_drm_mmap(struct file *filp, u64 offset, u64 len, int 
 /* munmap(2): vm_ops->close (drm_gem_vm_close: the object reference), fput. */
 void pfl_drm_munmap(struct vm_area_struct *vma);
 struct drm_gem_object *pfl_drm_vma_gem_object(struct vm_area_struct *vma);
+u64 pfl_drm_mmap_lookup(struct file *filp, u64 offset, u64 *size);
 
 /*
  * Credentials of a client (for capable(), drm_ioctl_permit()'s ROOT_ONLY):

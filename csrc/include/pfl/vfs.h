@@ -21,6 +21,7 @@ struct pfl_fdtable {
 
 /* address spaces (uaccess.c) */
 struct pfl_mm *pfl_mm_create(void);
+struct pfl_mm *pfl_mm_create_remote(int pid);	/* host process pid's memory */
 void pfl_mm_destroy(struct pfl_mm *mm);
 unsigned long pfl_mm_map(struct pfl_mm *mm, size_t size);
 int pfl_mm_unmap(struct pfl_mm *mm, unsigned long uaddr);

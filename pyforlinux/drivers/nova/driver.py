@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pyforlinux import auxiliary, drm
+from pyforlinux import auxiliary, drm, sysfs
 from pyforlinux.auxiliary import AuxDevice, DeviceId
 from pyforlinux.device import Bound, Core
 from pyforlinux.drivers.nova.file import File
@@ -83,6 +83,7 @@ class NovaDriver(auxiliary.Driver):
     def probe(self, adev: AuxDevice[Core], id_info: Any) -> NovaDriverData:
         """Create the DRM device and register it, owned by the device's devres."""
         data = NovaData(adev.as_bound())  # type: ignore[arg-type]
+        sysfs.devm_device_add_group(adev.as_bound(), vram_attributes())
         dev = drm.Device.new(NovaDrmDriver, adev, data)
         try:
             drm.Registration.new_foreign_owned(dev.deref(), adev, 0)
@@ -90,3 +91,19 @@ class NovaDriver(auxiliary.Driver):
             dev.close()
             raise
         return NovaDriverData(dev)
+
+
+def vram_attributes() -> sysfs.AttributeGroup:
+    """Nova's sysfs files on its device, read-only, bytes in decimal:
+    ``vram_total`` (VRAM size) and ``vram_used`` (allocated by the buddy
+    allocator now), like amdgpu's ``mem_info_vram_total``/``_used``."""
+    from pyforlinux.drivers import nova_core
+
+    def buddy(dev: Any) -> Any:
+        return nova_core.gpu_of(dev).buddy
+
+    return sysfs.AttributeGroup([
+        sysfs.DeviceAttribute.ro("vram_total", lambda dev: f"{buddy(dev).size()}\n"),
+        sysfs.DeviceAttribute.ro("vram_used",
+                                 lambda dev: f"{buddy(dev).size() - buddy(dev).avail()}\n"),
+    ])

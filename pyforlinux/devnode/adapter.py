@@ -1,0 +1,171 @@
+"""The one interface between the device-node bridge and the DRM core.
+
+The bridge (:mod:`pyforlinux.devnode`) only ever calls a :class:`DrmCore`,
+which is the real C DRM core through :mod:`pyforlinux.drm.file`'s entry
+points, each call run as the task of the real process that made it
+(:func:`as_task`: its pid as ``current``'s thread group, its credentials
+for ``current_cred()``/``capable()``, its memory for
+``copy_from_user``/``copy_to_user``):
+
+- an open is :func:`~pyforlinux.drm.file.open_node` (``drm_stub_open()``,
+  ``drm_open()``: a ``struct drm_file`` whose ``pid`` is the process's);
+- an ioctl is :meth:`~pyforlinux.drm.file.OpenFile.ioctl` (the real
+  ``drm_ioctl()``) with the raw user address: pointers are resolved in the
+  calling process (``EFAULT`` when bad);
+- a page-cache fill or write-back of a mapping is a
+  :meth:`~pyforlinux.drm.file.OpenFile.mmap` of the object covering the
+  offset (``drm_gem_mmap()``: its checks apply, e.g. ``EACCES`` without a
+  handle), read or written, unmapped;
+- the last close (or the process's death) is
+  :meth:`~pyforlinux.drm.file.OpenFile.close` (``fput()``: ``drm_release()``).
+
+C: drivers/gpu/drm/drm_file.c (drm_open, drm_release), drm_ioctl.c
+(drm_ioctl), drm_gem.c (drm_gem_mmap), drm_vma_manager.c
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from pyforlinux._bindings import ffi, lib
+from pyforlinux.cred import Credential
+from pyforlinux.drm.file import OpenFile, open_node
+from pyforlinux.error import Error, code
+from pyforlinux.uaccess import ProcessMemory
+
+_PAGE = 4096
+
+
+@contextmanager
+def as_task(pid: int, cred: Credential) -> Iterator[None]:
+    """Run the block as the task of host process ``pid`` with ``cred``:
+    ``current``'s thread group id (``task_tgid(current)``, which
+    ``drm_file_alloc()`` records), its credentials, and its memory
+    (:class:`~pyforlinux.uaccess.ProcessMemory`). Restored after the block.
+
+    Thread context: the bridge thread serving the call; nothing is shared
+    with other threads.
+    """
+    mm = ProcessMemory(pid)
+    task = lib.pfl_current()
+    old_tgid = task.tgid
+    task.tgid = pid
+    try:
+        with mm.use(), cred.override():
+            yield
+    finally:
+        task.tgid = old_tgid
+        mm.close()
+
+
+class DrmCore:
+    """The C DRM core as the bridge sees it: one ``struct file`` per open.
+
+    Keeps the files it opened (until their release) so that a page
+    write-back arriving through an open that may not map the object (FUSE
+    writes back a node's dirty pages through any of its opens) is done
+    through one that may.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._files: set[OpenFile] = set()
+
+    def open(self, node: str, pid: int, cred: Credential) -> OpenFile:
+        """``open(2)`` of ``node`` by process ``pid`` with ``cred``.
+
+        Raises:
+            Error: ``ENOENT`` not a DRM node; ``ENODEV`` no such minor, or
+                the device is unplugged or its module going.
+        """
+        with as_task(pid, cred):
+            file = open_node(node)
+        with self._lock:
+            self._files.add(file)
+        return file
+
+    def ioctl(self, file: OpenFile, cmd: int, arg: int, pid: int, cred: Credential) -> int:
+        """``ioctl(2)`` by process ``pid``: ``arg`` is its user address of the
+        argument. Returns the result or ``-errno`` (``-EFAULT`` for a bad
+        pointer), never raises for the client's mistakes."""
+        with as_task(pid, cred):
+            return file.ioctl(cmd & 0xFFFFFFFF, arg)
+
+    def _spans(self, file: OpenFile, offset: int, length: int
+               ) -> Iterator[tuple[int, int, int, int]]:
+        """``(position in the request, object's mmap offset, its size, start
+        in it)`` for each object that ``[offset, offset+length)`` overlaps;
+        gaps (no object) are skipped a page at a time."""
+        size = ffi.new("u64 *")
+        pos = 0
+        while pos < length:
+            filp = file._get()
+            try:
+                start = int(lib.pfl_drm_mmap_lookup(filp, offset + pos, size))
+            finally:
+                lib.fput(filp)
+            if not start:
+                pos += _PAGE - (offset + pos) % _PAGE
+                continue
+            into = offset + pos - start
+            n = min(length - pos, int(size[0]) - into)
+            yield pos, start, int(size[0]), into
+            pos += n
+
+    def mmap_read(self, file: OpenFile, offset: int, length: int) -> bytes:
+        """Bytes at mmap ``offset`` (a page-cache fill): ``length`` bytes,
+        zeros where no object lies.
+
+        Raises:
+            Error: what ``drm_gem_mmap()`` gives (``EACCES``: the file has no
+                handle to the object; ``ENODEV``: unplugged); ``EBADF``.
+        """
+        out = bytearray(length)
+        for pos, start, size, into in self._spans(file, offset, length):
+            n = min(length - pos, size - into)
+            with file.mmap(start, size, writable=False) as m:
+                out[pos:pos + n] = m.read(into, n)
+        return bytes(out)
+
+    def mmap_write(self, file: OpenFile, offset: int, data: bytes) -> None:
+        """Store ``data`` at mmap ``offset`` (write-back of pages dirtied
+        through a mapping): through ``file``, or if it may not map an object
+        (``EACCES``), through another open file that may.
+
+        Raises:
+            Error: ``EACCES`` no open file may map it; as :meth:`mmap_read`.
+        """
+        for pos, start, size, into in self._spans(file, offset, len(data)):
+            chunk = data[pos:pos + min(len(data) - pos, size - into)]
+            with self._lock:
+                others = [f for f in self._files if f is not file]
+            err: Error | None = None
+            for f in [file, *others]:
+                try:
+                    with f.mmap(start, size) as m:
+                        m.write(into, chunk)
+                    err = None
+                    break
+                except Error as e:
+                    if e.errno != code.EACCES and f is file:
+                        raise
+                    err = err or e
+            if err is not None:
+                raise err
+
+    def release(self, file: OpenFile) -> None:
+        """The last ``close()`` of the open (or the process's death)."""
+        with self._lock:
+            self._files.discard(file)
+        file.close()
+
+
+def errno_of(e: BaseException) -> int:
+    """The negative errno for an exception from the core (``-EIO`` for a bug)."""
+    if isinstance(e, Error) and e.errno:
+        return -e.errno
+    if isinstance(e, OSError) and e.errno:
+        return -e.errno
+    return -code.EIO
