@@ -120,8 +120,15 @@ int main(int argc, char **argv)
 	       ver->date);
 	drmFreeVersion(ver);
 
+	/* The real drm_getcap(): PRIME is answered for render-only drivers; the
+	 * display caps (DUMB_BUFFER...) are EOPNOTSUPP without DRIVER_MODESET. */
 	uint64_t cap = 0;
-	int ret = drmGetCap(fd, DRM_CAP_DUMB_BUFFER, &cap);
+	int ret = drmGetCap(fd, DRM_CAP_PRIME, &cap);
+	if (ret)
+		printf("client(C): drmGetCap(PRIME) -> %s\n", strerror(errno));
+	else
+		printf("client(C): drmGetCap(PRIME) -> %#llx\n", (unsigned long long)cap);
+	ret = drmGetCap(fd, DRM_CAP_DUMB_BUFFER, &cap);
 	printf("client(C): drmGetCap(DUMB_BUFFER) -> %s\n", ret ? strerror(errno) : cap ? "1" : "0");
 
 	if (getparam(fd, &value))
