@@ -62,13 +62,17 @@ void pfl_lockdep_unregister_key(struct lock_class_key *key);	/* runtime/lockdep.
 struct pfl_worker;
 
 /* One queued instance of a work: what the kernel's pwq plus flush colour
- * record, per instance (so flushes wait for exactly what was queued). */
+ * record, per instance (so flushes wait for exactly what was queued). Its
+ * address goes in work->data above the flag bits, so it is allocated
+ * aligned to 1 << WORK_STRUCT_PWQ_SHIFT (the type itself is not: list
+ * walks form container_of() of the list head). */
 struct pfl_wq_ticket {
 	struct list_head node;		/* on wq_tickets, in queueing order */
 	struct workqueue_struct *wq;
 	struct work_struct *work;
 	u64 seq;
-} __attribute__((aligned(1 << WORK_STRUCT_PWQ_SHIFT)));
+};
+#define TICKET_ALIGN (1UL << WORK_STRUCT_PWQ_SHIFT)
 
 struct workqueue_struct {
 	struct list_head list;		/* on all_wqs */
@@ -338,7 +342,7 @@ static bool insert_work_locked(struct workqueue_struct *wq, struct work_struct *
 		}
 	}
 	work_key_locked(work);
-	if (posix_memalign((void **)&t, __alignof__(*t), sizeof(*t)))
+	if (posix_memalign((void **)&t, TICKET_ALIGN, sizeof(*t)))
 		pfl_bug(__FILE__, __LINE__, "out of memory for a workqueue ticket");
 	t->wq = wq;
 	t->work = work;
