@@ -193,6 +193,39 @@ static struct lockdep_map *wq_map(struct workqueue_struct *wq)
 	return wq->user_map ? wq->user_map : &wq->lockdep_map;
 }
 
+/*
+ * The Python layer validates a flush before calling it (so that strict mode
+ * can refuse a flush that would deadlock before it blocks): the flush then
+ * does not validate the same object twice (a cycle would be reported twice).
+ */
+static __thread const void *pre_validated;
+
+static bool take_pre_validated(const void *obj)
+{
+	if (pre_validated != obj)
+		return false;
+	pre_validated = NULL;
+	return true;
+}
+
+void pfl_work_flush_validate(struct work_struct *work)
+{
+	work_key(work);
+	touch_map(&work->lockdep_map);
+	pre_validated = work;
+}
+
+void pfl_wq_flush_validate(struct workqueue_struct *wq)
+{
+	touch_map(wq_map(wq));
+	pre_validated = wq;
+}
+
+void pfl_flush_validate_clear(void)
+{
+	pre_validated = NULL;
+}
+
 /* ---- workers ---- */
 static struct pfl_worker *find_worker_executing(struct work_struct *work)
 {
@@ -599,7 +632,8 @@ static bool __flush_work(struct work_struct *work, bool from_cancel)
 	if (WARN_ON(!work->func))
 		return false;
 	work_key(work);
-	touch_map(&work->lockdep_map);
+	if (!take_pre_validated(work))
+		touch_map(&work->lockdep_map);
 	if (flush_self(work, from_cancel ? "cancel_work_sync" : "flush_work"))
 		return false;
 
@@ -822,7 +856,8 @@ void __flush_workqueue(struct workqueue_struct *wq)
 	u64 target;
 	bool busy;
 
-	touch_map(wq_map(wq));
+	if (!take_pre_validated(wq))
+		touch_map(wq_map(wq));
 	if (wq_self(wq, "flush_workqueue"))
 		return;
 	might_sleep();
@@ -861,7 +896,8 @@ static bool wq_busy_locked(struct workqueue_struct *wq)
 
 void drain_workqueue(struct workqueue_struct *wq)
 {
-	touch_map(wq_map(wq));
+	if (!take_pre_validated(wq))
+		touch_map(wq_map(wq));
 	if (wq_self(wq, "drain_workqueue"))
 		return;
 	might_sleep();
@@ -957,7 +993,8 @@ void destroy_workqueue(struct workqueue_struct *wq)
 		}
 	}
 	pthread_mutex_unlock(&wq_mu);
-	touch_map(wq_map(wq));
+	if (!take_pre_validated(wq))
+		touch_map(wq_map(wq));
 	might_sleep();
 	pthread_mutex_lock(&wq_mu);
 	while (wq_busy_locked(wq))
