@@ -155,3 +155,21 @@ def test_refcount_saturates_with_a_warn(kernel_clean: Any) -> None:
     r.inc()  # increment on 0: use-after-free
     assert r.read() == int(lib.REFCOUNT_SATURATED) & 0xFFFFFFFF
     assert lib.pfl_warn_count() > kernel_clean.warnings
+
+
+@pytest.mark.lockdep_reports
+def test_waiting_under_a_spinlock_is_reported_and_refused_in_strict_mode() -> None:
+    from pyforlinux.sync import lockdep
+    from pyforlinux.sync.lock.spinlock import new_spinlock
+    from pyforlinux.time.delay import fsleep
+
+    s = new_spinlock(0, "completion-test-spin")
+    c = Completion()
+    before = lockdep.counts()["might_sleep"]
+    for wait in (lambda: c.wait_for_completion_timeout(Delta.ZERO),
+                 lambda: fsleep(Delta.ZERO)):
+        with s.lock(), pytest.raises(Error) as e:
+            wait()
+        assert e.value.errno == code.EDEADLK
+    assert lockdep.counts()["might_sleep"] == before + 2
+    s.close()
