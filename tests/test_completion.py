@@ -147,6 +147,9 @@ def test_barriers_and_refcount() -> None:
     assert r.read() == 4
     with pytest.raises(ValueError):
         Refcount(1 << 31)
+    with pytest.raises(Error) as e:
+        Refcount(-1)
+    assert e.value.errno == code.EINVAL
 
 
 @pytest.mark.kernel_warns
