@@ -12,7 +12,7 @@ import pytest
 from pyforlinux._bindings import lib
 from pyforlinux.error import Error, code, syscall_exit_errno
 from pyforlinux.sync import Completion, Refcount, SetOnce
-from pyforlinux.sync.barrier import smp_mb, smp_rmb, smp_wmb
+from pyforlinux.sync.barrier import Full, Read, Write, dma_mb, mb, smp_mb
 from pyforlinux.task import current, interruptible_wait
 from pyforlinux.time import Delta
 
@@ -134,9 +134,11 @@ def test_set_once_is_populated_once() -> None:
 
 
 def test_barriers_and_refcount() -> None:
-    smp_mb()
-    smp_wmb()
-    smp_rmb()
+    for barrier in (mb, smp_mb, dma_mb):
+        for ordering in (Full, Read, Write):
+            barrier(ordering)
+        with pytest.raises(TypeError):
+            barrier("Full")  # type: ignore[arg-type]
     r = Refcount(1)
     r.inc()
     assert r.read() == 2

@@ -46,6 +46,12 @@ long pfl_wait_for_completion_state_timeout(struct completion *x, unsigned int st
 
 struct work_struct *pfl_static_work_get(void);
 int pfl_static_work_runs(void);
+void pfl_mb(void);
+void pfl_rmb(void);
+void pfl_wmb(void);
+void pfl_dma_mb(void);
+void pfl_dma_rmb(void);
+void pfl_dma_wmb(void);
 void pfl_smp_mb(void);
 void pfl_smp_wmb(void);
 void pfl_smp_rmb(void);
