@@ -387,6 +387,7 @@ class FenceCtxOps(Generic[F]):
     """
 
     FenceDataType: ClassVar[type[Any] | None] = None
+    """The type of the fences' driver data (``None``: not checked)."""
 
 
 class FenceCtx(Generic[F]):
