@@ -459,6 +459,8 @@ _SYSTEM_NAMES = (
     "events_freezable_pwr_efficient",
     "events_bh",
     "events_bh_highpri",
+    "events",  # system_percpu_wq is system_wq (the kernel is renaming it)
+    "events_unbound",  # system_dfl_wq is system_unbound_wq
 )
 _system: list[Queue] = [Queue(lib.pfl_system_wq(i), n, False) for i, n in enumerate(_SYSTEM_NAMES)]
 
@@ -509,6 +511,18 @@ def system_bh_highpri() -> Queue:
     return _system[8]
 
 
+def system_percpu() -> Queue:
+    """``system_percpu_wq``, the new name of ``system_wq`` (the same queue).
+    Rust: ``workqueue::system_percpu()``"""
+    return _system[9]
+
+
+def system_dfl() -> Queue:
+    """``system_dfl_wq``, the new name of ``system_unbound_wq`` (the same queue).
+    Rust: ``workqueue::system_dfl()``"""
+    return _system[10]
+
+
 __all__ = [
     "WQ_CPU_INTENSIVE",
     "WQ_FREEZABLE",
@@ -524,10 +538,12 @@ __all__ = [
     "system",
     "system_bh",
     "system_bh_highpri",
+    "system_dfl",
     "system_freezable",
     "system_freezable_power_efficient",
     "system_highpri",
     "system_long",
+    "system_percpu",
     "system_power_efficient",
     "system_unbound",
 ]

@@ -13,7 +13,7 @@ from pyforlinux._bindings import lib
 from pyforlinux.error import Error, code, syscall_exit_errno
 from pyforlinux.sync import Completion, Refcount, SetOnce
 from pyforlinux.sync.barrier import smp_mb, smp_rmb, smp_wmb
-from pyforlinux.task import current
+from pyforlinux.task import current, interruptible_wait
 from pyforlinux.time import Delta
 
 
@@ -93,13 +93,19 @@ def test_uninterruptible_wait_ignores_a_signal() -> None:
 
 def test_ctrl_c_ends_an_interruptible_wait_as_a_signal() -> None:
     c = Completion()
-    timer = threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT))
-    timer.start()
+    calls: list[int] = []
+
+    def wait(j: int) -> int:
+        calls.append(j)
+        if len(calls) == 1:  # inside the wait: Ctrl-C now
+            threading.Thread(target=os.kill, args=(os.getpid(), signal.SIGINT)).start()
+        return int(lib.pfl_wait_for_completion_state_timeout(c.as_raw(), lib.TASK_INTERRUPTIBLE, j))
+
     with pytest.raises(KeyboardInterrupt) as e:
-        c.wait_for_completion_interruptible()
-    timer.join()
+        interruptible_wait(wait, int(lib.MAX_SCHEDULE_TIMEOUT))
     assert isinstance(e.value.__cause__, Error)
-    assert e.value.__cause__.errno == code.ERESTARTSYS
+    assert e.value.__cause__.errno == code.ERESTARTSYS  # what the wait returned inside
+    assert calls[-1] == 0  # the last wait ran with the signal pending
     assert not current().signal_pending()  # delivered
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from pyforlinux import workqueue as wq
-from pyforlinux._bindings import lib
+from pyforlinux._bindings import ffi, lib
 from pyforlinux.error import Error, code
 from pyforlinux.sync import lockdep
 from pyforlinux.sync.completion import Completion
@@ -44,7 +44,7 @@ def test_enqueue_runs_once_on_a_worker_and_returns_whether_queued() -> None:
     assert wq.system().enqueue(it) is False  # pending: queued once
     it.block = False
     it.release.complete_all()
-    assert it.work.flush() is True
+    it.work.flush()  # True if it still had to wait
     assert it.runs == 2
     assert threading.current_thread().name not in it.threads
     assert it.work.flush() is False  # idle
@@ -200,8 +200,11 @@ def test_try_spawn_runs_a_closure() -> None:
 def test_system_queues_exist_and_cannot_be_destroyed() -> None:
     for f in (wq.system, wq.system_highpri, wq.system_long, wq.system_unbound,
               wq.system_freezable, wq.system_power_efficient,
-              wq.system_freezable_power_efficient, wq.system_bh, wq.system_bh_highpri):
-        assert f().as_raw() is not None
+              wq.system_freezable_power_efficient, wq.system_bh, wq.system_bh_highpri,
+              wq.system_percpu, wq.system_dfl):
+        assert f().as_raw() != ffi.NULL
+    assert wq.system_percpu().as_raw() == wq.system().as_raw()
+    assert wq.system_dfl().as_raw() == wq.system_unbound().as_raw()
     with pytest.raises(Error) as e:
         wq.system().destroy()
     assert e.value.errno == code.EPERM
@@ -372,3 +375,66 @@ def test_c_hrtimer_cancel_from_its_callback_warns_and_returns(kernel_clean: Any)
     t.close()
     assert out == [-1]
     assert lib.pfl_warn_count() == kernel_clean.warnings + 1
+
+
+def test_c_disable_enable_and_mod_delayed_work() -> None:
+    """disable_work()/enable_work() and mod_delayed_work() of the C API
+    (used by drivers/gpu/drm): a disabled work is not queued."""
+    it = Item()
+    q = wq.Queue.alloc("wq-disable")
+    try:
+        dw = it.work._raw()
+        w = it.work._work()
+        cpu = lib.WORK_CPU_UNBOUND
+        assert lib.queue_delayed_work_on(cpu, q.as_raw(), dw, 3_600_000)
+        assert lib.disable_delayed_work_sync(dw) is True  # was pending: cancelled
+        assert lib.queue_work_on(cpu, q.as_raw(), w) is False
+        assert not it.work.is_pending()
+        assert lib.disable_work(w) is False  # depth 2
+        assert lib.enable_work(w) is False
+        assert lib.mod_delayed_work_on(cpu, q.as_raw(), dw, 0) is False
+        assert lib.enable_work(w) is True
+        assert q.enqueue_delayed(it, Delta.from_secs(3600))
+        assert lib.mod_delayed_work_on(cpu, q.as_raw(), dw, 0) is True  # re-timed: now
+        it.started.wait_for_completion()
+        it.work.flush()
+        assert it.runs == 1
+    finally:
+        q.destroy()
+
+
+def test_a_declare_work_static_work_runs_and_is_validated_as_its_own_class() -> None:
+    """DECLARE_WORK() gives the lockdep map a static object as key; the
+    runtime keys it on first use instead of writing into that object."""
+    w = lib.pfl_static_work_get()
+    n = lib.pfl_static_work_runs()
+    sysq = wq.system().as_raw()
+    for _ in range(3):
+        assert lib.queue_work_on(lib.WORK_CPU_UNBOUND, sysq, w)
+        lib.flush_work(w)
+    assert lib.pfl_static_work_runs() == n + 3
+    assert lib.pfl_work_pending(w) == 0
+
+
+@pytest.mark.lockdep_reports
+def test_flush_workqueue_under_a_lock_a_work_takes_is_reported() -> None:
+    m = new_mutex(0, "wq-test-qlock")
+
+    class Locker(wq.WorkItem):
+        def __init__(self) -> None:
+            self.work = wq.new_work("QLocker::work")
+
+        def run(self) -> None:
+            with m.lock():
+                pass
+
+    before = lockdep.counts()["inversion"]
+    with wq.Queue.alloc("wq-flush-lock") as q:
+        it = Locker()
+        q.enqueue(it)
+        q.flush()
+        with m.lock():
+            q.flush()  # queue -> work -> lock known; lock -> queue now
+    assert lockdep.counts()["inversion"] == before + 1
+    assert "wq-flush-lock" in lockdep.last_report()
+    m.close()

@@ -69,6 +69,8 @@ struct workqueue_struct *pfl_system_wq(int which)
 	case 6: return system_freezable_power_efficient_wq;
 	case 7: return system_bh_wq;
 	case 8: return system_bh_highpri_wq;
+	case 9: return system_percpu_wq;
+	case 10: return system_dfl_wq;
 	}
 	return NULL;
 }
@@ -98,4 +100,25 @@ void pfl_smp_wmb(void)
 void pfl_smp_rmb(void)
 {
 	smp_rmb();
+}
+
+/* A statically initialised work, as drivers declare them (DECLARE_WORK):
+ * tests/test_workqueue.py queues it with the C API. */
+static atomic_t pfl_static_work_count = ATOMIC_INIT(0);
+
+static void pfl_static_work_fn(struct work_struct *work)
+{
+	atomic_inc(&pfl_static_work_count);
+}
+
+static DECLARE_WORK(pfl_static_work, pfl_static_work_fn);
+
+struct work_struct *pfl_static_work_get(void)
+{
+	return &pfl_static_work;
+}
+
+int pfl_static_work_runs(void)
+{
+	return atomic_read(&pfl_static_work_count);
 }

@@ -40,6 +40,8 @@ struct workqueue_struct *pfl_system_wq(int which);
 struct workqueue_struct *pfl_current_work_queue(void);
 long pfl_wait_for_completion_state_timeout(struct completion *x, unsigned int state, long timeout);
 
+struct work_struct *pfl_static_work_get(void);
+int pfl_static_work_runs(void);
 void pfl_smp_mb(void);
 void pfl_smp_wmb(void);
 void pfl_smp_rmb(void);
