@@ -193,3 +193,10 @@ $(EXT): $(KHDRS)
 # objects' real dependencies.
 -include $(wildcard $(KHDRS))
 CFLAGS_csrc/helpers/device := -I$(K)/drivers/base
+# The same full dependency lists for the runtime and helpers (they include the
+# kernel's headers too, which include shims -MMD does not see).
+RHDRS := $(patsubst %.c,$(B)/obj/%.hdr,$(filter-out csrc/runtime/urcu.c,$(RUNTIME_SRCS)))
+$(B)/obj/csrc/%.hdr: $(B)/obj/csrc/%.o
+	@$(CC) $(KCFLAGS) $(CFLAGS_csrc/$*) -M -MP -MT $< csrc/$*.c > $@.tmp && mv $@.tmp $@
+$(EXT): $(RHDRS)
+-include $(wildcard $(RHDRS))
