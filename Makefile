@@ -254,3 +254,11 @@ $(EXT): $(patsubst %.c,$(B)/obj/kernel/%.hdr,$(KUNIT_SRCS))
 
 # drm.ko's module_init (drm_core_init) runs at boot (runtime/init.c).
 KFLAGS_drivers/gpu/drm/drm_drv += -DPFL_MODULE=drm
+
+# The same full dependency lists for the runtime and helpers (they include the
+# kernel's headers too, which include shims -MMD does not see).
+RHDRS := $(patsubst %.c,$(B)/obj/%.hdr,$(filter-out csrc/runtime/urcu.c,$(RUNTIME_SRCS)))
+$(B)/obj/csrc/%.hdr: $(B)/obj/csrc/%.o
+	@$(CC) $(KCFLAGS) $(CFLAGS_csrc/$*) -M -MP -MT $< csrc/$*.c > $@.tmp && mv $@.tmp $@
+$(EXT): $(RHDRS)
+-include $(wildcard $(RHDRS))

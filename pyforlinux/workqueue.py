@@ -55,6 +55,7 @@ from typing import Any, Final
 from pyforlinux._bindings import ffi, lib
 from pyforlinux._owner import leak_finalizer
 from pyforlinux.error import Error, code
+from pyforlinux.sync import lockdep
 from pyforlinux.sync.lockdep import LockClassKey
 from pyforlinux.time import Delta, delta_to_jiffies
 
@@ -138,6 +139,11 @@ class Work:
         if err is not None:
             raise err
 
+    def _validate(self, what: str) -> None:
+        """might_sleep() and the lock-order validation of waiting for this
+        work, before the wait: strict mode raises ``EDEADLK`` here."""
+        _validated(what, lambda: lib.pfl_work_flush_validate(self._work()))
+
     def flush(self) -> bool:
         """Wait until the instance queued now and the one running now have
         run (``flush_delayed_work()``: a delayed one is queued at once).
@@ -155,7 +161,7 @@ class Work:
             raise Error(
                 code.EDEADLK, f"flushing work {self._name!r} from its own run() waits forever"
             )
-        lib.pfl_might_sleep(b"flush_work", 0)
+        self._validate(f"flushing work {self._name!r}")
         r = bool(lib.flush_delayed_work(self._raw()))
         self._raise_error()
         return r
@@ -189,7 +195,7 @@ class Work:
                 code.EDEADLK,
                 f"cancel_sync of work {self._name!r} from its own run() waits forever",
             )
-        lib.pfl_might_sleep(b"cancel_work_sync", 0)
+        self._validate(f"cancelling work {self._name!r} synchronously")
         r = bool(lib.cancel_delayed_work_sync(self._raw()))
         _settle(self)
         self._raise_error()
@@ -197,6 +203,17 @@ class Work:
 
     def __repr__(self) -> str:
         return f"<Work {self._name!r} pending={self.is_pending()}>"
+
+
+def _validated(what: str, validate: Callable[[], object]) -> None:
+    lockdep.might_sleep(what)
+    chk = lockdep.StrictCheck()
+    validate()
+    try:
+        chk.check(what)
+    except Error:
+        lib.pfl_flush_validate_clear()
+        raise
 
 
 def new_work(name: str = "Work") -> Work:
@@ -398,7 +415,7 @@ class Queue:
         """
         raw = self._ptr()
         self._not_from_own_work("flush")
-        lib.pfl_might_sleep(b"flush_workqueue", 0)
+        _validated(f"flushing workqueue {self._name!r}", lambda: lib.pfl_wq_flush_validate(raw))
         getattr(lib, "__flush_workqueue")(raw)
 
     def drain(self) -> None:
@@ -406,7 +423,7 @@ class Queue:
         (``drain_workqueue()``). Raises like :meth:`flush`."""
         raw = self._ptr()
         self._not_from_own_work("drain")
-        lib.pfl_might_sleep(b"drain_workqueue", 0)
+        _validated(f"draining workqueue {self._name!r}", lambda: lib.pfl_wq_flush_validate(raw))
         lib.drain_workqueue(raw)
 
     def destroy(self) -> None:
@@ -433,8 +450,10 @@ class Queue:
             if lib.cancel_delayed_work(w._raw()):
                 _settle(w)
         # Draining: only the queue's own works may still queue (chained work).
+        raw = self._raw
+        _validated(f"destroying workqueue {self._name!r}", lambda: lib.pfl_wq_flush_validate(raw))
         self._destroying = True
-        lib.destroy_workqueue(self._raw)
+        lib.destroy_workqueue(raw)
         self._raw = None
         if self._leak is not None:
             self._leak.detach()

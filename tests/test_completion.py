@@ -12,7 +12,7 @@ import pytest
 from pyforlinux._bindings import lib
 from pyforlinux.error import Error, code, syscall_exit_errno
 from pyforlinux.sync import Completion, Refcount, SetOnce
-from pyforlinux.sync.barrier import smp_mb, smp_rmb, smp_wmb
+from pyforlinux.sync.barrier import Full, Read, Write, dma_mb, mb, smp_mb
 from pyforlinux.task import current, interruptible_wait
 from pyforlinux.time import Delta
 
@@ -134,9 +134,11 @@ def test_set_once_is_populated_once() -> None:
 
 
 def test_barriers_and_refcount() -> None:
-    smp_mb()
-    smp_wmb()
-    smp_rmb()
+    for barrier in (mb, smp_mb, dma_mb):
+        for ordering in (Full, Read, Write):
+            barrier(ordering)
+        with pytest.raises(TypeError):
+            barrier("Full")  # type: ignore[arg-type]
     r = Refcount(1)
     r.inc()
     assert r.read() == 2
@@ -147,6 +149,9 @@ def test_barriers_and_refcount() -> None:
     assert r.read() == 4
     with pytest.raises(ValueError):
         Refcount(1 << 31)
+    with pytest.raises(Error) as e:
+        Refcount(-1)
+    assert e.value.errno == code.EINVAL
 
 
 @pytest.mark.kernel_warns
@@ -155,3 +160,21 @@ def test_refcount_saturates_with_a_warn(kernel_clean: Any) -> None:
     r.inc()  # increment on 0: use-after-free
     assert r.read() == int(lib.REFCOUNT_SATURATED) & 0xFFFFFFFF
     assert lib.pfl_warn_count() > kernel_clean.warnings
+
+
+@pytest.mark.lockdep_reports
+def test_waiting_under_a_spinlock_is_reported_and_refused_in_strict_mode() -> None:
+    from pyforlinux.sync import lockdep
+    from pyforlinux.sync.lock.spinlock import new_spinlock
+    from pyforlinux.time.delay import fsleep
+
+    s = new_spinlock(0, "completion-test-spin")
+    c = Completion()
+    before = lockdep.counts()["might_sleep"]
+    for wait in (lambda: c.wait_for_completion_timeout(Delta.ZERO),
+                 lambda: fsleep(Delta.ZERO)):
+        with s.lock(), pytest.raises(Error) as e:
+            wait()
+        assert e.value.errno == code.EDEADLK
+    assert lockdep.counts()["might_sleep"] == before + 2
+    s.close()

@@ -796,6 +796,30 @@ def m_queue_flushed_from_its_own_work(stack: ExitStack) -> Thunk:
     return _from_own_work(stack, lambda s: wq.system().flush())
 
 
+@misuse(Error, code.EDEADLK, inversion=1)
+def m_work_flushed_under_a_lock_it_takes(stack: ExitStack) -> Thunk:
+    m = new_mutex(0, "misuse-work-lock")
+    stack.callback(m.close)
+
+    class Locker(wq.WorkItem):
+        def __init__(self) -> None:
+            self.work = wq.new_work("misuse::locker")
+
+        def run(self) -> None:
+            with m.lock():
+                pass
+
+    item = Locker()
+    wq.system().enqueue(item)
+    item.work.flush()  # the work's class -> the lock, known
+
+    def thunk() -> None:
+        with m.lock():
+            item.work.flush()
+
+    return thunk
+
+
 @misuse(Error, code.ENODEV)
 def m_work_queued_to_a_destroyed_queue(stack: ExitStack) -> Thunk:
     q = wq.Queue.alloc("misuse-destroyed")

@@ -242,10 +242,15 @@ def test_flush_under_a_lock_the_work_takes_is_reported() -> None:
     wq.system().enqueue(it)
     ran.wait_for_completion()
     it.work.flush()
-    with m.lock():
+    with m.lock(), pytest.raises(Error) as e:
         it.work.flush()  # work -> lock known; lock -> work now: a cycle
+    assert e.value.errno == code.EDEADLK  # strict (pytest's default): before blocking
     assert lockdep.counts()["inversion"] == before + 1
     assert "Locker::work" in lockdep.last_report()
+    with lockdep.strict_mode(False), m.lock():
+        assert it.work.flush() is False  # reported, and it flushes (idle here)
+        assert it.work.cancel_sync() is False  # so does cancel_sync
+    assert lockdep.counts()["inversion"] == before + 3
     m.close()
 
 
@@ -433,8 +438,11 @@ def test_flush_workqueue_under_a_lock_a_work_takes_is_reported() -> None:
         it = Locker()
         q.enqueue(it)
         q.flush()
-        with m.lock():
+        with m.lock(), pytest.raises(Error) as e:
             q.flush()  # queue -> work -> lock known; lock -> queue now
-    assert lockdep.counts()["inversion"] == before + 1
-    assert "wq-flush-lock" in lockdep.last_report()
+        assert e.value.errno == code.EDEADLK
+        assert "wq-flush-lock" in lockdep.last_report()
+        with lockdep.strict_mode(False), m.lock():
+            q.flush()
+    assert lockdep.counts()["inversion"] == before + 2
     m.close()

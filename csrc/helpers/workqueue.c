@@ -86,7 +86,37 @@ long pfl_wait_for_completion_state_timeout(struct completion *x, unsigned int st
 	return wait_for_completion_timeout(x, timeout);
 }
 
-/* rust/helpers/barrier.c: the SMP barriers, for pyforlinux/sync/barrier.py. */
+/* rust/helpers/barrier.c: the barriers, for pyforlinux/sync/barrier.py. */
+void pfl_mb(void)
+{
+	mb();
+}
+
+void pfl_rmb(void)
+{
+	rmb();
+}
+
+void pfl_wmb(void)
+{
+	wmb();
+}
+
+void pfl_dma_mb(void)
+{
+	mb();	/* dma_mb() is mb() where the arch defines none (x86) */
+}
+
+void pfl_dma_rmb(void)
+{
+	dma_rmb();
+}
+
+void pfl_dma_wmb(void)
+{
+	dma_wmb();
+}
+
 void pfl_smp_mb(void)
 {
 	smp_mb();

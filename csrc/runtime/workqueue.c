@@ -62,13 +62,17 @@ void pfl_lockdep_unregister_key(struct lock_class_key *key);	/* runtime/lockdep.
 struct pfl_worker;
 
 /* One queued instance of a work: what the kernel's pwq plus flush colour
- * record, per instance (so flushes wait for exactly what was queued). */
+ * record, per instance (so flushes wait for exactly what was queued). Its
+ * address goes in work->data above the flag bits, so it is allocated
+ * aligned to 1 << WORK_STRUCT_PWQ_SHIFT (the type itself is not: list
+ * walks form container_of() of the list head). */
 struct pfl_wq_ticket {
 	struct list_head node;		/* on wq_tickets, in queueing order */
 	struct workqueue_struct *wq;
 	struct work_struct *work;
 	u64 seq;
-} __attribute__((aligned(1 << WORK_STRUCT_PWQ_SHIFT)));
+};
+#define TICKET_ALIGN (1UL << WORK_STRUCT_PWQ_SHIFT)
 
 struct workqueue_struct {
 	struct list_head list;		/* on all_wqs */
@@ -190,6 +194,39 @@ static void touch_map(const struct lockdep_map *m)
 static struct lockdep_map *wq_map(struct workqueue_struct *wq)
 {
 	return wq->user_map ? wq->user_map : &wq->lockdep_map;
+}
+
+/*
+ * The Python layer validates a flush before calling it (so that strict mode
+ * can refuse a flush that would deadlock before it blocks): the flush then
+ * does not validate the same object twice (a cycle would be reported twice).
+ */
+static __thread const void *pre_validated;
+
+static bool take_pre_validated(const void *obj)
+{
+	if (pre_validated != obj)
+		return false;
+	pre_validated = NULL;
+	return true;
+}
+
+void pfl_work_flush_validate(struct work_struct *work)
+{
+	work_key(work);
+	touch_map(&work->lockdep_map);
+	pre_validated = work;
+}
+
+void pfl_wq_flush_validate(struct workqueue_struct *wq)
+{
+	touch_map(wq_map(wq));
+	pre_validated = wq;
+}
+
+void pfl_flush_validate_clear(void)
+{
+	pre_validated = NULL;
 }
 
 /* ---- workers ---- */
@@ -341,7 +378,7 @@ static bool insert_work_locked(struct workqueue_struct *wq, struct work_struct *
 		}
 	}
 	work_key_locked(work);
-	if (posix_memalign((void **)&t, __alignof__(*t), sizeof(*t)))
+	if (posix_memalign((void **)&t, TICKET_ALIGN, sizeof(*t)))
 		pfl_bug(__FILE__, __LINE__, "out of memory for a workqueue ticket");
 	t->wq = wq;
 	t->work = work;
@@ -598,7 +635,8 @@ static bool __flush_work(struct work_struct *work, bool from_cancel)
 	if (WARN_ON(!work->func))
 		return false;
 	work_key(work);
-	touch_map(&work->lockdep_map);
+	if (!take_pre_validated(work))
+		touch_map(&work->lockdep_map);
 	if (flush_self(work, from_cancel ? "cancel_work_sync" : "flush_work"))
 		return false;
 
@@ -821,7 +859,8 @@ void __flush_workqueue(struct workqueue_struct *wq)
 	u64 target;
 	bool busy;
 
-	touch_map(wq_map(wq));
+	if (!take_pre_validated(wq))
+		touch_map(wq_map(wq));
 	if (wq_self(wq, "flush_workqueue"))
 		return;
 	might_sleep();
@@ -860,7 +899,8 @@ static bool wq_busy_locked(struct workqueue_struct *wq)
 
 void drain_workqueue(struct workqueue_struct *wq)
 {
-	touch_map(wq_map(wq));
+	if (!take_pre_validated(wq))
+		touch_map(wq_map(wq));
 	if (wq_self(wq, "drain_workqueue"))
 		return;
 	might_sleep();
@@ -956,7 +996,8 @@ void destroy_workqueue(struct workqueue_struct *wq)
 		}
 	}
 	pthread_mutex_unlock(&wq_mu);
-	touch_map(wq_map(wq));
+	if (!take_pre_validated(wq))
+		touch_map(wq_map(wq));
 	might_sleep();
 	pthread_mutex_lock(&wq_mu);
 	while (wq_busy_locked(wq))

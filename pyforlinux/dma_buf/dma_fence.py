@@ -387,6 +387,7 @@ class FenceCtxOps(Generic[F]):
     """
 
     FenceDataType: ClassVar[type[Any] | None] = None
+    """The type of the fences' driver data (``None``: not checked)."""
 
 
 class FenceCtx(Generic[F]):
@@ -711,6 +712,10 @@ class Fence:
 
         Never signals: only a DriverFence signals, and it does before it
         lets its own reference go. Callable from fence callbacks.
+
+        Safety: only for a reference the caller owns (``ARef.into_raw()``);
+        ``ARef.close()`` is the safe way. Dropping a reference that belongs
+        to someone else (the DriverFence's) frees the C fence under them.
 
         Raises:
             Error: ``EINVAL`` if no reference is left.

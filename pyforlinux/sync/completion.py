@@ -29,6 +29,7 @@ from typing import Any
 
 from pyforlinux._bindings import ffi, lib
 from pyforlinux.error import Error, code
+from pyforlinux.sync import lockdep
 from pyforlinux.task import interruptible_wait
 from pyforlinux.time import MAX_SCHEDULE_TIMEOUT, Delta, delta_to_jiffies
 
@@ -75,7 +76,7 @@ class Completion:
 
         Context: may sleep. Rust: ``Completion::wait_for_completion``
         """
-        lib.pfl_might_sleep(b"wait_for_completion", 0)
+        lockdep.might_sleep("wait_for_completion")
         self._wait(_TASK_UNINTERRUPTIBLE, MAX_SCHEDULE_TIMEOUT)
 
     def wait_for_completion_timeout(self, timeout: Delta) -> bool:
@@ -89,7 +90,7 @@ class Completion:
                 beyond ``MAX_JIFFY_OFFSET``.
         """
         j = delta_to_jiffies(timeout)
-        lib.pfl_might_sleep(b"wait_for_completion_timeout", 0)
+        lockdep.might_sleep("wait_for_completion_timeout")
         return self._wait(_TASK_UNINTERRUPTIBLE, j) > 0
 
     def wait_for_completion_interruptible(self) -> None:
@@ -99,7 +100,7 @@ class Completion:
         Raises:
             Error: ``ERESTARTSYS`` when a signal is pending.
         """
-        lib.pfl_might_sleep(b"wait_for_completion_interruptible", 0)
+        lockdep.might_sleep("wait_for_completion_interruptible")
         if self._wait(_TASK_INTERRUPTIBLE, MAX_SCHEDULE_TIMEOUT) < 0:
             raise Error(code.ERESTARTSYS, "wait_for_completion_interruptible: signal pending")
 
@@ -114,7 +115,7 @@ class Completion:
                 ``ERANGE`` for a bad timeout.
         """
         j = delta_to_jiffies(timeout)
-        lib.pfl_might_sleep(b"wait_for_completion_interruptible_timeout", 0)
+        lockdep.might_sleep("wait_for_completion_interruptible_timeout")
         r = self._wait(_TASK_INTERRUPTIBLE, j)
         if r < 0:
             raise Error(

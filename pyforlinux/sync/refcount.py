@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from pyforlinux._bindings import ffi, lib
+from pyforlinux.error import Error, code
 
 _I32_MIN = -(1 << 31)
 _I32_MAX = (1 << 31) - 1
@@ -30,8 +31,12 @@ class Refcount:
         Raises:
             TypeError: ``value`` is not an int.
             ValueError: outside ``i32``.
+            Error: ``EINVAL`` for a negative (saturated) initial value (Rust:
+                a ``build_assert!``).
         """
         self._r: Any = ffi.new("refcount_t *")
+        if isinstance(value, int) and not isinstance(value, bool) and _I32_MIN <= value < 0:
+            raise Error(code.EINVAL, f"initial refcount {value} is saturated")
         self.set(value)
 
     def as_raw(self) -> Any:
@@ -39,7 +44,8 @@ class Refcount:
         return self._r
 
     def read(self) -> int:
-        """The current count (``refcount_read()``)."""
+        """The current count (``refcount_read()``; Rust reads it through
+        ``as_atomic()``), as the C ``unsigned int``."""
         return int(lib.refcount_read(self._r))
 
     def set(self, value: int) -> None:

@@ -21,6 +21,7 @@ from typing import Final
 
 from pyforlinux._bindings import lib
 from pyforlinux.error import Error, code
+from pyforlinux.sync import lockdep
 from pyforlinux.time import Delta
 
 MAX_FSLEEP: Final = Delta.from_micros((1 << 31) - 1)
@@ -49,7 +50,7 @@ def fsleep(delta: Delta) -> None:
         raise Error(code.EINVAL, f"fsleep({delta!r}): negative")
     if delta > MAX_FSLEEP:
         raise Error(code.ERANGE, f"fsleep({delta!r}): longer than {MAX_FSLEEP!r}")
-    lib.pfl_might_sleep(b"fsleep", 0)
+    lockdep.might_sleep("fsleep")
     lib.pfl_udelay(delta.as_micros_ceil())
 
 
@@ -63,6 +64,7 @@ def msleep(msecs: int) -> None:
         raise TypeError(f"msecs must be an int, not {type(msecs).__name__}")
     if not 0 <= msecs <= _U32_MAX:
         raise Error(code.ERANGE, f"msleep({msecs}): not an unsigned int")
+    lockdep.might_sleep("msleep")
     lib.msleep(msecs)
 
 
@@ -79,6 +81,7 @@ def msleep_interruptible(msecs: int) -> int:
         raise TypeError(f"msecs must be an int, not {type(msecs).__name__}")
     if not 0 <= msecs <= _U32_MAX:
         raise Error(code.ERANGE, f"msleep_interruptible({msecs}): not an unsigned int")
+    lockdep.might_sleep("msleep_interruptible")
     return int(lib.msleep_interruptible(msecs))
 
 

@@ -43,6 +43,7 @@ from typing import Any, Generic
 
 from pyforlinux._bindings import ffi, lib
 from pyforlinux.error import Error, code
+from pyforlinux.sync import lockdep
 from pyforlinux.time import C, Delta, Instant, Monotonic
 
 
@@ -250,6 +251,7 @@ class HrTimer(Generic[C]):
             raise Error(
                 code.EDEADLK, "HrTimer.cancel() from its own callback would wait for itself"
             )
+        lockdep.might_sleep("HrTimer.cancel")
         return bool(lib.hrtimer_cancel(raw))
 
     def is_queued(self) -> bool:

@@ -38,10 +38,20 @@ int pfl_work_pending(struct work_struct *work);
 struct work_struct *current_work(void);
 struct workqueue_struct *pfl_system_wq(int which);
 struct workqueue_struct *pfl_current_work_queue(void);
+/* runtime/workqueue.c: validate a flush before making it (strict mode) */
+void pfl_work_flush_validate(struct work_struct *work);
+void pfl_wq_flush_validate(struct workqueue_struct *wq);
+void pfl_flush_validate_clear(void);
 long pfl_wait_for_completion_state_timeout(struct completion *x, unsigned int state, long timeout);
 
 struct work_struct *pfl_static_work_get(void);
 int pfl_static_work_runs(void);
+void pfl_mb(void);
+void pfl_rmb(void);
+void pfl_wmb(void);
+void pfl_dma_mb(void);
+void pfl_dma_rmb(void);
+void pfl_dma_wmb(void);
 void pfl_smp_mb(void);
 void pfl_smp_wmb(void);
 void pfl_smp_rmb(void);
