@@ -270,3 +270,51 @@ def test_copy_to_and_from_user_against_the_client_mm() -> None:
 
 def test_capable_follows_the_process_credentials() -> None:
     assert bool(lib.capable(21)) == (os.geteuid() == 0)  # CAP_SYS_ADMIN
+
+
+def test_copy_user_against_a_real_process_by_pid() -> None:
+    # A remote address space (the device-node bridge's): copies reach another
+    # host process by pid; what it does not map copies nothing (EFAULT).
+    import mmap
+    import subprocess
+    import sys
+
+    from pyforlinux.error import Error, code
+    from pyforlinux.uaccess import ProcessMemory
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import ctypes, sys\n"
+         "b = ctypes.create_string_buffer(b'from the child', 32)\n"
+         "print(ctypes.addressof(b), flush=True)\n"
+         "sys.stdin.readline()\n"
+         "print(b.raw[:14].decode(), flush=True)\n"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdin is not None
+        addr = int(child.stdout.readline())
+        mm = ProcessMemory(child.pid)
+        assert mm.read(addr, 14) == b"from the child"
+        mm.write(addr, b"to the child!!")
+        assert lib.pfl_mm_map(mm.as_raw(), 64) == 0  # nothing is mapped into it
+        with mm.use():  # what the kernel C's copy_*_user() see
+            dst = ffi.new("char[14]")
+            assert lib.pfl_copy_from_user(dst, ffi.cast("void *", addr), 14) == 0
+            assert ffi.buffer(dst, 14)[:] == b"to the child!!"
+            for bad in (0, 0x10, (1 << 47) - mmap.PAGESIZE, 1 << 63):
+                dst = ffi.new("char[8]", b"\x7f" * 8)
+                assert lib.pfl_copy_from_user(dst, ffi.cast("void *", bad), 8) == 8
+                assert ffi.buffer(dst, 8)[:] == b"\0" * 8
+                assert lib.pfl_copy_to_user(ffi.cast("void *", bad), dst, 8) == 8
+        with pytest.raises(Error) as e:
+            mm.read(0x10, 4)
+        assert e.value.errno == code.EFAULT
+        child.stdin.write("\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == "to the child!!"
+    finally:
+        child.wait(30)
+    assert child.returncode == 0
+    with pytest.raises(Error) as e:  # the process is gone
+        mm.read(addr, 4)
+    assert e.value.errno == code.EFAULT
+    mm.close()
