@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 from pyforlinux._bindings import ffi, lib
 from pyforlinux.cred import Credential
@@ -36,28 +35,62 @@ from pyforlinux.error import Error, code
 from pyforlinux.uaccess import ProcessMemory
 
 _PAGE = 4096
+_MMS_MAX = 256
+
+_mms: dict[int, ProcessMemory] = {}
+_mms_lock = threading.Lock()
 
 
-@contextmanager
-def as_task(pid: int, cred: Credential) -> Iterator[None]:
-    """Run the block as the task of host process ``pid`` with ``cred``:
-    ``current``'s thread group id (``task_tgid(current)``, which
-    ``drm_file_alloc()`` records), its credentials, and its memory
-    (:class:`~pyforlinux.uaccess.ProcessMemory`). Restored after the block.
+def process_memory(pid: int) -> ProcessMemory:
+    """The (cached) address space of host process ``pid``. A remote ``pfl_mm``
+    holds nothing but the pid, so one per pid serves every call of that
+    process (and a later process reusing the pid is reached by that pid, as
+    it should be); at most :data:`_MMS_MAX` are kept, oldest dropped first.
+
+    Raises:
+        Error: ``ESRCH`` for a pid that is not positive; ``ENOMEM``.
+    """
+    with _mms_lock:
+        mm = _mms.get(pid)
+        if mm is None:
+            mm = _mms[pid] = ProcessMemory(pid)
+            if len(_mms) > _MMS_MAX:
+                del _mms[next(iter(_mms))]  # its finalizer frees it when unused
+        return mm
+
+
+class as_task:  # a context manager, named like one
+    """Run the ``with`` block as the task of host process ``pid`` with
+    ``cred``: ``current``'s thread group id (``task_tgid(current)``, which
+    ``drm_file_alloc()`` records), its credentials (``current_cred()``,
+    ``capable()``) and its memory (:class:`~pyforlinux.uaccess.ProcessMemory`
+    as ``current``'s mm). All three are restored after the block.
+
+    A plain class rather than three nested context managers: it runs around
+    every ioctl of every real client.
 
     Thread context: the bridge thread serving the call; nothing is shared
     with other threads.
     """
-    mm = ProcessMemory(pid)
-    task = lib.pfl_current()
-    old_tgid = task.tgid
-    task.tgid = pid
-    try:
-        with mm.use(), cred.override():
-            yield
-    finally:
-        task.tgid = old_tgid
-        mm.close()
+
+    def __init__(self, pid: int, cred: Credential) -> None:
+        self._memory = process_memory(pid)  # keeps the C mm alive for the block
+        self._mm = self._memory.as_raw()
+        self._cred = cred.as_raw()
+        self._pid = pid
+
+    def __enter__(self) -> None:
+        task = lib.pfl_current()
+        self._task = task
+        self._old_tgid = task.tgid
+        task.tgid = self._pid
+        self._old_mm = lib.pfl_use_mm(self._mm)
+        self._old_cred = lib.pfl_set_current_cred(self._cred)
+
+    def __exit__(self, *exc: object) -> None:
+        lib.pfl_set_current_cred(self._old_cred)
+        lib.pfl_use_mm(self._old_mm)
+        self._task.tgid = self._old_tgid
 
 
 class DrmCore:
