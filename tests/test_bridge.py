@@ -103,6 +103,9 @@ def test_sigkill_mid_session_releases_everything(bridge: Bridge,
             if "holding handle" in line:
                 break
         assert nova.buddy.avail() == base - 16384  # the object is alive
+        # The C core's file was opened as the client's task: drm_file->pid
+        # (task_tgid(current) in drm_file_alloc()) is the client's pid.
+        assert [lib.pid_nr(f.file.as_raw().pid) for f in bridge.core._files] == [p.pid]
         p.send_signal(signal.SIGKILL)
     finally:
         p.wait(60)
