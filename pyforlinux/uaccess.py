@@ -1,8 +1,10 @@
 """User memory: the client side of ioctls, and copies that cannot fault.
 
 Mirrors ``rust/kernel/uaccess.rs``. A client lives in a
-:class:`UserSpace` (its "process"): memory it maps there gets user
-addresses in a range of its own. Kernel code reaches user memory only
+:class:`UserSpace` (its "process", the runtime's C ``struct pfl_mm``):
+memory it maps there gets user addresses in a range of its own, and the
+kernel C's own ``copy_{from,to}_user()`` reach it while the client's thread
+is inside :meth:`UserSpace.use`. Kernel code reaches user memory only
 through :class:`UserSlice` (``copy_from_user``/``copy_to_user``), which
 checks that the whole range is mapped and raises ``EFAULT`` otherwise --
 so a client passing a garbage pointer in an ioctl struct gets ``EFAULT``,
@@ -13,37 +15,57 @@ Rust: rust/kernel/uaccess.rs. C header: include/linux/uaccess.h
 
 from __future__ import annotations
 
-import bisect
-import threading
+import contextlib
+import weakref
+from collections.abc import Iterator
+from typing import Any
 
+from pyforlinux._bindings import ffi, lib
 from pyforlinux.error import Error, code
-
-_USER_BASE = 0x7F00_0000_0000  # where user mappings start (like mmap's top-down area)
-_PAGE = 4096
 
 
 class UserSpace:
-    """A client's address space: user addresses mapped to host buffers."""
+    """A client's address space (a C ``struct pfl_mm``, csrc/runtime/uaccess.c).
+
+    User addresses map to host memory the runtime owns, so kernel C reaches
+    it with the real ``copy_from_user()``/``copy_to_user()`` while the
+    client's thread is inside :meth:`use`; the Python side (:class:`UserSlice`,
+    the client's own :meth:`read`/:meth:`write`) sees the same bytes.
+    Mappings are page-rounded with an unmapped guard page after each, so an
+    access one past the end faults (``EFAULT``). The space also holds the
+    client's file descriptor table (``fd_install``/``fget``).
+
+    The C address space is freed with the object (``weakref.finalize``) or
+    by :meth:`close`; it is not a kernel object (no live-object count).
+    """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._starts: list[int] = []
-        self._maps: dict[int, bytearray] = {}
-        self._next = _USER_BASE
+        mm = lib.pfl_mm_create()
+        if mm == ffi.NULL:
+            raise Error(code.ENOMEM, "no memory for a user address space")
+        self._mm = mm
+        self._fin = weakref.finalize(self, lib.pfl_mm_destroy, mm)
+
+    @property
+    def c_mm(self) -> Any:
+        """The ``struct pfl_mm *`` (for ``pfl_use_mm()``)."""
+        return self._mm
+
+    def close(self) -> None:
+        """Free the address space now (its mappings and its open fds)."""
+        self._fin()
 
     def alloc(self, size: int) -> int:
         """Map ``size`` zeroed bytes; returns their user address.
 
         Raises:
-            Error: ``EINVAL`` for a size that is not positive.
+            Error: ``EINVAL`` for a size that is not positive; ``ENOMEM``.
         """
         if size <= 0:
             raise Error(code.EINVAL, "user mapping of no bytes")
-        with self._lock:
-            addr = self._next
-            self._next += (size + _PAGE - 1) // _PAGE * _PAGE + _PAGE  # a guard page
-            bisect.insort(self._starts, addr)
-            self._maps[addr] = bytearray(size)
+        addr = int(lib.pfl_mm_map(self._mm, size))
+        if not addr:
+            raise Error(code.ENOMEM, f"no memory for a user mapping of {size} bytes")
         return addr
 
     def free(self, addr: int) -> None:
@@ -52,32 +74,34 @@ class UserSpace:
         Raises:
             Error: ``EINVAL`` if nothing is mapped there.
         """
-        with self._lock:
-            if addr not in self._maps:
-                raise Error(code.EINVAL, f"no user mapping at {addr:#x}")
-            del self._maps[addr]
-            self._starts.remove(addr)
+        if lib.pfl_mm_unmap(self._mm, addr) != 0:
+            raise Error(code.EINVAL, f"no user mapping at {addr:#x}")
 
-    def _find(self, addr: int, length: int) -> tuple[bytearray, int]:
-        with self._lock:
-            i = bisect.bisect_right(self._starts, addr) - 1
-            if i >= 0:
-                start = self._starts[i]
-                buf = self._maps[start]
-                off = addr - start
-                if 0 <= off and length >= 0 and off + length <= len(buf):
-                    return buf, off
-        raise Error(code.EFAULT, f"bad user address {addr:#x} (+{length})")
+    def _find(self, addr: int, length: int) -> Any:
+        if addr < 0 or length < 0 or addr + length >= 1 << 64:
+            raise Error(code.EFAULT, f"bad user address {addr:#x} (+{length})")
+        p = lib.pfl_mm_host(self._mm, addr, length)
+        if p == ffi.NULL:
+            raise Error(code.EFAULT, f"bad user address {addr:#x} (+{length})")
+        return ffi.buffer(p, length)
 
     def read(self, addr: int, length: int) -> bytes:
         """The client's own view of its memory (not a kernel path)."""
-        buf, off = self._find(addr, length)
-        return bytes(buf[off : off + length])
+        return bytes(self._find(addr, length))
 
     def write(self, addr: int, data: bytes) -> None:
         """The client writes its own memory."""
-        buf, off = self._find(addr, len(data))
-        buf[off : off + len(data)] = data
+        self._find(addr, len(data))[:] = data
+
+    @contextlib.contextmanager
+    def use(self) -> Iterator[None]:
+        """Run kernel C on this thread as this client (``kthread_use_mm()``):
+        its ``copy_*_user()`` see this address space and its fd table."""
+        old = lib.pfl_use_mm(self._mm)
+        try:
+            yield
+        finally:
+            lib.pfl_use_mm(old)
 
 
 class UserSlice:

@@ -106,6 +106,12 @@ static pthread_mutex_t wq_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wq_done = PTHREAD_COND_INITIALIZER;	/* a work finished */
 static LIST_HEAD(all_wqs);
 static LIST_HEAD(wq_tickets);
+/* Walk the tickets by node: list_for_each_entry() would form a (misaligned,
+ * the type is 256-aligned) ticket pointer from the list head, which UBSan
+ * reports. (h11drm, found by test-ww_mutex's flush_work() under SANITIZE=1.) */
+#define for_each_ticket(t, pos) \
+	for ((pos) = wq_tickets.next; (pos) != &wq_tickets && \
+	     ((t) = list_entry((pos), struct pfl_wq_ticket, node)); (pos) = (pos)->next)
 static u64 wq_seq;
 static __thread struct pfl_worker *this_worker;
 
@@ -498,8 +504,9 @@ bool mod_delayed_work_on(int cpu, struct workqueue_struct *wq, struct delayed_wo
 static bool ticket_live_locked(u64 seq)
 {
 	struct pfl_wq_ticket *t;
+	struct list_head *pos;
 
-	list_for_each_entry(t, &wq_tickets, node)
+	for_each_ticket(t, pos)
 		if (t->seq == seq)
 			return true;
 	return false;
@@ -648,6 +655,7 @@ static bool wq_self(struct workqueue_struct *wq, const char *what)
 void __flush_workqueue(struct workqueue_struct *wq)
 {
 	struct pfl_wq_ticket *t;
+	struct list_head *pos;
 	u64 target;
 	bool busy;
 
@@ -659,7 +667,7 @@ void __flush_workqueue(struct workqueue_struct *wq)
 	target = wq_seq;
 	for (;;) {
 		busy = false;
-		list_for_each_entry(t, &wq_tickets, node) {
+		for_each_ticket(t, pos) {
 			if (t->seq > target)
 				break;
 			if (t->wq == wq) {
@@ -681,8 +689,9 @@ void __warn_flushing_systemwide_wq(void)
 static bool wq_busy_locked(struct workqueue_struct *wq)
 {
 	struct pfl_wq_ticket *t;
+	struct list_head *pos;
 
-	list_for_each_entry(t, &wq_tickets, node)
+	for_each_ticket(t, pos)
 		if (t->wq == wq)
 			return true;
 	return false;
