@@ -1,10 +1,11 @@
 """Device-managed resources: revoked when the device unbinds.
 
 Mirrors ``rust/kernel/devres.rs``. A :class:`Devres` holds a value for a
-bound device. The value is released (its ``close()``) either when the
-``Devres`` is closed or when the device unbinds, whichever comes first;
-in the latter case access is revoked -- and every reader has left (an
-RCU grace period) -- before the unbind completes. Afterwards
+bound device, through a devres entry of the kernel's drivers/base/devres.c
+(:meth:`pyforlinux.device.Device.devm_add_action`). The value is released
+(its ``close()``) either when the ``Devres`` is closed or when the device
+unbinds, whichever comes first; in the latter case access is revoked -- and
+every reader has left (an RCU grace period) -- before the unbind completes. Afterwards
 :meth:`Devres.try_access` gives ``None`` and :meth:`Devres.access` raises.
 
 Rust: rust/kernel/devres.rs. C header: include/linux/device/devres.h
@@ -28,7 +29,9 @@ class Devres(Generic[T]):
     """``data`` tied to the binding of ``dev``.
 
     Raises (constructor):
-        Error: ``ENODEV`` if ``dev`` is a stale bound view.
+        Error: ``ENODEV`` if ``dev`` is a stale bound view; ``ENOMEM`` if the
+            devres entry cannot be allocated -- the value is then released
+            first (``devm_add_action_or_reset()``).
 
     Thread context: any; :meth:`close` and the unbind may race, and exactly
     one of them releases the value.
@@ -41,7 +44,14 @@ class Devres(Generic[T]):
         self._data: Revocable[T] = Revocable(data)
         self._lock = threading.Lock()
         self._closed = False
-        dev.devm_add_action(Devres._devres_callback, self)
+        try:
+            dev.devm_add_action(Devres._devres_callback, self)
+        except Error:
+            # devm_add_action_or_reset(): the value is released, as RfL's
+            # Devres::new drops it when the devres entry cannot be made.
+            self._closed = True
+            self._data.revoke()
+            raise
 
     @staticmethod
     def _devres_callback(self_: Devres[Any]) -> None:

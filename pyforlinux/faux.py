@@ -6,30 +6,72 @@ that is bound (to the faux driver) at once and stays bound until
 through one. The owner may attach its own data (:meth:`set_drvdata`),
 readable by children through ``Device[Bound].drvdata()``.
 
-Rust: rust/kernel/faux.rs. C header: include/linux/device/faux.h
+The device is a real ``struct device`` on the kernel's driver core: a faux
+bus with one driver that binds every device at ``device_add()``, as
+upstream's drivers/base/faux.c (6.15; 6.12 has none, so
+csrc/helpers/device.c hosts that bus, under the root device ``faux``).
+Closing unregisters it (``device_unregister()``): dd.c unbinds it, running
+its devres in reverse order, and the last reference frees it.
+
+Rust: rust/kernel/faux.rs. C header: include/linux/device/faux.h (6.15)
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pyforlinux.device import Bound, Device, Normal, _DeviceCore, _release_devres
+from pyforlinux._bindings import ffi, lib
+from pyforlinux.device import Bound, Device, Normal, _DeviceCore
 from pyforlinux.error import Error, code
 
 
 class Registration:
     """A faux device named ``name``, bound until :meth:`close`.
 
+    Raises:
+        Error: ``EINVAL`` for an empty name; ``EEXIST`` if a faux device of
+            that name exists; ``ENODEV`` if ``parent`` was released; ``ENOMEM``
+            as the C allocations. A ``/`` in the name becomes ``!``, as
+            ``kobject_set_name()`` does (:meth:`Device.name` is the C name).
+
     Rust: ``kernel::faux::Registration``
     """
 
     def __init__(self, name: str, parent: Device[Normal] | None = None) -> None:
-        core = _DeviceCore(name, None if parent is None else parent._core, "faux")
+        from pyforlinux import device
+
+        pcore = None if parent is None else parent._core
+        if not isinstance(name, str) or not name:
+            # kobject_add_internal() WARNs on an empty name and fails with EINVAL.
+            raise Error(code.EINVAL, f"a faux device needs a name, not {name!r}")
+        if device.find(name, "faux") is not None:
+            raise Error(code.EEXIST, f"faux device {name} already exists")
+        core = _DeviceCore(name, pcore, "faux")
+        core.register()
+        err = ffi.new("int *")
         with core.lock:
-            core.bind_gen += 1
-            core.bound = True
-            core.driver = "faux_driver"
+            if pcore is not None:
+                with pcore.lock:
+                    if not pcore.alive:
+                        core.forget()
+                        raise Error(code.ENODEV, f"parent of faux device {name} was released")
+                    fdev = lib.pfl_faux_device_new(pcore.ptr, name.encode(), core.cookie, err)
+            else:
+                fdev = lib.pfl_faux_device_new(ffi.NULL, name.encode(), core.cookie, err)
+            if fdev == ffi.NULL:
+                core.forget()
+                raise Error(-err[0], f"faux device {name}")
+            core.attach(ffi.addressof(fdev.dev))
+            core.name = ffi.string(lib.dev_name(core.ptr)).decode()
+            gen = core.bind("faux_driver")
+            try:
+                core.end_binding_at_devres_release(gen)
+            except Error:
+                core.unbind()
+                lib.pfl_faux_device_destroy(fdev)
+                raise
         self._core: _DeviceCore | None = core
+        self._fdev: Any = fdev
 
     def _live(self) -> _DeviceCore:
         if self._core is None:
@@ -46,20 +88,20 @@ class Registration:
         self._live().drvdata = data
 
     def close(self) -> None:
-        """Unbind (devres actions run, data released) and remove; idempotent."""
+        """Unbind (data released, then devres actions in reverse order) and
+        remove (``device_unregister()``); idempotent."""
         core, self._core = self._core, None
         if core is None:
             return
-        with core.lock:
-            data, core.drvdata = core.drvdata, None
-            close = getattr(data, "close", None)
+        data, core.drvdata = core.drvdata, None
+        close = getattr(data, "close", None)
+        try:
             if callable(close):
                 close()
-            _release_devres(core)
-            core.bound = False
-            core.bind_gen += 1
-            core.driver = None
-        core.put()
+        finally:
+            # dd.c unbinds it: devres released, the binding's end last.
+            lib.pfl_faux_device_destroy(self._fdev)
+        self._fdev = None
 
     def __enter__(self) -> Registration:
         return self

@@ -21,8 +21,8 @@ import cffi
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CDEF_ORDER = [
-    "runtime", "errno", "list", "scatterlist", "gpu_buddy", "dma_fence", "xarray", "sync", "workqueue", "drm",
-    "bench", "device",
+    "runtime", "errno", "list", "scatterlist", "gpu_buddy", "dma_fence", "xarray", "sync",
+    "workqueue", "drm", "bench", "device",
 ]
 
 

@@ -17,6 +17,8 @@ from pyforlinux.drm import gem, ioctl
 from pyforlinux.drm.client import Client
 from pyforlinux.error import Error, code
 from pyforlinux.module import ModuleInfo, ThisModule
+from pyforlinux.sync.completion import Completion
+from pyforlinux.task import current
 
 GFP_ZERO = getattr(lib, "__GFP_ZERO")  # in a class body the name would be mangled
 
@@ -53,6 +55,9 @@ class ToyFile(drm.DriverFile):
             return 2**31  # does not fit a C int
         if p.param == 3:
             raise RuntimeError("driver bug")
+        if p.param == 4:  # a WAIT ioctl interrupted by a signal
+            current().get().signal()
+            Completion().wait_for_completion_interruptible()  # Error(ERESTARTSYS)
         raise Error(code.EINVAL)
 
     @staticmethod
@@ -177,8 +182,12 @@ def test_handler_errors_results_and_bugs(toy: Any) -> None:
         assert errno_of(c.call, lib.DRM_IOCTL_NOVA_GETPARAM, t, param=9) == code.EINVAL
         assert errno_of(c.call, lib.DRM_IOCTL_NOVA_GETPARAM, t, param=2) == code.ERANGE
         assert errno_of(c.call, lib.DRM_IOCTL_NOVA_GETPARAM, t, param=3) == code.EIO
+        # ERESTARTSYS (512) never reaches userspace: EINTR, signal delivered.
+        assert errno_of(c.call, lib.DRM_IOCTL_NOVA_GETPARAM, t, param=4) == code.EINTR
+        assert not current().signal_pending()
         stats = c.file.dev.stats
-        assert stats.calls["NOVA_GETPARAM"] == 4
+        assert stats.errors[("NOVA_GETPARAM", code.ERESTARTSYS)] == 1
+        assert stats.calls["NOVA_GETPARAM"] == 5
         assert stats.errors[("NOVA_GETPARAM", code.EIO)] == 1
 
 

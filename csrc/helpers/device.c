@@ -53,7 +53,8 @@ static void pfl_faux_dev_release(struct device *dev)
 {
 	struct pfl_faux_device *fdev = container_of(dev, struct pfl_faux_device, dev);
 
-	pfl_device_py_release(fdev->cookie);
+	if (fdev->cookie)
+		pfl_device_py_release(fdev->cookie);
 	kfree(fdev);
 }
 
@@ -107,9 +108,9 @@ static void pfl_aux_dev_release(struct device *dev)
 	kfree(padev);
 }
 
-struct pfl_aux_device *pfl_aux_device_new(struct device *parent, const char *modname,
-					  const char *name, u32 id, unsigned long cookie,
-					  int *err)
+/* auxiliary_device_init() of a new device; the cookie names its Python side. */
+struct pfl_aux_device *pfl_aux_device_new(struct device *parent, const char *name, u32 id,
+					  unsigned long cookie, int *err)
 {
 	struct pfl_aux_device *padev = kzalloc(sizeof(*padev), GFP_KERNEL);
 	int ret;
@@ -135,15 +136,21 @@ struct pfl_aux_device *pfl_aux_device_new(struct device *parent, const char *mod
 		return NULL;
 	}
 	padev->cookie = cookie;
-	ret = __auxiliary_device_add(&padev->adev, modname);
-	if (ret) {
-		padev->cookie = 0;	/* the caller forgets it: no release call */
-		auxiliary_device_uninit(&padev->adev);
-		*err = ret;
-		return NULL;
-	}
 	*err = 0;
 	return padev;
+}
+
+/* __auxiliary_device_add(); on failure the device is dropped
+ * (auxiliary_device_uninit()) without calling back its Python side. */
+int pfl_aux_device_add(struct pfl_aux_device *padev, const char *modname)
+{
+	int ret = __auxiliary_device_add(&padev->adev, modname);
+
+	if (ret) {
+		padev->cookie = 0;
+		auxiliary_device_uninit(&padev->adev);
+	}
+	return ret;
 }
 
 void pfl_aux_device_destroy(struct pfl_aux_device *padev)
@@ -168,19 +175,13 @@ static void pfl_aux_remove(struct auxiliary_device *adev)
 	pfl_aux_py_remove(pdrv->cookie, adev);
 }
 
-struct pfl_aux_driver *pfl_aux_driver_new(const char *name, unsigned int nr_ids,
-					  unsigned long cookie)
+struct pfl_aux_driver *pfl_aux_driver_new(unsigned int nr_ids, unsigned long cookie)
 {
 	struct pfl_aux_driver *pdrv;
 
 	pdrv = kzalloc(struct_size(pdrv, ids, nr_ids + 1), GFP_KERNEL);
 	if (!pdrv)
 		return NULL;
-	pdrv->drv.name = kstrdup(name, GFP_KERNEL);
-	if (!pdrv->drv.name) {
-		kfree(pdrv);
-		return NULL;
-	}
 	pdrv->drv.probe = pfl_aux_probe;
 	pdrv->drv.remove = pfl_aux_remove;
 	pdrv->drv.id_table = pdrv->ids;
@@ -200,6 +201,7 @@ int pfl_aux_driver_set_id(struct pfl_aux_driver *pdrv, unsigned int i, const cha
 	return 0;
 }
 
+/* The driver is named @modname (auxdrv->name is NULL). */
 int pfl_aux_driver_register(struct pfl_aux_driver *pdrv, const char *modname)
 {
 	return __auxiliary_driver_register(&pdrv->drv, NULL, modname);
@@ -212,7 +214,6 @@ void pfl_aux_driver_unregister(struct pfl_aux_driver *pdrv)
 
 void pfl_aux_driver_free(struct pfl_aux_driver *pdrv)
 {
-	kfree(pdrv->drv.name);
 	kfree(pdrv);
 }
 

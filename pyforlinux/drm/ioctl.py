@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pyforlinux._bindings import ffi, lib
-from pyforlinux.error import Error, code
+from pyforlinux.error import Error, code, syscall_exit_errno
 
 if TYPE_CHECKING:
     from pyforlinux.drm.device import Device
@@ -169,12 +169,18 @@ def drm_ioctl(dev: Device[Any], file: File[Any], cmd: int, arg: bytearray) -> in
     it is updated in place with what the handler wrote, for commands that
     read back (``_IOC_READ``).
 
+    A handler's interruptible wait ended by a signal (``ERESTARTSYS`` and
+    the other restart codes) reaches the caller as ``-EINTR``, with the
+    signal consumed, as the kernel's syscall exit delivers it
+    (:func:`pyforlinux.error.syscall_exit_errno`): 512 never reaches
+    userspace.
+
     Thread context: any thread, no locks held; handlers may sleep.
     """
     try:
         return _drm_ioctl(dev, file, cmd, arg)
     except Error as e:
-        return e.to_errno()
+        return -syscall_exit_errno(-e.to_errno())
 
 
 # _IOC_NR/_IOC_SIZE/_IOC_DIR decoded in Python, with the shifts _ioc() encodes

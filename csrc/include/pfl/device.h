@@ -39,12 +39,11 @@ struct pfl_faux_device {
 	unsigned long cookie;
 };
 
-struct pfl_aux_device *pfl_aux_device_new(struct device *parent, const char *modname,
-					  const char *name, u32 id, unsigned long cookie,
-					  int *err);
+struct pfl_aux_device *pfl_aux_device_new(struct device *parent, const char *name, u32 id,
+					  unsigned long cookie, int *err);
+int pfl_aux_device_add(struct pfl_aux_device *padev, const char *modname);
 void pfl_aux_device_destroy(struct pfl_aux_device *padev);
-struct pfl_aux_driver *pfl_aux_driver_new(const char *name, unsigned int nr_ids,
-					  unsigned long cookie);
+struct pfl_aux_driver *pfl_aux_driver_new(unsigned int nr_ids, unsigned long cookie);
 int pfl_aux_driver_set_id(struct pfl_aux_driver *pdrv, unsigned int i, const char *match_name);
 int pfl_aux_driver_register(struct pfl_aux_driver *pdrv, const char *modname);
 void pfl_aux_driver_unregister(struct pfl_aux_driver *pdrv);
