@@ -203,6 +203,13 @@ $(EXT): $(KHDRS)
 # objects' real dependencies.
 -include $(wildcard $(KHDRS))
 CFLAGS_csrc/helpers/device := -I$(K)/drivers/base
+# The same full dependency lists for the runtime and helpers (they include the
+# kernel's headers too, which include shims -MMD does not see).
+RHDRS := $(patsubst %.c,$(B)/obj/%.hdr,$(filter-out csrc/runtime/urcu.c,$(RUNTIME_SRCS)))
+$(B)/obj/csrc/%.hdr: $(B)/obj/csrc/%.o
+	@$(CC) $(KCFLAGS) $(CFLAGS_csrc/$*) -M -MP -MT $< csrc/$*.c > $@.tmp && mv $@.tmp $@
+$(EXT): $(RHDRS)
+-include $(wildcard $(RHDRS))
 
 # The tree's uapi (drm/drm.h, drm/drm_fourcc.h ...) after include/, as the
 # kernel's own -I include/uapi; names the system also has are caught above.

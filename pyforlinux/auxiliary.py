@@ -116,11 +116,17 @@ def pfl_aux_py_probe(drv_cookie: int, adev: Any, driver_data: int) -> int:
     gen = core.bind(drv)
     core.probe_error = None
     try:
+        core.end_binding_at_devres_release(gen)
+    except Error as e:
+        core.probe_error = e
+        core.unbind()
+        return -int(e.errno or code.ENOMEM)
+    try:
         data = drv.probe(AuxDevice(core, Core, gen), drv.ID_TABLE[int(driver_data)][1])
     except Exception as e:
+        # dd.c releases the devres the probe added, then the binding ends.
         err = e if isinstance(e, Error) else Error(code.EINVAL, f"probe raised {e!r}")
         core.probe_error = err
-        core.unbind()
         log.warning("%s: probe of %s failed: %s", type(drv).__name__, core.name, err.strerror)
         if not isinstance(e, Error):
             log.exception("probe of %s raised", core.name)
@@ -134,7 +140,7 @@ def pfl_aux_py_remove(drv_cookie: int, adev: Any) -> None:
     """C -> Python: ``auxiliary_bus_remove()`` calls the driver's remove.
 
     The driver's ``unbind``, then its data's ``close()``; dd.c releases the
-    device's devres right after. Never raises into C.
+    device's devres right after, the binding's end last. Never raises into C.
     """
     with _drivers_lock:
         drv, _ = _drivers[int(drv_cookie)]
@@ -145,7 +151,9 @@ def pfl_aux_py_remove(drv_cookie: int, adev: Any) -> None:
     except Exception:
         log.exception("unbind of %s failed", core.name)
     finally:
-        core.unbind()
+        # The data goes first; the binding ends when dd.c has released the
+        # device's devres (Device._core.end_binding_at_devres_release).
+        core.drvdata = None
         close = getattr(data, "close", None)
         if callable(close):
             try:
@@ -206,7 +214,8 @@ class Registration:
     unbinds.
 
     Raises:
-        Error: ``ENODEV`` if ``parent`` is a stale bound view; ``EEXIST`` if
+        Error: ``EINVAL`` for an empty name or modname, a ``/`` in them, or an
+            id that is not a u32; ``ENODEV`` if ``parent`` is a stale bound view; ``EEXIST`` if
             ``modname.name.id`` already exists (what sysfs would say; sysfs
             is off here); ``ENOMEM`` as the C allocations.
 
@@ -217,6 +226,11 @@ class Registration:
         from pyforlinux import device
 
         pcore = parent._check()
+        if not name or not modname or "/" in name + modname:
+            raise Error(code.EINVAL, f"auxiliary device name {modname!r}.{name!r}: "
+                                     "both needed, no '/'")
+        if not 0 <= id <= 0xFFFFFFFF:
+            raise Error(code.EINVAL, f"auxiliary device id {id} is not a u32")
         full = f"{modname}.{name}.{id}"
         if device.find(full, "auxiliary") is not None:
             raise Error(code.EEXIST, f"auxiliary device {full} already exists")
@@ -235,6 +249,8 @@ class Registration:
             raise Error(-err[0], f"auxiliary device {full}")
         # Tied to its Python side before device_add() can probe.
         core.attach(lib.pfl_aux_dev_to_dev(ffi.addressof(padev.adev)))
+        # The C name (__auxiliary_device_add() prints the id with %d).
+        core.name = f"{modname}.{name}.{int(ffi.cast('int', id))}"
         rc = lib.pfl_aux_device_add(padev, modname.encode())
         if rc:
             core.forget()

@@ -19,9 +19,9 @@ devres.c, compiled unmodified), typed by the context the caller is in:
 
 mypy checks the context (``Device[Bound]`` where a bound device is needed);
 the runtime checks that a bound view is used while its binding lasts. A
-binding lasts, for the safe layer, from the start of the driver's probe to
-the end of its remove (``really_probe()`` and ``__device_release_driver()``
-in dd.c); the C then releases the device's resources.
+binding lasts, as the kernel's ``dev->driver``, from the start of the
+driver's probe until dd.c has released the binding's devres
+(``devres_release_all()`` after remove, or after a failed probe).
 
 Device resources (devres): :meth:`Device.devm_add_action` registers a
 release action as a real devres entry (``devres_alloc()`` +
@@ -147,6 +147,26 @@ class _DeviceCore:
         self.driver = None
         self.drvdata = None
 
+    def end_binding_at_devres_release(self, gen: int) -> None:
+        """Make the binding ``gen`` end when dd.c releases the device's devres.
+
+        A devres action added first at bind is released last by
+        ``devres_release_all()`` (after remove, or after a failed probe): the
+        binding lasts, as the kernel's ``dev->driver``, until every resource
+        of the binding is released (a DRM registration's unplug, released by
+        devres, waits for ioctls that may still add resources).
+
+        Raises:
+            Error: ``ENOMEM`` if the devres entry cannot be allocated.
+        """
+
+        def end(_: object) -> None:
+            with self.lock:
+                if self.bind_gen == gen and self.bound:
+                    self.unbind()
+
+        _add_devres(self, end, None)
+
     def get(self) -> None:
         """``get_device()`` unless the device is already being released."""
         with self.lock:
@@ -216,6 +236,20 @@ def pfl_devres_py_release(cookie: int) -> None:
         action(data)
     except Exception:
         log.exception("devres action of %s failed", core.name)
+
+
+def _add_devres(core: _DeviceCore, action: Callable[[Any], None], data: Any) -> None:
+    """``devm_add_action(core's device, action, data)`` as a C devres entry."""
+    cookie = next(_devres_ids)
+    with _devres_lock:
+        _devres[cookie] = (core, action, data)
+    core.devres[cookie] = (action, data)
+    rc = lib.pfl_devm_add_action(core.ptr, cookie)
+    if rc:
+        with _devres_lock:
+            _devres.pop(cookie, None)
+        core.devres.pop(cookie, None)
+        raise Error(-rc, f"devm_add_action on {core.name}")
 
 
 class Device(Generic[Ctx]):
@@ -358,17 +392,7 @@ class Device(Generic[Ctx]):
         progress may hold it): the devres list has its own lock
         (``dev->devres_lock``).
         """
-        core = self._check()
-        cookie = next(_devres_ids)
-        with _devres_lock:
-            _devres[cookie] = (core, action, data)
-        core.devres[cookie] = (action, data)
-        rc = lib.pfl_devm_add_action(core.ptr, cookie)
-        if rc:
-            with _devres_lock:
-                _devres.pop(cookie, None)
-            core.devres.pop(cookie, None)
-            raise Error(-rc, f"devm_add_action on {core.name}")
+        _add_devres(self._check(), action, data)
 
     def devm_remove_action(self, action: Callable[[Any], None], data: Any) -> bool:
         """Forget a registered action without running it; True if it was still

@@ -673,3 +673,36 @@ def raise_errno(errno: int, message: str | None = None) -> NoReturn:
         ValueError: if ``abs(errno)`` is not in ``1..MAX_ERRNO``.
     """
     raise Error(abs(errno), message)
+
+
+_RESTART_ERRNOS: Final = frozenset(
+    {code.ERESTARTSYS, code.ERESTARTNOINTR, code.ERESTARTNOHAND, code.ERESTART_RESTARTBLOCK}
+)
+
+
+def syscall_exit_errno(errno: int) -> int:
+    """The errno userspace sees for a syscall's result (positive or negative in, positive out).
+
+    The kernel-internal restart codes (``ERESTARTSYS`` 512,
+    ``ERESTARTNOINTR``, ``ERESTARTNOHAND``, ``ERESTART_RESTARTBLOCK``) never
+    reach userspace: at syscall exit the kernel delivers the pending signal
+    and turns them into ``EINTR`` (a handler without ``SA_RESTART``), as
+    arch/x86/kernel/signal.c ``handle_signal()`` does. This does the same for
+    the DRM ioctl path: it consumes the calling task's pending signal
+    (delivered) and returns ``EINTR``; any other errno passes through.
+
+    Args:
+        errno: ``512`` or ``-512`` alike.
+
+    Returns:
+        The positive errno for userspace.
+
+    C: arch/x86/kernel/signal.c (``handle_signal``), kernel/entry/common.c.
+    """
+    e = abs(errno)
+    if e in _RESTART_ERRNOS:
+        from pyforlinux._bindings import lib
+
+        lib.pfl_task_clear_signal(lib.pfl_current())
+        return code.EINTR
+    return e

@@ -29,8 +29,10 @@ class Registration:
     """A faux device named ``name``, bound until :meth:`close`.
 
     Raises:
-        Error: ``EEXIST`` if a faux device of that name exists; ``ENODEV``
-            if ``parent`` was released; ``ENOMEM`` as the C allocations.
+        Error: ``EINVAL`` for an empty name; ``EEXIST`` if a faux device of
+            that name exists; ``ENODEV`` if ``parent`` was released; ``ENOMEM``
+            as the C allocations. A ``/`` in the name becomes ``!``, as
+            ``kobject_set_name()`` does (:meth:`Device.name` is the C name).
 
     Rust: ``kernel::faux::Registration``
     """
@@ -39,6 +41,9 @@ class Registration:
         from pyforlinux import device
 
         pcore = None if parent is None else parent._core
+        if not isinstance(name, str) or not name:
+            # kobject_add_internal() WARNs on an empty name and fails with EINVAL.
+            raise Error(code.EINVAL, f"a faux device needs a name, not {name!r}")
         if device.find(name, "faux") is not None:
             raise Error(code.EEXIST, f"faux device {name} already exists")
         core = _DeviceCore(name, pcore, "faux")
@@ -57,7 +62,14 @@ class Registration:
                 core.forget()
                 raise Error(-err[0], f"faux device {name}")
             core.attach(ffi.addressof(fdev.dev))
-            core.bind("faux_driver")
+            core.name = ffi.string(lib.dev_name(core.ptr)).decode()
+            gen = core.bind("faux_driver")
+            try:
+                core.end_binding_at_devres_release(gen)
+            except Error:
+                core.unbind()
+                lib.pfl_faux_device_destroy(fdev)
+                raise
         self._core: _DeviceCore | None = core
         self._fdev: Any = fdev
 
@@ -81,13 +93,14 @@ class Registration:
         core, self._core = self._core, None
         if core is None:
             return
-        with core.lock:
-            data = core.drvdata
-            core.unbind()
+        data, core.drvdata = core.drvdata, None
         close = getattr(data, "close", None)
-        if callable(close):
-            close()
-        lib.pfl_faux_device_destroy(self._fdev)
+        try:
+            if callable(close):
+                close()
+        finally:
+            # dd.c unbinds it: devres released, the binding's end last.
+            lib.pfl_faux_device_destroy(self._fdev)
         self._fdev = None
 
     def __enter__(self) -> Registration:

@@ -154,6 +154,7 @@ def serve(target: str, params: Sequence[str], path: str, sessions: int,
     socket ``path`` until ``sessions`` clients have come and gone (0: until
     interrupted); unload. Returns an exit status."""
     from pyforlinux.drm.server import Server
+    from pyforlinux.time.delay import msleep
 
     def session() -> None:
         dev = drm.driver.lookup_node("/dev/dri/card0")
@@ -162,7 +163,7 @@ def serve(target: str, params: Sequence[str], path: str, sessions: int,
         out.flush()
         try:
             while not sessions or server.sessions < sessions:
-                lib.msleep(50)
+                msleep(50)
         except KeyboardInterrupt:
             pass
         finally:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from pyforlinux._bindings import ffi, lib
@@ -145,3 +146,55 @@ class CurrentTask:
 def current() -> CurrentTask:
     """The calling thread's task (``current``)."""
     return CurrentTask()
+
+
+_WAIT_SLICE = 100
+"""Jiffies a Python-driven wait sleeps in C before Python checks for Ctrl-C."""
+
+
+def interruptible_wait(wait: Callable[[int], int], timeout: int) -> int:
+    """Run a kernel wait so that Ctrl-C reaches it, in slices.
+
+    ``wait(j)`` is one C wait of at most ``j`` jiffies with the kernel's
+    result convention (``> 0``: done, jiffies left; ``0``: timed out;
+    ``-ERESTARTSYS``: a signal is pending). Between slices the interpreter
+    runs, so a Ctrl-C (``KeyboardInterrupt``) in the main thread is seen:
+    it is made a pending signal of the task (``signal_pending()``), the wait
+    is run once more and ends with ``-ERESTARTSYS`` inside (or succeeds if
+    the event already happened), the signal is consumed (delivered, as at
+    syscall exit) and ``KeyboardInterrupt`` propagates, chained from
+    ``Error(ERESTARTSYS)``.
+
+    Args:
+        wait: the C wait, called with a slice timeout in jiffies.
+        timeout: jiffies, or ``MAX_SCHEDULE_TIMEOUT`` to wait forever.
+
+    Returns:
+        The kernel's value: jiffies left (``>= 1``; ``MAX_SCHEDULE_TIMEOUT``
+        for an unbounded wait), ``0`` on timeout, or ``-ERESTARTSYS``.
+
+    Context: process context, may sleep. C header: include/linux/sched.h
+    """
+    forever = timeout >= int(lib.MAX_SCHEDULE_TIMEOUT)
+    deadline = int(lib.pfl_jiffies()) + timeout
+    try:
+        while True:
+            left = _WAIT_SLICE + 1 if forever else max(deadline - int(lib.pfl_jiffies()), 0)
+            piece = min(left, _WAIT_SLICE)
+            r = int(wait(piece))
+            if r < 0:
+                return r
+            if r > 0:
+                return int(lib.MAX_SCHEDULE_TIMEOUT) if forever else max(left - (piece - r), 1)
+            if left <= piece:
+                return 0
+    except KeyboardInterrupt as kbi:
+        me = lib.pfl_current()
+        lib.pfl_task_signal(me)
+        try:
+            r = int(wait(0))
+        finally:
+            lib.pfl_task_clear_signal(me)
+        if r == -code.ERESTARTSYS:
+            raise kbi from Error(code.ERESTARTSYS, "interruptible wait ended by Ctrl-C")
+        raise

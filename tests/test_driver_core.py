@@ -312,3 +312,37 @@ def test_deferred_probe_is_retried_by_dd_c_work(parent: faux.Registration) -> No
                     assert again.wait(60)  # a bind elsewhere retried it
                     assert late.device().is_bound()
     assert drv.probes == 2
+
+
+def test_misuse_of_names_and_drivers_is_an_errno(parent: faux.Registration) -> None:
+    bad: list[tuple[Any, ...]] = [("", 0, "DcTest"), ("child", 0, ""), ("a/b", 0, "DcTest"),
+                                  ("child", -1, "DcTest"), ("child", 1 << 32, "DcTest")]
+    for name, id, modname in bad:
+        with pytest.raises(Error) as e:
+            auxiliary.Registration(parent.as_bound(), name, id, modname)
+        assert e.value.errno == code.EINVAL, (name, id, modname)
+    with pytest.raises(Error) as e:
+        faux.Registration("")
+    assert e.value.errno == code.EINVAL
+    # kobject_set_name() turns '/' into '!': the device is named as the C names it.
+    with faux.Registration("dc/slash") as reg:
+        assert reg.as_bound().name() == "dc!slash"
+        assert device.find("dc!slash", "faux") is not None
+    # An id above INT_MAX is printed with %d by __auxiliary_device_add().
+    with auxiliary.Registration(parent.as_bound(), "child", 0xFFFFFFFF, "DcTest") as r:
+        assert r.device().name() == "DcTest.child.-1"
+        assert device.find("DcTest.child.-1", "auxiliary") is not None
+    # driver_register() refuses a second driver of the same name on the bus.
+    log: list[str] = []
+    with auxiliary.register_driver(Drv(log), "dc-same"):
+        with pytest.raises(Error) as e:
+            auxiliary.register_driver(Drv(log), "dc-same")
+        assert e.value.errno == code.EBUSY
+    # An id that does not fit auxiliary_device_id.name (32 bytes with its NUL).
+
+    class Long(Drv):
+        ID_TABLE = ((DeviceId("DcTest", "x" * 40), None),)
+
+    with pytest.raises(Error) as e:
+        auxiliary.register_driver(Long(log), "dc-long")
+    assert e.value.errno == code.ENAMETOOLONG

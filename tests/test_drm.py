@@ -17,6 +17,8 @@ from pyforlinux.drm import gem, ioctl
 from pyforlinux.drm.client import Client, pack_struct, unpack_struct
 from pyforlinux.error import Error, code
 from pyforlinux.module import ModuleInfo, ThisModule
+from pyforlinux.sync.completion import Completion
+from pyforlinux.task import current
 
 GFP_ZERO = getattr(lib, "__GFP_ZERO")  # in a class body the name would be mangled
 
@@ -55,6 +57,9 @@ class ToyFile(drm.DriverFile):
             raise RuntimeError("driver bug")
         if p.param == 4:
             return None  # type: ignore[return-value]  # a driver bug: no result
+        if p.param == 5:  # a WAIT ioctl interrupted by a signal
+            current().get().signal()
+            Completion().wait_for_completion_interruptible()  # Error(ERESTARTSYS)
         raise Error(code.EINVAL)
 
     @staticmethod
@@ -235,8 +240,12 @@ def test_handler_errors_results_and_bugs(toy: Any, caplog: Any) -> None:
         caplog.clear()
         assert errno_of(c.call, lib.DRM_IOCTL_NOVA_GETPARAM, t, param=4) == code.EINVAL
         assert "returned None" in caplog.text
+        # ERESTARTSYS (512) never reaches userspace: EINTR, signal delivered.
+        assert errno_of(c.call, lib.DRM_IOCTL_NOVA_GETPARAM, t, param=5) == code.EINTR
+        assert not current().signal_pending()
         stats = c.file.dev.stats
-        assert stats.calls["NOVA_GETPARAM"] == 5
+        assert stats.errors[("NOVA_GETPARAM", code.ERESTARTSYS)] == 1
+        assert stats.calls["NOVA_GETPARAM"] == 6
         assert stats.errors[("NOVA_GETPARAM", code.EIO)] == 1
 
 

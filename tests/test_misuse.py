@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from pyforlinux import alloc, drm, faux, module
+from pyforlinux import workqueue as wq
 from pyforlinux._bindings import ffi, lib
 from pyforlinux.alloc import GFP_KERNEL, KBox, KVec
 from pyforlinux.devres import Devres
@@ -33,10 +34,14 @@ from pyforlinux.revocable import Revocable
 from pyforlinux.scatterlist import SGTable
 from pyforlinux.sync import lockdep, rcu
 from pyforlinux.sync.arc import Arc
+from pyforlinux.sync.completion import Completion
 from pyforlinux.sync.lock.mutex import Mutex, new_mutex
 from pyforlinux.sync.lock.spinlock import SpinLock, new_spinlock
 from pyforlinux.sync.lockdep import LockClassKey
 from pyforlinux.task import current
+from pyforlinux.time import Delta, Monotonic
+from pyforlinux.time.delay import fsleep
+from pyforlinux.time.hrtimer import HrTimer, HrTimerCallbackContext
 from pyforlinux.types import ScopeGuard
 from pyforlinux.xarray import AllocKind, StoreError, XArray
 
@@ -656,6 +661,114 @@ def m_mapping_used_after_the_device_unbound(stack: ExitStack) -> Thunk:
     return lambda: mapping.read(0, 4)
 
 
+# ---------------------------------------------------------------- workqueue, time, completion
+
+
+class _SelfWork(wq.WorkItem):
+    """A work that misuses itself from its own run(); the error is kept."""
+
+    def __init__(self, op: Callable[[_SelfWork], object]) -> None:
+        self.op = op
+        self.error: BaseException | None = None
+        self.work = wq.new_work("misuse::self_work")
+
+    def run(self) -> None:
+        try:
+            self.op(self)
+        except BaseException as e:
+            self.error = e
+
+
+def _from_own_work(stack: ExitStack, op: Callable[[_SelfWork], object]) -> Thunk:
+    item = _SelfWork(op)
+
+    def thunk() -> None:
+        wq.system().enqueue(item)
+        item.work.flush()
+        if item.error is not None:
+            raise item.error
+
+    return thunk
+
+
+@misuse(Error, code.EINVAL)
+def m_work_queued_for_two_items(stack: ExitStack) -> Thunk:
+    a, b = _SelfWork(lambda s: None), _SelfWork(lambda s: None)
+    b.work = a.work  # one work_struct, two items: queued twice over
+    wq.system().enqueue(a)
+    stack.callback(a.work.flush)
+    return lambda: wq.system().enqueue(b)
+
+
+@misuse(Error, code.EDEADLK)
+def m_work_flushed_from_inside_itself(stack: ExitStack) -> Thunk:
+    return _from_own_work(stack, lambda s: s.work.flush())
+
+
+@misuse(Error, code.EDEADLK)
+def m_work_cancelled_sync_from_inside_itself(stack: ExitStack) -> Thunk:
+    return _from_own_work(stack, lambda s: s.work.cancel_sync())
+
+
+@misuse(Error, code.EDEADLK)
+def m_queue_flushed_from_its_own_work(stack: ExitStack) -> Thunk:
+    return _from_own_work(stack, lambda s: wq.system().flush())
+
+
+@misuse(Error, code.ENODEV)
+def m_work_queued_to_a_destroyed_queue(stack: ExitStack) -> Thunk:
+    q = wq.Queue.alloc("misuse-destroyed")
+    q.destroy()
+    return lambda: q.enqueue(_SelfWork(lambda s: None))
+
+
+def _timer_misuse(stack: ExitStack, op: Callable[[HrTimer[Monotonic]], object]) -> Thunk:
+    out: list[BaseException] = []
+    done = Completion()
+
+    def cb(ctx: HrTimerCallbackContext[Monotonic]) -> None:
+        try:
+            op(timer)
+        except BaseException as e:
+            out.append(e)
+        done.complete()
+
+    timer: HrTimer[Monotonic] = HrTimer(cb)
+    stack.callback(timer.close)
+
+    def thunk() -> None:
+        timer.start(Delta.ZERO)
+        done.wait_for_completion()
+        raise out[0]
+
+    return thunk
+
+
+@misuse(Error, code.EBUSY)
+def m_hrtimer_restarted_from_its_callback(stack: ExitStack) -> Thunk:
+    return _timer_misuse(stack, lambda t: t.start(Delta.from_millis(1)))
+
+
+@misuse(Error, code.EDEADLK)
+def m_hrtimer_cancelled_from_its_callback(stack: ExitStack) -> Thunk:
+    return _timer_misuse(stack, lambda t: t.cancel())
+
+
+@misuse(Error, code.EINVAL)
+def m_negative_delta_timeout(stack: ExitStack) -> Thunk:
+    return lambda: Completion().wait_for_completion_timeout(Delta.from_millis(-1))
+
+
+@misuse(Error, code.ERANGE)
+def m_huge_delta_sleep(stack: ExitStack) -> Thunk:
+    return lambda: fsleep(Delta.from_secs(10**6))
+
+
+@misuse(Error, code.ERANGE)
+def m_delta_outside_i64(stack: ExitStack) -> Thunk:
+    return lambda: Delta.from_nanos(1 << 64)
+
+
 # ---------------------------------------------------------------- the test
 
 
@@ -697,4 +810,7 @@ def test_the_table_covers_the_misuses_the_issue_names() -> None:
             "guard_used_on_another_thread", "lock_inversion", "sleeping_under_a_spinlock",
             "fence_double_signal", "callback_reentry", "sgtable_use_after_unbind",
             "devres_access_from_another_device", "gem_handle_after_close",
-            "ioctl_with_the_wrong_size"} <= names
+            "ioctl_with_the_wrong_size", "work_queued_for_two_items",
+            "work_flushed_from_inside_itself", "work_cancelled_sync_from_inside_itself",
+            "work_queued_to_a_destroyed_queue", "hrtimer_restarted_from_its_callback",
+            "negative_delta_timeout", "huge_delta_sleep"} <= names

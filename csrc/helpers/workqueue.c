@@ -9,6 +9,7 @@
 #include <linux/kernel.h>
 #include <linux/sched.h>
 #include <pfl/workqueue.h>
+#include <asm/barrier.h>
 
 void init_work_with_key(struct work_struct *work, work_func_t func, bool onstack,
 			const char *name, struct lock_class_key *key)
@@ -68,6 +69,8 @@ struct workqueue_struct *pfl_system_wq(int which)
 	case 6: return system_freezable_power_efficient_wq;
 	case 7: return system_bh_wq;
 	case 8: return system_bh_highpri_wq;
+	case 9: return system_percpu_wq;
+	case 10: return system_dfl_wq;
 	}
 	return NULL;
 }
@@ -81,4 +84,41 @@ long pfl_wait_for_completion_state_timeout(struct completion *x, unsigned int st
 	if (state & TASK_WAKEKILL)
 		return wait_for_completion_killable_timeout(x, timeout);
 	return wait_for_completion_timeout(x, timeout);
+}
+
+/* rust/helpers/barrier.c: the SMP barriers, for pyforlinux/sync/barrier.py. */
+void pfl_smp_mb(void)
+{
+	smp_mb();
+}
+
+void pfl_smp_wmb(void)
+{
+	smp_wmb();
+}
+
+void pfl_smp_rmb(void)
+{
+	smp_rmb();
+}
+
+/* A statically initialised work, as drivers declare them (DECLARE_WORK):
+ * tests/test_workqueue.py queues it with the C API. */
+static atomic_t pfl_static_work_count = ATOMIC_INIT(0);
+
+static void pfl_static_work_fn(struct work_struct *work)
+{
+	atomic_inc(&pfl_static_work_count);
+}
+
+static DECLARE_WORK(pfl_static_work, pfl_static_work_fn);
+
+struct work_struct *pfl_static_work_get(void)
+{
+	return &pfl_static_work;
+}
+
+int pfl_static_work_runs(void)
+{
+	return atomic_read(&pfl_static_work_count);
 }

@@ -274,12 +274,15 @@ char *kstrdup_and_replace(const char *src, char old, char new, gfp_t gfp)
 	return strreplace(dst, old, new);
 }
 
-/* lib/string.c: replace every @old in @str by @new; returns the string's end. */
+/* lib/string_helpers.c (6.12): replace every @old in @str by @new; returns
+ * @str itself (before 6.7 it returned the string's end). */
 char *strreplace(char *str, char old, char new)
 {
-	for (; *str; ++str)
-		if (*str == old)
-			*str = new;
+	char *s = str;
+
+	for (; *s; ++s)
+		if (*s == old)
+			*s = new;
 	return str;
 }
 

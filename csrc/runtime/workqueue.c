@@ -105,7 +105,10 @@ struct pfl_worker {
 static pthread_mutex_t wq_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wq_done = PTHREAD_COND_INITIALIZER;	/* a work finished */
 static LIST_HEAD(all_wqs);
-static LIST_HEAD(wq_tickets);
+/* Aligned as a ticket: list_for_each_entry() forms container_of(head), a
+ * ticket-typed pointer to the head, and UBSan checks its alignment. */
+static struct list_head wq_tickets __attribute__((aligned(__alignof__(struct pfl_wq_ticket)))) =
+	LIST_HEAD_INIT(wq_tickets);
 static u64 wq_seq;
 static __thread struct pfl_worker *this_worker;
 
@@ -152,6 +155,28 @@ static void map_release(struct lockdep_map *m)
 {
 	if (m->key)
 		pfl_lock_release(m, _THIS_IP_);
+}
+
+/* A statically initialised work (DECLARE_WORK) has no key yet: give it one,
+ * its own class, once. Called with wq_mu held. */
+static void work_key_locked(struct work_struct *work)
+{
+	struct lock_class_key *key;
+
+	if (likely(work->lockdep_map.key))
+		return;
+	key = calloc(1, sizeof(*key));
+	if (!key)
+		return;		/* not annotated: touch_map() skips keyless maps */
+	key->name = work->lockdep_map.name ? work->lockdep_map.name : "(work_completion)";
+	work->lockdep_map.key = key;
+}
+
+static void work_key(struct work_struct *work)
+{
+	pthread_mutex_lock(&wq_mu);
+	work_key_locked(work);
+	pthread_mutex_unlock(&wq_mu);
 }
 
 static void touch_map(const struct lockdep_map *m)
@@ -315,6 +340,7 @@ static bool insert_work_locked(struct workqueue_struct *wq, struct work_struct *
 			return false;
 		}
 	}
+	work_key_locked(work);
 	if (posix_memalign((void **)&t, __alignof__(*t), sizeof(*t)))
 		pfl_bug(__FILE__, __LINE__, "out of memory for a workqueue ticket");
 	t->wq = wq;
@@ -344,9 +370,28 @@ static bool test_and_set_pending(struct work_struct *work)
 	       WORK_STRUCT_PENDING;
 }
 
+/* disable_work() depth, kept in the off-queue data as the kernel does. */
+static unsigned long offq_disable(unsigned long data)
+{
+	if (data & WORK_STRUCT_PWQ)
+		return 0;
+	return (data & WORK_OFFQ_DISABLE_MASK) >> WORK_OFFQ_DISABLE_SHIFT;
+}
+
+/* PENDING was just taken by a queueing call: give it back if disabled. */
+static bool clear_pending_if_disabled(struct work_struct *work)
+{
+	unsigned long data = __atomic_load_n(data_of(work), __ATOMIC_ACQUIRE);
+
+	if (likely(!offq_disable(data)))
+		return false;
+	__atomic_and_fetch(data_of(work), ~(unsigned long)WORK_STRUCT_PENDING, __ATOMIC_RELEASE);
+	return true;
+}
+
 bool queue_work_on(int cpu, struct workqueue_struct *wq, struct work_struct *work)
 {
-	if (test_and_set_pending(work))
+	if (test_and_set_pending(work) || clear_pending_if_disabled(work))
 		return false;
 	return __queue_work(wq, work);
 }
@@ -414,7 +459,7 @@ bool queue_delayed_work_on(int cpu, struct workqueue_struct *wq, struct delayed_
 {
 	bool ret;
 
-	if (test_and_set_pending(&dwork->work))
+	if (test_and_set_pending(&dwork->work) || clear_pending_if_disabled(&dwork->work))
 		return false;
 	pthread_mutex_lock(&wq_mu);
 	ret = queue_delayed_locked(wq, dwork, delay);
@@ -470,9 +515,14 @@ static int grab_pending(struct work_struct *work, bool is_dwork)
 	}
 }
 
+/* Give back the PENDING the caller owns (the work is off any queue),
+ * keeping a disable depth. */
 static void clear_pending(struct work_struct *work)
 {
-	__atomic_store_n(data_of(work), WORK_STRUCT_NO_POOL, __ATOMIC_RELEASE);
+	unsigned long d = __atomic_load_n(data_of(work), __ATOMIC_ACQUIRE);
+
+	__atomic_store_n(data_of(work), WORK_STRUCT_NO_POOL | (d & WORK_OFFQ_DISABLE_MASK),
+			 __ATOMIC_RELEASE);
 }
 
 bool mod_delayed_work_on(int cpu, struct workqueue_struct *wq, struct delayed_work *dwork,
@@ -488,6 +538,13 @@ bool mod_delayed_work_on(int cpu, struct workqueue_struct *wq, struct delayed_wo
 			break;
 		pthread_mutex_unlock(&wq_mu);
 		sched_yield();
+	}
+	if (offq_disable(*data_of(&dwork->work))) {
+		/* Disabled: grabbing took nothing to requeue. */
+		__atomic_and_fetch(data_of(&dwork->work), ~(unsigned long)WORK_STRUCT_PENDING,
+				   __ATOMIC_RELEASE);
+		pthread_mutex_unlock(&wq_mu);
+		return false;
 	}
 	queued = queue_delayed_locked(wq, dwork, delay);
 	pthread_mutex_unlock(&wq_mu);
@@ -508,6 +565,12 @@ static bool ticket_live_locked(u64 seq)
 struct work_struct *current_work(void)
 {
 	return this_worker ? this_worker->current_work : NULL;
+}
+
+/* The queue whose work the calling worker runs (NULL off a worker). */
+struct workqueue_struct *pfl_current_work_queue(void)
+{
+	return this_worker ? this_worker->wq : NULL;
 }
 
 bool current_is_workqueue_rescuer(void)
@@ -534,6 +597,7 @@ static bool __flush_work(struct work_struct *work, bool from_cancel)
 
 	if (WARN_ON(!work->func))
 		return false;
+	work_key(work);
 	touch_map(&work->lockdep_map);
 	if (flush_self(work, from_cancel ? "cancel_work_sync" : "flush_work"))
 		return false;
@@ -620,6 +684,112 @@ bool cancel_work_sync(struct work_struct *work)
 bool cancel_delayed_work_sync(struct delayed_work *dwork)
 {
 	return __cancel_work_sync(&dwork->work, true);
+}
+
+/* disable_work() and friends: while the depth is non-zero, queueing fails. */
+static bool __disable_work(struct work_struct *work, bool is_dwork)
+{
+	int ret = grab_pending(work, is_dwork);	/* PENDING is ours */
+	unsigned long d, depth;
+
+	pthread_mutex_lock(&wq_mu);
+	d = __atomic_load_n(data_of(work), __ATOMIC_ACQUIRE);
+	depth = offq_disable(d);
+	if (WARN_ON_ONCE(depth >= (1UL << WORK_OFFQ_DISABLE_BITS) - 1))
+		depth--;
+	__atomic_store_n(data_of(work), WORK_STRUCT_NO_POOL | ((depth + 1) << WORK_OFFQ_DISABLE_SHIFT),
+			 __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&wq_mu);
+	return ret == 1;
+}
+
+bool disable_work(struct work_struct *work)
+{
+	return __disable_work(work, false);
+}
+
+bool disable_work_sync(struct work_struct *work)
+{
+	bool ret = __disable_work(work, false);
+
+	if (!flush_self(work, "disable_work_sync"))
+		__flush_work(work, true);
+	return ret;
+}
+
+bool disable_delayed_work(struct delayed_work *dwork)
+{
+	return __disable_work(&dwork->work, true);
+}
+
+bool disable_delayed_work_sync(struct delayed_work *dwork)
+{
+	bool ret = __disable_work(&dwork->work, true);
+
+	if (!flush_self(&dwork->work, "disable_delayed_work_sync"))
+		__flush_work(&dwork->work, true);
+	return ret;
+}
+
+bool enable_work(struct work_struct *work)
+{
+	unsigned long d, depth;
+
+	pthread_mutex_lock(&wq_mu);
+	d = __atomic_load_n(data_of(work), __ATOMIC_ACQUIRE);
+	depth = offq_disable(d);
+	if (!WARN_ON_ONCE(!depth))
+		depth--;
+	__atomic_store_n(data_of(work), WORK_STRUCT_NO_POOL | (depth << WORK_OFFQ_DISABLE_SHIFT),
+			 __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&wq_mu);
+	return !depth;
+}
+
+bool enable_delayed_work(struct delayed_work *dwork)
+{
+	return enable_work(&dwork->work);
+}
+
+/* rcu_work: queued once a grace period has passed. */
+static void rcu_work_rcufn(struct rcu_head *rcu)
+{
+	struct rcu_work *rwork = container_of(rcu, struct rcu_work, rcu);
+
+	/* PENDING is held since queue_rcu_work(). */
+	__queue_work(rwork->wq, &rwork->work);
+}
+
+bool queue_rcu_work(struct workqueue_struct *wq, struct rcu_work *rwork)
+{
+	struct work_struct *work = &rwork->work;
+
+	if (test_and_set_pending(work) || clear_pending_if_disabled(work))
+		return false;
+	rwork->wq = wq;
+	call_rcu(&rwork->rcu, rcu_work_rcufn);
+	return true;
+}
+
+bool flush_rcu_work(struct rcu_work *rwork)
+{
+	if (*data_of(&rwork->work) & WORK_STRUCT_PENDING) {
+		rcu_barrier();
+		flush_work(&rwork->work);
+		return true;
+	}
+	return flush_work(&rwork->work);
+}
+
+/* Always in process context here: run it now (kernel/workqueue.c). */
+int execute_in_process_context(work_func_t fn, struct execute_work *ew)
+{
+	fn(&ew->work);
+	return 0;
+}
+
+void set_worker_desc(const char *fmt, ...)
+{
 }
 
 unsigned int work_busy(struct work_struct *work)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from pyforlinux._bindings import ffi, lib
 from pyforlinux.drm.device import Device
 from pyforlinux.drm.driver import Driver, node_minor
-from pyforlinux.error import Error, code, from_err_ptr
+from pyforlinux.error import Error, code, from_err_ptr, syscall_exit_errno
 
 if TYPE_CHECKING:
     from pyforlinux.drm.gem import Mapping
@@ -201,7 +201,9 @@ class OpenFile:
 
     def ioctl(self, cmd: int, arg: int) -> int:
         """``ioctl(2)``: the real ``drm_ioctl()`` with ``arg`` a user address
-        of the calling task; the result, or ``-errno``.
+        of the calling task; the result, or ``-errno`` as userspace sees it
+        (a restart code such as ``ERESTARTSYS`` becomes ``EINTR`` with the
+        pending signal consumed, as the kernel's syscall exit does).
 
         Thread context: any thread, no locks held; handlers may sleep.
         """
@@ -210,9 +212,12 @@ class OpenFile:
         except Error as e:
             return e.to_errno()
         try:
-            return int(lib.pfl_vfs_ioctl(filp, cmd & 0xFFFFFFFF, arg))
+            ret = int(lib.pfl_vfs_ioctl(filp, cmd & 0xFFFFFFFF, arg))
         finally:
             lib.fput(filp)
+        # Syscall exit: ERESTARTSYS & co never reach userspace (EINTR, the
+        # signal delivered).
+        return -syscall_exit_errno(-ret) if ret < 0 else ret
 
     def mmap(self, offset: int, length: int, writable: bool = True) -> Mapping:
         """``mmap(2)`` of ``length`` bytes at the fake ``offset`` (``drm_gem_mmap()``).

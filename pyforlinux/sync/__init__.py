@@ -33,6 +33,10 @@ _SIBLINGS = (
     "locked_by",
     "rcu",
     "poll",
+    "completion",
+    "set_once",
+    "barrier",
+    "refcount",
 )
 
 

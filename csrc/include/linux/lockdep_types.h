@@ -44,13 +44,11 @@ enum pfl_lockdep_kind {
 	PFL_LOCKDEP_NR_KINDS,
 };
 
-/*
- * The kernel's static maps (DECLARE_WORK, DEFINE_TIMER) key their class on the
- * object's own address. Here a class lives in its struct lock_class_key, so
- * such a map gets no key: a map without a key is its own class (lockdep.c),
- * which is the same one-class-per-object.
- */
+/* The kernel passes any static object's address as _key (DECLARE_WORK()
+ * passes the work itself) and only hashes it; this runtime stores classes
+ * in the key, so such a map starts keyless: its own class, keyed on first
+ * use (runtime/lockdep.c, runtime/workqueue.c). */
 #define STATIC_LOCKDEP_MAP_INIT(_name, _key) \
-	{ .name = (_name) }
+	{ .key = NULL, .name = (_name) }
 
 #endif

@@ -37,7 +37,14 @@ void pfl_hrtimer_init(struct pfl_hrtimer *t, unsigned long cookie, clockid_t clo
 int pfl_work_pending(struct work_struct *work);
 struct work_struct *current_work(void);
 struct workqueue_struct *pfl_system_wq(int which);
+struct workqueue_struct *pfl_current_work_queue(void);
 long pfl_wait_for_completion_state_timeout(struct completion *x, unsigned int state, long timeout);
+
+struct work_struct *pfl_static_work_get(void);
+int pfl_static_work_runs(void);
+void pfl_smp_mb(void);
+void pfl_smp_wmb(void);
+void pfl_smp_rmb(void);
 
 /* Defined by the cffi extension (extern "Python+C"). */
 void pfl_work_py_run(unsigned long cookie);
