@@ -270,3 +270,27 @@ def test_copy_to_and_from_user_against_the_client_mm() -> None:
 
 def test_capable_follows_the_process_credentials() -> None:
     assert bool(lib.capable(21)) == (os.geteuid() == 0)  # CAP_SYS_ADMIN
+
+
+def test_userspace_is_what_kernel_c_copies_from() -> None:
+    """pyforlinux.uaccess.UserSpace is the C address space: bytes the client
+    writes are what copy_from_user() reads inside use(), and back."""
+    from pyforlinux.error import Error
+    from pyforlinux.uaccess import UserSlice, UserSpace
+
+    us = UserSpace()
+    addr = us.alloc(32)
+    us.write(addr, b"from the client")
+    buf = ffi.new("char[16]")
+    with us.use():
+        assert lib.pfl_copy_from_user(buf, ffi.cast("void *", addr), 15) == 0
+        assert lib.pfl_copy_to_user(ffi.cast("void *", addr + 16), b"from the kernel", 15) == 0
+    assert ffi.string(buf) == b"from the client"
+    assert UserSlice(us, addr + 16, 15).read_all() == b"from the kernel"
+    with pytest.raises(Error) as e:
+        UserSlice(us, addr + 30, 4).read_all()
+    assert e.value.errno == 14  # EFAULT
+    us.free(addr)
+    with pytest.raises(Error):
+        us.read(addr, 1)
+    us.close()
