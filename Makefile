@@ -251,3 +251,4 @@ $(EXT): $(patsubst %.c,$(B)/obj/kernel/%.hdr,$(KUNIT_SRCS))
 
 # drm.ko's module_init (drm_core_init) runs at boot (runtime/init.c).
 KFLAGS_drivers/gpu/drm/drm_drv += -DPFL_MODULE=drm
+CFLAGS_csrc/helpers/drm_core := -include $(CURDIR)/csrc/include/pfl/kernel_stdint.h
