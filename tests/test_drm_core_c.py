@@ -188,9 +188,14 @@ def test_connector_ida_is_private_to_kms(sym: str, guard: str) -> None:
 
 # ---- SRCU: a grace-period domain per srcu_struct ----
 
+_SRCU_NAMES: list[object] = []  # the srcu_struct keeps the name pointer, as lockdep does
+
+
 def new_srcu(name: str) -> object:
     ssp = ffi.new("struct srcu_struct *")
-    assert lib.pfl_init_srcu_struct(ssp, ffi.new("char[]", name.encode())) == 0
+    cname = ffi.new("char[]", name.encode())
+    _SRCU_NAMES.append(cname)
+    assert lib.pfl_init_srcu_struct(ssp, cname) == 0
     return ssp
 
 
