@@ -254,6 +254,7 @@ $(EXT): $(patsubst %.c,$(B)/obj/kernel/%.hdr,$(KUNIT_SRCS))
 
 # drm.ko's module_init (drm_core_init) runs at boot (runtime/init.c).
 KFLAGS_drivers/gpu/drm/drm_drv += -DPFL_MODULE=drm
+CFLAGS_csrc/helpers/drm_core := -include $(CURDIR)/csrc/include/pfl/kernel_stdint.h
 
 # The same full dependency lists for the runtime and helpers (they include the
 # kernel's headers too, which include shims -MMD does not see).

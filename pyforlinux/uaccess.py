@@ -1,8 +1,10 @@
 """User memory: the client side of ioctls, and copies that cannot fault.
 
 Mirrors ``rust/kernel/uaccess.rs``. A client lives in a
-:class:`UserSpace` (its "process"): memory it maps there gets user
-addresses in a range of its own. Kernel code reaches user memory only
+:class:`UserSpace` (its "process", the runtime's C ``struct pfl_mm``):
+memory it maps there gets user addresses in a range of its own, and the
+kernel C's own ``copy_{from,to}_user()`` reach it while the client's thread
+is inside :meth:`UserSpace.use`. Kernel code reaches user memory only
 through :class:`UserSlice` (``copy_from_user``/``copy_to_user``), which
 checks that the whole range is mapped and raises ``EFAULT`` otherwise --
 so a client passing a garbage pointer in an ioctl struct gets ``EFAULT``,
@@ -13,45 +15,45 @@ Rust: rust/kernel/uaccess.rs. C header: include/linux/uaccess.h
 
 from __future__ import annotations
 
-import threading
+import contextlib
 import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from typing import Any
 
 from pyforlinux._bindings import ffi, lib
 from pyforlinux.error import Error, code
 
 
 class UserSpace:
-    """A client's address space (a runtime ``struct pfl_mm``): user
-    addresses mapped to zeroed host memory, each mapping followed by an
-    unmapped guard page. The C ``copy_{from,to}_user()`` of the task that
-    :meth:`use` it see these mappings; any other address faults (``EFAULT``).
+    """A client's address space (a C ``struct pfl_mm``, csrc/runtime/uaccess.c).
 
-    C: csrc/runtime/uaccess.c (``pfl_mm_*``, ``pfl_use_mm``)
+    User addresses map to host memory the runtime owns, so kernel C reaches
+    it with the real ``copy_from_user()``/``copy_to_user()`` while the
+    client's thread is inside :meth:`use`; the Python side (:class:`UserSlice`,
+    the client's own :meth:`read`/:meth:`write`) sees the same bytes.
+    Mappings are page-rounded with an unmapped guard page after each, so an
+    access one past the end faults (``EFAULT``). The space also holds the
+    client's file descriptor table (``fd_install``/``fget``).
+
+    The C address space is freed with the object (``weakref.finalize``) or
+    by :meth:`close`; it is not a kernel object (no live-object count).
     """
 
     def __init__(self) -> None:
         mm = lib.pfl_mm_create()
         if mm == ffi.NULL:
-            raise Error(code.ENOMEM, "user address space")
+            raise Error(code.ENOMEM, "no memory for a user address space")
         self._mm = mm
-        self._lock = threading.Lock()
-        self._finalizer = weakref.finalize(self, lib.pfl_mm_destroy, mm)
+        self._fin = weakref.finalize(self, lib.pfl_mm_destroy, mm)
 
-    def as_raw(self) -> object:
-        """The ``struct pfl_mm *``."""
+    @property
+    def c_mm(self) -> Any:
+        """The ``struct pfl_mm *`` (for ``pfl_use_mm()``)."""
         return self._mm
 
-    @contextmanager
-    def use(self) -> Iterator[None]:
-        """Make this the calling thread's user memory (``kthread_use_mm()``)
-        for the block; the previous one is restored after it."""
-        old = lib.pfl_use_mm(self._mm)
-        try:
-            yield
-        finally:
-            lib.pfl_use_mm(old)
+    def close(self) -> None:
+        """Free the address space now (its mappings and its open fds)."""
+        self._fin()
 
     def alloc(self, size: int) -> int:
         """Map ``size`` zeroed bytes; returns their user address.
@@ -59,11 +61,11 @@ class UserSpace:
         Raises:
             Error: ``EINVAL`` for a size that is not positive; ``ENOMEM``.
         """
-        if size <= 0 or size >= 1 << 40:
-            raise Error(code.EINVAL, f"user mapping of {size} bytes")
+        if size <= 0:
+            raise Error(code.EINVAL, "user mapping of no bytes")
         addr = int(lib.pfl_mm_map(self._mm, size))
         if not addr:
-            raise Error(code.ENOMEM, f"user mapping of {size} bytes")
+            raise Error(code.ENOMEM, f"no memory for a user mapping of {size} bytes")
         return addr
 
     def free(self, addr: int) -> None:
@@ -72,35 +74,34 @@ class UserSpace:
         Raises:
             Error: ``EINVAL`` if nothing is mapped there.
         """
-        if not 0 <= addr < 2**64 or lib.pfl_mm_unmap(self._mm, addr) < 0:
+        if lib.pfl_mm_unmap(self._mm, addr) != 0:
             raise Error(code.EINVAL, f"no user mapping at {addr:#x}")
 
-    def _host(self, addr: int, length: int) -> object:
-        if not (0 <= addr < 2**64 and 0 <= length < 2**63):
+    def _find(self, addr: int, length: int) -> Any:
+        if addr < 0 or length < 0 or addr + length >= 1 << 64:
             raise Error(code.EFAULT, f"bad user address {addr:#x} (+{length})")
         p = lib.pfl_mm_host(self._mm, addr, length)
         if p == ffi.NULL:
             raise Error(code.EFAULT, f"bad user address {addr:#x} (+{length})")
-        return p
+        return ffi.buffer(p, length)
 
     def read(self, addr: int, length: int) -> bytes:
-        """The client's own view of its memory (not a kernel path).
-
-        Raises:
-            Error: ``EFAULT`` unless the range lies in one mapping.
-        """
-        if length == 0:
-            return b""
-        return bytes(ffi.buffer(self._host(addr, length), length))
+        """The client's own view of its memory (not a kernel path)."""
+        return bytes(self._find(addr, length))
 
     def write(self, addr: int, data: bytes) -> None:
-        """The client writes its own memory.
+        """The client writes its own memory."""
+        self._find(addr, len(data))[:] = data
 
-        Raises:
-            Error: ``EFAULT`` unless the range lies in one mapping.
-        """
-        if data:
-            ffi.memmove(self._host(addr, len(data)), data, len(data))
+    @contextlib.contextmanager
+    def use(self) -> Iterator[None]:
+        """Run kernel C on this thread as this client (``kthread_use_mm()``):
+        its ``copy_*_user()`` see this address space and its fd table."""
+        old = lib.pfl_use_mm(self._mm)
+        try:
+            yield
+        finally:
+            lib.pfl_use_mm(old)
 
 
 class ProcessMemory:

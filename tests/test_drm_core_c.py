@@ -188,13 +188,13 @@ def test_connector_ida_is_private_to_kms(sym: str, guard: str) -> None:
 
 # ---- SRCU: a grace-period domain per srcu_struct ----
 
-_srcu_names: list[object] = []  # the struct keeps the name pointer: keep the bytes
+_SRCU_NAMES: list[object] = []  # the srcu_struct keeps the name pointer, as lockdep does
 
 
 def new_srcu(name: str) -> object:
     ssp = ffi.new("struct srcu_struct *")
     cname = ffi.new("char[]", name.encode())
-    _srcu_names.append(cname)
+    _SRCU_NAMES.append(cname)
     assert lib.pfl_init_srcu_struct(ssp, cname) == 0
     return ssp
 
@@ -323,3 +323,54 @@ def test_copy_user_against_a_real_process_by_pid() -> None:
         mm.read(addr, 4)
     assert e.value.errno == code.EFAULT
     mm.close()
+
+
+def test_userspace_is_what_kernel_c_copies_from() -> None:
+    """pyforlinux.uaccess.UserSpace is the C address space: bytes the client
+    writes are what copy_from_user() reads inside use(), and back."""
+    from pyforlinux.error import Error
+    from pyforlinux.uaccess import UserSlice, UserSpace
+
+    us = UserSpace()
+    addr = us.alloc(32)
+    us.write(addr, b"from the client")
+    buf = ffi.new("char[16]")
+    with us.use():
+        assert lib.pfl_copy_from_user(buf, ffi.cast("void *", addr), 15) == 0
+        assert lib.pfl_copy_to_user(ffi.cast("void *", addr + 16), b"from the kernel", 15) == 0
+    assert ffi.string(buf) == b"from the client"
+    assert UserSlice(us, addr + 16, 15).read_all() == b"from the kernel"
+    with pytest.raises(Error) as e:
+        UserSlice(us, addr + 30, 4).read_all()
+    assert e.value.errno == 14  # EFAULT
+    us.free(addr)
+    with pytest.raises(Error):
+        us.read(addr, 1)
+    us.close()
+
+
+def test_a_drm_device_end_to_end_in_c() -> None:
+    """Root device -> drm_dev_alloc/register -> open of the render and primary
+    nodes through the chrdev registry -> the real drm_ioctl() on the client's
+    memory -> unplug -> put, all C (csrc/helpers/drm_core.c); the fixture
+    checks nothing is left alive and nothing WARNed."""
+    n = lib.PFL_DRM_ST_NR
+    out = ffi.new(f"long[{n}]")
+    assert lib.pfl_drm_selftest(out, n) == 0
+    got = {k: out[getattr(lib, f"PFL_DRM_ST_{k}")] for k in (
+        "REGISTER", "OPEN_RENDER", "FOPS_REPLACED", "VERSION", "VERSION_NAME_OK",
+        "VERSION_EFAULT", "KMS_ON_RENDER", "UNKNOWN_IOCTL", "OPEN_PRIMARY",
+        "KMS_ON_PRIMARY", "OPEN_UNPLUGGED")}
+    assert got == {
+        "REGISTER": 0,
+        "OPEN_RENDER": 0,
+        "FOPS_REPLACED": 1,  # drm_stub_open() replace_fops()ed the driver's
+        "VERSION": 0,
+        "VERSION_NAME_OK": 1,  # copied to the client's memory by the real core
+        "VERSION_EFAULT": -14,  # a struct pointer into the guard page
+        "KMS_ON_RENDER": -13,  # drm_ioctl_permit(): not DRM_RENDER_ALLOW
+        "UNKNOWN_IOCTL": -22,  # driver range, driver has no ioctls
+        "OPEN_PRIMARY": 0,
+        "KMS_ON_PRIMARY": -95,  # the generated stub: as the real guard
+        "OPEN_UNPLUGGED": -19,  # drm_minor_acquire() of an unplugged device
+    }

@@ -22,6 +22,10 @@ EXPECTED = {
     "dma-fence-chain": 11,  # drivers/dma-buf/st-dma-fence-chain.c
     "scatterlist": 22,  # tools/testing/scatterlist/main.c
     "xarray": 1,  # lib/test_xarray.c (one case of ~1.6e8 checks)
+    "ww_mutex": 1,  # kernel/locking/test-ww_mutex.c (its module init, one case)
+    "drm_mm": 6,  # drivers/gpu/drm/tests/drm_mm_test.c
+    "drm_rect": 9,  # drivers/gpu/drm/tests/drm_rect_test.c
+    "drm_format": 18,  # drivers/gpu/drm/tests/drm_format_test.c
 }
 
 

@@ -50,6 +50,7 @@
 #include <linux/ww_mutex.h>
 #include <linux/uaccess.h>
 #include <pfl/vfs.h>
+#include <pfl/drm_core.h>
 #include <pfl/sync.h>
 #include <pfl/dma_fence.h>
 #include <pfl/list_walk.h>

@@ -227,8 +227,14 @@ static void free_resources(struct kunit *test)
 	}
 }
 
+/* lib/kunit/device.c's bus and root device, as KUnit's module init makes
+ * them: at boot (after the runtime's, constructor 150), not inside a case. */
 int kunit_bus_init(void);
-static int kunit_bus_ready;
+static void __attribute__((constructor(190))) pfl_kunit_bus_boot(void)
+{
+	if (kunit_bus_init())
+		pfl_printk("kunit: kunit_bus_init() failed\n");
+}
 
 static void run_one(struct kunit_suite *ks, struct kunit_case *c, struct kunit *test)
 {
@@ -236,8 +242,6 @@ static void run_one(struct kunit_suite *ks, struct kunit_case *c, struct kunit *
 	test->status_comment[0] = 0;
 	INIT_LIST_HEAD(&test->resources);
 	spin_lock_init(&test->lock);
-	if (!kunit_bus_ready && kunit_bus_init() == 0)	/* lib/kunit/device.c, once */
-		kunit_bus_ready = 1;
 	test->name = c->name;
 	current_test = test;
 	if (!setjmp(test->abort)) {
