@@ -130,7 +130,7 @@ class ProcessMemory:
         """The ``struct pfl_mm *``."""
         return self._mm
 
-    @contextmanager
+    @contextlib.contextmanager
     def use(self) -> Iterator[None]:
         """Make this the calling thread's user memory for the block (as
         :meth:`UserSpace.use`)."""
