@@ -349,3 +349,23 @@ def test_the_sysfs_view_is_the_driver_core_tree(nova: nova_core.VirtualGpu,
                        "ls /sys/bus/faux/devices").stdout
     assert out.split("\n")[:2] == ["pfl-test0", "../../../bus/faux"]
     assert "pfl-test0" in out.split("\n")[2:]
+
+
+def test_mmap_object_at_finds_the_object_covering_a_page(nova: nova_core.VirtualGpu) -> None:
+    # What a page-cache fill at any page of a node needs: the object's start
+    # (drm_gem_mmap() only maps from there) and size, from the C vma manager.
+    with Client("/dev/dri/card0") as c:
+        h = int(c.call(lib.DRM_IOCTL_NOVA_GEM_CREATE, "struct drm_nova_gem_create",
+                       size=3 * 4096).handle)
+        off = int(c.call(lib.DRM_IOCTL_MODE_MAP_DUMB, "struct drm_mode_map_dumb",
+                         handle=h).offset)
+        for at in (off, off + 4096, off + 3 * 4096 - 1):
+            assert c.fd.mmap_object_at(at) == (off, 3 * 4096)
+        assert c.fd.mmap_object_at(off + 3 * 4096) is None
+        assert c.fd.mmap_object_at(0) is None
+        with pytest.raises(Error) as e:  # the lookup finds it; the mapping checks
+            c.fd.mmap(off + 4096, 4096)
+        assert e.value.errno == code.EINVAL
+    with pytest.raises(Error) as e:
+        c.fd.mmap_object_at(off)
+    assert e.value.errno == code.EBADF

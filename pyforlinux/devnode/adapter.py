@@ -28,7 +28,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 
-from pyforlinux._bindings import ffi, lib
+from pyforlinux._bindings import lib
 from pyforlinux.cred import Credential
 from pyforlinux.drm.file import OpenFile, open_node
 from pyforlinux.error import Error, code
@@ -131,20 +131,16 @@ class DrmCore:
         """``(position in the request, object's mmap offset, its size, start
         in it)`` for each object that ``[offset, offset+length)`` overlaps;
         gaps (no object) are skipped a page at a time."""
-        size = ffi.new("u64 *")
         pos = 0
         while pos < length:
-            filp = file._get()
-            try:
-                start = int(lib.pfl_drm_mmap_lookup(filp, offset + pos, size))
-            finally:
-                lib.fput(filp)
-            if not start:
+            found = file.mmap_object_at(offset + pos)
+            if found is None:
                 pos += _PAGE - (offset + pos) % _PAGE
                 continue
+            start, size = found
             into = offset + pos - start
-            n = min(length - pos, int(size[0]) - into)
-            yield pos, start, int(size[0]), into
+            n = min(length - pos, size - into)
+            yield pos, start, size, into
             pos += n
 
     def mmap_read(self, file: OpenFile, offset: int, length: int) -> bytes:

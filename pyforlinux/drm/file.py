@@ -239,6 +239,27 @@ class OpenFile:
             lib.fput(filp)
         return Mapping(vma, length)
 
+    def mmap_object_at(self, offset: int) -> tuple[int, int] | None:
+        """``(mmap offset, size)`` in bytes of the object whose offset range
+        covers the fake ``offset`` on this file's device
+        (``drm_vma_offset_lookup_locked()``), or None. A mapping must start at
+        the object (``drm_gem_mmap()`` looks offsets up exactly): this finds
+        where, e.g. for a page-cache fill at any page of a node. No access
+        check: :meth:`mmap` makes it.
+
+        Raises:
+            Error: ``EBADF`` after :meth:`close`.
+        """
+        if not 0 <= offset < 2**64:
+            return None
+        size = ffi.new("u64 *")
+        filp = self._get()
+        try:
+            start = int(lib.pfl_drm_mmap_lookup(filp, offset, size))
+        finally:
+            lib.fput(filp)
+        return (start, int(size[0])) if start else None
+
     def close(self) -> None:
         """``close(2)``: drop the descriptor's reference; idempotent. The
         release (``drm_release()``: handles, ``postclose``, the module use
