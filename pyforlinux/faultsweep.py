@@ -594,8 +594,8 @@ class PackageSession(Scenario):
         """No open file, no GEM object, no module use left."""
         from pyforlinux import module
 
-        if self.dev.open_count or self.dev.gem_objects:
-            raise Problem(f"{self.dev.open_count} open file(s), "
+        if self.dev.open_count() or self.dev.gem_objects:
+            raise Problem(f"{self.dev.open_count()} open file(s), "
                           f"{len(self.dev.gem_objects)} GEM object(s) left")
         uses = {m.name: m.refcount() for m in module.loaded() if m.refcount()}
         if uses:
