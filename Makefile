@@ -61,6 +61,9 @@ KOBJS := $(patsubst %.c,$(B)/obj/kernel/%.o,$(KERNEL_SRCS) $(KTEST_SRCS))
 ROBJS := $(patsubst %.c,$(B)/obj/%.o,$(RUNTIME_SRCS))
 EXT := $(B)/cffi/.built
 
+# Real userspace clients (libdrm), built for make run and make test; defined
+# before the rules that need them (prerequisites expand when a rule is read).
+TOOLS := $(B)/tools/nova-drm-client
 .PHONY: run test build venv kunit check bench fuzz faultsweep clean tools
 .DEFAULT_GOAL := test
 
@@ -187,7 +190,6 @@ clean:
 
 # Real clients (docs/real-clients.md): a libdrm program run against Nova
 # through the device-node bridge (pyforlinux.devnode).
-TOOLS := $(B)/tools/nova-drm-client
 tools: $(TOOLS)
 $(B)/tools/nova-drm-client: tools/nova-drm-client.c csrc/include/uapi/drm/nova_drm.h
 	@mkdir -p $(B)/tools/inc/uapi/drm
