@@ -25,6 +25,8 @@
 #include <linux/rbtree.h>
 #include <linux/cred.h>
 #include <linux/uaccess.h>
+#include <linux/string.h>
+#include <linux/fcntl.h>
 
 struct module;
 struct seq_file;
@@ -45,20 +47,6 @@ typedef void *fl_owner_t;
 typedef unsigned int __bitwise fmode_t;
 typedef unsigned int __bitwise fop_flags_t;
 
-/* open flags: the kernel's (x86-64, asm-generic) values */
-#ifndef O_ACCMODE
-#define O_ACCMODE	00000003
-#define O_RDONLY	00000000
-#define O_WRONLY	00000001
-#define O_RDWR		00000002
-#define O_CREAT		00000100
-#define O_EXCL		00000200
-#define O_NOCTTY	00000400
-#define O_TRUNC		00001000
-#define O_APPEND	00002000
-#define O_NONBLOCK	00004000
-#define O_CLOEXEC	02000000
-#endif
 
 #define FMODE_READ		((__force fmode_t)(1 << 0))
 #define FMODE_WRITE		((__force fmode_t)(1 << 1))
@@ -197,6 +185,8 @@ loff_t noop_llseek(struct file *file, loff_t offset, int whence);
 int nonseekable_open(struct inode *inode, struct file *filp);
 int stream_open(struct inode *inode, struct file *filp);
 #define no_llseek NULL
+/* CONFIG_COMPAT=n, as include/linux/fs.h. */
+#define compat_ptr_ioctl NULL
 void unmap_mapping_range(struct address_space *mapping, loff_t const holebegin,
 			 loff_t const holelen, int even_cows);
 void inode_init_once(struct inode *inode);
