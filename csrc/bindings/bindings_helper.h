@@ -60,3 +60,5 @@
 #include <pfl/device.h>
 #include <pfl/workqueue.h>
 #include <pfl/drm_driver.h>
+#include <pfl/render_selftest.h>
+#include <linux/shmem_fs.h>

@@ -27,6 +27,8 @@
 #include <linux/uaccess.h>
 #include <linux/string.h>
 #include <linux/fcntl.h>
+#include <linux/dcache.h>
+#include <linux/path.h>
 
 struct module;
 struct seq_file;
@@ -70,6 +72,7 @@ struct address_space {
 	atomic_t i_mmap_writable;
 	struct list_head pfl_vmas;	/* vm_area_structs mapping it (vfs.c) */
 	spinlock_t pfl_lock;
+	void *pfl_shmem;		/* a shmem file's pages (runtime/shmem.c) */
 };
 
 struct inode {
@@ -97,6 +100,7 @@ struct file {
 	unsigned int f_flags;
 	loff_t f_pos;
 	const struct cred *f_cred;
+	struct path f_path;		/* alloc_file_pseudo files only; else NULLs */
 	struct pfl_mm *pfl_mm;		/* the client that opened it */
 };
 
@@ -137,9 +141,15 @@ struct file_operations {
 	int (*uring_cmd_iopoll)(struct io_uring_cmd *, struct io_comp_batch *, unsigned int poll_flags);
 };
 
+struct super_operations {
+	void (*evict_inode)(struct inode *);	/* at the last iput() */
+};
+
 struct super_block {
+	const struct super_operations *s_op;
 	unsigned long s_magic;
 	struct file_system_type *s_type;
+	const struct dentry_operations *s_d_op;	/* pseudo_fs_context.dops */
 };
 
 struct file_system_type {
@@ -180,6 +190,13 @@ void ihold(struct inode *inode);
 int simple_pin_fs(struct file_system_type *type, struct vfsmount **mount, int *count);
 void simple_release_fs(struct vfsmount **mount, int *count);
 void fput(struct file *file);
+#define file_count(f) ((long)atomic_long_read(&(f)->f_count))
+struct file *alloc_file_pseudo(struct inode *inode, struct vfsmount *mnt, const char *name,
+			       int flags, const struct file_operations *fops);
+struct vfsmount *kern_mount(struct file_system_type *type);
+void kern_unmount(struct vfsmount *mnt);
+/* No block accounting (no stat() here): i_blocks/i_bytes are not kept. */
+static inline void inode_set_bytes(struct inode *inode, loff_t bytes) { }
 struct file *get_file(struct file *f);
 loff_t noop_llseek(struct file *file, loff_t offset, int whence);
 int nonseekable_open(struct inode *inode, struct file *filp);
