@@ -267,3 +267,4 @@ $(foreach f,$(R14_SRCS:.c=) $(R14_KTESTS:.c=),$(eval KFLAGS_$(f) += -include $(C
 $(B)/libpfl.a: $(patsubst %.c,$(B)/obj/kernel/%.o,$(R14_SRCS) $(R14_KTESTS))
 $(EXT): $(patsubst %.c,$(B)/obj/kernel/%.hdr,$(R14_SRCS) $(R14_KTESTS))
 CFLAGS_csrc/helpers/render_selftest := -include $(CURDIR)/csrc/include/pfl/kernel_stdint.h
+CFLAGS_csrc/helpers/dma_resv := -include $(CURDIR)/csrc/include/pfl/kernel_stdint.h

@@ -61,4 +61,6 @@
 #include <pfl/workqueue.h>
 #include <pfl/drm_driver.h>
 #include <pfl/render_selftest.h>
+#include <linux/dma-resv.h>
+#include <pfl/dma_resv.h>
 #include <linux/shmem_fs.h>

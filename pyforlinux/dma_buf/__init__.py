@@ -1,4 +1,4 @@
-"""DMA buffer sharing primitives: fences.
+"""DMA buffer sharing primitives: fences and reservation objects.
 
 Mirrors ``rust/kernel/dma_buf`` (Philipp Stanner's series, v2), which
 re-exports its fence types; see :mod:`pyforlinux.dma_buf.dma_fence`.
@@ -22,9 +22,12 @@ from pyforlinux.dma_buf.dma_fence import (
     begin_signalling,
     in_fence_callback,
 )
+from pyforlinux.dma_buf.dma_resv import DmaResv, DmaResvGuard, Usage
 
 __all__ = [
     "CallbackError",
+    "DmaResv",
+    "DmaResvGuard",
     "DriverFence",
     "DriverFenceAllocation",
     "DriverFenceBorrow",
@@ -34,6 +37,7 @@ __all__ = [
     "FenceCtx",
     "FenceCtxOps",
     "SignallingGuard",
+    "Usage",
     "begin_signalling",
     "in_fence_callback",
 ]
