@@ -22,6 +22,7 @@ from pyforlinux.dma_buf.dma_fence import (
     begin_signalling,
     in_fence_callback,
 )
+from pyforlinux.dma_buf import sync_file
 from pyforlinux.dma_buf.dma_resv import DmaResv, DmaResvGuard, Usage
 
 __all__ = [
@@ -40,4 +41,5 @@ __all__ = [
     "Usage",
     "begin_signalling",
     "in_fence_callback",
+    "sync_file",
 ]

@@ -5,4 +5,7 @@
 struct dma_resv;
 struct dma_resv *pfl_dma_resv_new(void);
 void pfl_dma_resv_free(struct dma_resv *obj);
+struct dma_fence;
+int pfl_sync_file_export(struct dma_fence *fence, unsigned int flags);
+int pfl_sync_file_is(int fd, struct dma_fence *fence);
 #endif
