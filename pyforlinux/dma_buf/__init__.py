@@ -8,6 +8,7 @@ Rust: rust/kernel/dma_buf/mod.rs
 
 from __future__ import annotations
 
+from pyforlinux.dma_buf import sync_file
 from pyforlinux.dma_buf.dma_fence import (
     CallbackError,
     DriverFence,
@@ -22,7 +23,6 @@ from pyforlinux.dma_buf.dma_fence import (
     begin_signalling,
     in_fence_callback,
 )
-from pyforlinux.dma_buf import sync_file
 from pyforlinux.dma_buf.dma_resv import DmaResv, DmaResvGuard, Usage
 
 __all__ = [
