@@ -141,3 +141,12 @@ def test_file_close_with_an_exported_buffer_frees_it_at_the_last_fd(bufdrm: str)
     with mm.use():
         assert lib.close_fd(fd) == 0
     assert not dev.gem_objects
+
+
+def test_a_driver_without_syncobj_has_no_syncobjs(bufdrm: str) -> None:
+    from pyforlinux.drm.syncobj import Syncobj
+
+    with Client(bufdrm) as c:
+        assert errno_of(Syncobj.lookup_handle, c.file, 1) == code.ENOENT
+        assert errno_of(c.call, lib.DRM_IOCTL_SYNCOBJ_CREATE,
+                        "struct drm_syncobj_create") == code.EOPNOTSUPP

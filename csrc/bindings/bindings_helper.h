@@ -63,4 +63,5 @@
 #include <pfl/render_selftest.h>
 #include <linux/dma-resv.h>
 #include <pfl/dma_resv.h>
+#include <drm/drm_syncobj.h>
 #include <linux/shmem_fs.h>

@@ -7,6 +7,9 @@
 #include <linux/fcntl.h>
 #include <linux/sync_file.h>
 #include <linux/dma-resv.h>
+#include <drm/drm_drv.h>
+#include <drm/drm_device.h>
+#include <drm/drm_file.h>
 #include <pfl/dma_resv.h>
 
 struct dma_resv *pfl_dma_resv_new(void)
@@ -53,4 +56,11 @@ int pfl_sync_file_is(int fd, struct dma_fence *fence)
 		return -EINVAL;
 	dma_fence_put(got);
 	return got == fence;
+}
+
+/* Whether file's device has DRIVER_SYNCOBJ (drm_syncobj_open() ran for it:
+ * its syncobj_idr exists). */
+bool pfl_drm_file_has_syncobjs(struct drm_file *file)
+{
+	return drm_core_check_feature(file->minor->dev, DRIVER_SYNCOBJ);
 }
