@@ -265,3 +265,18 @@ $(B)/obj/csrc/%.hdr: $(B)/obj/csrc/%.o
 	@$(CC) $(KCFLAGS) $(CFLAGS_csrc/$*) -M -MP -MT $< csrc/$*.c > $@.tmp && mv $@.tmp $@
 $(EXT): $(RHDRS)
 -include $(wildcard $(RHDRS))
+
+# Issue 14: the render-driver parts, unmodified: dma-buf (PRIME), sync_file
+# (with dma-fence-unwrap.c, which sorts with lib/sort.c), syncobj and shmem
+# GEM objects (over runtime/shmem.c), and the dma-buf selftests of dma-resv
+# and fence unwrapping (drivers/dma-buf/selftests.h; csrc/kunit registers them).
+R14_SRCS := lib/sort.c drivers/dma-buf/dma-fence-unwrap.c drivers/dma-buf/sync_file.c \
+	drivers/gpu/drm/drm_syncobj.c drivers/dma-buf/dma-buf.c drivers/gpu/drm/drm_gem_shmem_helper.c
+R14_KTESTS := drivers/dma-buf/st-dma-resv.c drivers/dma-buf/st-dma-fence-unwrap.c
+KERNEL_SRCS += $(R14_SRCS)
+KTEST_SRCS += $(R14_KTESTS)
+$(foreach f,$(R14_SRCS:.c=) $(R14_KTESTS:.c=),$(eval KFLAGS_$(f) += -include $(CURDIR)/csrc/include/pfl/kernel_stdint.h))
+$(B)/libpfl.a: $(patsubst %.c,$(B)/obj/kernel/%.o,$(R14_SRCS) $(R14_KTESTS))
+$(EXT): $(patsubst %.c,$(B)/obj/kernel/%.hdr,$(R14_SRCS) $(R14_KTESTS))
+CFLAGS_csrc/helpers/render_selftest := -include $(CURDIR)/csrc/include/pfl/kernel_stdint.h
+CFLAGS_csrc/helpers/dma_resv := -include $(CURDIR)/csrc/include/pfl/kernel_stdint.h

@@ -2,10 +2,11 @@
 
 The suites are registered by the KUnit shim (csrc/kunit): the KUnit suites
 of lib/list-test.c and drivers/gpu/tests/gpu_buddy_test.c, and, as KTAP
-suites of their own, the dma-buf selftests of drivers/dma-buf/st-dma-fence.c
-(``dma-fence``), the table of tools/testing/scatterlist/main.c
-(``scatterlist``) and lib/test_xarray.c (``xarray``). Output is KTAP, as
-``tools/testing/kunit/kunit.py`` prints it.
+suites of their own, the dma-buf selftests of drivers/dma-buf/st-dma-*.c
+(``dma-fence``, ``dma-fence-chain``, ``dma-resv``, ``dma-fence-unwrap``),
+the table of tools/testing/scatterlist/main.c (``scatterlist``) and
+lib/test_xarray.c (``xarray``). Output is KTAP, as ``tools/testing/kunit/kunit.py``
+prints it.
 """
 
 from __future__ import annotations

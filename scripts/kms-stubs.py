@@ -77,8 +77,6 @@ def stub(sym: str, kind: str, guard: str, opts: dict[str, str], ret: str, args: 
     if kind in ("caller", "connector", "kunit"):
         body.append(f'\tpfl_warn(__FILE__, __LINE__, "KMS stub {sym}() reached: '
                     f'the core only calls it behind {guard}");')
-    elif kind == "dmabuf":
-        body.append(f'\tpr_warn("pyforlinux: {sym}(): dma-buf is not compiled in yet\\n");')
     elif kind == "nolease":
         first = args.split(",")[0].split("*")[-1].strip()
         body.append(f"\tWARN_ON({first} && {first}->lessor);")

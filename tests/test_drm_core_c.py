@@ -28,10 +28,10 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 DRM = build_dir() / "kernel" / "drivers" / "gpu" / "drm"
 CORE = ["drm_drv", "drm_file", "drm_ioctl", "drm_gem", "drm_vma_manager", "drm_mm",
         "drm_managed", "drm_auth", "drm_print", "drm_cache", "drm_dumb_buffers",
-        "drm_prime", "drm_sysfs", "drm_rect", "drm_fourcc", "drm_exec"]
+        "drm_prime", "drm_sysfs", "drm_rect", "drm_fourcc", "drm_exec", "drm_syncobj"]
 KMS_FILES = ["drm_mode_config", "drm_crtc", "drm_plane", "drm_color_mgmt", "drm_encoder",
              "drm_connector", "drm_property", "drm_mode_object", "drm_framebuffer",
-             "drm_atomic_uapi", "drm_lease", "drm_vblank", "drm_syncobj", "drm_client"]
+             "drm_atomic_uapi", "drm_lease", "drm_vblank", "drm_client"]
 
 
 def stub_rows() -> list[tuple[str, str, str, dict[str, str]]]:

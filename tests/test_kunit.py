@@ -20,6 +20,8 @@ EXPECTED = {
     "gpu_buddy": 7,  # drivers/gpu/tests/gpu_buddy_test.c
     "dma-fence": 12,  # drivers/dma-buf/st-dma-fence.c
     "dma-fence-chain": 11,  # drivers/dma-buf/st-dma-fence-chain.c
+    "dma-resv": 20,  # drivers/dma-buf/st-dma-resv.c (5 cases, once per usage: 4)
+    "dma-fence-unwrap": 6,  # drivers/dma-buf/st-dma-fence-unwrap.c
     "scatterlist": 22,  # tools/testing/scatterlist/main.c
     "xarray": 1,  # lib/test_xarray.c (one case of ~1.6e8 checks)
     "ww_mutex": 1,  # kernel/locking/test-ww_mutex.c (its module init, one case)

@@ -60,3 +60,8 @@
 #include <pfl/device.h>
 #include <pfl/workqueue.h>
 #include <pfl/drm_driver.h>
+#include <pfl/render_selftest.h>
+#include <linux/dma-resv.h>
+#include <pfl/dma_resv.h>
+#include <drm/drm_syncobj.h>
+#include <linux/shmem_fs.h>

@@ -358,21 +358,17 @@ int __subtests(const char *caller, const struct subtest *st, int count, void *da
 	return ret;
 }
 
-static void run_dma_fence_selftest(struct pfl_suite *s)
-{
-	int err = dma_fence();
-
-	if (err && !case_no)
-		case_result(KUNIT_FAILURE, "dma_fence", "setup failed");
+/* Each selftest of csrc/kunit/include/selftests.h as one suite. */
+#define selftest(name, func)							\
+static void run_selftest_##name(struct pfl_suite *s)				\
+{										\
+	int err = func();							\
+										\
+	if (err && !case_no)							\
+		case_result(KUNIT_FAILURE, #name, "setup failed");		\
 }
-
-static void run_dma_fence_chain_selftest(struct pfl_suite *s)
-{
-	int err = dma_fence_chain();
-
-	if (err && !case_no)
-		case_result(KUNIT_FAILURE, "dma_fence_chain", "setup failed");
-}
+#include "selftests.h"
+#undef selftest
 
 /* ---- tools/testing/scatterlist/main.c: one KTAP case per table row ---- */
 int pfl_sg_table_main(void);	/* its main(), renamed at compile time */
@@ -467,8 +463,10 @@ static void run_xarray_module(struct pfl_suite *s)
 
 static void __attribute__((constructor(200))) register_custom_suites(void)
 {
-	register_custom("dma-fence", run_dma_fence_selftest);
-	register_custom("dma-fence-chain", run_dma_fence_chain_selftest);
+	register_custom("dma-fence", run_selftest_dma_fence);
+	register_custom("dma-fence-chain", run_selftest_dma_fence_chain);
+	register_custom("dma-resv", run_selftest_dma_resv);
+	register_custom("dma-fence-unwrap", run_selftest_dma_fence_unwrap);
 	register_custom("scatterlist", run_scatterlist_table);
 	register_custom("xarray", run_xarray_module);
 }

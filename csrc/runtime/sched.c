@@ -712,6 +712,15 @@ void __wake_up(struct wait_queue_head *wq, unsigned int mode, int nr, void *key)
 	spin_unlock_irqrestore(&wq->lock, flags);
 }
 
+void __wake_up_locked_key(struct wait_queue_head *wq, unsigned int mode, void *key)
+{
+	struct wait_queue_entry *e, *n;
+
+	lockdep_assert_held(&wq->lock);
+	list_for_each_entry_safe(e, n, &wq->head, entry)
+		e->func(e, mode, 0, key);
+}
+
 void add_wait_queue(struct wait_queue_head *wq, struct wait_queue_entry *e)
 {
 	spin_lock(&wq->lock);

@@ -18,6 +18,8 @@
 #include <linux/types.h>
 #include <linux/kernel.h>
 #include <linux/uaccess.h>
+#include <linux/slab.h>
+#include <linux/err.h>
 #include <pfl/vfs.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -275,6 +277,32 @@ long pfl_strncpy_from_user(char *dst, const char __user *src, long count)
 			return i;
 	}
 	return count;
+}
+
+/* As mm/util.c: length from strnlen_user() (0 = fault), then memdup_user(). */
+char *strndup_user(const char __user *s, long n)
+{
+	long len = 0;
+	char c = 1, *p;
+
+	while (len < n + 1 && c) {
+		if (pfl_copy_from_user(&c, s + len, 1))
+			return ERR_PTR(-EFAULT);
+		len++;
+	}
+	if (!len)
+		return ERR_PTR(-EFAULT);
+	if (len > n)
+		return ERR_PTR(-EINVAL);
+	p = kmalloc(len, GFP_KERNEL);
+	if (!p)
+		return ERR_PTR(-ENOMEM);
+	if (pfl_copy_from_user(p, s, len)) {
+		kfree(p);
+		return ERR_PTR(-EFAULT);
+	}
+	p[len - 1] = '\0';
+	return p;
 }
 
 bool pfl_access_ok(const void __user *addr, unsigned long size)

@@ -164,8 +164,12 @@ void iput(struct inode *inode)
 {
 	if (!inode)
 		return;
-	if (atomic_dec_and_test(&inode->i_count))
+	if (atomic_dec_and_test(&inode->i_count)) {
+		/* evict(): the filesystem drops the inode's pages */
+		if (inode->i_sb && inode->i_sb->s_op && inode->i_sb->s_op->evict_inode)
+			inode->i_sb->s_op->evict_inode(inode);
 		kfree(inode);
+	}
 }
 
 /* ---- pseudo filesystems ---- */
@@ -182,30 +186,64 @@ struct pseudo_fs_context *init_pseudo(struct fs_context *fc, unsigned long magic
 
 void kill_anon_super(struct super_block *sb) { }
 
-int simple_pin_fs(struct file_system_type *type, struct vfsmount **mount, int *count)
+/* A mount of a pseudo filesystem: its superblock with the magic and the
+ * dentry operations of its init_fs_context (init_pseudo). */
+static struct vfsmount *mount_pseudo(struct file_system_type *type)
 {
+	struct vfsmount *mnt = kzalloc(sizeof(*mnt), GFP_KERNEL);
+	struct super_block *sb = kzalloc(sizeof(*sb), GFP_KERNEL);
+	struct fs_context fc = { .fs_type = type };
 	int ret = 0;
 
+	if (mnt && sb && type->init_fs_context)
+		ret = type->init_fs_context(&fc);
+	if (!mnt || !sb || ret) {
+		kfree(mnt);
+		kfree(sb);
+		kfree(fc.fs_private);
+		return ERR_PTR(ret ?: -ENOMEM);
+	}
+	if (fc.fs_private) {
+		struct pseudo_fs_context *ctx = fc.fs_private;
+
+		sb->s_magic = ctx->magic;
+		sb->s_d_op = ctx->dops;
+	}
+	kfree(fc.fs_private);
+	sb->s_type = type;
+	mnt->mnt_sb = sb;
+	return mnt;
+}
+
+static void unmount_pseudo(struct vfsmount *mnt)
+{
+	if (mnt) {
+		kfree(mnt->mnt_sb);
+		kfree(mnt);
+	}
+}
+
+struct vfsmount *kern_mount(struct file_system_type *type)
+{
+	return mount_pseudo(type);
+}
+
+void kern_unmount(struct vfsmount *mnt)
+{
+	if (!IS_ERR_OR_NULL(mnt))
+		unmount_pseudo(mnt);
+}
+
+int simple_pin_fs(struct file_system_type *type, struct vfsmount **mount, int *count)
+{
 	pthread_mutex_lock(&vfs_mu);
 	if (!*mount) {
-		struct vfsmount *mnt = kzalloc(sizeof(*mnt), GFP_KERNEL);
-		struct super_block *sb = kzalloc(sizeof(*sb), GFP_KERNEL);
-		struct fs_context fc = { .fs_type = type };
+		struct vfsmount *mnt = mount_pseudo(type);
 
-		if (mnt && sb && type->init_fs_context)
-			ret = type->init_fs_context(&fc);
-		if (!mnt || !sb || ret) {
-			kfree(mnt);
-			kfree(sb);
-			kfree(fc.fs_private);
+		if (IS_ERR(mnt)) {
 			pthread_mutex_unlock(&vfs_mu);
-			return ret ?: -ENOMEM;
+			return PTR_ERR(mnt);
 		}
-		if (fc.fs_private)
-			sb->s_magic = ((struct pseudo_fs_context *)fc.fs_private)->magic;
-		kfree(fc.fs_private);
-		sb->s_type = type;
-		mnt->mnt_sb = sb;
 		*mount = mnt;
 	}
 	++*count;
@@ -223,10 +261,7 @@ void simple_release_fs(struct vfsmount **mount, int *count)
 		*mount = NULL;
 	}
 	pthread_mutex_unlock(&vfs_mu);
-	if (mnt) {
-		kfree(mnt->mnt_sb);
-		kfree(mnt);
-	}
+	unmount_pseudo(mnt);
 }
 
 /* ---- files ---- */
@@ -299,15 +334,65 @@ struct file *get_file(struct file *f)
 void fput(struct file *file)
 {
 	struct inode *inode;
+	struct dentry *dentry;
 
 	if (!atomic_long_dec_and_test(&file->f_count))
 		return;
 	inode = file->f_inode;
+	dentry = file->f_path.dentry;
 	if (file->f_op && file->f_op->release)
 		file->f_op->release(inode, file);
 	fops_put(file->f_op);
 	kfree(file);
 	iput(inode);
+	/* __fput() -> dput(): the dentry's inode goes, then d_release. */
+	if (dentry) {
+		if (dentry->d_op && dentry->d_op->d_release)
+			dentry->d_op->d_release(dentry);
+		kfree(dentry);
+	}
+}
+
+/* fs/file_table.c: a file on a new dentry of a pseudo filesystem, taking
+ * over the caller's inode reference (on failure the caller keeps it). */
+struct file *alloc_file_pseudo(struct inode *inode, struct vfsmount *mnt, const char *name,
+			       int flags, const struct file_operations *fops)
+{
+	struct dentry *dentry = kzalloc(sizeof(*dentry), GFP_KERNEL);
+	struct file *f;
+
+	if (!dentry)
+		return ERR_PTR(-ENOMEM);
+	strscpy((char *)dentry->d_iname, name, sizeof(dentry->d_iname));
+	dentry->d_name.name = dentry->d_iname;
+	dentry->d_name.len = (u32)strlen((char *)dentry->d_iname);
+	dentry->d_sb = mnt->mnt_sb;
+	dentry->d_op = mnt->mnt_sb->s_d_op;
+	dentry->d_inode = inode;
+	f = file_new(inode, fops, (unsigned int)flags);
+	if (!f) {
+		kfree(dentry);
+		return ERR_PTR(-ENOMEM);
+	}
+	f->f_path.mnt = mnt;
+	f->f_path.dentry = dentry;
+	return f;
+}
+
+/* fs/d_path.c */
+char *dynamic_dname(char *buffer, int buflen, const char *fmt, ...)
+{
+	va_list args;
+	char temp[64];
+	int sz;
+
+	va_start(args, fmt);
+	sz = vsnprintf(temp, sizeof(temp), fmt, args) + 1;
+	va_end(args);
+	if (sz > (int)sizeof(temp) || sz > buflen)
+		return ERR_PTR(-ENAMETOOLONG);
+	buffer += buflen - sz;
+	return memcpy(buffer, temp, sz);
 }
 
 long pfl_file_count(struct file *file)
@@ -571,29 +656,6 @@ pid_t task_pid_vnr(struct task_struct *tsk) { return tsk->pid; }
 pid_t task_tgid_vnr(struct task_struct *tsk) { return tsk->tgid; }
 struct task_struct *pid_task(struct pid *pid, enum pid_type type) { return NULL; }
 struct task_struct *get_pid_task(struct pid *pid, enum pid_type type) { return NULL; }
-
-/* ---- page cache of shmem files: not provided yet (issue 14) ---- */
-struct file *shmem_file_setup(const char *name, loff_t size, unsigned long flags)
-{
-	pr_warn("pyforlinux: shmem_file_setup(%s): shmem-backed objects are not provided by this runtime yet\n", name);
-	return ERR_PTR(-EOPNOTSUPP);
-}
-struct folio *shmem_read_folio_gfp(struct address_space *mapping, pgoff_t index, gfp_t gfp)
-{
-	return ERR_PTR(-EOPNOTSUPP);
-}
-struct page *shmem_read_mapping_page_gfp(struct address_space *mapping, pgoff_t index, gfp_t gfp)
-{
-	return ERR_PTR(-EOPNOTSUPP);
-}
-void mapping_set_unevictable(struct address_space *mapping) { }
-void mapping_clear_unevictable(struct address_space *mapping) { }
-gfp_t mapping_gfp_mask(struct address_space *mapping) { return GFP_HIGHUSER; }
-void mapping_set_gfp_mask(struct address_space *m, gfp_t mask) { }
-void folio_mark_accessed(struct folio *folio) { }
-bool folio_mark_dirty(struct folio *folio) { return true; }
-void check_move_unevictable_folios(struct folio_batch *fbatch) { }
-void __folio_batch_release(struct folio_batch *fbatch) { folio_batch_init(fbatch); }
 
 /* ---- the I/O memory resource tree: empty ---- */
 struct resource iomem_resource = { .name = "PCI mem", .start = 0, .end = -1, .flags = IORESOURCE_MEM };

@@ -1,4 +1,4 @@
-"""DMA buffer sharing primitives: fences.
+"""DMA buffer sharing primitives: fences and reservation objects.
 
 Mirrors ``rust/kernel/dma_buf`` (Philipp Stanner's series, v2), which
 re-exports its fence types; see :mod:`pyforlinux.dma_buf.dma_fence`.
@@ -8,6 +8,7 @@ Rust: rust/kernel/dma_buf/mod.rs
 
 from __future__ import annotations
 
+from pyforlinux.dma_buf import sync_file
 from pyforlinux.dma_buf.dma_fence import (
     CallbackError,
     DriverFence,
@@ -22,9 +23,12 @@ from pyforlinux.dma_buf.dma_fence import (
     begin_signalling,
     in_fence_callback,
 )
+from pyforlinux.dma_buf.dma_resv import DmaResv, DmaResvGuard, Usage
 
 __all__ = [
     "CallbackError",
+    "DmaResv",
+    "DmaResvGuard",
     "DriverFence",
     "DriverFenceAllocation",
     "DriverFenceBorrow",
@@ -34,6 +38,8 @@ __all__ = [
     "FenceCtx",
     "FenceCtxOps",
     "SignallingGuard",
+    "Usage",
     "begin_signalling",
     "in_fence_callback",
+    "sync_file",
 ]

@@ -75,6 +75,10 @@ class Driver:
     #: ``DRM_IOCTL_MODE_CREATE_DUMB``/``MAP_DUMB``/``DESTROY_DUMB`` work
     #: (upstream: ``AllocOps.dumb_create``, ``None`` for ``gem::Object``).
     DUMB_BUFFERS: ClassVar[bool] = False
+    #: ``DRIVER_SYNCOBJ``: the C core (drm_syncobj.c) serves the
+    #: ``DRM_IOCTL_SYNCOBJ_*`` ioctls on the driver's files; the driver
+    #: reaches a file's syncobjs with :class:`pyforlinux.drm.syncobj.Syncobj`.
+    SYNCOBJ: ClassVar[bool] = False
 
     @staticmethod
     def dumb_create(file: Any, dev: Any, args: Any) -> None:
@@ -99,6 +103,8 @@ class Driver:
         """
         info = cls.INFO
         features = lib.DRIVER_GEM | lib.DRIVER_RENDER
+        if cls.SYNCOBJ:
+            features |= lib.DRIVER_SYNCOBJ
         pfl = lib.PFL_DRM_DRIVER_DUMB if cls.DUMB_BUFFERS else 0
         drv = lib.pfl_drm_driver_new(info.name.encode(), info.desc.encode(), DATE.encode(),
                                      info.major, info.minor, info.patchlevel, features, pfl)

@@ -25,6 +25,10 @@
 #include <linux/rbtree.h>
 #include <linux/cred.h>
 #include <linux/uaccess.h>
+#include <linux/string.h>
+#include <linux/fcntl.h>
+#include <linux/dcache.h>
+#include <linux/path.h>
 
 struct module;
 struct seq_file;
@@ -45,20 +49,6 @@ typedef void *fl_owner_t;
 typedef unsigned int __bitwise fmode_t;
 typedef unsigned int __bitwise fop_flags_t;
 
-/* open flags: the kernel's (x86-64, asm-generic) values */
-#ifndef O_ACCMODE
-#define O_ACCMODE	00000003
-#define O_RDONLY	00000000
-#define O_WRONLY	00000001
-#define O_RDWR		00000002
-#define O_CREAT		00000100
-#define O_EXCL		00000200
-#define O_NOCTTY	00000400
-#define O_TRUNC		00001000
-#define O_APPEND	00002000
-#define O_NONBLOCK	00004000
-#define O_CLOEXEC	02000000
-#endif
 
 #define FMODE_READ		((__force fmode_t)(1 << 0))
 #define FMODE_WRITE		((__force fmode_t)(1 << 1))
@@ -82,6 +72,7 @@ struct address_space {
 	atomic_t i_mmap_writable;
 	struct list_head pfl_vmas;	/* vm_area_structs mapping it (vfs.c) */
 	spinlock_t pfl_lock;
+	void *pfl_shmem;		/* a shmem file's pages (runtime/shmem.c) */
 };
 
 struct inode {
@@ -109,6 +100,7 @@ struct file {
 	unsigned int f_flags;
 	loff_t f_pos;
 	const struct cred *f_cred;
+	struct path f_path;		/* alloc_file_pseudo files only; else NULLs */
 	struct pfl_mm *pfl_mm;		/* the client that opened it */
 };
 
@@ -149,9 +141,15 @@ struct file_operations {
 	int (*uring_cmd_iopoll)(struct io_uring_cmd *, struct io_comp_batch *, unsigned int poll_flags);
 };
 
+struct super_operations {
+	void (*evict_inode)(struct inode *);	/* at the last iput() */
+};
+
 struct super_block {
+	const struct super_operations *s_op;
 	unsigned long s_magic;
 	struct file_system_type *s_type;
+	const struct dentry_operations *s_d_op;	/* pseudo_fs_context.dops */
 };
 
 struct file_system_type {
@@ -192,11 +190,20 @@ void ihold(struct inode *inode);
 int simple_pin_fs(struct file_system_type *type, struct vfsmount **mount, int *count);
 void simple_release_fs(struct vfsmount **mount, int *count);
 void fput(struct file *file);
+#define file_count(f) ((long)atomic_long_read(&(f)->f_count))
+struct file *alloc_file_pseudo(struct inode *inode, struct vfsmount *mnt, const char *name,
+			       int flags, const struct file_operations *fops);
+struct vfsmount *kern_mount(struct file_system_type *type);
+void kern_unmount(struct vfsmount *mnt);
+/* No block accounting (no stat() here): i_blocks/i_bytes are not kept. */
+static inline void inode_set_bytes(struct inode *inode, loff_t bytes) { }
 struct file *get_file(struct file *f);
 loff_t noop_llseek(struct file *file, loff_t offset, int whence);
 int nonseekable_open(struct inode *inode, struct file *filp);
 int stream_open(struct inode *inode, struct file *filp);
 #define no_llseek NULL
+/* CONFIG_COMPAT=n, as include/linux/fs.h. */
+#define compat_ptr_ioctl NULL
 void unmap_mapping_range(struct address_space *mapping, loff_t const holebegin,
 			 loff_t const holelen, int even_cows);
 void inode_init_once(struct inode *inode);

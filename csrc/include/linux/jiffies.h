@@ -20,6 +20,8 @@
 static inline unsigned long msecs_to_jiffies(const unsigned int m) { return m; }
 static inline unsigned long usecs_to_jiffies(const unsigned int u) { return (u + 999) / 1000; }
 static inline unsigned long nsecs_to_jiffies(u64 n) { return (unsigned long)((n + 999999) / 1000000); }
+/* As the kernel for HZ = 1000: truncating (div_u64(n, NSEC_PER_SEC / HZ)). */
+static inline u64 nsecs_to_jiffies64(u64 n) { return n / 1000000; }
 static inline unsigned int jiffies_to_msecs(const unsigned long j) { return (unsigned int)j; }
 static inline unsigned int jiffies_to_usecs(const unsigned long j) { return (unsigned int)(j * 1000); }
 static inline u64 jiffies_to_nsecs(const unsigned long j) { return (u64)j * 1000000; }

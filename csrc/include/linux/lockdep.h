@@ -15,6 +15,9 @@
 #define lockdep_assert_not_held(l) pfl_lockdep_assert_not_held(&(l)->dep_map, __FILE__, __LINE__)
 #define lockdep_assert(c) do { if (!(c)) pfl_warn(__FILE__, __LINE__, #c); } while (0)
 #define lockdep_assert_once(c) lockdep_assert(c)
+/* As the kernel: no lock held by this task (current is linux/sched.h's). */
+#define lockdep_assert_none_held_once() lockdep_assert_once(!pfl_lockdep_depth())
+int pfl_lockdep_depth(void);
 #define lockdep_assert_irqs_disabled() do { } while (0)
 #define lockdep_assert_irqs_enabled() do { } while (0)
 #define lockdep_assert_preemption_disabled() do { } while (0)

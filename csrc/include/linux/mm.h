@@ -64,6 +64,17 @@ static inline bool zone_device_pages_have_same_pgmap(const struct page *a, const
 #define VM_FAULT_OOM	0x000001
 #define VM_FAULT_SIGBUS	0x000002
 #define VM_FAULT_NOPAGE	0x000100
+#define VM_FAULT_ERROR	(VM_FAULT_OOM | VM_FAULT_SIGBUS)
+#define FAULT_FLAG_WRITE	0x01
+/* include/linux/mm.h */
+static inline bool is_cow_mapping(vm_flags_t flags)
+{
+	return (flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE;
+}
+/* No page tables (runtime/shmem.c): the pfn is handed to the access that
+ * faulted, pfl_vma_rw(). */
+vm_fault_t vmf_insert_pfn(struct vm_area_struct *vma, unsigned long addr, unsigned long pfn);
+int pfl_vma_rw(struct vm_area_struct *vma, unsigned long offset, void *buf, size_t len, int write);
 static inline unsigned long vma_pages(struct vm_area_struct *vma)
 {
 	return (vma->vm_end - vma->vm_start) >> PAGE_SHIFT;

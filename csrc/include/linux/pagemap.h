@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* pyforlinux: the page-cache calls the DRM core makes on shmem-backed GEM
- * objects (runtime/vfs.c). C header: include/linux/pagemap.h */
+ * objects (runtime/shmem.c). C header: include/linux/pagemap.h */
 #ifndef _LINUX_PAGEMAP_H
 #define _LINUX_PAGEMAP_H
 #include <linux/fs.h>
@@ -14,6 +14,9 @@ gfp_t mapping_gfp_mask(struct address_space *mapping);
 void mapping_set_gfp_mask(struct address_space *m, gfp_t mask);
 void folio_mark_accessed(struct folio *folio);
 bool folio_mark_dirty(struct folio *folio);
+unsigned long invalidate_mapping_pages(struct address_space *mapping, pgoff_t start, pgoff_t end);
+void folio_get(struct folio *folio);
+void folio_put(struct folio *folio);
 #define folio_nr_pages(f) ((void)(f), 1L)
 #define folio_pfn(f) page_to_pfn(&(f)->page)
 #define folio_file_page(f, index) (&(f)->page)

@@ -25,6 +25,13 @@ static inline void poll_wait(struct file *filp, wait_queue_head_t *wait_address,
 	if (p && p->_qproc && wait_address)
 		p->_qproc(filp, wait_address, p);
 }
+/* The events the poller asks for (all of them without a table). */
+static inline __poll_t poll_requested_events(const poll_table *p)
+{
+	return p ? p->_key : ~(__poll_t)0;
+}
+#define poll_to_key(m) ((void *)(__force uintptr_t)(__poll_t)(m))
+#define wake_up_locked_poll(x, m) __wake_up_locked_key((x), TASK_NORMAL, poll_to_key(m))
 #define wake_up_interruptible_poll(x, m) wake_up_interruptible(x)
 #define wake_up_poll(x, m) wake_up(x)
 #endif

@@ -34,6 +34,10 @@ bool sysfs_streq(const char *s1, const char *s2);
 char *strnchr(const char *s, size_t count, int c);
 bool parse_option_str(const char *str, const char *option);
 
+/* mm/util.c: a NUL-terminated user string of at most n bytes (with its
+ * NUL), kmalloc'ed; ERR_PTR(-EFAULT) on a bad address, -EINVAL if longer.
+ * Implemented in runtime/uaccess.c. */
+char *strndup_user(const char __user *s, long n);
 char *kstrdup_and_replace(const char *src, char old, char new, gfp_t gfp);
 
 #endif

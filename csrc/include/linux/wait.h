@@ -23,6 +23,8 @@ void __init_waitqueue_head(struct wait_queue_head *wq, const char *name, struct 
 #define init_waitqueue_head(wq) do { static struct lock_class_key __key; \
 	__init_waitqueue_head((wq), #wq, &__key); } while (0)
 void __wake_up(struct wait_queue_head *wq, unsigned int mode, int nr, void *key);
+/* All waiters, wq->lock already held by the caller. */
+void __wake_up_locked_key(struct wait_queue_head *wq, unsigned int mode, void *key);
 #define wake_up(x) __wake_up(x, TASK_NORMAL, 1, NULL)
 #define wake_up_all(x) __wake_up(x, TASK_NORMAL, 0, NULL)
 #define wake_up_interruptible(x) __wake_up(x, TASK_INTERRUPTIBLE, 1, NULL)
