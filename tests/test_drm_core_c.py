@@ -173,6 +173,67 @@ def test_connector_paths_are_entered_only_by_kms(sym: str, guard: str) -> None:
     assert re.search(r"\bdrm_sysfs_connector_add\(", source("drm_connector"))
 
 
+# The compiled KMS slice's functions the core calls (nm), and why each is only
+# entered behind a guard: what were callee/caller/connector stubs before the
+# slice was compiled, proved the same way against the same sources.
+SLICE_ENTRIES: dict[str, tuple[str, str, dict[str, str]]] = {
+    **{s: ("callee", "DRIVER_MODESET", {}) for s in [
+        "drm_mode_getresources", "drm_mode_getplane_res", "drm_mode_getcrtc",
+        "drm_mode_setcrtc", "drm_mode_getplane", "drm_mode_setplane", "drm_mode_getencoder",
+        "drm_mode_getconnector", "drm_mode_getproperty_ioctl", "drm_mode_getblob_ioctl",
+        "drm_mode_createblob_ioctl", "drm_mode_destroyblob_ioctl",
+        "drm_mode_obj_get_properties_ioctl", "drm_mode_obj_set_property_ioctl",
+        "drm_mode_page_flip_ioctl", "drm_mode_config_validate", "drm_client_dev_unregister",
+        "drm_client_dev_restore"]},
+    "drm_mode_cursor_ioctl": ("callee", "DRIVER_MODESET", {"via": "drm_mode_cursor_common"}),
+    "drm_mode_cursor2_ioctl": ("callee", "DRIVER_MODESET", {"via": "drm_mode_cursor_common"}),
+    "drm_connector_property_set_ioctl": ("callee", "DRIVER_MODESET",
+                                         {"via": "drm_mode_obj_set_property_ioctl"}),
+    **{s: ("caller", "DRIVER_MODESET", {}) for s in [
+        "drm_modeset_register_all", "drm_modeset_unregister_all",
+        "drm_property_destroy_user_blobs"]},
+    **{s: ("connector", "drm_sysfs_connector_add", {}) for s in [
+        "drm_get_connector_status_name", "drm_get_dpms_name", "drm_mode_obj_find_prop_id"]},
+    # drm_core_init()/exit(): the connector IDA, used by drm_connector.c alone
+    "drm_connector_ida_init": ("init", "drm_drv", {}),
+    "drm_connector_ida_destroy": ("init", "drm_drv", {}),
+}
+
+
+def nm(obj: pathlib.Path, *flags: str) -> set[str]:
+    out = subprocess.run(["nm", *flags, str(obj)], capture_output=True, text=True,
+                         check=True).stdout
+    return {line.split()[-1] for line in out.splitlines() if line.strip()}
+
+
+def test_the_core_enters_the_kms_slice_only_through_known_entries() -> None:
+    objs = build_dir() / "obj" / "kernel" / "drivers" / "gpu" / "drm"
+    defined = set().union(*(nm(objs / f"{n}.o", "-g", "--defined-only") for n in SLICE))
+    called = set().union(*(nm(objs / f"{n}.o", "-u") for n in CORE))
+    assert called & defined == set(SLICE_ENTRIES)
+
+
+@pytest.mark.parametrize("sym", sorted(SLICE_ENTRIES))
+def test_each_slice_entry_is_behind_its_guard(sym: str) -> None:
+    kind, guard, opts = SLICE_ENTRIES[sym]
+    if kind == "callee":
+        body = body_of(opts.get("via", sym))
+        check = rf"if \(!drm_core_check_feature\(\w+, {guard}\w*\)\)\s*return( -E\w+)?;"
+        m = re.search(check, body)
+        assert m, f"{sym}(): no {guard} check"
+        for stmt in filter(None, (x.strip() for x in body[:m.start()].split(";"))):
+            assert not re.match(r"(if|return|mutex_|spin_|copy_|drm_modeset_)", stmt), stmt
+    elif kind == "caller":
+        test_caller_guard_around_every_call(sym, guard)
+    elif kind == "connector":
+        test_connector_paths_are_entered_only_by_kms(sym, guard)
+    else:
+        users = [n for n in CORE if re.search(rf"\b{sym}\(", source(n))]
+        assert users == [guard]
+        for name in CORE:
+            assert "drm_connector_enum_list" not in source(name), name
+
+
 @pytest.mark.parametrize(("sym", "where"), rows_of("slice"))
 def test_slice_stub_is_referenced_only_by_the_slice(sym: str, where: str) -> None:
     """A ``slice`` stub is referenced by the named KMS-slice file (or the kunit
