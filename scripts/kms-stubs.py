@@ -26,6 +26,8 @@ HEADERS = [
     "include/drm/drm_atomic.h", "include/drm/drm_atomic_helper.h",
     "include/drm/drm_atomic_state_helper.h", "include/drm/drm_crtc.h", "include/drm/drm_plane.h",
     "include/drm/drm_modeset_lock.h",
+    "include/drm/drm_encoder.h", "include/drm/drm_utils.h", "include/video/cmdline.h",
+    "include/drm/drm_vblank.h", "include/drm/drm_bridge.h", "include/drm/drm_client.h",
     "include/linux/component.h", "include/linux/dma-buf.h",
     "drivers/gpu/drm/drm_crtc_internal.h", "drivers/gpu/drm/drm_internal.h",
 ]
@@ -75,8 +77,13 @@ def stub(sym: str, kind: str, guard: str, opts: dict[str, str], ret: str, args: 
         ctype = opts["pad"].replace("_", " ", 1)  # struct_drm_x -> struct drm_x
         body.append(f"\tif ((({ctype} *)data)->pad)\n\t\treturn -EINVAL;")
     if kind in ("caller", "connector", "kunit"):
+        body.append("\tpfl_kms_stub_calls++;")
         body.append(f'\tpfl_warn(__FILE__, __LINE__, "KMS stub {sym}() reached: '
                     f'the core only calls it behind {guard}");')
+    elif kind == "slice":
+        body.append("\tpfl_kms_stub_calls++;")
+        body.append(f'\tpfl_warn(__FILE__, __LINE__, "KMS stub {sym}() reached: '
+                    f'only {guard}.c references it");')
     elif kind == "nolease":
         first = args.split(",")[0].split("*")[-1].strip()
         body.append(f"\tWARN_ON({first} && {first}->lessor);")
@@ -97,6 +104,8 @@ def main() -> int:
         "#include <linux/types.h>\n#include <linux/kernel.h>\n#include <linux/err.h>\n"
         "#include <linux/bug.h>\n#include <drm/drm_drv.h>\n#include <drm/drm_file.h>\n"
         "#include <drm/drm_auth.h>\n#include <drm/drm_device.h>\n"
+        "/* Calls of a WARNing stub, read by tests/test_drm_core_c.py. */\n"
+        "unsigned long pfl_kms_stub_calls;\n"
         + "".join(f'#include "{i}"\n' if "/" not in i else f"#include <{i}>\n"
                   for i in INCLUDES)
     ]

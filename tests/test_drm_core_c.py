@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import pathlib
 import re
+import subprocess
 import threading
 import time
 
@@ -29,6 +30,10 @@ DRM = build_dir() / "kernel" / "drivers" / "gpu" / "drm"
 CORE = ["drm_drv", "drm_file", "drm_ioctl", "drm_gem", "drm_vma_manager", "drm_mm",
         "drm_managed", "drm_auth", "drm_print", "drm_cache", "drm_dumb_buffers",
         "drm_prime", "drm_sysfs", "drm_rect", "drm_fourcc", "drm_exec", "drm_syncobj"]
+# The KMS slice compiled for drm_exec_test/drm_managed_test (the kernel's mock
+# device calls drmm_mode_config_init() and registers a DRIVER_MODESET device).
+SLICE = ["drm_mode_config", "drm_mode_object", "drm_property", "drm_modeset_lock",
+         "drm_connector", "drm_plane", "drm_crtc", "drm_encoder", "drm_client"]
 KMS_FILES = ["drm_mode_config", "drm_crtc", "drm_plane", "drm_color_mgmt", "drm_encoder",
              "drm_connector", "drm_property", "drm_mode_object", "drm_framebuffer",
              "drm_atomic_uapi", "drm_lease", "drm_vblank", "drm_client"]
@@ -81,7 +86,9 @@ def test_every_stub_is_referenced_by_the_compiled_core() -> None:
     # A stub nobody calls would hide nothing; one missing would fail the link.
     core = "".join(source(n) for n in CORE)
     core += (build_dir() / "kernel" / "drivers" / "dma-buf" / "dma-resv.c").read_text()
-    for sym, _, _ in stub_list():
+    for sym, kind, _ in stub_list():
+        if kind == "slice":
+            continue  # proved against the objects: next tests
         assert re.search(rf"\b{sym}\b", core), f"{sym} is not referenced by the core"
 
 
@@ -141,7 +148,7 @@ def enclosing_condition(lines: list[str], i: int) -> str:
 @pytest.mark.parametrize(("sym", "guard"), rows_of("caller"))
 def test_caller_guard_around_every_call(sym: str, guard: str) -> None:
     calls = 0
-    for name in CORE:
+    for name in CORE + SLICE:
         lines = source(name).splitlines()
         for i, line in enumerate(lines):
             if re.search(rf"\b{sym}\(", line) and not re.match(r"^\w", line):
@@ -166,6 +173,95 @@ def test_connector_paths_are_entered_only_by_kms(sym: str, guard: str) -> None:
     assert re.search(r"\bdrm_sysfs_connector_add\(", source("drm_connector"))
 
 
+# The compiled KMS slice's functions the core calls (nm), and why each is only
+# entered behind a guard: what were callee/caller/connector stubs before the
+# slice was compiled, proved the same way against the same sources.
+SLICE_ENTRIES: dict[str, tuple[str, str, dict[str, str]]] = {
+    **{s: ("callee", "DRIVER_MODESET", {}) for s in [
+        "drm_mode_getresources", "drm_mode_getplane_res", "drm_mode_getcrtc",
+        "drm_mode_setcrtc", "drm_mode_getplane", "drm_mode_setplane", "drm_mode_getencoder",
+        "drm_mode_getconnector", "drm_mode_getproperty_ioctl", "drm_mode_getblob_ioctl",
+        "drm_mode_createblob_ioctl", "drm_mode_destroyblob_ioctl",
+        "drm_mode_obj_get_properties_ioctl", "drm_mode_obj_set_property_ioctl",
+        "drm_mode_page_flip_ioctl", "drm_mode_config_validate", "drm_client_dev_unregister",
+        "drm_client_dev_restore"]},
+    "drm_mode_cursor_ioctl": ("callee", "DRIVER_MODESET", {"via": "drm_mode_cursor_common"}),
+    "drm_mode_cursor2_ioctl": ("callee", "DRIVER_MODESET", {"via": "drm_mode_cursor_common"}),
+    "drm_connector_property_set_ioctl": ("callee", "DRIVER_MODESET",
+                                         {"via": "drm_mode_obj_set_property_ioctl"}),
+    **{s: ("caller", "DRIVER_MODESET", {}) for s in [
+        "drm_modeset_register_all", "drm_modeset_unregister_all",
+        "drm_property_destroy_user_blobs"]},
+    **{s: ("connector", "drm_sysfs_connector_add", {}) for s in [
+        "drm_get_connector_status_name", "drm_get_dpms_name", "drm_mode_obj_find_prop_id"]},
+    # drm_core_init()/exit(): the connector IDA, used by drm_connector.c alone
+    "drm_connector_ida_init": ("init", "drm_drv", {}),
+    "drm_connector_ida_destroy": ("init", "drm_drv", {}),
+}
+
+
+def nm(obj: pathlib.Path, *flags: str) -> set[str]:
+    out = subprocess.run(["nm", *flags, str(obj)], capture_output=True, text=True,
+                         check=True).stdout
+    return {line.split()[-1] for line in out.splitlines() if line.strip()}
+
+
+def test_the_core_enters_the_kms_slice_only_through_known_entries() -> None:
+    objs = build_dir() / "obj" / "kernel" / "drivers" / "gpu" / "drm"
+    defined = set().union(*(nm(objs / f"{n}.o", "-g", "--defined-only") for n in SLICE))
+    called = set().union(*(nm(objs / f"{n}.o", "-u") for n in CORE))
+    assert called & defined == set(SLICE_ENTRIES)
+
+
+@pytest.mark.parametrize("sym", sorted(SLICE_ENTRIES))
+def test_each_slice_entry_is_behind_its_guard(sym: str) -> None:
+    kind, guard, opts = SLICE_ENTRIES[sym]
+    if kind == "callee":
+        body = body_of(opts.get("via", sym))
+        check = rf"if \(!drm_core_check_feature\(\w+, {guard}\w*\)\)\s*return( -E\w+)?;"
+        m = re.search(check, body)
+        assert m, f"{sym}(): no {guard} check"
+        for stmt in filter(None, (x.strip() for x in body[:m.start()].split(";"))):
+            assert not re.match(r"(if|return|mutex_|spin_|copy_|drm_modeset_)", stmt), stmt
+    elif kind == "caller":
+        test_caller_guard_around_every_call(sym, guard)
+    elif kind == "connector":
+        test_connector_paths_are_entered_only_by_kms(sym, guard)
+    else:
+        users = [n for n in CORE if re.search(rf"\b{sym}\(", source(n))]
+        assert users == [guard]
+        for name in CORE:
+            assert "drm_connector_enum_list" not in source(name), name
+
+
+@pytest.mark.parametrize(("sym", "where"), rows_of("slice"))
+def test_slice_stub_is_referenced_only_by_the_slice(sym: str, where: str) -> None:
+    """A ``slice`` stub is referenced by the named KMS-slice file (or the kunit
+    mock device) and by no file of the core: the core reaches the slice only
+    through the guarded functions proved above, or through the mock device of
+    drm_exec_test/drm_managed_test (next test)."""
+    obj = build_dir() / "obj" / "kernel" / "drivers" / "gpu" / "drm" / f"{where}.o"
+    undefined = subprocess.run(["nm", "-u", str(obj)], capture_output=True, text=True,
+                               check=True).stdout.split()
+    assert sym in undefined, f"{where}.o does not reference {sym}"
+    for name in CORE:
+        assert not re.search(rf"\b{sym}\b", source(name)), f"{sym} in {name}.c"
+
+
+def test_the_mock_device_suites_reach_no_stub() -> None:
+    """drm_exec_test and drm_managed_test allocate (drmm_mode_config_init),
+    register, unregister and free a DRIVER_MODESET mock device over the real
+    KMS slice: none of the WARNing stubs is called on that path."""
+    from pyforlinux import kunit
+
+    before = lib.pfl_kms_stub_calls
+    with open(os.devnull, "w") as null:
+        results = kunit.run(["drm_exec", "drm_managed"], out_fd=null.fileno())
+    assert {r.name: (r.passed, r.failed) for r in results} == \
+        {"drm_exec": (7, 0), "drm_managed": (2, 0)}
+    assert lib.pfl_kms_stub_calls == before
+
+
 def test_no_master_has_a_lessor_without_kms() -> None:
     """drm_lease_owner() is called unguarded (drm_auth.c), but a lessor is only
     ever set by drm_lease.c's CREATE_LEASE path, whose ioctl is a guarded stub."""
@@ -173,17 +269,6 @@ def test_no_master_has_a_lessor_without_kms() -> None:
         assert not re.search(r"->lessor\s*=", source(name)), name
     assert re.search(r"->lessor\s*=", source("drm_lease"))
     assert ("drm_mode_create_lease_ioctl", "DRIVER_MODESET") in rows_of("callee")
-
-
-@pytest.mark.parametrize(("sym", "guard"), rows_of("ida"))
-def test_connector_ida_is_private_to_kms(sym: str, guard: str) -> None:
-    """drm_core_init()/exit() set up the connector IDA unconditionally; the
-    IDA (drm_connector_enum_list[].ida) is used in drm_connector.c only."""
-    assert re.search(rf"\b{sym}\(\)", source("drm_drv"))
-    for name in CORE:
-        assert "drm_connector_enum_list" not in source(name), name
-    assert re.search(r"drm_connector_enum_list\[\w+\]\.ida", source("drm_connector"))
-    assert stub_source(sym).endswith("{\n\treturn;\n}")  # nothing to do, silently
 
 
 # ---- SRCU: a grace-period domain per srcu_struct ----

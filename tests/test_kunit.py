@@ -28,6 +28,8 @@ EXPECTED = {
     "drm_mm": 6,  # drivers/gpu/drm/tests/drm_mm_test.c
     "drm_rect": 9,  # drivers/gpu/drm/tests/drm_rect_test.c
     "drm_format": 18,  # drivers/gpu/drm/tests/drm_format_test.c
+    "drm_exec": 7,  # drivers/gpu/drm/tests/drm_exec_test.c (mock device: KMS slice)
+    "drm_managed": 2,  # drivers/gpu/drm/tests/drm_managed_test.c (registers it)
 }
 
 

@@ -84,5 +84,8 @@ enum system_states {
 	SYSTEM_SUSPEND,
 };
 #define system_state SYSTEM_RUNNING
+/* A user access may fault and sleep: the kernel's CONFIG_DEBUG_ATOMIC_SLEEP
+ * check (__might_fault), as might_sleep(). */
+#define might_fault() pfl_might_sleep(__FILE__, __LINE__)
 
 #endif

@@ -8,7 +8,17 @@
 #include <pfl/runtime.h>
 
 #define lockdep_is_held(lock) pfl_lock_is_held(&(lock)->dep_map)
-#define lockdep_assert_held(l) pfl_lockdep_assert_held(&(l)->dep_map, __FILE__, __LINE__)
+/* A ww_acquire_ctx has no dep_map (the kernel gives it one only under
+ * CONFIG_DEBUG_LOCK_ALLOC, and the runtime's validator tracks the ww_mutexes,
+ * not the context): asserting one held is the kernel's !LOCKDEP no-op. */
+struct ww_acquire_ctx;
+struct pfl_no_dep_map { struct lockdep_map dep_map; };
+extern struct pfl_no_dep_map pfl_no_dep_map;
+#define lockdep_assert_held(l) _Generic((l),				\
+	struct ww_acquire_ctx *: (void)0,					\
+	default: pfl_lockdep_assert_held(&_Generic((l),			\
+		struct ww_acquire_ctx *: &pfl_no_dep_map, default: (l))->dep_map, \
+		__FILE__, __LINE__))
 #define lockdep_assert_held_once(l) lockdep_assert_held(l)
 #define lockdep_assert_held_write(l) lockdep_assert_held(l)
 #define lockdep_assert_held_read(l) lockdep_assert_held(l)
@@ -39,6 +49,11 @@ extern struct lock_class_key __lockdep_no_validate__;
 	__m->acquire_ip = _THIS_IP_; pfl_lock_acquire(__m, 0, 0, __m->acquire_ip);	\
 	pfl_lock_acquired(__m); } while (0)
 #define lock_map_acquire_read(m) lock_map_acquire(m)
+/* Raw lock_acquire()/lock_release() on a bare map: the kernel's !LOCKDEP
+ * no-ops, arguments unevaluated (drm_connector.c's list-iterator map only
+ * exists under CONFIG_LOCKDEP). */
+#define lock_acquire_shared_recursive(l, s, t, n, i) do { } while (0)
+#define lock_release(l, i) do { } while (0)
 #define lock_map_release(m) pfl_lock_release((m), _THIS_IP_)
 #define might_lock(l) do { } while (0)
 #define might_lock_nested(l, s) do { } while (0)

@@ -40,4 +40,28 @@ bool parse_option_str(const char *str, const char *option);
 char *strndup_user(const char __user *s, long n);
 char *kstrdup_and_replace(const char *src, char old, char new, gfp_t gfp);
 
+/* strscpy_pad(dst, src[, size]): strscpy, then zero the rest (lib/string_helpers.c). */
+static inline ssize_t pfl_strscpy_pad(char *dst, const char *src, size_t count)
+{
+	ssize_t written = pfl_strscpy(dst, src, count);
+
+	if (written < 0 || written == (ssize_t)count - 1)
+		return written;
+	memset(dst + written + 1, 0, count - written - 1);
+	return written;
+}
+#define __pfl_strscpy_pad2(d, s) pfl_strscpy_pad((d), (s), sizeof(d))
+#define __pfl_strscpy_pad3(d, s, n) pfl_strscpy_pad((d), (s), (n))
+#define strscpy_pad(...) \
+	__pfl_strscpy_sel(__VA_ARGS__, __pfl_strscpy_pad3, __pfl_strscpy_pad2)(__VA_ARGS__)
+/* strtomem_pad(): copy a string into a fixed-size non-NUL-terminated array,
+ * padding with pad (include/linux/string.h, without the fortify checks). */
+#define strtomem_pad(dest, src, pad) do {					\
+	const size_t _dest_len = __builtin_object_size(dest, 1);		\
+	const size_t _src_len = __builtin_object_size(src, 1);			\
+	size_t _n = strnlen(src, _src_len < _dest_len ? _src_len : _dest_len);	\
+	BUILD_BUG_ON(!__builtin_constant_p(_dest_len) || _dest_len == (size_t)-1); \
+	memcpy(dest, src, _n);							\
+	memset((char *)(dest) + _n, pad, _dest_len - _n);			\
+} while (0)
 #endif

@@ -17,4 +17,6 @@ enum pfl_drm_selftest_step {
 	PFL_DRM_ST_NR,
 };
 int pfl_drm_selftest(long *out, int n);
+/* build/gen/kms_stubs.c: calls of a WARNing KMS stub so far. */
+extern unsigned long pfl_kms_stub_calls;
 #endif
