@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pyforlinux import driver
+from pyforlinux._owner import NoCopy, run_all
 from pyforlinux.device import (
     Bound,
     Core,
@@ -177,20 +178,23 @@ def unbind(core: _DeviceCore) -> None:
         drv = core.driver
         adev: AuxDevice[Core] = AuxDevice(core, Core, core.bind_gen)
         data = core.drvdata
-        try:
-            drv.unbind(adev, data)
-        finally:
-            core.drvdata = None
-            close = getattr(data, "close", None)
-            if callable(close):
-                close()
-            _release_devres(core)
+        def done() -> None:
             core.bound = False
             core.bind_gen += 1
             core.driver = None
 
+        def drop_data() -> None:
+            core.drvdata = None
+            close = getattr(data, "close", None)
+            if callable(close):
+                close()
 
-class Registration:
+        # Every step runs even if one raises: never a half-bound device.
+        run_all([lambda: drv.unbind(adev, data), drop_data, lambda: _release_devres(core),
+                 done], f"unbind of {core.name}")
+
+
+class Registration(NoCopy):
     """An auxiliary device ``modname.name.id`` under a bound ``parent``.
 
     Created, it is added to the bus (and bound if a driver matches);

@@ -27,12 +27,14 @@ Rust: rust/kernel/device.rs. C header: include/linux/device.h
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
+from pyforlinux._owner import NoCopy, run_all
 from pyforlinux.error import Error, code
 
 
@@ -115,7 +117,7 @@ class _DeviceCore:
             hook()
 
 
-class Device(Generic[Ctx]):
+class Device(NoCopy, Generic[Ctx]):
     """A view of a device in context ``Ctx``; see the module documentation.
 
     Views are made by buses (e.g. :mod:`pyforlinux.auxiliary`), not by
@@ -267,10 +269,14 @@ def _release_devres(core: _DeviceCore) -> None:
     Actions added while it runs (by code the running actions wait for) are
     run too; once the list is empty, adding to this binding fails (ENODEV).
     """
-    while True:
-        with core.devres_lock:
-            if not core.devres:
-                core.devres_released_gen = core.bind_gen
-                return
-            action, data = core.devres.pop()
-        action(data)
+    def actions() -> Iterator[Callable[[], object]]:
+        while True:
+            with core.devres_lock:
+                if not core.devres:
+                    core.devres_released_gen = core.bind_gen
+                    return
+                action, data = core.devres.pop()
+            yield functools.partial(action, data)
+
+    # An action that raises does not stop the others (run_all raises it last).
+    run_all(actions(), f"devres of {core.name}")

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from pyforlinux._owner import NoCopy, run_all
 from pyforlinux.device import Bound, Device, Normal, _DeviceCore, _release_devres
 from pyforlinux.error import Error, code
 
 
-class Registration:
+class Registration(NoCopy):
     """A faux device named ``name``, bound until :meth:`close`.
 
     Rust: ``kernel::faux::Registration``
@@ -50,16 +51,24 @@ class Registration:
         core, self._core = self._core, None
         if core is None:
             return
-        with core.lock:
+        def drop_data() -> None:
             data, core.drvdata = core.drvdata, None
             close = getattr(data, "close", None)
             if callable(close):
                 close()
-            _release_devres(core)
+
+        def done() -> None:
             core.bound = False
             core.bind_gen += 1
             core.driver = None
-        core.put()
+
+        try:
+            with core.lock:
+                # Every step runs even if one raises: never a half-bound device.
+                run_all([drop_data, lambda: _release_devres(core), done],
+                        f"faux device {core.name}")
+        finally:
+            core.put()
 
     def __enter__(self) -> Registration:
         return self

@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import threading
 
+from pyforlinux._owner import arg_int
 from pyforlinux.error import Error, code
 
 _USER_BASE = 0x7F00_0000_0000  # where user mappings start (like mmap's top-down area)
@@ -23,27 +24,44 @@ _PAGE = 4096
 
 
 class UserSpace:
-    """A client's address space: user addresses mapped to host buffers."""
+    """A client's address space: user addresses mapped to host buffers.
 
-    def __init__(self) -> None:
+    ``limit`` (bytes, ``None`` for none) caps the total it may map, like a
+    process's ``RLIMIT_AS``: a client served by this process cannot make it
+    allocate without bound.
+    """
+
+    def __init__(self, limit: int | None = None) -> None:
         self._lock = threading.Lock()
         self._starts: list[int] = []
         self._maps: dict[int, bytearray] = {}
         self._next = _USER_BASE
+        self._limit = limit
+        self._mapped = 0
 
     def alloc(self, size: int) -> int:
         """Map ``size`` zeroed bytes; returns their user address.
 
         Raises:
-            Error: ``EINVAL`` for a size that is not positive.
+            Error: ``EINVAL`` for a size that is not positive; ``ENOMEM``
+                past the space's limit or when the host has no memory.
         """
+        size = arg_int(size, "user mapping size")
         if size <= 0:
             raise Error(code.EINVAL, "user mapping of no bytes")
         with self._lock:
+            if self._limit is not None and size > self._limit - self._mapped:
+                raise Error(code.ENOMEM, f"user mapping of {size} bytes: past the "
+                                         f"{self._limit}-byte limit of this address space")
+            try:
+                buf = bytearray(size)
+            except (MemoryError, OverflowError):
+                raise Error(code.ENOMEM, f"no memory for a {size}-byte user mapping") from None
+            self._mapped += size
             addr = self._next
             self._next += (size + _PAGE - 1) // _PAGE * _PAGE + _PAGE  # a guard page
             bisect.insort(self._starts, addr)
-            self._maps[addr] = bytearray(size)
+            self._maps[addr] = buf
         return addr
 
     def free(self, addr: int) -> None:
@@ -55,6 +73,7 @@ class UserSpace:
         with self._lock:
             if addr not in self._maps:
                 raise Error(code.EINVAL, f"no user mapping at {addr:#x}")
+            self._mapped -= len(self._maps[addr])
             del self._maps[addr]
             self._starts.remove(addr)
 

@@ -78,6 +78,18 @@ static size_t nr_done, cap_done;
 static unsigned long nr_completed;	/* cookies ever queued in done[] */
 static int stopping;
 
+void pfl_rcu_cookie_atfork(int phase)
+{
+	if (phase == 0) {
+		pthread_mutex_lock(&cookie_mu);
+	} else if (phase == 1) {
+		pthread_mutex_unlock(&cookie_mu);
+	} else {
+		pthread_mutex_init(&cookie_mu, NULL);
+		pthread_cond_init(&cookie_cond, NULL);
+	}
+}
+
 void *pfl_rcu_cookie_alloc(unsigned long cookie, unsigned int gfp)
 {
 	struct pfl_rcu_cookie *c = kzalloc(sizeof(*c), gfp);
@@ -142,6 +154,17 @@ size_t pfl_rcu_cookie_wait(unsigned long *out, size_t max, int block)
 		nr_done -= n;
 		pthread_cond_broadcast(&cookie_cond);
 	}
+	pthread_mutex_unlock(&cookie_mu);
+	return n;
+}
+
+/* Cookies handed to the Python layer so far (completed, no longer queued). */
+unsigned long pfl_rcu_cookie_taken(void)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&cookie_mu);
+	n = nr_completed - nr_done;
 	pthread_mutex_unlock(&cookie_mu);
 	return n;
 }

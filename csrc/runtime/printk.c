@@ -20,6 +20,16 @@ static void (*printk_hook)(const char *msg);
 static char last_warning[512];
 static pthread_mutex_t last_warning_mu = PTHREAD_MUTEX_INITIALIZER;
 
+void pfl_printk_atfork(int phase)
+{
+	if (phase == 0)
+		pthread_mutex_lock(&last_warning_mu);
+	else if (phase == 1)
+		pthread_mutex_unlock(&last_warning_mu);
+	else
+		pthread_mutex_init(&last_warning_mu, NULL);
+}
+
 void pfl_set_log_fd(int fd)
 {
 	log_fd = fd;

@@ -87,7 +87,7 @@ from types import TracebackType
 from typing import Any, Final, Generic, TypeVar, cast
 
 from pyforlinux._bindings import ffi, lib
-from pyforlinux._owner import addr_of, leak_finalizer
+from pyforlinux._owner import NoCopy, addr_of, leak_finalizer
 from pyforlinux.alloc import GFP_KERNEL, Flags
 from pyforlinux.error import Error, code
 from pyforlinux.sync import lockdep
@@ -402,7 +402,7 @@ FenceContext = DmaFenceCtx
 # ---------------------------------------------------------------- allocation
 
 
-class DmaFenceAllocation(Generic[T]):
+class DmaFenceAllocation(NoCopy, Generic[T]):
     """The memory of one fence and its data, not yet armed.
 
     Made by :meth:`DmaFenceCtx.new_fence_allocation` (the only allocation);
@@ -508,7 +508,7 @@ def _drop(data: object) -> None:
 # ---------------------------------------------------------------- the fence
 
 
-class DmaFence(Generic[T]):
+class DmaFence(NoCopy, Generic[T]):
     """A ``struct dma_fence`` carrying driver data ``T``; always reference counted.
 
     Obtained as ``ARef[DmaFence[T]]`` from :meth:`DmaFenceCtx.new_fence` or

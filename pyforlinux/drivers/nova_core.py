@@ -15,6 +15,7 @@ from typing import Any
 
 from pyforlinux import auxiliary, faux
 from pyforlinux._bindings import ffi, lib
+from pyforlinux._owner import NoCopy, arg_bytes
 from pyforlinux.error import Error, code
 from pyforlinux.gpu.buddy import AllocatedBlocks, GpuBuddy, GpuBuddyAllocMode
 from pyforlinux.module import Param, Size, ThisModule, module
@@ -23,7 +24,7 @@ MIB = 1 << 20
 PAGE_SIZE = 4096
 
 
-class VirtualGpu:
+class VirtualGpu(NoCopy):
     """The virtual GPU: VRAM and its buddy allocator; the faux device's data.
 
     ``vram_size`` and ``bar1_size`` are bytes. VRAM addresses are offsets
@@ -60,6 +61,7 @@ class VirtualGpu:
 
     def vram_write(self, addr: int, data: bytes) -> None:
         """Store ``data`` in VRAM at ``addr``."""
+        data = arg_bytes(data, "VRAM data")
         self._check(addr, len(data))
         ffi.memmove(ffi.cast("char *", self._vram) + addr, data, len(data))
 
@@ -93,7 +95,7 @@ class VirtualGpu:
         "bar1_size": Param(Size, Size(256 * MIB), "BAR1 (VRAM BAR) size, bytes"),
     },
 )
-class NovaCoreModule:
+class NovaCoreModule(NoCopy):
     """Module init: the virtual GPU and its ``NovaCore.nova-drm.0`` device."""
 
     def __init__(self, this_module: ThisModule) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from pyforlinux._bindings import ffi
+from pyforlinux._owner import NoCopy
 from pyforlinux.cred import Credential
 from pyforlinux.drm import gem
 from pyforlinux.drm.driver import lookup_node
@@ -38,7 +39,7 @@ def unpack_struct(ctype: str, data: bytes) -> Any:
     return res
 
 
-class Client:
+class Client(NoCopy):
     """An open DRM node, from the client's side.
 
     Raises:

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pyforlinux._bindings import ffi, lib
+from pyforlinux._owner import NoCopy
 from pyforlinux.device import Bound, Normal
 from pyforlinux.device import Device as BusDevice
 from pyforlinux.drm import ioctl as drm_ioctl_mod
@@ -52,7 +53,7 @@ class IoctlStats:
             self.errors[(name, errno)] += 1
 
 
-class Device(Generic[D]):
+class Device(NoCopy, Generic[D]):
     """A DRM device of driver ``D`` with its data (``drm::Device<T>``).
 
     Counted: :meth:`inc_ref`/:meth:`dec_ref` (an ``ARef``); the creator

@@ -19,6 +19,7 @@ import threading
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pyforlinux._bindings import ffi, lib
+from pyforlinux._owner import NoCopy
 from pyforlinux.cred import Credential
 from pyforlinux.drm.driver import Driver
 from pyforlinux.error import Error, code
@@ -47,7 +48,7 @@ class DriverFile:
         """The file is closed (its handles are already released)."""
 
 
-class File(Generic[D]):
+class File(NoCopy, Generic[D]):
     """An open DRM file (``drm::File<T>``).
 
     ``node`` is the path opened (``/dev/dri/cardN`` or ``renderDN``);

@@ -22,6 +22,7 @@ import threading
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pyforlinux._bindings import ffi, lib
+from pyforlinux._owner import NoCopy, arg_bytes, arg_int
 from pyforlinux.error import Error, code
 from pyforlinux.sync.aref import ARef
 
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="BaseDriverObject")
 
 
-class BaseDriverObject:
+class BaseDriverObject(NoCopy):
     """Base of a driver's per-object data (``gem::BaseDriverObject``)."""
 
     Driver: ClassVar[type[Any]]
@@ -64,7 +65,7 @@ class BaseDriverObject:
         """The last reference is gone: release the object's resources."""
 
 
-class Object(Generic[T]):
+class Object(NoCopy, Generic[T]):
     """A GEM object of ``size`` bytes with driver data ``T`` (``gem::Object<T>``).
 
     Counted: :meth:`inc_ref`/:meth:`dec_ref` (an ``ARef``); ``new`` returns
@@ -198,7 +199,7 @@ def handle_delete(file: File[Any], handle: int) -> None:
         obj.dec_ref()
 
 
-class Mapping:
+class Mapping(NoCopy):
     """A client's mapping of ``length`` bytes of an object at ``start``.
 
     Holds a reference to the object until :meth:`close` (``munmap``).
@@ -227,10 +228,15 @@ class Mapping:
             Error: ``EFAULT`` outside the mapping or after ``close``;
                 ``ENODEV`` once the device's memory was revoked.
         """
+        offset = arg_int(offset, "mapping offset")
+        length = arg_int(length, "mapping length")
         return self.obj.inner.vm_read(self.obj, self._range(offset, length), length)  # type: ignore[no-any-return]
 
     def write(self, offset: int, data: bytes) -> None:
         """Store bytes through the mapping (same errors as :meth:`read`)."""
+        # One copy with its real length: the bounds are checked on what is written.
+        offset = arg_int(offset, "mapping offset")
+        data = arg_bytes(data, "mapping data")
         self.obj.inner.vm_write(self.obj, self._range(offset, len(data)), data)
 
     def close(self) -> None:

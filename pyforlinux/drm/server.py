@@ -31,6 +31,7 @@ import struct
 import threading
 from typing import Any
 
+from pyforlinux._owner import NoCopy
 from pyforlinux.cred import Credential
 from pyforlinux.drm.client import pack_struct, unpack_struct
 from pyforlinux.drm.driver import lookup_node
@@ -43,6 +44,8 @@ IOCTL, ALLOC, READ, WRITE, MMAP_RD, MMAP_WR = range(1, 7)
 _REQ = struct.Struct("<IIQ")
 _REP = struct.Struct("<iQ")
 MAX_PAYLOAD = 64 << 20
+MAX_USER_MEMORY = 256 << 20
+"""Bytes of user memory one client may map (ALLOC): ENOMEM past it."""
 
 
 def _recv_exact(sock: socket.socket, n: int) -> bytes | None:
@@ -55,7 +58,7 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes | None:
     return bytes(buf)
 
 
-class Server:
+class Server(NoCopy):
     """Serve ``node`` on the Unix socket ``path`` until :meth:`close`.
 
     Raises:
@@ -95,7 +98,7 @@ class Server:
         try:
             _pid, uid, gid = struct.unpack("3i", conn.getsockopt(
                 socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
-            mm = UserSpace()
+            mm = UserSpace(limit=MAX_USER_MEMORY)
             file = lookup_node(self.node).open(self.node, Credential.new(uid, gid=gid), mm)
         except Error as e:
             conn.sendall(_REP.pack(e.to_errno(), 0))
@@ -151,6 +154,8 @@ class Server:
             return -code.EINVAL, b""
         except Error as e:
             return e.to_errno(), b""
+        except MemoryError:  # never kills the connection's thread
+            return -code.ENOMEM, b""
 
     def close(self) -> None:
         """Stop accepting, disconnect every client (closing their files), wait."""
@@ -188,7 +193,7 @@ class _RemoteMemory:
         self._c._request(WRITE, 0, struct.pack("<Q", addr) + data)
 
 
-class _RemoteMapping:
+class _RemoteMapping(NoCopy):
     def __init__(self, client: SocketClient, offset: int, length: int) -> None:
         self._c, self.offset, self.length = client, offset, length
 
@@ -208,7 +213,7 @@ class _RemoteMapping:
         self.close()
 
 
-class SocketClient:
+class SocketClient(NoCopy):
     """A client in another process: the :class:`~pyforlinux.drm.client.Client`
     interface over a :class:`Server`'s socket.
 

@@ -54,6 +54,7 @@ from types import TracebackType
 from typing import Any, Final, Self
 
 from pyforlinux._bindings import ffi, lib
+from pyforlinux._owner import NoCopy
 from pyforlinux.error import Error, code
 from pyforlinux.sync import lockdep
 from pyforlinux.sync.lock import Guard
@@ -106,7 +107,7 @@ class Signal(CondVarTimeoutResult):
     jiffies: int
 
 
-class CondVar:
+class CondVar(NoCopy):
     """A condition variable on a kmalloc'd C ``struct wait_queue_head``.
 
     ``CondVar(name=None, key=None)``: ``name`` (default ``"file.py:LINE"`` of
