@@ -132,8 +132,7 @@ class Flags:
         Raises:
             Error: ``EINVAL`` if ``raw`` does not fit a ``gfp_t``.
         """
-        if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw < (1 << 32):
-            raise Error(code.EINVAL, f"{raw!r} is not a gfp_t value")
+        raw = arg_int(raw, "gfp_t value", 0, (1 << 32) - 1)
         object.__setattr__(self, "_raw", raw)
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -334,7 +333,7 @@ class KVmalloc(Kmalloc):
 class _CType:
     """A resolved C type: size, pointer type and how values are copied."""
 
-    __slots__ = ("align", "name", "ptr", "scalar", "size", "type")
+    __slots__ = ("align", "integer", "name", "ptr", "scalar", "size", "type")
 
     def __init__(self, ctype: Any) -> None:
         try:
@@ -350,6 +349,10 @@ class _CType:
             raise Error(code.EINVAL, f"{ctype!r} needs {self.align}-byte alignment (max {_ALIGN})")
         self.name = self.type.cname
         self.scalar = self.type.kind in ("primitive", "pointer", "enum")
+        # Integer C types take any __index__ object, as Python's own APIs do.
+        self.integer = self.type.kind in ("primitive", "enum") and isinstance(
+            ffi.new(self.ptr)[0], int
+        )
 
     def read(self, p: Any) -> Any:
         """The value at ``p`` (a ``T *``): a Python value, or a copy (``T *``)."""
@@ -381,6 +384,8 @@ class _CType:
             tmp = ffi.new(self.ptr)
             ffi.memmove(tmp, src, self.size)
             return tmp
+        if self.integer and type(value) not in (int, bool) and not isinstance(value, ffi.CData):
+            value = arg_int(value, f"a {self.name} value", -(1 << 64), 1 << 64)
         try:
             return ffi.new(self.ptr, value)
         except (TypeError, ValueError, OverflowError, IndexError, KeyError) as e:

@@ -47,7 +47,15 @@ from types import TracebackType
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from pyforlinux._bindings import ffi
-from pyforlinux._owner import REGISTRY, ForeignBorrow, LeakWarning, NoCopy, addr_of, leak_finalizer
+from pyforlinux._owner import (
+    REGISTRY,
+    ForeignBorrow,
+    LeakWarning,
+    NoCopy,
+    addr_of,
+    arg_callable,
+    leak_finalizer,
+)
 from pyforlinux.error import Error, code
 
 __all__ = [
@@ -204,7 +212,13 @@ class ScopeGuard(NoCopy, Generic[D]):
     _ARMED: ClassVar[str] = "armed"
 
     def __init__(self, data: D, cleanup: Callable[[D], object]) -> None:
-        """Guard ``data`` with ``cleanup`` (prefer :meth:`new_with_data`)."""
+        """Guard ``data`` with ``cleanup`` (prefer :meth:`new_with_data`).
+
+        Raises:
+            Error: ``EINVAL`` if ``cleanup`` is not callable (refused here,
+                not when it would run).
+        """
+        arg_callable(cleanup, "ScopeGuard cleanup")
         self._data = data
         self._cleanup = cleanup
         self._state = self._ARMED
@@ -214,6 +228,7 @@ class ScopeGuard(NoCopy, Generic[D]):
     @classmethod
     def new(cls, cleanup: Callable[[], object]) -> ScopeGuard[None]:
         """A guard running ``cleanup()``. Rust: ``ScopeGuard::new``."""
+        arg_callable(cleanup, "ScopeGuard cleanup")
         return ScopeGuard(None, lambda _none: cleanup())
 
     @classmethod
