@@ -149,7 +149,7 @@ class Flags:
     def __contains__(self, other: object) -> bool:
         """``other in self``: :meth:`contains`. Raises ``TypeError`` for non-Flags."""
         if not isinstance(other, Flags):
-            raise TypeError(f"'in <Flags>' needs Flags, not {type(other).__name__}")
+            raise ArgTypeError(f"'in <Flags>' needs Flags, not {type(other).__name__}")
         return self.contains(other)
 
     def __or__(self, other: Flags) -> Flags:
@@ -529,7 +529,10 @@ class Box(NoCopy, Generic[S]):
             raise Error(code.EINVAL, f"{cls.__name__}.from_raw: {ptr!r} is not a live allocation")
         if REGISTRY.contains(addr_of(ptr)):
             raise Error(code.EINVAL, f"{cls.__name__}.from_raw: {ptr!r} is foreign-owned")
-        return cls._adopt(ptr, _ctype(ctype), True)  # type: ignore[no-any-return]
+        ct = _ctype(ctype)
+        if lib.pfl_ksize(ptr) < ct.size:
+            raise Error(code.EINVAL, f"{cls.__name__}.from_raw: {ptr!r} is smaller than a {ct.name}")
+        return cls._adopt(ptr, ct, True)  # type: ignore[no-any-return]
 
     # -- state
 

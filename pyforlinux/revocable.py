@@ -24,6 +24,7 @@ from pyforlinux._bindings import lib
 from pyforlinux._owner import NoCopy, arg_callable
 from pyforlinux.error import Error, code
 from pyforlinux.sync._guard import ThreadBoundGuard
+from pyforlinux.sync.rcu import _sleepable
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -138,9 +139,17 @@ class Revocable(NoCopy, Generic[T]):
         """Revoke access, wait for readers, release the value.
 
         Returns True if this call revoked it, False if it was already revoked.
-        May sleep (a grace period); must not be called inside an RCU read
-        section, which the runtime reports as sleeping in atomic context.
+        May sleep (a grace period).
+
+        Raises:
+            Error: ``EDEADLK`` inside an RCU read section (a guard of this
+                task is live: the wait would never end; reported as
+                might_sleep) or, in strict mode, in atomic context; nothing
+                is revoked then.
         """
+        # Inside a read section (this task's own access, say) the grace period
+        # could never end: EDEADLK before anything changes (as synchronize_rcu()).
+        _sleepable("Revocable.revoke()")
         with self._lock:
             if not self._available:
                 return False

@@ -902,6 +902,16 @@ def m_revocable_guard_of_a_thread_that_exited(stack: ExitStack) -> Thunk:
     return lambda: kept[0].value
 
 
+@misuse(Error, code.EDEADLK, might_sleep=1)
+def m_revoke_inside_its_own_access(stack: ExitStack) -> Thunk:
+    r = Revocable([1])
+    g = r.try_access()
+    assert g is not None
+    stack.callback(r.revoke)
+    stack.callback(g.release)
+    return r.revoke  # the grace period would wait for this very reader
+
+
 # 7. sizes the unmodified C cannot compute.
 
 
