@@ -531,7 +531,9 @@ class Box(NoCopy, Generic[S]):
             raise Error(code.EINVAL, f"{cls.__name__}.from_raw: {ptr!r} is foreign-owned")
         ct = _ctype(ctype)
         if lib.pfl_ksize(ptr) < ct.size:
-            raise Error(code.EINVAL, f"{cls.__name__}.from_raw: {ptr!r} is smaller than a {ct.name}")
+            raise Error(
+                code.EINVAL, f"{cls.__name__}.from_raw: {ptr!r} is smaller than a {ct.name}"
+            )
         return cls._adopt(ptr, ct, True)  # type: ignore[no-any-return]
 
     # -- state
