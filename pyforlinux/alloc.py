@@ -205,6 +205,7 @@ GFP_KERNEL_ACCOUNT: Final = Flags(lib.GFP_KERNEL_ACCOUNT)
 """``GFP_KERNEL``, accounted to the memory cgroup."""
 __GFP_ZERO: Final = Flags(lib.__GFP_ZERO)
 """Zero the allocated memory (or'd with one of the above)."""
+_ZERO: Final = __GFP_ZERO  # for class bodies, where __GFP_ZERO would be name-mangled
 __GFP_NOWARN: Final = Flags(lib.__GFP_NOWARN)
 """Do not report allocation failure (or'd with one of the above)."""
 
@@ -358,7 +359,10 @@ class _CType:
         """The value at ``p`` (a ``T *``): a Python value, or a copy (``T *``)."""
         if self.scalar:
             return p[0]
-        buf = ffi.new(self.ptr)
+        try:
+            buf = ffi.new(self.ptr)
+        except MemoryError:
+            raise AllocError(f"no memory for a copy of a {self.name}") from None
         ffi.memmove(buf, p, self.size)
         return buf
 
@@ -381,13 +385,18 @@ class _CType:
                 src = value
             else:
                 raise Error(code.EINVAL, f"cannot store a {t.cname} into a {self.name}")
-            tmp = ffi.new(self.ptr)
+            try:
+                tmp = ffi.new(self.ptr)
+            except MemoryError:
+                raise AllocError(f"no memory for a temporary {self.name}") from None
             ffi.memmove(tmp, src, self.size)
             return tmp
         if self.integer and type(value) not in (int, bool) and not isinstance(value, ffi.CData):
             value = arg_int(value, f"a {self.name} value", -(1 << 64), 1 << 64)
         try:
             return ffi.new(self.ptr, value)
+        except MemoryError:
+            raise AllocError(f"no memory for a temporary {self.name}") from None
         except (TypeError, ValueError, OverflowError, IndexError, KeyError) as e:
             raise Error(code.EINVAL, f"cannot store {value!r} into a {self.name}: {e}") from None
 
@@ -406,6 +415,8 @@ _ctype_cache: dict[Any, _CType] = {}
 
 
 def _ctype(ctype: Any) -> _CType:
+    if not isinstance(ctype, (str, ffi.CType)):
+        raise ArgTypeError(f"a C type is a name or a cffi CType, not {type(ctype).__name__}")
     ct = _ctype_cache.get(ctype)
     if ct is None:
         ct = _ctype_cache[ctype] = _CType(ctype)
@@ -490,7 +501,11 @@ class Box(NoCopy, Generic[S]):
         Rust: ``Box::new(x, flags)``
         """
         ct = _ctype(ctype)
-        tmp = ffi.new(ct.ptr) if init is None else ct.convert(init)  # user code runs here
+        _check_flags(flags)
+        if init is None:  # zeroed by the allocator: no temporary of sizeof(T)
+            p = cls.ALLOCATOR.alloc(max(ct.size, 1), flags | _ZERO)
+            return cls._adopt(p, ct, True)  # type: ignore[no-any-return]
+        tmp = ct.convert(init)  # user code runs here, before anything is allocated
         p = cls.ALLOCATOR.alloc(max(ct.size, 1), flags)
         # SAFETY: p is a fresh allocation of at least sizeof(T) bytes, 16-byte
         # aligned (>= alignof(T), checked by _CType), owned by nobody else.

@@ -19,7 +19,7 @@ import threading
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pyforlinux._bindings import ffi, lib
-from pyforlinux._owner import NoCopy
+from pyforlinux._owner import NoCopy, arg_bytes, arg_int
 from pyforlinux.cred import Credential
 from pyforlinux.drm.driver import Driver
 from pyforlinux.error import Error, code
@@ -207,12 +207,18 @@ class File(NoCopy, Generic[D]):
         """``drm_ioctl()`` on this file: the result, or ``-errno``."""
         from pyforlinux.drm.ioctl import drm_ioctl
 
+        # Plain values before anything is checked (a caller's __index__ or
+        # bytes-like runs here, not in the middle of the ioctl).
+        cmd = arg_int(cmd, "ioctl cmd", 0, (1 << 32) - 1)
+        buf = arg if type(arg) is bytearray else bytearray(arg_bytes(arg, "ioctl argument"))
         if not self._get():
             return -code.EBADF
         try:
-            return drm_ioctl(self.dev, self, cmd, arg)
+            return drm_ioctl(self.dev, self, cmd, buf)
         finally:
             self._put()
+            if buf is not arg and isinstance(arg, bytearray):
+                arg[:] = buf  # the caller's own bytearray subclass gets the result
 
     def mmap(self, offset: int, length: int) -> Mapping:
         """Map ``length`` bytes of the object at mmap ``offset`` (``drm_gem_mmap()``).
@@ -223,6 +229,9 @@ class File(NoCopy, Generic[D]):
                 ``ENODEV`` the device is unplugged.
         """
         from pyforlinux.drm import gem
+
+        offset = arg_int(offset, "mmap offset")
+        length = arg_int(length, "mmap length")
 
         if not self._get():
             raise Error(code.EBADF, "DRM file is closed")
