@@ -184,7 +184,7 @@ class TaskIdentity:
     ending thread, so the locks stay usable by others.
     """
 
-    __slots__ = ("__weakref__", "alive", "held", "raw")
+    __slots__ = ("__weakref__", "alive", "deferred", "held", "raw")
 
     def __init__(self) -> None:
         """The calling thread's identity (use :func:`task_identity`)."""
@@ -193,6 +193,10 @@ class TaskIdentity:
         self.raw: Any = raw
         self.alive = True
         self.held: dict[int, weakref.ref[Any]] = {}
+        # Guards of this task garbage collected on another thread (a reference
+        # cycle collected there): only this task may release them, which it
+        # does on its next pyforlinux call (task_identity()) or when it ends.
+        self.deferred: list[Any] = []
         Finalizer(self, lib.put_task_struct, raw)
         _identities.add(self)
 
@@ -203,6 +207,23 @@ class TaskIdentity:
     def unhold(self, guard: Any) -> None:
         """Forget ``guard`` (released normally)."""
         self.held.pop(id(guard), None)
+
+    def defer_release(self, guard: Any) -> None:
+        """``guard`` (held by this task) was collected on another thread: keep it
+        (resurrected) until this task releases it."""
+        if self.alive:
+            self.held.pop(id(guard), None)
+            self.deferred.append(guard)
+
+    def release_deferred(self) -> None:
+        """Release what :meth:`defer_release` kept (on this task only)."""
+        while self.deferred:
+            guard = self.deferred.pop()
+            try:
+                guard._task_exit()
+            except Exception as e:  # pragma: no cover - a release never raises
+                warnings.warn(f"pyforlinux: releasing a collected guard: {e!r}",
+                              RuntimeWarning, stacklevel=2)
 
     def __repr__(self) -> str:
         return f"<TaskIdentity pid {int(self.raw.pid)} {'alive' if self.alive else 'exited'}>"
@@ -223,6 +244,8 @@ class _ThreadEnd:
         if _exiting or threading.get_ident() != self.thread:
             return  # interpreter exit, or a fork child dropping other threads' state
         guards = [g for r in list(ident.held.values()) if (g := r()) is not None]
+        guards += ident.deferred
+        ident.deferred = []
         ident.held.clear()
         if not guards:
             return
@@ -243,6 +266,8 @@ def task_identity() -> TaskIdentity:
     """The calling thread's :class:`TaskIdentity` (made on first use)."""
     try:
         ident: TaskIdentity = _tls.ident
+        if ident.deferred:
+            ident.release_deferred()
         return ident
     except AttributeError:
         ident = TaskIdentity()

@@ -353,9 +353,20 @@ class Guard(NoCopy, Generic[T]):
         # last until release(), as the Rust borrow of the guard does.
         self._pinned: list[ForeignBorrow[Any]] = []
         self._thread.hold(self)
-        # A guard dropped while held leaves the spinlock taken (every other
-        # locker then spins forever): reported, never "fixed" by the GC.
+        # A guard dropped while held is reported and released on its task (as
+        # lock guards: the shared ThreadBoundGuard rules), never left spinning
+        # every other locker for ever.
         self._fin = leak_finalizer(self, "XArray guard (xa_lock still held)")
+
+    def __del__(self) -> None:
+        if not getattr(self, "_held", False):
+            return
+        owner = self._thread
+        if owner is task_identity():
+            owner.unhold(self)
+            self._unlock()
+        else:
+            owner.defer_release(self)
 
     # -- state -------------------------------------------------------------
     def _check(self) -> None:
@@ -391,7 +402,7 @@ class Guard(NoCopy, Generic[T]):
         lib.xa_unlock(self._ptr)
 
     def _task_exit(self) -> None:
-        """The holding thread is ending with the guard held: release it there."""
+        """Release on the holding task (it is ending, or it collected the guard late)."""
         if self._held:
             self._unlock()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import gc
 import importlib
 import inspect
 import os
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -360,6 +362,50 @@ def test_dropped_revocable_guards_end_their_read_sections() -> None:
         g = r.try_access()
         del g
         assert r.revoke()
+
+
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+def test_guards_collected_on_another_thread_are_released_by_their_task() -> None:
+    """A dropped guard in a reference cycle may be collected by any thread; only
+    its own task may unlock, which it does on its next call (or as it ends)."""
+    r = Revocable([1])
+    m = new_mutex(0, "stress cycle")
+    xa: XArray[Any] = XArray(AllocKind.Alloc, KBox)
+    ready, go, done = threading.Event(), threading.Event(), threading.Event()
+
+    class Cell:
+        me: Any
+        g: Any
+
+    def reader() -> None:
+        for take in (m.lock, xa.lock, r.try_access):
+            c = Cell()
+            c.g, c.me = take(), c
+            del c
+        ready.set()
+        go.wait(30)
+        current()  # back in pyforlinux: the collected guards are released here
+        done.wait(30)
+
+    gc.disable()
+    try:
+        t = threading.Thread(target=reader)
+        t.start()
+        assert ready.wait(30)
+        gc.collect()  # on this thread, not the owner's
+    finally:
+        gc.enable()
+    go.set()
+    end = time.monotonic() + 30
+    while m.is_locked() and time.monotonic() < end:
+        time.sleep(0.001)
+    assert r.revoke()  # the reader's section ended: no wait for ever
+    with m.lock(), xa.lock():
+        pass
+    done.set()
+    t.join(30)
+    xa.close()
+    m.close()
 
 
 def test_do_unlocked_cannot_unbalance_the_lock() -> None:

@@ -104,3 +104,5 @@ class ThreadBoundGuard(NoCopy):
         lockdep._warn_leak(self._LEAKED.format(s=self._subject()))
         if owner is task_identity():
             self.unlock()
+        else:  # collected elsewhere (a cycle): released on its task's next call
+            owner.defer_release(self)
