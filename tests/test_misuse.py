@@ -1058,3 +1058,21 @@ def test_the_table_covers_the_misuses_the_issue_names() -> None:
             "fence_double_signal", "callback_reentry", "sgtable_use_after_unbind",
             "devres_access_from_another_device", "gem_handle_after_close",
             "ioctl_with_the_wrong_size"} <= names
+
+
+def test_the_table_covers_the_attack_classes_of_issue_16() -> None:
+    names = {c.name for c in CASES}
+    assert {
+        "box_set_with_a_value_whose_float_closes_the_box",  # 1 check-then-use
+        "mapping_write_of_a_source_lying_about_its_length",
+        "copy_of_a_kbox", "pickle_of_an_rcu_box", "deepcopy_of_a_mutex",  # 2 copies
+        "one_item_in_two_list_arcs", "links_replaced_while_linked",  # 3 lists
+        "current_of_an_exited_thread_used_by_a_new_one",  # 4 identity
+        "guard_of_a_thread_that_exited_holding_the_lock",  # 5 holders
+        "do_unlocked_of_its_own_unlock", "revocable_guard_of_a_thread_that_exited",
+        "buddy_request_of_2_32_chunks",  # 7 sizes
+        "vec_retain_whose_callback_clears_the_vector",  # 8 callbacks
+        "xarray_aref_removed_while_a_view_is_alive",
+        "devres_action_that_raises_leaves_no_half_bound_device",
+        "fail_nth_of_2_64", "call_rcu_of_something_not_callable",  # 10 types
+    } <= names
