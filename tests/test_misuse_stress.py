@@ -450,8 +450,14 @@ _FORK_CHILD = textwrap.dedent("""
         if rg: rg.unlock()
         g.unlock()
 
+    def churn():
+        while not stop.is_set():   # call_rcu() on other threads across the forks
+            rcu.call_rcu(lambda: None)
+
     t = threading.Thread(target=holder)
     t.start(); ready.wait()
+    churners = [threading.Thread(target=churn) for _ in range(CHURN)]
+    for c in churners: c.start()
     rcu.call_rcu(lambda: None)          # liburcu's worker exists before the fork
     for _ in range(5):
         pid = os.fork()
@@ -482,18 +488,20 @@ _FORK_CHILD = textwrap.dedent("""
         if os.waitstatus_to_exitcode(st) != 0:
             print("child failed", os.waitstatus_to_exitcode(st)); sys.exit(4)
     stop.set(); t.join()
+    for c in churners: c.join()
     rcu.rcu_barrier()
     held_by_other.close()
     print("ok")
 """)
 
 
-@pytest.mark.parametrize("hold_read", [0, 1], ids=["idle-reader", "reader-held-at-fork"])
+@pytest.mark.parametrize(("hold_read", "churn"), [(0, 0), (1, 0), (0, 2)],
+                         ids=["idle-reader", "reader-held-at-fork", "call_rcu-churn"])
 def test_fork_children_can_use_the_runtime_and_never_hang(
-    hold_read: int, tmp_path: pathlib.Path
+    hold_read: int, churn: int, tmp_path: pathlib.Path
 ) -> None:
     script = tmp_path / "fork_child.py"
-    script.write_text(f"HOLD_READ = {hold_read}\n" + _FORK_CHILD)
+    script.write_text(f"HOLD_READ = {hold_read}\nCHURN = {churn}\n" + _FORK_CHILD)
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                          timeout=300, env=os.environ.copy())
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stdout + out.stderr
