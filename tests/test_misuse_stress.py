@@ -507,6 +507,32 @@ def test_fork_children_can_use_the_runtime_and_never_hang(
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stdout + out.stderr
 
 
+def test_fork_inside_the_forking_threads_own_read_section(tmp_path: pathlib.Path) -> None:
+    script = tmp_path / "fork_in_reader.py"
+    script.write_text(textwrap.dedent("""
+        import os, sys, time
+        from pyforlinux.error import Error
+        from pyforlinux.sync import rcu
+        for _ in range(3):
+            for _ in range(50):
+                rcu.call_rcu(lambda: None)  # a grace period is likely under way
+            with rcu.read_lock():
+                pid = os.fork()
+                if pid == 0:
+                    os._exit(0)
+            deadline = time.time() + 30
+            while not os.waitpid(pid, os.WNOHANG)[0]:
+                if time.time() > deadline:
+                    os.kill(pid, 9); sys.exit(3)
+                time.sleep(0.01)
+        rcu.rcu_barrier()
+        print("ok")
+    """))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=120, env=os.environ.copy())
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stdout + out.stderr
+
+
 # ---------------------------------------------------------------- 8. callbacks that raise
 
 

@@ -42,11 +42,12 @@ void pfl_fork_prepare(void)
 	pfl_current();	/* the forking thread has a task the child keeps */
 	/*
 	 * call_rcu_before_fork() waits for the call_rcu worker to pause, and the
-	 * worker cannot pause inside a grace period another thread's read
-	 * section holds open: with such readers, fork without it (the child
-	 * then has no call_rcu worker, and no grace period either; see rcu.c).
+	 * worker cannot pause inside a grace period a read section holds open
+	 * (another thread's, or the forking thread's own): with such readers,
+	 * fork without it (the child then has no call_rcu worker, and no grace
+	 * period either; see rcu.c).
 	 */
-	urcu_paused = pfl_rcu_other_readers() == 0;
+	urcu_paused = pfl_rcu_other_readers() == 0 && !pfl_current()->rcu_read_depth;
 	if (urcu_paused)
 		pfl_urcu_before_fork();
 	pfl_rcu_atfork(0, urcu_paused);
