@@ -230,18 +230,23 @@ class TaskIdentity:
 
 
 class _ThreadEnd:
-    """Kept in the thread-local storage: collected on the ending thread itself."""
+    """Kept in the thread-local storage: collected on the ending thread itself.
 
-    __slots__ = ("ident", "thread")
+    The only other place it is collected is a fork child dropping the other
+    threads' state: told apart by the process id (the forking thread's own
+    is renewed in the child), not by a thread id the OS reuses.
+    """
+
+    __slots__ = ("ident", "pid")
 
     def __init__(self, ident: TaskIdentity) -> None:
         self.ident = ident
-        self.thread = threading.get_ident()
+        self.pid = os.getpid()
 
     def __del__(self) -> None:
         ident = self.ident
         ident.alive = False
-        if _exiting or threading.get_ident() != self.thread:
+        if _exiting or os.getpid() != self.pid:
             return  # interpreter exit, or a fork child dropping other threads' state
         guards = [g for r in list(ident.held.values()) if (g := r()) is not None]
         guards += ident.deferred
@@ -301,6 +306,9 @@ def _after_fork_child() -> None:
     lib.pfl_fork_child()
     in_fork_child = True
     me = getattr(_tls, "ident", None)
+    end = getattr(_tls, "end", None)
+    if end is not None:
+        end.pid = os.getpid()  # the forking thread lives on in the child
     # Other threads are gone: their identities are dead (their guards' locks
     # are orphans, refused with EDEADLK by the lock layer).
     for ident in list(_identities):
