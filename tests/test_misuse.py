@@ -23,7 +23,7 @@ import pytest
 from pyforlinux import alloc, drm, faux, module
 from pyforlinux import workqueue as wq
 from pyforlinux._bindings import ffi, lib
-from pyforlinux._owner import CopyError
+from pyforlinux._owner import ArgTypeError, CopyError
 from pyforlinux.alloc import GFP_KERNEL, KBox, KVec
 from pyforlinux.devres import Devres
 from pyforlinux.dma import DataDirection
@@ -967,12 +967,34 @@ def m_mapping_write_of_a_source_lying_about_its_length(stack: ExitStack) -> Thun
     return lambda: mapping.write(4000, _LyingBuffer(b"z" * 4096))  # would reach past the object
 
 
+@misuse(Error, code.EBADF)
+def m_drm_mmap_whose_length_closes_the_file(stack: ExitStack) -> Thunk:
+    # The length is converted before the file is looked up (fget): the close
+    # its __index__ makes is seen, never a mapping of a released file.
+    c = client(stack)
+    h = c.call(*CREATE, size=4096).handle
+    off = int(c.call(*MAP, handle=h).offset)
+    return lambda: c.fd.mmap(off, _Hook(c.fd.close, 4096))  # type: ignore[arg-type]
+
+
+@misuse(ArgTypeError, code.EINVAL)
+def m_drm_ioctl_of_a_float_cmd(stack: ExitStack) -> Thunk:
+    c = client(stack)
+    return lambda: c.fd.ioctl(1.5, 0)  # type: ignore[arg-type]
+
+
 # 2. copies of owners: refused, so there is never a second owner.
 
 
 @misuse(CopyError, code.EINVAL)
 def m_copy_of_a_kbox(stack: ExitStack) -> Thunk:
     return lambda: copy.copy(box(stack))
+
+
+@misuse(CopyError, code.EINVAL)
+def m_copy_of_an_open_drm_file(stack: ExitStack) -> Thunk:
+    c = client(stack)
+    return lambda: copy.copy(c.fd)
 
 
 @misuse(CopyError, code.EINVAL)
