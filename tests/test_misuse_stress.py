@@ -486,7 +486,7 @@ _FORK_CHILD = textwrap.dedent("""
             r, st = os.waitpid(pid, os.WNOHANG)
             if r: break
             if time.time() > deadline:
-                os.kill(pid, 9); print("child hung"); sys.exit(3)
+                os.kill(pid, 9); print("child hung", flush=True); os._exit(3)  # holder never joins
             time.sleep(0.01)
         if os.waitstatus_to_exitcode(st) != 0:
             print("child failed", os.waitstatus_to_exitcode(st)); sys.exit(4)
