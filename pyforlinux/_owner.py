@@ -28,6 +28,22 @@
   The registry is consulted before any pointer is dereferenced, so none
   of these ever reads freed memory.
 
+- :class:`NoCopy`: the base of every owning and borrowing type. A copy
+  (``copy.copy``, ``copy.deepcopy``) or a pickle of an owner would make two
+  owners of one C object (double free, a second ``call_rcu`` of one
+  ``rcu_head``, a lock "held" by two guards); it raises :class:`CopyError`,
+  which is ``Error(EINVAL)`` and also a ``TypeError`` (Python's convention
+  for objects that cannot be pickled). Where Rust has ``Clone`` (``Arc``,
+  ``ARef``) the type has an explicit ``clone()`` instead.
+- the argument-conversion layer (:func:`arg_int`, :func:`arg_bytes`,
+  :func:`arg_float`, :func:`arg_callable`): every value a caller hands the
+  safe API is turned into a plain ``int``/``bytes``/``float`` (or checked
+  callable) *first*, raising ``Error(EINVAL)`` for anything else. Only then
+  is the owner's liveness checked, and between that check and the C access
+  no user Python can run (no ``__index__``, ``__float__``, ``__bytes__``,
+  ``__len__`` or rich comparison of a caller's object). The results are
+  exact built-in types, so later comparisons and ``len()`` run no user code.
+
 Nothing here is public API; the public names are re-exported by
 :mod:`pyforlinux.alloc` (``LeakWarning``) and :mod:`pyforlinux.types`.
 """
@@ -35,20 +51,371 @@ Nothing here is public API; the public names are re-exported by
 from __future__ import annotations
 
 import atexit
+import operator
 import os
 import sys
 import threading
 import warnings
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import FrameType, TracebackType
-from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, NoReturn, TypeVar
 
-from pyforlinux._bindings import ffi
+from pyforlinux._bindings import ffi, lib
 from pyforlinux.error import Error, code
 
 V = TypeVar("V")
+
+U64_MAX: Final = (1 << 64) - 1
+S64_MIN: Final = -(1 << 63)
+S64_MAX: Final = (1 << 63) - 1
+
+
+# ---------------------------------------------------------------- argument conversion
+
+
+class ArgTypeError(Error, TypeError):
+    """An argument of the wrong type: ``Error(EINVAL)``, also a ``TypeError``."""
+
+    def __init__(self, message: str | None = None) -> None:
+        """``Error(EINVAL)`` saying which argument and what it was."""
+        super().__init__(code.EINVAL, message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self._message,))
+
+
+def arg_int(value: object, what: str, lo: int = 0, hi: int = U64_MAX) -> int:
+    """``value`` as an exact ``int`` in ``lo..hi`` (inclusive).
+
+    Integers and objects with ``__index__`` are accepted (``operator.index``,
+    so user code runs *here*, before any liveness check); ``bool``, ``float``,
+    ``str``, ``None`` and the rest are not. The result is a plain ``int``
+    (never a subclass), so comparing it later runs no user code.
+
+    Raises:
+        Error: ``EINVAL`` if ``value`` is outside ``lo..hi``;
+            :class:`ArgTypeError` (``EINVAL``, also a ``TypeError``) if it
+            is not an integer.
+    """
+    if type(value) is not int:
+        if isinstance(value, bool):
+            raise ArgTypeError(f"{what} must be an integer, not a bool")
+        try:
+            idx = operator.index(value)  # type: ignore[arg-type]
+        except TypeError:
+            raise ArgTypeError(f"{what} must be an integer, not {type(value).__name__}") from None
+        value = int.__index__(idx)  # an exact int, whatever __index__ returned
+    assert type(value) is int
+    if not lo <= value <= hi:
+        raise Error(code.EINVAL, f"{what} {value} is outside {lo}..{hi}")
+    return value
+
+
+def arg_float(value: object, what: str) -> float:
+    """``value`` as an exact ``float`` (ints and ``__float__``/``__index__`` objects).
+
+    Raises:
+        Error: ``EINVAL`` for ``bool``, ``str``, ``None`` and the rest.
+    """
+    if type(value) is float:
+        return value
+    if isinstance(value, (bool, str, bytes, bytearray)) or value is None:
+        raise ArgTypeError(f"{what} must be a number, not {type(value).__name__}")
+    try:
+        f = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError) as e:
+        raise ArgTypeError(f"{what} must be a number: {e}") from None
+    return float.__float__(f)
+
+
+def arg_bytes(value: object, what: str) -> bytes:
+    """``value`` copied once into an exact ``bytes`` (any buffer-protocol object).
+
+    The copy is made with the buffer's real length (``memoryview.tobytes``),
+    never with a length the object reports through ``__len__``. ``str``,
+    integers (``bytes(5)`` is five zero bytes) and non-buffer objects are
+    refused.
+
+    Raises:
+        Error: ``EINVAL`` if ``value`` is not a bytes-like object.
+    """
+    if type(value) is bytes:
+        return value
+    if isinstance(value, (str, int)):
+        raise ArgTypeError(f"{what} must be bytes-like, not {type(value).__name__}")
+    try:
+        with memoryview(value) as mv:  # type: ignore[arg-type]
+            return mv.tobytes()
+    except TypeError:
+        raise ArgTypeError(f"{what} must be bytes-like, not {type(value).__name__}") from None
+
+
+def arg_callable(value: V, what: str) -> V:
+    """``value`` if it is callable (checked at registration, not when called).
+
+    Raises:
+        Error: ``EINVAL`` if ``value`` is not callable.
+    """
+    if not callable(value):
+        raise ArgTypeError(f"{what} must be callable, not {type(value).__name__}")
+    return value
+
+
+# ---------------------------------------------------------------- task identity
+
+
+class TaskIdentity:
+    """The runtime task (``struct task_struct``) of one thread, as an identity.
+
+    Guards and ``current`` compare these with ``is``: a thread's identity is
+    made once, from ``pfl_current()``, and is never reused -- unlike
+    ``threading.get_ident()``, which the OS hands to the next thread once
+    one exits. It holds a reference to the ``task_struct``
+    (``get_task_struct()``), so that the task stays readable while anything
+    remembers it, even after its thread ended; :attr:`alive` turns false
+    when the thread ends.
+
+    :attr:`held` lists the thread-bound guards (locks, RCU read sections,
+    Revocable accesses) the task holds; a thread that ends holding any is
+    reported (``task exits holding N lock(s)``, the kernel's
+    ``debug_check_no_locks_held()``) and they are released there, on the
+    ending thread, so the locks stay usable by others.
+    """
+
+    __slots__ = ("__weakref__", "alive", "deferred", "held", "raw")
+
+    def __init__(self) -> None:
+        """The calling thread's identity (use :func:`task_identity`)."""
+        raw = lib.pfl_current()
+        lib.get_task_struct_fn(raw)
+        self.raw: Any = raw
+        self.alive = True
+        self.held: dict[int, weakref.ref[Any]] = {}
+        # Guards of this task garbage collected on another thread (a reference
+        # cycle collected there): only this task may release them, which it
+        # does on its next pyforlinux call (task_identity()) or when it ends.
+        self.deferred: list[Any] = []
+        Finalizer(self, lib.put_task_struct, raw)
+        _identities.add(self)
+
+    def hold(self, guard: Any) -> None:
+        """Record that this task holds ``guard`` (released if the task ends first)."""
+        self.held[id(guard)] = weakref.ref(guard)
+
+    def unhold(self, guard: Any) -> None:
+        """Forget ``guard`` (released normally)."""
+        self.held.pop(id(guard), None)
+
+    def defer_release(self, guard: Any) -> None:
+        """``guard`` (held by this task) was collected on another thread: keep it
+        (resurrected) until this task releases it."""
+        if self.alive:
+            self.held.pop(id(guard), None)
+            self.deferred.append(guard)
+
+    def release_deferred(self) -> None:
+        """Release what :meth:`defer_release` kept (on this task only)."""
+        while self.deferred:
+            guard = self.deferred.pop()
+            try:
+                guard._task_exit()
+            except Exception as e:  # pragma: no cover - a release never raises
+                warnings.warn(f"pyforlinux: releasing a collected guard: {e!r}",
+                              RuntimeWarning, stacklevel=2)
+
+    def __repr__(self) -> str:
+        return f"<TaskIdentity pid {int(self.raw.pid)} {'alive' if self.alive else 'exited'}>"
+
+
+class _ThreadEnd:
+    """Kept in the thread-local storage: collected on the ending thread itself.
+
+    The only other place it is collected is a fork child dropping the other
+    threads' state: told apart by the process id (the forking thread's own
+    is renewed in the child), not by a thread id the OS reuses.
+    """
+
+    __slots__ = ("ident", "pid")
+
+    def __init__(self, ident: TaskIdentity) -> None:
+        self.ident = ident
+        self.pid = os.getpid()
+
+    def __del__(self) -> None:
+        ident = self.ident
+        ident.alive = False
+        if _exiting or os.getpid() != self.pid:
+            return  # interpreter exit, or a fork child dropping other threads' state
+        guards = [g for r in list(ident.held.values()) if (g := r()) is not None]
+        guards += ident.deferred
+        ident.deferred = []
+        ident.held.clear()
+        if not guards:
+            return
+        try:
+            lib.pfl_lockdep_report_exit_held()
+            for g in reversed(guards):
+                g._task_exit()
+        except Exception as e:  # pragma: no cover - never raise from a destructor
+            warnings.warn(f"pyforlinux: releasing the guards of an ending thread: {e}",
+                          RuntimeWarning, stacklevel=1)
+
+
+_tls = threading.local()
+_identities: weakref.WeakSet[TaskIdentity] = weakref.WeakSet()
+
+
+def task_identity() -> TaskIdentity:
+    """The calling thread's :class:`TaskIdentity` (made on first use)."""
+    try:
+        ident: TaskIdentity = _tls.ident
+        if ident.deferred:
+            ident.release_deferred()
+        return ident
+    except AttributeError:
+        ident = TaskIdentity()
+        _tls.end = _ThreadEnd(ident)
+        _tls.ident = ident
+        return ident
+
+
+# ---------------------------------------------------------------- fork()
+
+_fork_hooks: list[Callable[[], None]] = []
+in_fork_child = False
+"""True in a process made by ``os.fork()`` from one that had loaded pyforlinux."""
+
+
+def after_fork_in_child(hook: Callable[[], None]) -> None:
+    """Run ``hook()`` in a fork child, after the runtime is repaired (module state)."""
+    _fork_hooks.append(hook)
+
+
+def _before_fork() -> None:
+    lib.pfl_fork_prepare()  # pauses liburcu's workers, takes every runtime lock
+
+
+def _after_fork_parent() -> None:
+    lib.pfl_fork_parent()
+
+
+def _after_fork_child() -> None:
+    global in_fork_child, _tls
+    lib.pfl_fork_child()
+    in_fork_child = True
+    me = getattr(_tls, "ident", None)
+    end = getattr(_tls, "end", None)
+    if end is not None:
+        end.pid = os.getpid()  # the forking thread lives on in the child
+    # Other threads are gone: their identities are dead (their guards' locks
+    # are orphans, refused with EDEADLK by the lock layer).
+    for ident in list(_identities):
+        if ident is not me:
+            ident.alive = False
+    # Module-level Python locks another thread may have held at the fork.
+    fresh: dict[type, Callable[[], Any]] = {
+        type(threading.Lock()): threading.Lock, type(threading.RLock()): threading.RLock,
+    }
+    for name, mod in list(sys.modules.items()):
+        if mod is None or not (name == "pyforlinux" or name.startswith("pyforlinux.")):
+            continue
+        for attr, value in list(vars(mod).items()):
+            make = fresh.get(type(value))
+            if make is not None:
+                setattr(mod, attr, make())
+    REGISTRY._lock = threading.Lock()
+    for hook in _fork_hooks:
+        hook()
+
+
+os.register_at_fork(
+    before=_before_fork, after_in_parent=_after_fork_parent, after_in_child=_after_fork_child
+)
+
+
+def orphaned_owner(dep_map: Any) -> bool:
+    """In a fork child: whether the C lock of ``dep_map`` is held by a thread
+    of the parent (a task that does not exist here, so it is never released).
+    """
+    if not in_fork_child:
+        return False
+    owner = dep_map.owner
+    return bool(owner != ffi.NULL and owner.tgid != os.getpid())
+
+
+# ---------------------------------------------------------------- teardown
+
+
+def run_all(steps: Iterable[Callable[[], object]], what: str) -> None:
+    """Run every step of a teardown, even when some raise; then raise the first error.
+
+    A release that raises (a devres action, a driver data ``close()``) must
+    not leave the rest undone -- the device half-bound, later resources
+    live for ever. The kernel's release callbacks return ``void``: here each
+    one still runs, the later failures are reported (``RuntimeWarning``),
+    and the first is raised once everything is done.
+    """
+    first: BaseException | None = None
+    for step in steps:
+        try:
+            step()
+        except BaseException as e:
+            if first is None:
+                first = e
+            else:
+                warnings.warn(f"pyforlinux: {what}: another release failed too: {e!r}",
+                              RuntimeWarning, stacklevel=2)
+    if first is not None:
+        raise first
+
+
+# ---------------------------------------------------------------- no copies
+
+
+class CopyError(Error, TypeError):
+    """A copy or pickle of an owning/borrowing object: ``Error(EINVAL)``, also a ``TypeError``."""
+
+    def __init__(self, message: str | None = None) -> None:
+        """``Error(EINVAL)`` saying what was copied."""
+        super().__init__(code.EINVAL, message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self._message,))
+
+
+def _refuse_copy(obj: object, how: str) -> NoReturn:
+    name = type(obj).__name__
+    hint = " (use clone() for another reference)" if callable(getattr(obj, "clone", None)) else ""
+    raise CopyError(
+        f"a {name} owns or borrows a C object and cannot be {how}: a copy would be "
+        f"a second owner{hint}"
+    )
+
+
+class NoCopy:
+    """Base of owning and borrowing types: copying and pickling raise :class:`CopyError`.
+
+    Rust: such types are neither ``Copy`` nor (unless stated) ``Clone``.
+    """
+
+    __slots__ = ()
+
+    def __copy__(self) -> NoReturn:
+        _refuse_copy(self, "copied")
+
+    def __deepcopy__(self, memo: object) -> NoReturn:
+        _refuse_copy(self, "copied")
+
+    def __reduce_ex__(self, protocol: object) -> NoReturn:
+        _refuse_copy(self, "pickled or copied")
+
+    def __reduce__(self) -> NoReturn:
+        _refuse_copy(self, "pickled or copied")
+
+    def __getstate__(self) -> NoReturn:
+        _refuse_copy(self, "pickled or copied")
 
 
 class LeakWarning(ResourceWarning):
@@ -264,7 +631,7 @@ class ForeignEntry:
     exclusive: bool = False  # a live ``borrow_mut()``
 
 
-class ForeignRegistry:
+class ForeignRegistry(NoCopy):
     """Addresses currently owned by C, with their kind and borrow state.
 
     Thread context: any thread; one internal lock, never held while
@@ -375,6 +742,12 @@ class ForeignRegistry:
             else:
                 entry.shared -= 1
 
+    def is_borrowed(self, addr: int) -> bool:
+        """Whether ``addr`` is foreign-owned and has a live borrow."""
+        with self._lock:
+            entry = self._entries.get(addr)
+            return entry is not None and (entry.shared > 0 or entry.exclusive)
+
     def contains(self, addr: int) -> bool:
         """Whether ``addr`` is currently foreign-owned."""
         with self._lock:
@@ -391,7 +764,7 @@ REGISTRY = ForeignRegistry()
 """The process-wide registry of foreign-owned pointers."""
 
 
-class ForeignBorrow(Generic[V]):
+class ForeignBorrow(NoCopy, Generic[V]):
     """A live borrow of a foreign-owned object (``ForeignOwnable::borrow``).
 
     A context manager: ``with KBox.borrow(ptr) as view: ...``; or call
@@ -411,9 +784,15 @@ class ForeignBorrow(Generic[V]):
         addr: int,
         mutable: bool,
         make_view: Callable[[ForeignBorrow[V]], V],
+        *,
+        view_holds_borrow: bool = True,
     ) -> None:
         self._addr = addr
         self._mutable = mutable
+        # False when the view is the shared object itself (ARef, RcuBox,
+        # Unit): it cannot keep the borrow alive, so a holder of borrows
+        # (an XArray guard) must keep this borrow until it ends them.
+        self.view_holds_borrow = view_holds_borrow
         self._live = [True]
         self._fin = Finalizer(self, _end_borrow, registry, addr, mutable, self._live)
         # The view refers to this borrow (keeping it live), never the

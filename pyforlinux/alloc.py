@@ -46,7 +46,19 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, Protocol, TypeVar
 
 from pyforlinux._bindings import ffi, lib
-from pyforlinux._owner import REGISTRY, ForeignBorrow, LeakWarning, addr_of, leak_finalizer
+from pyforlinux._owner import (
+    REGISTRY,
+    S64_MAX,
+    S64_MIN,
+    U64_MAX,
+    ArgTypeError,
+    ForeignBorrow,
+    LeakWarning,
+    NoCopy,
+    addr_of,
+    arg_int,
+    leak_finalizer,
+)
 from pyforlinux.error import Error, code
 
 __all__ = [
@@ -120,8 +132,7 @@ class Flags:
         Raises:
             Error: ``EINVAL`` if ``raw`` does not fit a ``gfp_t``.
         """
-        if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw < (1 << 32):
-            raise Error(code.EINVAL, f"{raw!r} is not a gfp_t value")
+        raw = arg_int(raw, "gfp_t value", 0, (1 << 32) - 1)
         object.__setattr__(self, "_raw", raw)
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -138,7 +149,7 @@ class Flags:
     def __contains__(self, other: object) -> bool:
         """``other in self``: :meth:`contains`. Raises ``TypeError`` for non-Flags."""
         if not isinstance(other, Flags):
-            raise TypeError(f"'in <Flags>' needs Flags, not {type(other).__name__}")
+            raise ArgTypeError(f"'in <Flags>' needs Flags, not {type(other).__name__}")
         return self.contains(other)
 
     def __or__(self, other: Flags) -> Flags:
@@ -194,13 +205,14 @@ GFP_KERNEL_ACCOUNT: Final = Flags(lib.GFP_KERNEL_ACCOUNT)
 """``GFP_KERNEL``, accounted to the memory cgroup."""
 __GFP_ZERO: Final = Flags(lib.__GFP_ZERO)
 """Zero the allocated memory (or'd with one of the above)."""
+_ZERO: Final = __GFP_ZERO  # for class bodies, where __GFP_ZERO would be name-mangled
 __GFP_NOWARN: Final = Flags(lib.__GFP_NOWARN)
 """Do not report allocation failure (or'd with one of the above)."""
 
 
 def _check_flags(value: object) -> Flags:
     if not isinstance(value, Flags):
-        raise TypeError(f"allocation flags must be alloc.Flags, not {type(value).__name__}")
+        raise ArgTypeError(f"allocation flags must be alloc.Flags, not {type(value).__name__}")
     return value
 
 
@@ -253,6 +265,7 @@ class Kmalloc:
     @staticmethod
     def alloc(size: int, flags: Flags) -> Any:
         """``kmalloc(size, flags)``. Raises :class:`AllocError` on failure."""
+        size = arg_int(size, "size")
         p = lib.pfl_kmalloc(size, _check_flags(flags).as_raw(), 0)
         if p == ffi.NULL:
             raise _fail("kmalloc", size, flags)
@@ -261,6 +274,7 @@ class Kmalloc:
     @staticmethod
     def realloc(ptr: Any, size: int, old_size: int, flags: Flags) -> Any:
         """``krealloc(ptr, size, flags)``. Raises :class:`AllocError` on failure."""
+        size = arg_int(size, "size")
         p = lib.pfl_krealloc(ptr, size, _check_flags(flags).as_raw(), 0)
         if p == ffi.NULL:
             raise _fail("krealloc", size, flags)
@@ -283,6 +297,7 @@ class Vmalloc:
     @staticmethod
     def alloc(size: int, flags: Flags) -> Any:
         """``vmalloc(size)`` with ``flags``. Raises :class:`AllocError` on failure."""
+        size = arg_int(size, "size")
         p = lib.pfl_vmalloc(size, _check_flags(flags).as_raw(), 0)
         if p == ffi.NULL:
             raise _fail("vmalloc", size, flags)
@@ -319,7 +334,7 @@ class KVmalloc(Kmalloc):
 class _CType:
     """A resolved C type: size, pointer type and how values are copied."""
 
-    __slots__ = ("align", "name", "ptr", "scalar", "size", "type")
+    __slots__ = ("align", "integer", "name", "ptr", "scalar", "size", "type")
 
     def __init__(self, ctype: Any) -> None:
         try:
@@ -335,25 +350,34 @@ class _CType:
             raise Error(code.EINVAL, f"{ctype!r} needs {self.align}-byte alignment (max {_ALIGN})")
         self.name = self.type.cname
         self.scalar = self.type.kind in ("primitive", "pointer", "enum")
+        # Integer C types take any __index__ object, as Python's own APIs do.
+        self.integer = self.type.kind in ("primitive", "enum") and isinstance(
+            ffi.new(self.ptr)[0], int
+        )
 
     def read(self, p: Any) -> Any:
         """The value at ``p`` (a ``T *``): a Python value, or a copy (``T *``)."""
         if self.scalar:
             return p[0]
-        buf = ffi.new(self.ptr)
+        try:
+            buf = ffi.new(self.ptr)
+        except MemoryError:
+            raise AllocError(f"no memory for a copy of a {self.name}") from None
         ffi.memmove(buf, p, self.size)
         return buf
 
-    def write(self, p: Any, value: Any) -> None:
-        """Store ``value`` at ``p``: a Python value (int, dict, list...) or cdata."""
-        if self.scalar:
-            try:
-                p[0] = value
-            except (TypeError, ValueError, OverflowError) as e:
-                msg = f"cannot store {value!r} into a {self.name}: {e}"
-                raise Error(code.EINVAL, msg) from None
-            return
-        if isinstance(value, ffi.CData):
+    def convert(self, value: Any) -> Any:
+        """``value`` converted into a new, separate ``T`` (a ``T *`` temporary).
+
+        Every conversion that can run user Python (``__index__``,
+        ``__float__``, a dict's values ...) happens here, before the caller
+        checks its owner and copies the temporary into C memory with
+        :meth:`store` (no Python in between).
+
+        Raises:
+            Error: ``EINVAL`` if ``value`` does not convert to ``T``.
+        """
+        if isinstance(value, ffi.CData) and not self.scalar:
             t = ffi.typeof(value)
             if t is self.type:
                 src = ffi.addressof(value)
@@ -361,21 +385,38 @@ class _CType:
                 src = value
             else:
                 raise Error(code.EINVAL, f"cannot store a {t.cname} into a {self.name}")
-            ffi.memmove(p, src, self.size)
-            return
+            try:
+                tmp = ffi.new(self.ptr)
+            except MemoryError:
+                raise AllocError(f"no memory for a temporary {self.name}") from None
+            ffi.memmove(tmp, src, self.size)
+            return tmp
+        if self.integer and type(value) not in (int, bool) and not isinstance(value, ffi.CData):
+            value = arg_int(value, f"a {self.name} value", -(1 << 64), 1 << 64)
         try:
-            tmp = ffi.new(self.ptr, value)
+            return ffi.new(self.ptr, value)
+        except MemoryError:
+            raise AllocError(f"no memory for a temporary {self.name}") from None
         except (TypeError, ValueError, OverflowError, IndexError, KeyError) as e:
             raise Error(code.EINVAL, f"cannot store {value!r} into a {self.name}: {e}") from None
-        # SAFETY: p points at sizeof(T) writable bytes (the caller owns them)
-        # and tmp is a separate, fully initialised T.
+
+    def store(self, p: Any, tmp: Any) -> None:
+        """Copy a :meth:`convert`-ed temporary to ``p`` (runs no Python code)."""
+        # SAFETY (caller): p points at sizeof(T) writable bytes it checked
+        # are live just before; tmp is a separate, fully initialised T.
         ffi.memmove(p, tmp, self.size)
+
+    def write(self, p: Any, value: Any) -> None:
+        """Store ``value`` at ``p``: :meth:`convert` then :meth:`store`."""
+        self.store(p, self.convert(value))
 
 
 _ctype_cache: dict[Any, _CType] = {}
 
 
 def _ctype(ctype: Any) -> _CType:
+    if not isinstance(ctype, (str, ffi.CType)):
+        raise ArgTypeError(f"a C type is a name or a cffi CType, not {type(ctype).__name__}")
     ct = _ctype_cache.get(ctype)
     if ct is None:
         ct = _ctype_cache[ctype] = _CType(ctype)
@@ -399,7 +440,7 @@ _B = TypeVar("_B", bound="Box[Any]")
 _state_lock = threading.Lock()
 
 
-class Box(Generic[S]):
+class Box(NoCopy, Generic[S]):
     """One owned C object of type ``T``, allocated by :attr:`ALLOCATOR`.
 
     Use the allocator-specific classes :class:`KBox`, :class:`VBox`,
@@ -460,18 +501,16 @@ class Box(Generic[S]):
         Rust: ``Box::new(x, flags)``
         """
         ct = _ctype(ctype)
+        _check_flags(flags)
+        if init is None:  # zeroed by the allocator: no temporary of sizeof(T)
+            p = cls.ALLOCATOR.alloc(max(ct.size, 1), flags | _ZERO)
+            return cls._adopt(p, ct, True)  # type: ignore[no-any-return]
+        tmp = ct.convert(init)  # user code runs here, before anything is allocated
         p = cls.ALLOCATOR.alloc(max(ct.size, 1), flags)
         # SAFETY: p is a fresh allocation of at least sizeof(T) bytes, 16-byte
         # aligned (>= alignof(T), checked by _CType), owned by nobody else.
         box = cls._adopt(p, ct, True)
-        try:
-            if init is None:
-                ffi.memmove(box._ptr, b"\0" * ct.size, ct.size)
-            else:
-                ct.write(box._ptr, init)
-        except BaseException:
-            box.close()
-            raise
+        ct.store(box._ptr, tmp)
         return box  # type: ignore[no-any-return]
 
     @classmethod
@@ -505,7 +544,12 @@ class Box(Generic[S]):
             raise Error(code.EINVAL, f"{cls.__name__}.from_raw: {ptr!r} is not a live allocation")
         if REGISTRY.contains(addr_of(ptr)):
             raise Error(code.EINVAL, f"{cls.__name__}.from_raw: {ptr!r} is foreign-owned")
-        return cls._adopt(ptr, _ctype(ctype), True)  # type: ignore[no-any-return]
+        ct = _ctype(ctype)
+        if lib.pfl_ksize(ptr) < ct.size:
+            raise Error(
+                code.EINVAL, f"{cls.__name__}.from_raw: {ptr!r} is smaller than a {ct.name}"
+            )
+        return cls._adopt(ptr, ct, True)  # type: ignore[no-any-return]
 
     # -- state
 
@@ -574,7 +618,9 @@ class Box(Generic[S]):
 
         Rust: ``*box = value`` (``DerefMut``)
         """
-        self._ct.write(self._check(), value)
+        tmp = self._ct.convert(value)  # user code may run (and even close us) here
+        with _state_lock:  # close() takes it: checked and written atomically
+            self._ct.store(self._check(), tmp)
 
     def write(self: Box[Uninit], value: Any) -> Box[Init]:
         """Initialise an uninitialised box; returns it as ``Box[Init]``.
@@ -587,10 +633,12 @@ class Box(Generic[S]):
 
         Rust: ``Box<MaybeUninit<T>>::write``
         """
-        p = self._check()
-        if self._init:
-            raise Error(code.EINVAL, f"{self._what} is already initialised")
-        self._ct.write(p, value)
+        tmp = self._ct.convert(value)  # user code runs before the checks
+        with _state_lock:
+            p = self._check()
+            if self._init:
+                raise Error(code.EINVAL, f"{self._what} is already initialised")
+            self._ct.store(p, tmp)
         return self._reinit()
 
     def assume_init(self: Box[Uninit]) -> Box[Init]:
@@ -737,7 +785,7 @@ class Box(Generic[S]):
         return f"<{self._what} {state}>"
 
 
-class BoxRef:
+class BoxRef(NoCopy):
     """A borrowed view of a foreign-owned box (``&T`` / ``&mut T``).
 
     Valid while its :class:`ForeignBorrow` is live; afterwards every
@@ -777,10 +825,11 @@ class BoxRef:
             Error: ``EINVAL`` after the borrow ended, ``EPERM`` on a shared
                 borrow.
         """
+        tmp = self._ct.convert(value)  # user code runs before the checks
         self._borrow.check()
         if not self._borrow.mutable:
             raise Error(code.EPERM, "cannot write through a shared borrow (use borrow_mut)")
-        self._ct.write(self._ptr, value)
+        self._ct.store(self._ptr, tmp)
 
 
 class KBox(Box[S]):
@@ -855,7 +904,7 @@ _MAX_BYTES: Final = 1 << 40  # the runtime refuses larger allocations
 _V = TypeVar("_V", bound="Vec")
 
 
-class Vec:
+class Vec(NoCopy):
     """A growable C array of ``T`` (``T *`` buffer, length, capacity).
 
     Use :class:`KVec`, :class:`VVec` or :class:`KVVec`. Every call that may
@@ -869,7 +918,7 @@ class Vec:
 
     ALLOCATOR: ClassVar[type[Allocator]] = Kmalloc
 
-    __slots__ = ("__weakref__", "_cap", "_ct", "_fin", "_len", "_live", "_ptr", "_what")
+    __slots__ = ("__weakref__", "_cap", "_ct", "_fin", "_gen", "_len", "_live", "_ptr", "_what")
 
     def __init__(self, ctype: Any) -> None:
         """An empty vector of ``ctype`` (no allocation). Rust: ``Vec::new``.
@@ -882,6 +931,7 @@ class Vec:
         self._len = 0
         self._cap = 0
         self._live = True
+        self._gen = 0  # bumped by every change of buffer or length (retain() checks it)
         self._what = f"{type(self).__name__}<{self._ct.name}>"
         self._fin: weakref.finalize[..., Any] | None = None  # armed while there is a buffer
 
@@ -899,6 +949,7 @@ class Vec:
 
         Rust: ``Vec::with_capacity``
         """
+        capacity = arg_int(capacity, "capacity")
         v = cls(ctype)
         v.reserve(capacity, flags)
         return v
@@ -912,6 +963,7 @@ class Vec:
 
         Rust: ``Vec::from_elem``
         """
+        n = arg_int(n, "length")
         v = cls.with_capacity(ctype, n, flags)
         try:
             v.resize(n, value, flags)
@@ -933,6 +985,8 @@ class Vec:
 
         Rust: ``Vec::from_raw_parts``
         """
+        length = arg_int(length, "length")
+        capacity = arg_int(capacity, "capacity")
         v = cls(ctype)
         if not 0 <= length <= capacity:
             raise Error(code.EINVAL, f"length {length} > capacity {capacity}")
@@ -956,6 +1010,11 @@ class Vec:
     def _check(self) -> None:
         if not self._live:
             raise Error(code.EINVAL, f"{self._what} was already released or moved")
+
+    def _mut(self) -> None:
+        """:meth:`_check` for a change: also records that the vector changed."""
+        self._check()
+        self._gen += 1
 
     # -- size
 
@@ -992,10 +1051,9 @@ class Vec:
 
         Rust: ``Vec::reserve``
         """
-        self._check()
+        additional = arg_int(additional, "additional", 0, U64_MAX)
         _check_flags(flags)
-        if additional < 0:
-            raise Error(code.EINVAL, f"cannot reserve {additional} elements")
+        self._check()
         need = self._len + additional
         if need <= self._cap:
             return
@@ -1005,6 +1063,7 @@ class Vec:
             raise AllocError(f"{self._what}: {new_cap} elements do not fit an allocation")
         # SAFETY: on failure the allocator raises and leaves the old buffer
         # as it was; on success the first len elements were copied over.
+        self._mut()
         if self._ptr == ffi.NULL:
             p = self.ALLOCATOR.alloc(size, flags)
             self._ptr = ffi.cast(self._ct.ptr, p)
@@ -1022,8 +1081,9 @@ class Vec:
 
         Rust: ``Vec::push``
         """
+        tmp = self._ct.convert(value)
         self.reserve(1, flags)
-        self.push_within_capacity(value)
+        self._push_converted(tmp)
 
     def push_within_capacity(self, value: Any) -> None:
         """Append ``value`` without allocating.
@@ -1035,10 +1095,13 @@ class Vec:
 
         Rust: ``Vec::push_within_capacity``
         """
-        self._check()
+        self._push_converted(self._ct.convert(value))
+
+    def _push_converted(self, tmp: Any) -> None:
+        self._mut()
         if self._len == self._cap:
             raise Error(code.EINVAL, f"{self._what} is full ({self._cap} elements)")
-        self._ct.write(self._ptr + self._len, value)
+        self._ct.store(self._ptr + self._len, tmp)
         self._len += 1
 
     def insert_within_capacity(self, index: int, value: Any) -> None:
@@ -1049,13 +1112,13 @@ class Vec:
 
         Rust: ``Vec::insert_within_capacity``
         """
-        self._check()
+        index = arg_int(index, "index", S64_MIN, S64_MAX)
+        tmp = self._ct.convert(value)
+        self._mut()
         if not 0 <= index <= self._len:
             raise Error(code.EINVAL, f"insertion index {index} out of range 0..{self._len}")
         if self._len == self._cap:
             raise Error(code.EINVAL, f"{self._what} is full ({self._cap} elements)")
-        tmp = ffi.new(self._ct.ptr)
-        self._ct.write(tmp, value)
         es = self._ct.size
         # SAFETY: index <= len < cap, so both ranges lie inside the buffer;
         # memmove handles the overlap.
@@ -1073,10 +1136,19 @@ class Vec:
 
         Rust: ``Vec::extend_from_slice``
         """
-        items = list(values)
-        self.reserve(len(items), flags)
-        for v in items:
-            self.push_within_capacity(v)
+        temps = []
+        for v in list(values):
+            try:
+                temps.append(self._ct.convert(v))
+            except Error:
+                # as before: the values before the bad one are appended
+                self.reserve(len(temps), flags)
+                for t in temps:
+                    self._push_converted(t)
+                raise
+        self.reserve(len(temps), flags)
+        for t in temps:
+            self._push_converted(t)
 
     def resize(self, new_len: int, value: Any, flags: Flags) -> None:
         """Truncate, or extend with copies of ``value``, to ``new_len``.
@@ -1086,21 +1158,21 @@ class Vec:
 
         Rust: ``Vec::resize``
         """
+        new_len = arg_int(new_len, "length")
+        tmp = self._ct.convert(value)
         self._check()
-        if new_len < 0:
-            raise Error(code.EINVAL, f"negative length {new_len}")
         if new_len <= self._len:
             self.truncate(new_len)
             return
         self.reserve(new_len - self._len, flags)
         while self._len < new_len:
-            self.push_within_capacity(value)
+            self._push_converted(tmp)
 
     # -- shrinking
 
     def pop(self) -> Any:
         """Remove and return the last element, or ``None`` if empty. Rust: ``Vec::pop``."""
-        self._check()
+        self._mut()
         if self._len == 0:
             return None
         self._len -= 1
@@ -1116,6 +1188,7 @@ class Vec:
         Rust: ``Vec::remove``
         """
         i = self._index(index)
+        self._gen += 1
         value = self._ct.read(self._ptr + i)
         es = self._ct.size
         ffi.memmove(self._ptr + i, self._ptr + i + 1, (self._len - i - 1) * es)
@@ -1124,9 +1197,8 @@ class Vec:
 
     def truncate(self, length: int) -> None:
         """Keep the first ``length`` elements (no-op if shorter). Rust: ``Vec::truncate``."""
-        self._check()
-        if length < 0:
-            raise Error(code.EINVAL, f"negative length {length}")
+        length = arg_int(length, "length")
+        self._mut()
         self._len = min(self._len, length)
 
     def clear(self) -> None:
@@ -1136,18 +1208,32 @@ class Vec:
     def retain(self, keep: Any) -> None:
         """Keep only the elements for which ``keep(value)`` is true. Rust: ``Vec::retain``."""
         self._check()
+        # Rust's closure cannot touch the vector (&mut self is borrowed). Here
+        # the callbacks see copies and decide first; a callback that changed
+        # the vector makes retain() refuse (EBUSY) without compacting, so no
+        # cleared, truncated or reallocated element comes back.
+        gen = self._gen
+        decisions = []
+        for i in range(self._len):
+            if self._gen != gen or not self._live:
+                raise Error(code.EBUSY, f"{self._what} was changed by the retain() callback")
+            decisions.append(bool(keep(self._ct.read(self._ptr + i))))
+        if self._gen != gen or not self._live:
+            raise Error(code.EBUSY, f"{self._what} was changed by the retain() callback")
         out = 0
         es = self._ct.size
-        for i in range(self._len):
-            if keep(self._ct.read(self._ptr + i)):
+        for i, kept in enumerate(decisions):
+            if kept:
                 if out != i:
                     ffi.memmove(self._ptr + out, self._ptr + i, es)
                 out += 1
         self._len = out
+        self._gen += 1
 
     # -- access
 
     def _index(self, index: int) -> int:
+        index = arg_int(index, "index", S64_MIN, S64_MAX)
         self._check()
         i = index + self._len if index < 0 else index
         if not 0 <= i < self._len:
@@ -1160,10 +1246,13 @@ class Vec:
 
     def __setitem__(self, index: int, value: Any) -> None:
         """Overwrite the element at ``index``. Raises ``Error(EINVAL)`` if out of range."""
-        self._ct.write(self._ptr + self._index(index), value)
+        index = arg_int(index, "index", S64_MIN, S64_MAX)
+        tmp = self._ct.convert(value)  # user code runs before the checks
+        self._ct.store(self._ptr + self._index(index), tmp)
 
     def get(self, index: int) -> Any:
         """The element at ``index``, or ``None`` if out of range. Rust: ``slice::get``."""
+        index = arg_int(index, "index", S64_MIN, S64_MAX)
         self._check()
         if not 0 <= index < self._len:
             return None
@@ -1195,7 +1284,7 @@ class Vec:
 
     def into_raw_parts(self) -> tuple[Any, int, int]:
         """Give up ownership: ``(T * buffer, length, capacity)``. Rust: ``Vec::into_raw_parts``."""
-        self._check()
+        self._mut()
         parts = (self._ptr, self._len, self._cap)
         self._live = False
         if self._fin is not None:
@@ -1208,6 +1297,7 @@ class Vec:
         if not self._live:
             return
         self._live = False
+        self._gen += 1
         p, self._ptr = self._ptr, ffi.NULL
         self._len = self._cap = 0
         if self._fin is not None:
@@ -1271,9 +1361,8 @@ class FailNth:
 
     def __init__(self, n: int) -> None:
         """See :func:`fail_nth`. Raises ``Error(EINVAL)`` for ``n < 1``."""
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise Error(code.EINVAL, f"fail_nth needs n >= 1, not {n!r}")
-        self.n = n
+        # The task's counter is an unsigned long: larger n is EINVAL, not OverflowError.
+        self.n = arg_int(n, "fail_nth n", 1, U64_MAX)
         self.triggered = False
         self._armed = False
 
@@ -1316,9 +1405,7 @@ def fail_nth(n: int) -> FailNth:
 
 class _FailProbability:
     def __init__(self, ppm: int) -> None:
-        if isinstance(ppm, bool) or not isinstance(ppm, int) or not 0 <= ppm <= 1_000_000:
-            raise Error(code.EINVAL, f"probability must be 0..1000000 ppm, not {ppm!r}")
-        self.ppm = ppm
+        self.ppm = arg_int(ppm, "fail_probability ppm", 0, 1_000_000)
 
     def __enter__(self) -> _FailProbability:
         lib.pfl_fail_probability_set(self.ppm)

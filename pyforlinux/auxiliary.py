@@ -37,6 +37,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pyforlinux import driver
 from pyforlinux._bindings import ffi, lib
+from pyforlinux._owner import NoCopy
 from pyforlinux.device import Bound, Core, Device, DeviceContext, Normal, _core_of, _DeviceCore
 from pyforlinux.error import Error, code
 
@@ -205,7 +206,7 @@ class _Bus:
 _bus = _Bus()
 
 
-class Registration:
+class Registration(NoCopy):
     """An auxiliary device ``modname.name.id`` under a bound ``parent``.
 
     Created, it is added to the bus (and bound if a driver matches);

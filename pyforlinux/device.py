@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
 from pyforlinux._bindings import ffi, lib
+from pyforlinux._owner import NoCopy
 from pyforlinux.error import Error, code
 
 log = logging.getLogger("pyforlinux.device")
@@ -252,7 +253,7 @@ def _add_devres(core: _DeviceCore, action: Callable[[Any], None], data: Any) -> 
         raise Error(-rc, f"devm_add_action on {core.name}")
 
 
-class Device(Generic[Ctx]):
+class Device(NoCopy, Generic[Ctx]):
     """A view of a ``struct device`` in context ``Ctx``; see the module
     documentation.
 

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
+from pyforlinux._owner import NoCopy
 from pyforlinux.device import Bound, Device
 from pyforlinux.error import Error, code
 from pyforlinux.revocable import Revocable, RevocableGuard
@@ -25,7 +26,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-class Devres(Generic[T]):
+class Devres(NoCopy, Generic[T]):
     """``data`` tied to the binding of ``dev``.
 
     Raises (constructor):

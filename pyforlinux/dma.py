@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol, TypeAlias, runtime_checkable
 
 from pyforlinux._bindings import ffi, lib
+from pyforlinux._owner import arg_bytes, arg_int
 from pyforlinux.device import Bound, Device, _DeviceCore
 from pyforlinux.error import Error, code
 from pyforlinux.page import PAGE_SHIFT, PAGE_SIZE
@@ -778,6 +779,8 @@ def _device_access(
     dev: Device[Any], dma: DmaAddress, size: int, write: bool
 ) -> list[tuple[int, int]]:
     """Physical (address, length) chunks for a device access, page by page."""
+    dma = arg_int(dma, "DMA address", 0, _U64)
+    size = arg_int(size, "DMA access size", 0, _U64)
     if size < 0 or dma < 0 or dma + size - 1 > _U64:
         raise Error(code.EINVAL, f"bad DMA access {dma:#x}+{size}")
     mapper = get_mapper(dev)
@@ -827,7 +830,7 @@ def device_write(dev: Device[Any], dma: DmaAddress, data: bytes) -> None:
     Thread context: any, as :func:`device_read`.
     C/Rust: none (it plays the hardware).
     """
-    data = bytes(data)
+    data = arg_bytes(data, "device_write data")
     pos = 0
     for phys, n in _device_access(dev, dma, len(data), True):
         # SAFETY: as device_read.

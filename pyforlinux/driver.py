@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, Protocol, TypeVar
 
+from pyforlinux._owner import NoCopy
 from pyforlinux.error import Error, code
 
 D = TypeVar("D")
@@ -27,7 +28,7 @@ class RegistrationOps(Protocol):
         """Unbind ``drv`` from its devices and remove it from the bus."""
 
 
-class Registration(Generic[D]):
+class Registration(NoCopy, Generic[D]):
     """A driver registered with a bus until :meth:`close`.
 
     ``drv`` is the driver (an instance of the bus's driver type).

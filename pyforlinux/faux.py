@@ -21,11 +21,12 @@ from __future__ import annotations
 from typing import Any
 
 from pyforlinux._bindings import ffi, lib
+from pyforlinux._owner import NoCopy
 from pyforlinux.device import Bound, Device, Normal, _DeviceCore
 from pyforlinux.error import Error, code
 
 
-class Registration:
+class Registration(NoCopy):
     """A faux device named ``name``, bound until :meth:`close`.
 
     Raises:

@@ -47,7 +47,7 @@ from types import TracebackType
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pyforlinux._bindings import ffi, lib
-from pyforlinux._owner import addr_of, leak_finalizer
+from pyforlinux._owner import U64_MAX, NoCopy, addr_of, arg_int, leak_finalizer
 from pyforlinux.alloc import Flags, Kmalloc
 from pyforlinux.error import Error, code
 from pyforlinux.sync.arc import Arc, ArcBorrow, UniqueArc
@@ -68,7 +68,7 @@ _lock = threading.Lock()
 # ---------------------------------------------------------------- links
 
 
-class ListLinks(Generic[ID]):
+class ListLinks(NoCopy, Generic[ID]):
     """The ``prev``/``next`` pointers of an item for one list ID.
 
     A ``kmalloc``-ed ``struct list_head``; ``INIT_LIST_HEAD``-ed while the
@@ -93,10 +93,11 @@ class ListLinks(Generic[ID]):
         """Allocate links for list ``id``.
 
         Raises:
-            AllocError: ``ENOMEM``.
+            AllocError: ``ENOMEM``. Error: ``EINVAL`` for an ``id`` that is not a u64.
 
         Rust: ``ListLinks::new`` (an initialiser inside the item's allocation)
         """
+        id = arg_int(id, "list id", 0, U64_MAX)
         ptr = ffi.cast("struct list_head *", Kmalloc.alloc(ffi.sizeof("struct list_head"), flags))
         lib.INIT_LIST_HEAD(ptr)
         self: ListLinks[Any] = object.__new__(cls)
@@ -143,7 +144,7 @@ class ListLinks(Generic[ID]):
         return f"<ListLinks<{self._id}> {state}>"
 
 
-class ListItem:
+class ListItem(NoCopy):
     """Base class of values that can be put on a :class:`List`.
 
     Subclasses store a :class:`ListLinks` per list ID and name the
@@ -176,6 +177,7 @@ class ListItem:
 
         Rust: ``ListItem::view_links``
         """
+        id = arg_int(id, "list id", 0, U64_MAX)
         name = self.LIST_LINKS.get(id)
         links = getattr(self, name, None) if name is not None else None
         if not isinstance(links, ListLinks) or links.id != id:
@@ -202,9 +204,44 @@ class ListItem:
             return True
 
     def on_create_list_arc_from_unique(self, id: int) -> None:
-        """Record that a ``ListArc`` for ``id`` now exists. Rust: ``ListArcSafe``."""
+        """Record that a ``ListArc`` for ``id`` now exists. Rust: ``ListArcSafe``.
+
+        Rust knows statically that a ``UniqueArc`` is the only reference, so
+        no ``ListArc`` can exist yet. Here one Python item can be put in two
+        ``UniqueArc`` s (``ListArc.new(item)`` twice), so the tracking is
+        checked at run time, tracked class or not: a second ``ListArc`` for
+        one item and ID would let the item be linked twice.
+
+        Raises:
+            Error: ``EBUSY`` if a ``ListArc`` for ``id`` already exists.
+        """
         with _lock:
-            self._list_arcs().add(id)
+            arcs = self._list_arcs()
+            if id in arcs:
+                raise Error(
+                    code.EBUSY,
+                    f"{type(self).__name__} already has a ListArc for list id {id} "
+                    "(one item, one ListArc per id)",
+                )
+            arcs.add(id)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        """Attributes are free, but links that are on a list cannot be replaced."""
+        self._check_links_free(name)
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        self._check_links_free(name)
+        object.__delattr__(self, name)
+
+    def _check_links_free(self, name: str) -> None:
+        cur = self.__dict__.get(name) if hasattr(self, "__dict__") else None
+        if isinstance(cur, ListLinks) and cur._list is not None:
+            raise Error(
+                code.EBUSY,
+                f"{type(self).__name__}.{name}: its ListLinks are on a list; "
+                "remove the item first",
+            )
 
     def on_drop_list_arc(self, id: int) -> None:
         """Record that the ``ListArc`` for ``id`` is gone. Rust: ``ListArcSafe``."""
@@ -225,7 +262,7 @@ T = TypeVar("T", bound=ListItem)
 # ---------------------------------------------------------------- ListArc
 
 
-class ListArc(Generic[T, ID]):
+class ListArc(NoCopy, Generic[T, ID]):
     """An :class:`~pyforlinux.sync.Arc` that is the unique one for list ``id``.
 
     Owning it is owning the right to put the item on a list with that ID.
@@ -258,10 +295,19 @@ class ListArc(Generic[T, ID]):
             AllocError: ``ENOMEM``; ``value`` is then not dropped: it stays
                 the caller's, to release (e.g. its ``ListLinks``), as with
                 :meth:`~pyforlinux.sync.arc.Arc.new`.
+            Error: ``EBUSY`` if ``value`` already has a ``ListArc`` for ``id``
+                (it is in another ``Arc``): nothing is allocated.
 
         Rust: ``ListArc::new``
         """
-        return cls.from_unique(UniqueArc.new(value, flags), id)
+        id = arg_int(id, "list id", 0, U64_MAX)
+        value.on_create_list_arc_from_unique(id)  # EBUSY before anything is allocated
+        try:
+            unique = UniqueArc.new(value, flags)
+        except BaseException:
+            value.on_drop_list_arc(id)
+            raise
+        return cls._transmute(unique.into_arc(), id)
 
     @classmethod
     def from_unique(cls, unique: UniqueArc[T], id: int = 0) -> ListArc[T, Any]:
@@ -269,6 +315,7 @@ class ListArc(Generic[T, ID]):
 
         Rust: ``impl From<UniqueArc<T>> for ListArc<T, ID>``
         """
+        id = arg_int(id, "list id", 0, U64_MAX)
         unique.deref().on_create_list_arc_from_unique(id)
         return cls._transmute(unique.into_arc(), id)
 
@@ -283,11 +330,17 @@ class ListArc(Generic[T, ID]):
 
         Rust: ``ListArc::pair_from_unique``
         """
+        id1 = arg_int(id1, "list id", 0, U64_MAX)
+        id2 = arg_int(id2, "list id", 0, U64_MAX)
         if id1 == id2:
             raise Error(code.EINVAL, "pair_from_unique needs two different list ids")
         item = unique.deref()
         item.on_create_list_arc_from_unique(id1)
-        item.on_create_list_arc_from_unique(id2)
+        try:
+            item.on_create_list_arc_from_unique(id2)
+        except BaseException:
+            item.on_drop_list_arc(id1)
+            raise
         arc = unique.into_arc()
         return cls._transmute(arc.clone(), id1), cls._transmute(arc, id2)
 
@@ -299,6 +352,7 @@ class ListArc(Generic[T, ID]):
 
         Rust: ``ListArc::try_from_arc`` (``Result<ListArc, Arc>``)
         """
+        id = arg_int(id, "list id", 0, U64_MAX)
         if arc.deref().try_new_list_arc(id):
             return cls._transmute(_move_arc(arc), id)
         return arc
@@ -309,6 +363,7 @@ class ListArc(Generic[T, ID]):
 
         Rust: ``ListArc::try_from_arc_borrow``
         """
+        id = arg_int(id, "list id", 0, U64_MAX)
         if borrow.deref().try_new_list_arc(id):
             return cls._transmute(borrow.clone_arc(), id)
         return None
@@ -431,7 +486,7 @@ def _move_arc(arc: Arc[T]) -> Arc[T]:
 # ---------------------------------------------------------------- List
 
 
-class List(Generic[T, ID]):
+class List(NoCopy, Generic[T, ID]):
     """A doubly linked list of :class:`ListArc` items (list ID ``id``).
 
     The list owns the ``ListArc`` of each item on it. :meth:`close` (or the
@@ -441,15 +496,18 @@ class List(Generic[T, ID]):
     Rust: ``kernel::list::List<T, ID>``
     """
 
-    __slots__ = ("__weakref__", "_fin", "_head", "_id", "_items", "_version")
+    __slots__ = ("__weakref__", "_fin", "_head", "_id", "_items", "_links", "_version")
 
     def __init__(self, id: int = 0) -> None:
         """An empty list for items' links of ID ``id``. Rust: ``List::new``."""
-        self._id = id
+        self._id = arg_int(id, "list id", 0, U64_MAX)
         # The sentinel: Python-owned, never handed to C.
         self._head = ffi.new("struct list_head *")
         lib.INIT_LIST_HEAD(self._head)
         self._items: dict[int, ListArc[T, ID]] = {}
+        # The links each item was linked with, by node: removal unlinks (and
+        # marks free) exactly those, whatever the item's attributes say now.
+        self._links: dict[int, ListLinks[Any]] = {}
         self._version = 0
         self._fin: weakref.finalize[..., Any] | None = None
 
@@ -503,6 +561,7 @@ class List(Generic[T, ID]):
         links._list = self
         node = addr_of(ptr)
         self._items[node] = owned
+        self._links[node] = links
         self._changed()
         return node
 
@@ -521,16 +580,19 @@ class List(Generic[T, ID]):
         lib.list_add(links._ptr, self._head)
         links._list = self
         self._items[addr_of(links._ptr)] = owned
+        self._links[addr_of(links._ptr)] = links
         self._changed()
 
     # -- removal
 
     def _remove_node(self, node: int) -> ListArc[T, ID]:
         owned = self._items.pop(node)
+        links = self._links.pop(node)
         # SAFETY: node is in self._items, so it is linked on this list (whose
-        # links only this List touches) and its item is kept alive by owned.
+        # links only this List touches, and which cannot be freed or replaced
+        # while linked) and its item is kept alive by owned.
         lib.list_del_init(ffi.cast("struct list_head *", node))
-        owned.deref().view_links(self._id)._list = None
+        links._list = None
         self._changed()
         return owned
 
@@ -561,7 +623,10 @@ class List(Generic[T, ID]):
             return None
         if links._list is not self:
             raise Error(code.EINVAL, "the item is on another list with this id")
-        return self._remove_node(addr_of(links._ptr))
+        node = addr_of(links.as_ptr())
+        if self._links.get(node) is not links or self._items[node].deref() is not value:
+            raise Error(code.EINVAL, "these links are on this list for another item")
+        return self._remove_node(node)
 
     def push_all_back(self, other: List[T, ID]) -> None:
         """Move every item of ``other`` to the end of this list (``list_splice_tail_init``).
@@ -575,9 +640,12 @@ class List(Generic[T, ID]):
             raise Error(code.EINVAL, "push_all_back needs another list of the same id")
         lib.list_splice_tail_init(other._head, self._head)
         for node, owned in other._items.items():
-            owned.deref().view_links(self._id)._list = self
+            links = other._links[node]
+            links._list = self
             self._items[node] = owned
+            self._links[node] = links
         other._items.clear()
+        other._links.clear()
         other._changed()
         self._changed()
 
@@ -657,7 +725,7 @@ class List(Generic[T, ID]):
         return f"<List<{self._id}> len={len(self._items)}>"
 
 
-class Cursor(Generic[T, ID]):
+class Cursor(NoCopy, Generic[T, ID]):
     """A position *between* two items of a :class:`List` (or at an end).
 
     It has a previous and a next item (either may be absent) and no
@@ -749,7 +817,7 @@ class Cursor(Generic[T, ID]):
         return f"<Cursor next={'end' if self._next is None else hex(self._next)}>"
 
 
-class CursorPeek(Generic[T, ID]):
+class CursorPeek(NoCopy, Generic[T, ID]):
     """The item just before or after a :class:`Cursor`.
 
     Valid until the cursor or list changes (``Error(EAGAIN)`` afterwards).

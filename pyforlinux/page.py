@@ -45,7 +45,7 @@ from types import TracebackType
 from typing import Any, Final, Protocol, TypeVar, runtime_checkable
 
 from pyforlinux._bindings import ffi, lib
-from pyforlinux._owner import leak_finalizer
+from pyforlinux._owner import NoCopy, arg_bytes, arg_int, leak_finalizer
 from pyforlinux.alloc import AllocError, Flags
 from pyforlinux.error import Error, code
 
@@ -89,6 +89,11 @@ def page_align(addr: int) -> int | None:
     return (addr + PAGE_SIZE - 1) & PAGE_MASK
 
 
+def _args(offset: object, length: object, what: str) -> tuple[int, int]:
+    """``offset``/``length`` as plain ``int``s (user code runs here, before any check)."""
+    return arg_int(offset, f"{what}: offset"), arg_int(length, f"{what}: length")
+
+
 def _check_range(offset: int, length: int, limit: int, what: str) -> None:
     if offset < 0 or length < 0 or offset > limit or length > limit - offset:
         raise Error(
@@ -114,8 +119,7 @@ def _zero(addr: int, length: int) -> None:
 def _alloc_pages(flags: Flags, order: int, what: str) -> int:
     if not isinstance(flags, Flags):
         raise Error(code.EINVAL, f"{what}: flags must be pyforlinux.alloc.Flags, not {flags!r}")
-    if isinstance(order, bool) or not isinstance(order, int) or not 0 <= order <= _MAX_ORDER:
-        raise Error(code.EINVAL, f"{what}: order must be 0..{_MAX_ORDER}, not {order!r}")
+    order = arg_int(order, f"{what}: order", 0, _MAX_ORDER)
     # SAFETY: the runtime's page allocator; order checked to be 0..20.
     p = lib.pfl_alloc_pages(flags.as_raw(), order, 0)
     if p == ffi.NULL:
@@ -123,7 +127,7 @@ def _alloc_pages(flags: Flags, order: int, what: str) -> int:
     return int(ffi.cast("uintptr_t", p))
 
 
-class _PageOwner:
+class _PageOwner(NoCopy):
     """Shared ownership logic: release once, pinning by a consumer, leak report."""
 
     _lock: threading.Lock
@@ -206,7 +210,7 @@ class _PageOwner:
         self.close()
 
 
-class _PageAccess:
+class _PageAccess(NoCopy):
     """Bounds-checked access to one page at ``_addr()`` (read/write/fill_zero)."""
 
     def _addr(self) -> int:  # pragma: no cover - overridden
@@ -242,6 +246,7 @@ class _PageAccess:
 
         Rust: ``Page::read_raw`` (safe here: the destination is a new bytes).
         """
+        offset, length = _args(offset, length, "Page.read")
         addr = self._addr()
         _check_range(offset, length, PAGE_SIZE, "Page.read")
         return _read(addr + offset, length)
@@ -255,8 +260,9 @@ class _PageAccess:
 
         Rust: ``Page::write_raw``
         """
+        offset = arg_int(offset, "Page.write: offset")
+        data = arg_bytes(data, "Page.write: data")
         addr = self._addr()
-        data = bytes(data)
         _check_range(offset, len(data), PAGE_SIZE, "Page.write")
         _write(addr + offset, data)
 
@@ -268,6 +274,7 @@ class _PageAccess:
 
         Rust: ``Page::fill_zero_raw``
         """
+        offset, length = _args(offset, length, "Page.fill_zero")
         addr = self._addr()
         _check_range(offset, length, PAGE_SIZE, "Page.fill_zero")
         _zero(addr + offset, length)
@@ -350,7 +357,7 @@ class BorrowedPage(_PageAccess):
         return f"<BorrowedPage pfn={self._page >> PAGE_SHIFT:#x} of {type(self._owner).__name__}>"
 
 
-class PageIter(Iterator[BorrowedPage]):
+class PageIter(NoCopy, Iterator[BorrowedPage]):
     """Iterator of :class:`BorrowedPage` items over the pages of one owner.
 
     Pages come in the order of the owner's (virtual) buffer. :meth:`size`
@@ -486,6 +493,7 @@ class Pages(_PageOwner):
         Raises:
             Error: ``EINVAL`` if out of range or released.
         """
+        index = arg_int(index, "page index")
         self._check()
         if not 0 <= index < len(self):
             raise Error(code.EINVAL, f"page index {index} out of range 0..{len(self)}")
@@ -498,14 +506,16 @@ class Pages(_PageOwner):
 
     def read(self, offset: int, length: int) -> bytes:
         """Copy ``length`` bytes at ``offset`` (bytes) of the block; ``EINVAL`` if outside."""
+        offset, length = _args(offset, length, "Pages.read")
         self._check()
         _check_range(offset, length, self.size, "Pages.read")
         return _read(self._base + offset, length)
 
     def write(self, offset: int, data: bytes) -> None:
         """Copy ``data`` into the block at ``offset``. Raises ``EINVAL`` if outside."""
+        offset = arg_int(offset, "Pages.write: offset")
+        data = arg_bytes(data, "Pages.write: data")
         self._check()
-        data = bytes(data)
         _check_range(offset, len(data), self.size, "Pages.write")
         _write(self._base + offset, data)
 
@@ -560,8 +570,7 @@ class PageBuffer(_PageOwner):
 
         Rust: ``VVec::<u8>::with_capacity(capacity, flags)``
         """
-        if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 0:
-            raise Error(code.EINVAL, f"capacity must be a non-negative int, not {capacity!r}")
+        capacity = arg_int(capacity, "PageBuffer capacity")
         self = object.__new__(cls)
         self._pages = []
         self._cap = 0
@@ -605,8 +614,8 @@ class PageBuffer(_PageOwner):
 
         Rust: ``Vec::extend_from_slice``
         """
+        data = arg_bytes(data, "PageBuffer.extend_from_slice: data")
         self._check()
-        data = bytes(data)
         end = self._len + len(data)
         if end > self._cap:
             if self._pinned_by is not None:
@@ -639,8 +648,9 @@ class PageBuffer(_PageOwner):
             Error: ``EINVAL`` if ``offset..offset+len(data)`` exceeds the
                 capacity or the buffer was released.
         """
+        offset = arg_int(offset, "PageBuffer.write: offset")
+        data = arg_bytes(data, "PageBuffer.write: data")
         self._check()
-        data = bytes(data)
         _check_range(offset, len(data), self._cap, "PageBuffer.write")
         self._copy_in(offset, data)
         self._len = max(self._len, offset + len(data))
@@ -651,6 +661,7 @@ class PageBuffer(_PageOwner):
         Raises:
             Error: ``EINVAL`` if outside the capacity or released.
         """
+        offset, length = _args(offset, length, "PageBuffer.read")
         self._check()
         _check_range(offset, length, self._cap, "PageBuffer.read")
         out = bytearray()
@@ -669,6 +680,7 @@ class PageBuffer(_PageOwner):
 
     def page(self, index: int) -> BorrowedPage:
         """The ``index``-th backing page, borrowed. Raises ``EINVAL`` if out of range."""
+        index = arg_int(index, "page index")
         self._check()
         if not 0 <= index < len(self._pages):
             raise Error(code.EINVAL, f"page index {index} out of range 0..{len(self._pages)}")

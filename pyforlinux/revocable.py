@@ -21,7 +21,10 @@ from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from pyforlinux._bindings import lib
+from pyforlinux._owner import NoCopy, arg_callable
 from pyforlinux.error import Error, code
+from pyforlinux.sync._guard import ThreadBoundGuard
+from pyforlinux.sync.rcu import _sleepable
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -33,12 +36,16 @@ def _release(value: object) -> None:
         close()
 
 
-class RevocableGuard(Generic[T]):
+class RevocableGuard(ThreadBoundGuard, Generic[T]):
     """Access to a :class:`Revocable`'s value inside an RCU read section.
 
     A context manager; the value is ``guard.value`` (or what ``with``
     binds). The read section ends when the guard is released, which must
-    happen on the thread that took it.
+    happen on the task that took it. A guard dropped without release (garbage
+    collected on its task) and a guard whose thread ends are released
+    there -- reported, never left holding the read section, so
+    :meth:`Revocable.revoke` does not wait for ever (the shared
+    :class:`~pyforlinux.sync._guard.ThreadBoundGuard` rules).
 
     Raises:
         Error: ``EPERM`` if released on another thread; ``EINVAL`` if
@@ -47,35 +54,49 @@ class RevocableGuard(Generic[T]):
     Rust: ``kernel::revocable::RevocableGuard``
     """
 
+    __slots__ = ("_value",)
+
+    _USED_AFTER_RELEASE = "{s} used after release"
+    _USED_ON_OTHER_THREAD = "{s} used on another thread"
+    _UNLOCKED_ON_OTHER_THREAD = "{s} released on another thread"
+    _LEAKED = "{s} was garbage collected unreleased (use 'with' or release())"
+
     def __init__(self, value: T) -> None:
+        # SAFETY (caller): the calling task has just entered the read section.
         self._value = value
-        self._thread = threading.get_ident()
-        self._open = True
+        self._bind()
+
+    def _subject(self) -> str:
+        return "RevocableGuard"
+
+    def _release(self) -> None:
+        lib.pfl_rcu_read_unlock()
 
     @property
     def value(self) -> T:
         """The protected value; valid until the guard is released."""
-        if not self._open:
+        if self._thread is None:
             raise Error(code.EINVAL, "RevocableGuard used after release")
         return self._value
 
     def release(self) -> None:
-        """End the read section (``rcu_read_unlock()``)."""
-        if threading.get_ident() != self._thread:
-            raise Error(code.EPERM, "RevocableGuard released on another thread")
-        if not self._open:
-            raise Error(code.EINVAL, "RevocableGuard released twice")
-        self._open = False
-        lib.pfl_rcu_read_unlock()
+        """End the read section (``rcu_read_unlock()``).
 
-    def __enter__(self) -> T:
+        Raises:
+            Error: ``EPERM`` on another task; ``EINVAL`` if already released.
+        """
+        if self._thread is None:
+            raise Error(code.EINVAL, "RevocableGuard released twice")
+        self.unlock()
+
+    def __enter__(self) -> T:  # type: ignore[override]
         return self.value
 
     def __exit__(self, *exc: object) -> None:
         self.release()
 
 
-class Revocable(Generic[T]):
+class Revocable(NoCopy, Generic[T]):
     """A value whose access can be revoked; see the module documentation.
 
     Rust: ``kernel::revocable::Revocable<T>``
@@ -107,6 +128,7 @@ class Revocable(Generic[T]):
 
     def try_access_with(self, f: Callable[[T], R]) -> R | None:
         """``f(value)`` inside an RCU read section, or ``None`` if revoked."""
+        arg_callable(f, "try_access_with(f)")
         guard = self.try_access()
         if guard is None:
             return None
@@ -117,9 +139,17 @@ class Revocable(Generic[T]):
         """Revoke access, wait for readers, release the value.
 
         Returns True if this call revoked it, False if it was already revoked.
-        May sleep (a grace period); must not be called inside an RCU read
-        section, which the runtime reports as sleeping in atomic context.
+        May sleep (a grace period).
+
+        Raises:
+            Error: ``EDEADLK`` inside an RCU read section (a guard of this
+                task is live: the wait would never end; reported as
+                might_sleep) or, in strict mode, in atomic context; nothing
+                is revoked then.
         """
+        # Inside a read section (this task's own access, say) the grace period
+        # could never end: EDEADLK before anything changes (as synchronize_rcu()).
+        _sleepable("Revocable.revoke()")
         with self._lock:
             if not self._available:
                 return False

@@ -57,7 +57,7 @@ from typing import Any, Generic, TypeVar
 
 from pyforlinux import dma
 from pyforlinux._bindings import ffi, lib
-from pyforlinux._owner import leak_finalizer
+from pyforlinux._owner import NoCopy, leak_finalizer
 from pyforlinux.alloc import Flags
 from pyforlinux.device import Bound, Device
 from pyforlinux.devres import Devres
@@ -79,7 +79,7 @@ P = TypeVar("P", bound=AsPageIter)
 S = TypeVar("S", bound=_Sealed, covariant=True)
 
 
-class _DmaMappedSgt:
+class _DmaMappedSgt(NoCopy):
     """The DMA mapping of one ``struct sg_table`` for one device (Rust ``DmaMappedSgt``).
 
     ``close()`` unmaps, once. Kept in a :class:`Devres`, so the device's
@@ -300,7 +300,7 @@ class SGTableIter(Iterator[SGEntry]):
         return SGEntry(entry, self._owner)
 
 
-class SGTable(Generic[S]):
+class SGTable(NoCopy, Generic[S]):
     """A scatter-gather table in type state ``S``: :class:`Owned` or :class:`Borrowed`.
 
     See the module documentation. Build one with :meth:`new` (owned) or

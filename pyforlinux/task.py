@@ -15,16 +15,16 @@ Rust: rust/kernel/task.rs. C header: include/linux/sched.h
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from pyforlinux._bindings import ffi, lib
+from pyforlinux._owner import NoCopy, TaskIdentity, task_identity
 from pyforlinux.cred import Credential, Kuid
 from pyforlinux.error import Error, code
 
 
-class Task:
+class Task(NoCopy):
     """A reference to a task (``struct task_struct *``), counted.
 
     Release it with :meth:`close` (``put_task_struct()``).
@@ -89,7 +89,7 @@ class Task:
         self.close()
 
 
-class CurrentTask:
+class CurrentTask(NoCopy):
     """The calling thread's task; valid on that thread only.
 
     Raises:
@@ -99,13 +99,15 @@ class CurrentTask:
     """
 
     def __init__(self) -> None:
-        self._thread = threading.get_ident()
-        self._raw: Any = lib.pfl_current()
+        # The runtime task itself, never a reusable thread id: another thread
+        # is another task (EPERM) even if the OS gave it this thread's id.
+        self._task: TaskIdentity = task_identity()
 
     def _ptr(self) -> Any:
-        if threading.get_ident() != self._thread:
+        task = self._task
+        if task is not task_identity():
             raise Error(code.EPERM, "CurrentTask used from another thread")
-        return self._raw
+        return task.raw
 
     def pid(self) -> int:
         """The thread id."""

@@ -47,7 +47,15 @@ from types import TracebackType
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from pyforlinux._bindings import ffi
-from pyforlinux._owner import REGISTRY, ForeignBorrow, LeakWarning, addr_of, leak_finalizer
+from pyforlinux._owner import (
+    REGISTRY,
+    ForeignBorrow,
+    LeakWarning,
+    NoCopy,
+    addr_of,
+    arg_callable,
+    leak_finalizer,
+)
 from pyforlinux.error import Error, code
 
 __all__ = [
@@ -71,7 +79,7 @@ _Self = TypeVar("_Self")
 # ---------------------------------------------------------------- Opaque
 
 
-class Opaque(Generic[T]):
+class Opaque(NoCopy, Generic[T]):
     """C memory for a ``T`` that Python never interprets on its own.
 
     Used for C objects that C code reads and writes (a ``struct mutex``, a
@@ -181,7 +189,7 @@ class Opaque(Generic[T]):
 # ---------------------------------------------------------------- ScopeGuard
 
 
-class ScopeGuard(Generic[D]):
+class ScopeGuard(NoCopy, Generic[D]):
     """Runs a cleanup function when a scope ends, unless dismissed.
 
     ``with ScopeGuard.new(lambda: undo()):`` runs ``undo()`` when the block
@@ -204,7 +212,13 @@ class ScopeGuard(Generic[D]):
     _ARMED: ClassVar[str] = "armed"
 
     def __init__(self, data: D, cleanup: Callable[[D], object]) -> None:
-        """Guard ``data`` with ``cleanup`` (prefer :meth:`new_with_data`)."""
+        """Guard ``data`` with ``cleanup`` (prefer :meth:`new_with_data`).
+
+        Raises:
+            Error: ``EINVAL`` if ``cleanup`` is not callable (refused here,
+                not when it would run).
+        """
+        arg_callable(cleanup, "ScopeGuard cleanup")
         self._data = data
         self._cleanup = cleanup
         self._state = self._ARMED
@@ -214,6 +228,7 @@ class ScopeGuard(Generic[D]):
     @classmethod
     def new(cls, cleanup: Callable[[], object]) -> ScopeGuard[None]:
         """A guard running ``cleanup()``. Rust: ``ScopeGuard::new``."""
+        arg_callable(cleanup, "ScopeGuard cleanup")
         return ScopeGuard(None, lambda _none: cleanup())
 
     @classmethod
@@ -372,14 +387,14 @@ class Unit:
         """Borrow the unit: the view is ``None``."""
         addr = addr_of(ptr)
         REGISTRY.borrow(addr, Unit, False)
-        return ForeignBorrow(REGISTRY, addr, False, lambda _b: None)
+        return ForeignBorrow(REGISTRY, addr, False, lambda _b: None, view_holds_borrow=False)
 
     @staticmethod
     def borrow_mut(ptr: Any) -> ForeignBorrow[None]:
         """Borrow the unit exclusively: the view is ``None``."""
         addr = addr_of(ptr)
         REGISTRY.borrow(addr, Unit, True)
-        return ForeignBorrow(REGISTRY, addr, True, lambda _b: None)
+        return ForeignBorrow(REGISTRY, addr, True, lambda _b: None, view_holds_borrow=False)
 
 
 def into_foreign(value: Any) -> Any:

@@ -16,15 +16,17 @@ Rust: rust/kernel/uaccess.rs. C header: include/linux/uaccess.h
 from __future__ import annotations
 
 import contextlib
+import threading
 import weakref
 from collections.abc import Iterator
 from typing import Any
 
 from pyforlinux._bindings import ffi, lib
+from pyforlinux._owner import NoCopy, arg_bytes, arg_int
 from pyforlinux.error import Error, code
 
 
-class UserSpace:
+class UserSpace(NoCopy):
     """A client's address space (a C ``struct pfl_mm``, csrc/runtime/uaccess.c).
 
     User addresses map to host memory the runtime owns, so kernel C reaches
@@ -37,9 +39,17 @@ class UserSpace:
 
     The C address space is freed with the object (``weakref.finalize``) or
     by :meth:`close`; it is not a kernel object (no live-object count).
+
+    ``limit`` (bytes, ``None`` for none) caps the total it may map, like a
+    process's ``RLIMIT_AS``: a client cannot make the process serving it
+    allocate without bound (:meth:`alloc` gives ``ENOMEM`` past it).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int | None = None) -> None:
+        self._limit = None if limit is None else arg_int(limit, "address space limit")
+        self._lock = threading.Lock()
+        self._sizes: dict[int, int] = {}  # user address -> bytes mapped there
+        self._mapped = 0
         mm = lib.pfl_mm_create()
         if mm == ffi.NULL:
             raise Error(code.ENOMEM, "no memory for a user address space")
@@ -48,7 +58,13 @@ class UserSpace:
 
     @property
     def c_mm(self) -> Any:
-        """The ``struct pfl_mm *`` (for ``pfl_use_mm()``)."""
+        """The ``struct pfl_mm *`` (for ``pfl_use_mm()``).
+
+        Raises:
+            Error: ``EBADF`` after :meth:`close` (never a freed address space).
+        """
+        if not self._fin.alive:
+            raise Error(code.EBADF, "user address space is closed")
         return self._mm
 
     def close(self) -> None:
@@ -59,13 +75,21 @@ class UserSpace:
         """Map ``size`` zeroed bytes; returns their user address.
 
         Raises:
-            Error: ``EINVAL`` for a size that is not positive; ``ENOMEM``.
+            Error: ``EINVAL`` for a size that is not positive; ``ENOMEM``
+                past the space's ``limit`` or when the host has no memory.
         """
+        size = arg_int(size, "user mapping size")
         if size <= 0:
             raise Error(code.EINVAL, "user mapping of no bytes")
-        addr = int(lib.pfl_mm_map(self._mm, size))
-        if not addr:
-            raise Error(code.ENOMEM, f"no memory for a user mapping of {size} bytes")
+        with self._lock:
+            if self._limit is not None and size > self._limit - self._mapped:
+                raise Error(code.ENOMEM, f"user mapping of {size} bytes: past the "
+                                         f"{self._limit}-byte limit of this address space")
+            addr = int(lib.pfl_mm_map(self.c_mm, size))
+            if not addr:
+                raise Error(code.ENOMEM, f"no memory for a user mapping of {size} bytes")
+            self._sizes[addr] = size
+            self._mapped += size
         return addr
 
     def free(self, addr: int) -> None:
@@ -74,37 +98,52 @@ class UserSpace:
         Raises:
             Error: ``EINVAL`` if nothing is mapped there.
         """
-        if lib.pfl_mm_unmap(self._mm, addr) != 0:
-            raise Error(code.EINVAL, f"no user mapping at {addr:#x}")
+        addr = arg_int(addr, "user address")
+        with self._lock:
+            if lib.pfl_mm_unmap(self.c_mm, addr) != 0:
+                raise Error(code.EINVAL, f"no user mapping at {addr:#x}")
+            self._mapped -= self._sizes.pop(addr, 0)
 
     def _find(self, addr: int, length: int) -> Any:
+        # Plain ints only (converted by the callers): no user code runs below.
         if addr < 0 or length < 0 or addr + length >= 1 << 64:
             raise Error(code.EFAULT, f"bad user address {addr:#x} (+{length})")
-        p = lib.pfl_mm_host(self._mm, addr, length)
+        p = lib.pfl_mm_host(self.c_mm, addr, length)
         if p == ffi.NULL:
             raise Error(code.EFAULT, f"bad user address {addr:#x} (+{length})")
         return ffi.buffer(p, length)
 
     def read(self, addr: int, length: int) -> bytes:
         """The client's own view of its memory (not a kernel path)."""
+        addr = arg_int(addr, "user address")
+        length = arg_int(length, "length")
         return bytes(self._find(addr, length))
 
     def write(self, addr: int, data: bytes) -> None:
-        """The client writes its own memory."""
+        """The client writes its own memory (``data`` converted first: its
+        real length is what is bounds-checked and written)."""
+        addr = arg_int(addr, "user address")
+        data = arg_bytes(data, "data")
         self._find(addr, len(data))[:] = data
 
     @contextlib.contextmanager
     def use(self) -> Iterator[None]:
         """Run kernel C on this thread as this client (``kthread_use_mm()``):
         its ``copy_*_user()`` see this address space and its fd table."""
-        old = lib.pfl_use_mm(self._mm)
+        old = lib.pfl_use_mm(self.c_mm)
         try:
             yield
         finally:
             lib.pfl_use_mm(old)
 
 
-class ProcessMemory:
+MAX_COPY = 64 << 20
+"""Bytes one :meth:`ProcessMemory.read` may copy (and so allocate) at once:
+a client of the device-node bridge cannot make the driver process allocate
+without bound through it (``ENOMEM`` past it)."""
+
+
+class ProcessMemory(NoCopy):
     """The address space of the host process ``pid`` (a remote runtime
     ``struct pfl_mm``): the C ``copy_{from,to}_user()`` of a task that
     :meth:`use` it go through ``process_vm_readv(2)``/``process_vm_writev(2)``;
@@ -127,14 +166,20 @@ class ProcessMemory:
         self._finalizer = weakref.finalize(self, lib.pfl_mm_destroy, mm)
 
     def as_raw(self) -> object:
-        """The ``struct pfl_mm *``."""
+        """The ``struct pfl_mm *``.
+
+        Raises:
+            Error: ``EBADF`` after :meth:`close`.
+        """
+        if not self._finalizer.alive:
+            raise Error(code.EBADF, f"address space of pid {self.pid} is closed")
         return self._mm
 
     @contextlib.contextmanager
     def use(self) -> Iterator[None]:
         """Make this the calling thread's user memory for the block (as
         :meth:`UserSpace.use`)."""
-        old = lib.pfl_use_mm(self._mm)
+        old = lib.pfl_use_mm(self.as_raw())
         try:
             yield
         finally:
@@ -144,13 +189,24 @@ class ProcessMemory:
         """``copy_from_user()`` of ``length`` bytes at ``addr``.
 
         Raises:
-            Error: ``EFAULT`` unless every byte is readable in the process.
+            Error: ``EFAULT`` unless every byte is readable in the process;
+                ``ENOMEM`` for more than :data:`MAX_COPY` bytes (what one call
+                may make the serving process allocate) or no memory;
+                ``EINVAL`` for arguments that are not integers.
         """
+        addr = arg_int(addr, "user address", -(1 << 63), 1 << 64)
+        length = arg_int(length, "length", -(1 << 63), 1 << 64)
         if length == 0:
             return b""
         if not (0 <= addr < 2**64 and 0 < length < 2**40):
             raise Error(code.EFAULT, f"bad user address {addr:#x} (+{length})")
-        buf = ffi.new("char[]", length)
+        if length > MAX_COPY:
+            raise Error(code.ENOMEM, f"copy of {length} bytes from pid {self.pid}: "
+                                     f"more than {MAX_COPY} in one call")
+        try:
+            buf = ffi.new("char[]", length)
+        except MemoryError:
+            raise Error(code.ENOMEM, f"no memory for a {length}-byte copy") from None
         with self.use():
             left = lib.pfl_copy_from_user(buf, ffi.cast("void *", addr), length)
         if left:
@@ -163,6 +219,8 @@ class ProcessMemory:
         Raises:
             Error: ``EFAULT`` unless every byte is writable in the process.
         """
+        addr = arg_int(addr, "user address", -(1 << 63), 1 << 64)
+        data = arg_bytes(data, "data")
         if not data:
             return
         if not (0 <= addr < 2**64):

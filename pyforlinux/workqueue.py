@@ -53,7 +53,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from pyforlinux._bindings import ffi, lib
-from pyforlinux._owner import leak_finalizer
+from pyforlinux._owner import NoCopy, leak_finalizer
 from pyforlinux.error import Error, code
 from pyforlinux.sync import lockdep
 from pyforlinux.sync.lockdep import LockClassKey
@@ -91,7 +91,7 @@ def _key(name: str) -> Any:
         return k.as_ptr()
 
 
-class Work:
+class Work(NoCopy):
     """A ``work_struct`` (in a ``delayed_work``, so it can also be delayed).
 
     Made by :func:`new_work`; belongs to one :class:`WorkItem` (its
@@ -291,7 +291,7 @@ class _Closure(WorkItem):
             func()
 
 
-class Queue:
+class Queue(NoCopy):
     """A ``struct workqueue_struct``.
 
     Rust: ``kernel::workqueue::Queue`` (and ``OwnedQueue`` for allocated ones)

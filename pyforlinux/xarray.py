@@ -63,7 +63,16 @@ from types import TracebackType
 from typing import Any, Final, Generic, TypeVar
 
 from pyforlinux._bindings import ffi, lib
-from pyforlinux._owner import ForeignBorrow, addr_of, leak_finalizer
+from pyforlinux._owner import (
+    REGISTRY,
+    ForeignBorrow,
+    NoCopy,
+    TaskIdentity,
+    addr_of,
+    arg_int,
+    leak_finalizer,
+    task_identity,
+)
 from pyforlinux.alloc import Flags
 from pyforlinux.error import Error, code
 from pyforlinux.types import Opaque, Unit
@@ -133,7 +142,7 @@ def _drop(obj: object) -> None:
         close()
 
 
-class XArray(Generic[T]):
+class XArray(NoCopy, Generic[T]):
     """A sparse array of owned ``T`` (see the module documentation).
 
     Args:
@@ -176,7 +185,7 @@ class XArray(Generic[T]):
         )
         self._ptr = self._xa.get()
         self._state = threading.Lock()  # protects _holder/_closed (never held while blocking)
-        self._holder: int | None = None  # thread id holding the guard
+        self._holder: TaskIdentity | None = None  # the task holding the guard
         self._closed = False
         self._fin = leak_finalizer(self, f"XArray of {getattr(item_type, '__name__', 'None')}")
 
@@ -210,10 +219,10 @@ class XArray(Generic[T]):
         return bool(lib.xa_empty(self._ptr))
 
     def _enter(self) -> None:
-        me = threading.get_ident()
+        me = task_identity()
         with self._state:
             self._check()
-            if self._holder == me:
+            if self._holder is me:
                 raise Error(
                     code.EDEADLK, "XArray.lock(): this thread already holds the guard"
                 )
@@ -251,7 +260,7 @@ class XArray(Generic[T]):
 
     def _guard(self) -> Guard[T]:
         with self._state:
-            self._holder = threading.get_ident()
+            self._holder = task_identity()
             closed = self._closed
         if closed:  # closed while we waited for the lock
             self._holder = None
@@ -273,7 +282,7 @@ class XArray(Generic[T]):
         with self._state:
             if self._closed:
                 return
-            if self._holder == threading.get_ident():
+            if self._holder is task_identity():
                 raise Error(code.EBUSY, "XArray.close() while this thread holds its guard")
         lib.xa_lock(self._ptr)
         with self._state:
@@ -319,7 +328,7 @@ class XArray(Generic[T]):
         return f"<XArray {self._kind.name} of {getattr(self._type, '__name__', '?')}{state}>"
 
 
-class Guard(Generic[T]):
+class Guard(NoCopy, Generic[T]):
     """The locked :class:`XArray` (``xa_lock`` held); release with ``with`` or :meth:`release`.
 
     Must be released on the thread that took it (``EPERM`` otherwise: a
@@ -334,20 +343,36 @@ class Guard(Generic[T]):
     def __init__(self, xa: XArray[T]) -> None:
         self._xa = xa
         self._ptr = xa._ptr
-        self._thread = threading.get_ident()
+        self._thread = task_identity()
         self._held = True
         # Weak: a borrow whose views are all gone has ended (as Rust's borrow
         # ends at its last use); the ones still alive end at release().
         self._borrows: list[weakref.ref[ForeignBorrow[Any]]] = []
-        # A guard dropped while held leaves the spinlock taken (every other
-        # locker then spins forever): reported, never "fixed" by the GC.
+        # Strong: borrows whose view is the shared object itself (ARef,
+        # RcuBox, unit entries) cannot tell when their last view goes; they
+        # last until release(), as the Rust borrow of the guard does.
+        self._pinned: list[ForeignBorrow[Any]] = []
+        self._thread.hold(self)
+        # A guard dropped while held is reported and released on its task (as
+        # lock guards: the shared ThreadBoundGuard rules), never left spinning
+        # every other locker for ever.
         self._fin = leak_finalizer(self, "XArray guard (xa_lock still held)")
+
+    def __del__(self) -> None:
+        if not getattr(self, "_held", False):
+            return
+        owner = self._thread
+        if owner is task_identity():
+            owner.unhold(self)
+            self._unlock()
+        else:
+            owner.defer_release(self)
 
     # -- state -------------------------------------------------------------
     def _check(self) -> None:
         if not self._held:
             raise Error(code.EINVAL, "XArray guard used after release")
-        if threading.get_ident() != self._thread:
+        if task_identity() is not self._thread:
             raise Error(code.EPERM, "XArray guard used on another thread than its holder's")
 
     def release(self) -> None:
@@ -357,17 +382,29 @@ class Guard(Generic[T]):
             Error: ``EPERM`` on another thread; ``EINVAL`` if already released.
         """
         self._check()
+        self._thread.unhold(self)
+        self._unlock()
+
+    def _unlock(self) -> None:
         borrows, self._borrows = self._borrows, []
+        pinned, self._pinned = self._pinned, []
         for ref in borrows:
             b = ref()
             if b is not None:
                 b.release()
+        for b in pinned:
+            b.release()
         self._held = False
         self._fin.detach()
         with self._xa._state:
             self._xa._holder = None
-        # SAFETY: this thread holds the lock (checked above).
+        # SAFETY: this thread holds the lock (checked by the callers).
         lib.xa_unlock(self._ptr)
+
+    def _task_exit(self) -> None:
+        """Release on the holding task (it is ending, or it collected the guard late)."""
+        if self._held:
+            self._unlock()
 
     @property
     def held(self) -> bool:
@@ -389,15 +426,13 @@ class Guard(Generic[T]):
 
     # -- helpers -------------------------------------------------------------
     @staticmethod
-    def _index(index: int) -> int:
-        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index <= ULONG_MAX:
-            raise Error(code.EINVAL, f"XArray index must be 0..ULONG_MAX, not {index!r}")
-        return index
+    def _index(index: object) -> int:
+        return arg_int(index, "XArray index", 0, ULONG_MAX)
 
     def _borrowed(self, ptr: Any) -> bool:
-        addr = addr_of(ptr)
+        """Whether the entry ``ptr`` has a live borrow (through any guard or none)."""
         self._borrows = [r for r in self._borrows if (b := r()) is not None and b.is_live()]
-        return any((b := r()) is not None and b.address == addr for r in self._borrows)
+        return REGISTRY.is_borrowed(addr_of(ptr))
 
     def _check_value(self, value: object) -> None:
         xa = self._xa
@@ -424,15 +459,18 @@ class Guard(Generic[T]):
         return ptr
 
     def _load(self, index: int, mutable: bool) -> Any:
+        index = self._index(index)  # user code (__index__) runs before the checks
         self._check()
-        index = self._index(index)
         # SAFETY: the lock is held; xa_load takes the RCU read lock itself.
         ptr = lib.xa_load(self._ptr, index)
         if ptr == ffi.NULL:
             return None
         kind = self._xa._type
         borrow = kind.borrow_mut(ptr) if mutable else kind.borrow(ptr)
-        self._borrows.append(weakref.ref(borrow))
+        if getattr(borrow, "view_holds_borrow", True):
+            self._borrows.append(weakref.ref(borrow))
+        else:
+            self._pinned.append(borrow)
         return borrow.get()
 
     # -- the API -------------------------------------------------------------
@@ -475,22 +513,25 @@ class Guard(Generic[T]):
 
         Rust: ``Guard::store``
         """
-        self._check()
         try:
-            index = self._index(index)
+            index = self._index(index)  # user code (__index__) runs before the checks
             self._check_value(value)
             if not isinstance(gfp, Flags):
                 raise Error(code.EINVAL, f"gfp must be pyforlinux.alloc.Flags, not {gfp!r}")
+        except Error as e:
+            raise StoreError(e, value) from None
+        self._check()
+        ptr = self._into(value)  # may run the value's code: check everything after it
+        try:
+            self._check()
             # SAFETY: the lock is held; only compared, never dereferenced.
             cur = lib.xa_load(self._ptr, index)
             if cur != ffi.NULL and self._borrowed(cur):
-                raise Error(code.EBUSY, f"entry {index} is borrowed through this guard")
-        except StoreError:
-            raise
+                raise Error(code.EBUSY, f"entry {index} is borrowed")
         except Error as e:
-            raise StoreError(e, value) from None
-        ptr = self._into(value)
-        # SAFETY: the lock is held; ptr came from T.into_foreign().
+            raise StoreError(e, self._xa._type.from_foreign(ptr)) from None
+        # SAFETY: the lock is held (checked, no Python since); ptr came from
+        # T.into_foreign().
         old = _xa_store_locked(self._ptr, index, ptr, gfp.as_raw())
         if lib.xa_is_err(old):
             back = self._xa._type.from_foreign(ptr)
@@ -511,14 +552,14 @@ class Guard(Generic[T]):
 
         Rust: ``Guard::remove``
         """
+        index = self._index(index)  # user code (__index__) runs before the checks
         self._check()
-        index = self._index(index)
         # SAFETY: the lock is held; only compared, never dereferenced.
         cur = lib.xa_load(self._ptr, index)
         if cur == ffi.NULL:
             return None
         if self._borrowed(cur):
-            raise Error(code.EBUSY, f"entry {index} is borrowed through this guard")
+            raise Error(code.EBUSY, f"entry {index} is borrowed")
         # SAFETY: the lock is held.
         ptr = _xa_erase_locked(self._ptr, index)
         if self._xa._unit:
@@ -539,13 +580,9 @@ class Guard(Generic[T]):
 
         C: ``__xa_alloc``. Rust: not in ``kernel::xarray`` yet (the C API).
         """
-        self._check()
         try:
-            for bound in (min, max):
-                if not isinstance(bound, int) or isinstance(bound, bool) or not (
-                    0 <= bound <= U32_MAX
-                ):
-                    raise Error(code.EINVAL, f"alloc bound must be 0..U32_MAX, not {bound!r}")
+            min = arg_int(min, "alloc bound min", 0, U32_MAX)
+            max = arg_int(max, "alloc bound max", 0, U32_MAX)
             if min > max:
                 raise Error(code.EINVAL, f"empty alloc range {min}..{max}")
             self._check_value(value)
@@ -553,9 +590,14 @@ class Guard(Generic[T]):
                 raise Error(code.EINVAL, f"gfp must be pyforlinux.alloc.Flags, not {gfp!r}")
         except Error as e:
             raise StoreError(e, value) from None
-        ptr = self._into(value)
+        self._check()
+        ptr = self._into(value)  # may run the value's code: check after it
         ident = ffi.new("u32 *")
         limit = ffi.new("struct xa_limit *", {"min": min, "max": max})
+        try:
+            self._check()
+        except Error as e:
+            raise StoreError(e, self._xa._type.from_foreign(ptr)) from None
         # SAFETY: the lock is held; ptr came from T.into_foreign().
         ret = _xa_alloc_locked(self._ptr, ident, ptr, limit[0], gfp.as_raw())
         if ret < 0:

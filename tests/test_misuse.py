@@ -23,6 +23,7 @@ import pytest
 from pyforlinux import alloc, drm, faux, module
 from pyforlinux import workqueue as wq
 from pyforlinux._bindings import ffi, lib
+from pyforlinux._owner import ArgTypeError, CopyError
 from pyforlinux.alloc import GFP_KERNEL, KBox, KVec
 from pyforlinux.devres import Devres
 from pyforlinux.dma import DataDirection
@@ -36,14 +37,16 @@ from pyforlinux.dma_buf.dma_fence import (
 from pyforlinux.drm.client import Client
 from pyforlinux.drm.ioctl import IOWR
 from pyforlinux.error import Error, code
-from pyforlinux.gpu.buddy import GpuBuddy, GpuBuddyAllocMode
-from pyforlinux.page import PAGE_SIZE, PageBuffer
+from pyforlinux.gpu.buddy import GpuBuddy, GpuBuddyAllocFlags, GpuBuddyAllocMode
+from pyforlinux.list import List, ListArc, ListItem, ListLinks
+from pyforlinux.page import PAGE_SIZE, Page, PageBuffer
 from pyforlinux.revocable import Revocable
 from pyforlinux.scatterlist import SGTable
 from pyforlinux.sync import lockdep, rcu
 from pyforlinux.sync.arc import Arc
 from pyforlinux.sync.aref import ARef
 from pyforlinux.sync.completion import Completion
+from pyforlinux.sync.condvar import CondVar
 from pyforlinux.sync.lock.mutex import Mutex, new_mutex
 from pyforlinux.sync.lock.spinlock import SpinLock, new_spinlock
 from pyforlinux.sync.lockdep import LockClassKey
@@ -872,6 +875,392 @@ def m_huge_delta_sleep(stack: ExitStack) -> Thunk:
 @misuse(Error, code.ERANGE)
 def m_delta_outside_i64(stack: ExitStack) -> Thunk:
     return lambda: Delta.from_nanos(1 << 64)
+# ---------------------------------------------------------------- issue 16: the attack classes
+# 1. check-then-use: a caller's value runs Python while being converted; the
+# conversion happens first, so closing the owner there is seen by the check.
+
+
+class _Hook:
+    """A caller's value whose conversion runs ``fn`` first (closing an owner)."""
+
+    def __init__(self, fn: Callable[[], object], value: Any = 1) -> None:
+        self.fn, self.value = fn, value
+
+    def __index__(self) -> int:
+        self.fn()
+        return int(self.value)
+
+    def __float__(self) -> float:
+        self.fn()
+        return float(self.value)
+
+
+class _LyingBuffer(bytearray):
+    """Reports one length, holds another."""
+
+    def __len__(self) -> int:
+        return 1
+
+
+@misuse(Error, code.EINVAL)
+def m_box_set_with_a_value_whose_float_closes_the_box(stack: ExitStack) -> Thunk:
+    b = KBox.new("double", GFP_KERNEL, 1.0)
+    return lambda: b.set(_Hook(b.close, 2.5))
+
+
+@misuse(Error, code.EINVAL)
+def m_box_set_with_a_value_whose_index_closes_the_box(stack: ExitStack) -> Thunk:
+    b = KBox.new("u64", GFP_KERNEL, 1)
+    return lambda: b.set(_Hook(b.close, 7))
+
+
+@misuse(Error, code.EINVAL)
+def m_vec_store_whose_index_closes_the_vector(stack: ExitStack) -> Thunk:
+    v = KVec.from_elem("u32", 0, 4, GFP_KERNEL)
+    stack.callback(v.close)
+    return lambda: v.__setitem__(_Hook(v.close, 1), 5)
+
+
+@misuse(Error, code.EINVAL)
+def m_vec_push_of_a_value_that_frees_the_buffer(stack: ExitStack) -> Thunk:
+    v = KVec.with_capacity("u64", 2, GFP_KERNEL)
+    stack.callback(v.close)
+    return lambda: v.push_within_capacity(_Hook(v.close, 3))
+
+
+@misuse(Error, code.EINVAL)
+def m_page_write_at_an_offset_whose_index_frees_the_page(stack: ExitStack) -> Thunk:
+    pages = PageBuffer.with_capacity(PAGE_SIZE, GFP_KERNEL)
+    stack.callback(pages.close)
+    page = pages.page(0)
+    return lambda: page.write(_Hook(pages.close, 0), b"x" * 16)
+
+
+@misuse(Error, code.EINVAL)
+def m_page_buffer_write_of_a_source_lying_about_its_length(stack: ExitStack) -> Thunk:
+    pages = PageBuffer.with_capacity(PAGE_SIZE, GFP_KERNEL)
+    stack.callback(pages.close)
+    return lambda: pages.write(PAGE_SIZE - 1, _LyingBuffer(b"y" * 64))  # 64 bytes, not 1
+
+
+@misuse(Error, code.EINVAL)
+def m_xarray_store_at_an_index_whose_index_releases_the_guard(stack: ExitStack) -> Thunk:
+    xa = stack.enter_context(XArray(AllocKind.Alloc, KBox))
+    g = xa.lock()
+    b = box(stack)
+    return lambda: g.store(_Hook(g.release, 3), b, GFP_KERNEL)
+
+
+@misuse(Error, code.EINVAL)
+def m_buddy_alloc_of_a_size_whose_index_closes_the_allocator(stack: ExitStack) -> Thunk:
+    b = GpuBuddy(0, 1 << 20, 4096)
+    stack.callback(b.close)
+    return lambda: b.alloc_blocks(GpuBuddyAllocMode.Simple, _Hook(b.close, 4096), 4096)
+
+
+@misuse(Error, code.EFAULT)
+def m_mapping_write_of_a_source_lying_about_its_length(stack: ExitStack) -> Thunk:
+    c = client(stack)
+    h = c.call(*CREATE, size=4096).handle
+    mapping = c.mmap(int(c.call(*MAP, handle=h).offset), 4096)
+    stack.callback(mapping.close)
+    return lambda: mapping.write(4000, _LyingBuffer(b"z" * 4096))  # would reach past the object
+
+
+@misuse(Error, code.EBADF)
+def m_drm_mmap_whose_length_closes_the_file(stack: ExitStack) -> Thunk:
+    # The length is converted before the file is looked up (fget): the close
+    # its __index__ makes is seen, never a mapping of a released file.
+    c = client(stack)
+    h = c.call(*CREATE, size=4096).handle
+    off = int(c.call(*MAP, handle=h).offset)
+    return lambda: c.fd.mmap(off, _Hook(c.fd.close, 4096))  # type: ignore[arg-type]
+
+
+@misuse(ArgTypeError, code.EINVAL)
+def m_drm_ioctl_of_a_float_cmd(stack: ExitStack) -> Thunk:
+    c = client(stack)
+    return lambda: c.fd.ioctl(1.5, 0)  # type: ignore[arg-type]
+
+
+# 2. copies of owners: refused, so there is never a second owner.
+
+
+@misuse(CopyError, code.EINVAL)
+def m_copy_of_a_kbox(stack: ExitStack) -> Thunk:
+    return lambda: copy.copy(box(stack))
+
+
+@misuse(CopyError, code.EINVAL)
+def m_copy_of_an_open_drm_file(stack: ExitStack) -> Thunk:
+    c = client(stack)
+    return lambda: copy.copy(c.fd)
+
+
+@misuse(CopyError, code.EINVAL)
+def m_deepcopy_of_a_mutex(stack: ExitStack) -> Thunk:
+    m = new_mutex(0, "misuse copy")
+    stack.callback(m.close)
+    return lambda: copy.deepcopy(m)
+
+
+@misuse(CopyError, code.EINVAL)
+def m_pickle_of_an_rcu_box(stack: ExitStack) -> Thunk:
+    r = rcu.RcuBox([1], GFP_KERNEL)
+    stack.callback(r.close)
+    return lambda: pickle.dumps(r)
+
+
+@misuse(CopyError, code.EINVAL)
+def m_copy_of_an_arc(stack: ExitStack) -> Thunk:
+    a = Arc.new([1], GFP_KERNEL)
+    stack.callback(a.close)
+    return lambda: copy.copy(a)
+
+
+@misuse(CopyError, code.EINVAL)
+def m_copy_of_a_lock_guard(stack: ExitStack) -> Thunk:
+    m = new_spinlock(0, "misuse guard copy")
+    stack.callback(m.close)
+    g = stack.enter_context(m.lock())
+    return lambda: copy.copy(g)
+
+
+@misuse(CopyError, code.EINVAL)
+def m_deepcopy_of_an_xarray(stack: ExitStack) -> Thunk:
+    xa = stack.enter_context(XArray(AllocKind.Alloc, KBox))
+    return lambda: copy.deepcopy(xa)
+
+
+@misuse(CopyError, code.EINVAL)
+def m_copy_of_a_page(stack: ExitStack) -> Thunk:
+    p = Page.alloc_page(GFP_KERNEL)
+    stack.callback(p.close)
+    return lambda: copy.copy(p)
+
+
+@misuse(CopyError, code.EINVAL)
+def m_pickle_of_a_condvar(stack: ExitStack) -> Thunk:
+    cv = CondVar("misuse cv")
+    stack.callback(cv.close)
+    return lambda: pickle.dumps(cv)
+
+
+# 3. intrusive lists: one ListArc per item and ID; links fixed while linked.
+
+
+class _Item(ListItem):
+    def __init__(self) -> None:
+        self.links = ListLinks.new(GFP_KERNEL)
+
+
+def _listed(stack: ExitStack) -> tuple[List[Any, Any], _Item]:
+    lst: List[Any, Any] = List.new()
+    stack.callback(lst.close)
+    item = _Item()
+    lst.push_back(ListArc.new(item, GFP_KERNEL))
+    return lst, item
+
+
+@misuse(Error, code.EBUSY)
+def m_one_item_in_two_list_arcs(stack: ExitStack) -> Thunk:
+    _lst, item = _listed(stack)
+    return lambda: ListArc.new(item, GFP_KERNEL)
+
+
+@misuse(Error, code.EBUSY)
+def m_links_replaced_while_linked(stack: ExitStack) -> Thunk:
+    _lst, item = _listed(stack)
+    spare = ListLinks.new(GFP_KERNEL)
+    stack.callback(spare.close)
+    return lambda: setattr(item, "links", spare)
+
+
+@misuse(Error, code.EBUSY)
+def m_links_deleted_while_linked(stack: ExitStack) -> Thunk:
+    _lst, item = _listed(stack)
+    return lambda: delattr(item, "links")
+
+
+@misuse(Error, code.EBUSY)
+def m_links_freed_while_linked(stack: ExitStack) -> Thunk:
+    _lst, item = _listed(stack)
+    return item.links.close
+
+
+# 4. thread identity: the runtime task, not a reusable thread id.
+
+
+@misuse(Error, code.EPERM)
+def m_current_of_an_exited_thread_used_by_a_new_one(stack: ExitStack) -> Thunk:
+    got: list[Any] = []
+    on_thread(lambda: got.append(current()))()  # that thread has exited now
+    return on_thread(lambda: got[0].pid())  # the OS may give this one its id
+
+
+# 5. locks and read sections outliving their holder; do_unlocked misuse.
+
+
+@misuse(Error, code.EINVAL, bad_unlock=1)
+def m_guard_of_a_thread_that_exited_holding_the_lock(stack: ExitStack) -> Thunk:
+    m = new_mutex(0, "misuse exited holder")
+    stack.callback(m.close)
+    kept: list[Any] = []
+    on_thread(lambda: kept.append(m.lock()))()  # reported and released as it ended
+    with m.lock():  # usable again: no hang
+        pass
+    return lambda: kept[0].value
+
+
+@misuse(Error, code.EBUSY)
+def m_do_unlocked_of_its_own_unlock(stack: ExitStack) -> Thunk:
+    m = new_mutex(0, "misuse do_unlocked")
+    stack.callback(m.close)
+    g = stack.enter_context(m.lock())
+    return lambda: g.do_unlocked(g.unlock)
+
+
+@misuse(Error, code.EDEADLK)
+def m_do_unlocked_whose_callback_keeps_the_lock(stack: ExitStack) -> Thunk:
+    m = new_mutex(0, "misuse relock")
+    stack.callback(m.close)
+    kept: list[Any] = []
+    stack.callback(lambda: [g.unlock() for g in kept])
+    g = m.lock()
+    return lambda: g.do_unlocked(lambda: kept.append(m.lock()))
+
+
+@misuse(Error, code.EINVAL)
+def m_revocable_guard_of_a_thread_that_exited(stack: ExitStack) -> Thunk:
+    r = Revocable([1])
+    kept: list[Any] = []
+    on_thread(lambda: kept.append(r.try_access()))()  # its read section ended with it
+    assert r.revoke()  # does not wait for ever
+    return lambda: kept[0].value
+
+
+@misuse(Error, code.EDEADLK, might_sleep=1)
+def m_revoke_inside_its_own_access(stack: ExitStack) -> Thunk:
+    r = Revocable([1])
+    g = r.try_access()
+    assert g is not None
+    stack.callback(r.revoke)
+    stack.callback(g.release)
+    return r.revoke  # the grace period would wait for this very reader
+
+
+# 7. sizes the unmodified C cannot compute.
+
+
+@misuse(Error, code.E2BIG)
+def m_buddy_request_of_2_32_chunks(stack: ExitStack) -> Thunk:
+    b = stack.enter_context(GpuBuddy(0, 1 << 45, 4096))
+    return lambda: b.alloc_blocks(GpuBuddyAllocMode.Simple, 1 << 44, 4096)
+
+
+@misuse(Error, code.E2BIG)
+def m_buddy_contiguous_request_above_2_63(stack: ExitStack) -> Thunk:
+    b = stack.enter_context(GpuBuddy(0, (1 << 64) - 4096, 4096))
+    return lambda: b.alloc_blocks(
+        GpuBuddyAllocMode.Simple, (1 << 63) + 4096, 4096, GpuBuddyAllocFlags.Contiguous
+    )
+
+
+# 8. callbacks that raise, or change what they were called for.
+
+
+@misuse(Error, code.EBUSY)
+def m_vec_retain_whose_callback_clears_the_vector(stack: ExitStack) -> Thunk:
+    v = KVec.from_elem("u32", 7, 4, GFP_KERNEL)
+    stack.callback(v.close)
+    return lambda: v.retain(lambda _x: v.clear() or True)
+
+
+@misuse(Error, code.EBUSY)
+def m_xarray_aref_removed_while_a_view_is_alive(stack: ExitStack) -> Thunk:
+    d = driver_fence(stack)  # signalled last, after the array is gone
+    xa = stack.enter_context(XArray(AllocKind.Alloc, ARef))
+    g = stack.enter_context(xa.lock())
+    g.store(1, ARef.new(d.as_fence()), GFP_KERNEL)
+    view = g.get(1)
+    assert view is not None  # the fence itself: it cannot hold the borrow
+    return lambda: g.remove(1)
+
+
+@misuse(Error, code.EIO)
+def m_drvdata_close_that_raises_leaves_no_half_bound_device(stack: ExitStack) -> Thunk:
+    # The driver data's close() raises: the caller gets its error, and the
+    # unbind still completes (devres released by dd.c, device unbound). A
+    # devres action that raises is reported (dmesg/log: the C release is
+    # void) and does not stop the others either.
+    reg = faux.Registration("misuse-raising")
+    stack.callback(reg.close)
+    dev = reg.as_bound()
+    ran: list[str] = []
+
+    class Data:
+        def close(self) -> None:
+            raise Error(code.EIO, "a driver's data that fails to close")
+
+    def bad(_d: object) -> None:
+        raise Error(code.EIO, "a driver's release that fails")
+
+    dev.devm_add_action(lambda _d: ran.append("first"), None)
+    dev.devm_add_action(bad, None)
+    reg.set_drvdata(Data())
+
+    def unbind() -> None:
+        try:
+            reg.close()
+        finally:
+            assert ran == ["first"]  # the other action still ran
+            assert not dev.is_bound()  # and the device is unbound, not half-bound
+    return unbind
+
+
+# 10. the contract's exception: Error with an errno, also for the wrong type.
+
+
+@misuse(Error, code.EINVAL)
+def m_vec_capacity_of_a_float(stack: ExitStack) -> Thunk:
+    return lambda: KVec.with_capacity("u8", 1.5, GFP_KERNEL)
+
+
+@misuse(Error, code.EINVAL)
+def m_page_buffer_capacity_of_none(stack: ExitStack) -> Thunk:
+    return lambda: PageBuffer.with_capacity(None, GFP_KERNEL)  # type: ignore[arg-type]
+
+
+@misuse(Error, code.EINVAL)
+def m_page_read_at_a_string_offset(stack: ExitStack) -> Thunk:
+    p = Page.alloc_page(GFP_KERNEL)
+    stack.callback(p.close)
+    return lambda: p.read("0", 4)  # type: ignore[arg-type]
+
+
+@misuse(Error, code.EINVAL)
+def m_fail_nth_of_2_64(stack: ExitStack) -> Thunk:
+    return lambda: alloc.fail_nth(1 << 64)
+
+
+@misuse(Error, code.EINVAL)
+def m_call_rcu_of_something_not_callable(stack: ExitStack) -> Thunk:
+    return lambda: rcu.call_rcu(5)  # type: ignore[arg-type]
+
+
+@misuse(Error, code.EINVAL)
+def m_rcu_box_drop_that_is_not_callable(stack: ExitStack) -> Thunk:
+    return lambda: rcu.RcuBox(1, GFP_KERNEL, drop="close")  # type: ignore[arg-type]
+
+
+@misuse(Error, code.EINVAL)
+def m_buddy_of_a_string_size(stack: ExitStack) -> Thunk:
+    return lambda: GpuBuddy(0, "1M", 4096)  # type: ignore[arg-type]
+
+
+@misuse(Error, code.EINVAL)
+def m_kmalloc_of_a_float_size(stack: ExitStack) -> Thunk:
+    return lambda: alloc.Kmalloc.alloc(8.0, GFP_KERNEL)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------- the test
@@ -921,3 +1310,21 @@ def test_the_table_covers_the_misuses_the_issue_names() -> None:
             "work_flushed_from_inside_itself", "work_cancelled_sync_from_inside_itself",
             "work_queued_to_a_destroyed_queue", "hrtimer_restarted_from_its_callback",
             "negative_delta_timeout", "huge_delta_sleep"} <= names
+
+
+def test_the_table_covers_the_attack_classes_of_issue_16() -> None:
+    names = {c.name for c in CASES}
+    assert {
+        "box_set_with_a_value_whose_float_closes_the_box",  # 1 check-then-use
+        "mapping_write_of_a_source_lying_about_its_length",
+        "copy_of_a_kbox", "pickle_of_an_rcu_box", "deepcopy_of_a_mutex",  # 2 copies
+        "one_item_in_two_list_arcs", "links_replaced_while_linked",  # 3 lists
+        "current_of_an_exited_thread_used_by_a_new_one",  # 4 identity
+        "guard_of_a_thread_that_exited_holding_the_lock",  # 5 holders
+        "do_unlocked_of_its_own_unlock", "revocable_guard_of_a_thread_that_exited",
+        "buddy_request_of_2_32_chunks",  # 7 sizes
+        "vec_retain_whose_callback_clears_the_vector",  # 8 callbacks
+        "xarray_aref_removed_while_a_view_is_alive",
+        "drvdata_close_that_raises_leaves_no_half_bound_device",
+        "fail_nth_of_2_64", "call_rcu_of_something_not_callable",  # 10 types
+    } <= names

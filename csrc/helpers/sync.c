@@ -74,9 +74,21 @@ struct pfl_rcu_cookie {
 static pthread_mutex_t cookie_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cookie_cond = PTHREAD_COND_INITIALIZER;
 static unsigned long *done;		/* cookies whose grace period has passed */
-static size_t nr_done, cap_done;
+static size_t done_head, nr_done, cap_done;	/* queued: done[done_head, +nr_done) */
 static unsigned long nr_completed;	/* cookies ever queued in done[] */
 static int stopping;
+
+void pfl_rcu_cookie_atfork(int phase)
+{
+	if (phase == 0) {
+		pthread_mutex_lock(&cookie_mu);
+	} else if (phase == 1) {
+		pthread_mutex_unlock(&cookie_mu);
+	} else {
+		pthread_mutex_init(&cookie_mu, NULL);
+		pthread_cond_init(&cookie_cond, NULL);
+	}
+}
 
 void *pfl_rcu_cookie_alloc(unsigned long cookie, unsigned int gfp)
 {
@@ -101,7 +113,14 @@ static void rcu_cookie_cb(struct rcu_head *head)
 	/* Free first: once the cookie is seen, the node is gone. */
 	kfree(c);
 	pthread_mutex_lock(&cookie_mu);
-	while (nr_done == cap_done) {
+	/* Taken cookies leave a hole at the front: reuse it once it is at least
+	 * half the array (amortised O(1); a consumer that fell far behind,
+	 * like a fork child inheriting the backlog, must not cost O(n^2)). */
+	if (done_head + nr_done == cap_done && done_head && done_head >= cap_done / 2) {
+		memmove(done, done + done_head, nr_done * sizeof(*done));
+		done_head = 0;
+	}
+	while (done_head + nr_done == cap_done) {
 		size_t cap = cap_done ? cap_done * 2 : 64;
 		unsigned long *nd = realloc(done, cap * sizeof(*nd));
 
@@ -113,7 +132,7 @@ static void rcu_cookie_cb(struct rcu_head *head)
 		/* Out of memory: wait for the consumer to make room. */
 		pthread_cond_wait(&cookie_cond, &cookie_mu);
 	}
-	done[nr_done++] = cookie;
+	done[done_head + nr_done++] = cookie;
 	nr_completed++;
 	pthread_cond_broadcast(&cookie_cond);
 	pthread_mutex_unlock(&cookie_mu);
@@ -137,11 +156,24 @@ size_t pfl_rcu_cookie_wait(unsigned long *out, size_t max, int block)
 		pthread_cond_wait(&cookie_cond, &cookie_mu);
 	n = nr_done < max ? nr_done : max;
 	if (n) {
-		memcpy(out, done, n * sizeof(*out));
-		memmove(done, done + n, (nr_done - n) * sizeof(*done));
+		memcpy(out, done + done_head, n * sizeof(*out));
+		done_head += n;
 		nr_done -= n;
+		if (!nr_done)
+			done_head = 0;
 		pthread_cond_broadcast(&cookie_cond);
 	}
+	pthread_mutex_unlock(&cookie_mu);
+	return n;
+}
+
+/* Cookies handed to the Python layer so far (completed, no longer queued). */
+unsigned long pfl_rcu_cookie_taken(void)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&cookie_mu);
+	n = nr_completed - nr_done;
 	pthread_mutex_unlock(&cookie_mu);
 	return n;
 }

@@ -25,6 +25,7 @@
 #include <linux/kernel.h>
 #include <linux/sched.h>
 #include <linux/spinlock.h>
+#include <linux/mutex.h>
 #include <linux/lockdep.h>
 #include <pfl/sync.h>
 #include <dlfcn.h>
@@ -51,6 +52,17 @@ struct pfl_lock_class {
 };
 
 static pthread_mutex_t graph_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* fork(): held across it by the forking thread (runtime/fork.c). */
+void pfl_lockdep_atfork(int phase)
+{
+	if (phase == 0)
+		pthread_mutex_lock(&graph_mu);
+	else if (phase == 1)
+		pthread_mutex_unlock(&graph_mu);
+	else
+		pthread_mutex_init(&graph_mu, NULL);
+}
 static struct pfl_lock_class *classes[MAX_CLASSES];
 static int nr_classes;	/* ids are never reused; freed slots stay NULL */
 
@@ -484,12 +496,52 @@ void pfl_might_sleep(const char *file, int line)
 }
 
 /* The task is exiting: locks still held are a bug. */
-void pfl_lockdep_task_exit(struct task_struct *t)
+/*
+ * "Task exits with locks held" (the kernel's debug_check_no_locks_held() in
+ * do_exit()): report it for the calling task. The Python layer calls this
+ * before it releases the guards of a thread that ends holding them.
+ */
+void pfl_lockdep_report_exit_held(void)
 {
+	struct task_struct *t = pfl_current();
+
 	if (t->lockdep_depth)
 		report(PFL_LOCKDEP_BAD_UNLOCK, "WARNING: task %d exits holding %d lock(s), first %s",
 		       t->pid, t->lockdep_depth,
 		       t->held_locks[0].map->name ? t->held_locks[0].map->name : "?");
+}
+
+/*
+ * Thread exit (runs on the exiting thread, from the task destructor): report
+ * the locks still held, then release them, so that the state stays
+ * recoverable -- a pthread mutex can only be unlocked by its owner, which
+ * is this thread, now or never -- and no lock keeps a pointer to this
+ * task_struct as its owner after it is freed.
+ */
+void pfl_lockdep_task_exit(struct task_struct *t)
+{
+	if (!t->lockdep_depth)
+		return;
+	pfl_lockdep_report_exit_held();
+	while (t->lockdep_depth > 0) {
+		struct lockdep_map *map = t->held_locks[t->lockdep_depth - 1].map;
+
+		if (map->owner != t) {	/* not ours after all: only forget the entry */
+			t->lockdep_depth--;
+			continue;
+		}
+		switch (map->kind) {
+		case PFL_LOCK_SPIN:
+			pfl_spin_unlock(container_of(map, spinlock_t, dep_map), _THIS_IP_);
+			break;
+		case PFL_LOCK_MUTEX:
+			pfl_mutex_unlock(container_of(map, struct mutex, dep_map), _THIS_IP_);
+			break;
+		default:
+			pfl_lock_release(map, _THIS_IP_);
+			break;
+		}
+	}
 }
 
 int pfl_lockdep_depth(void)

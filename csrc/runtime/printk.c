@@ -83,6 +83,16 @@ static pthread_once_t t0_once = PTHREAD_ONCE_INIT;
 
 const char *errname(int err);
 
+void pfl_printk_atfork(int phase)
+{
+	if (phase == 0)
+		pthread_mutex_lock(&last_warning_mu);
+	else if (phase == 1)
+		pthread_mutex_unlock(&last_warning_mu);
+	else
+		pthread_mutex_init(&last_warning_mu, NULL);
+}
+
 void pfl_set_log_fd(int fd)
 {
 	log_fd = fd;

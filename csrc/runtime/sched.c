@@ -441,6 +441,35 @@ static void *timer_thread(void *unused)
 	return NULL;
 }
 
+static void timer_start(void);
+
+/* fork(): timer_mu held across it; in the child the timer thread is gone:
+ * start a new one if timers or irq_work are pending, else on next use. */
+void pfl_sched_atfork(int phase)
+{
+	static const pthread_once_t once_init = PTHREAD_ONCE_INIT;
+	struct task_struct *t = pfl_current();
+
+	if (phase == 0) {
+		pthread_mutex_lock(&timer_mu);
+	} else if (phase == 1) {
+		pthread_mutex_unlock(&timer_mu);
+	} else {
+		int pending = !list_empty(&timer_list_head) || !list_empty(&irq_work_list);
+
+		pthread_mutex_init(&timer_mu, NULL);
+		/* The child's only task: its own ids (tasks of the parent's other
+		 * threads keep the parent's tgid: their locks are orphans). */
+		t->pid = (int)syscall(SYS_gettid);
+		t->tgid = getpid();
+		t->thread = pthread_self();
+		pthread_mutex_init(&t->pi_mu, NULL);
+		memcpy(&timer_once, &once_init, sizeof(timer_once));
+		if (pending)
+			pthread_once(&timer_once, timer_start);
+	}
+}
+
 static void timer_start(void)
 {
 	pthread_condattr_t ca;

@@ -55,6 +55,16 @@ struct pfl_obj {
 
 static pthread_mutex_t slab_mu = PTHREAD_MUTEX_INITIALIZER;
 
+void pfl_slab_atfork(int phase)
+{
+	if (phase == 0)
+		pthread_mutex_lock(&slab_mu);
+	else if (phase == 1)
+		pthread_mutex_unlock(&slab_mu);
+	else
+		pthread_mutex_init(&slab_mu, NULL);
+}
+
 /* Pseudo-caches for the non-cache allocators. */
 static struct kmem_cache kmalloc_cache = { .name = "kmalloc", .index = 0 };
 static struct kmem_cache vmalloc_cache = { .name = "vmalloc", .index = 1 };

@@ -25,6 +25,14 @@ void pfl_urcu_read_lock(void) { urcu_memb_read_lock(); }
 void pfl_urcu_read_unlock(void) { urcu_memb_read_unlock(); }
 void pfl_urcu_synchronize(void) { urcu_memb_synchronize_rcu(); }
 void pfl_urcu_barrier(void) { urcu_memb_barrier(); }
+/* liburcu's README, "Interaction with fork()": the parent calls
+ * call_rcu_before_fork() before fork() and call_rcu_after_fork_parent()
+ * after; the child call_rcu_after_fork_child(). Called explicitly around
+ * os.fork() (Python's register_at_fork), not from pthread_atfork(), which
+ * the README discourages for callbacks that free memory (ours do). */
+void pfl_urcu_before_fork(void) { urcu_memb_call_rcu_before_fork(); }
+void pfl_urcu_after_fork_parent(void) { urcu_memb_call_rcu_after_fork_parent(); }
+void pfl_urcu_after_fork_child(void) { urcu_memb_call_rcu_after_fork_child(); }
 void pfl_urcu_call(void *head, void (*func)(void *head))
 {
 	urcu_memb_call_rcu((struct rcu_head *)head, (void (*)(struct rcu_head *))func);

@@ -37,6 +37,7 @@ import tempfile
 import threading
 from typing import Any
 
+from pyforlinux._owner import NoCopy
 from pyforlinux.cred import Credential
 from pyforlinux.devnode import sysfs_view, umockdev
 from pyforlinux.devnode.adapter import DrmCore, errno_of
@@ -63,7 +64,7 @@ def fuse_available() -> str | None:
     return None
 
 
-class Bridge:
+class Bridge(NoCopy):
     """Serve the registered DRM devices to real processes under ``testbed``.
 
     ``testbed`` is made if missing (it must be empty: it becomes the mount

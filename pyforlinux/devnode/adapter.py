@@ -29,6 +29,7 @@ import threading
 from collections.abc import Iterator
 
 from pyforlinux._bindings import lib
+from pyforlinux._owner import NoCopy
 from pyforlinux.cred import Credential
 from pyforlinux.drm.file import OpenFile, open_node
 from pyforlinux.error import Error, code
@@ -36,6 +37,12 @@ from pyforlinux.uaccess import ProcessMemory
 
 _PAGE = 4096
 _MMS_MAX = 256
+
+MAX_TRANSFER = 16 << 20
+"""Bytes one page-cache fill or write-back may move (:meth:`DrmCore.mmap_read`
+allocates that much in this process): a client cannot make the driver
+process allocate without bound through the bridge (``ENOMEM`` past it;
+FUSE asks for far less, 128 KiB at most by default)."""
 
 _mms: dict[int, ProcessMemory] = {}
 _mms_lock = threading.Lock()
@@ -93,7 +100,7 @@ class as_task:  # a context manager, named like one
         self._task.tgid = self._old_tgid
 
 
-class DrmCore:
+class DrmCore(NoCopy):
     """The C DRM core as the bridge sees it: one ``struct file`` per open.
 
     Keeps the files it opened (until their release) so that a page
@@ -149,9 +156,16 @@ class DrmCore:
 
         Raises:
             Error: what ``drm_gem_mmap()`` gives (``EACCES``: the file has no
-                handle to the object; ``ENODEV``: unplugged); ``EBADF``.
+                handle to the object; ``ENODEV``: unplugged); ``EBADF``;
+                ``ENOMEM`` past :data:`MAX_TRANSFER` or with no memory.
         """
-        out = bytearray(length)
+        if not 0 <= length <= MAX_TRANSFER:
+            raise Error(code.ENOMEM, f"page-cache fill of {length} bytes: more than "
+                                     f"{MAX_TRANSFER} at once")
+        try:
+            out = bytearray(length)
+        except MemoryError:
+            raise Error(code.ENOMEM, f"no memory for a {length}-byte fill") from None
         for pos, start, size, into in self._spans(file, offset, length):
             n = min(length - pos, size - into)
             with file.mmap(start, size, writable=False) as m:
@@ -166,6 +180,9 @@ class DrmCore:
         Raises:
             Error: ``EACCES`` no open file may map it; as :meth:`mmap_read`.
         """
+        if len(data) > MAX_TRANSFER:
+            raise Error(code.ENOMEM, f"write-back of {len(data)} bytes: more than "
+                                     f"{MAX_TRANSFER} at once")
         for pos, start, size, into in self._spans(file, offset, len(data)):
             chunk = data[pos:pos + min(len(data) - pos, size - into)]
             with self._lock:
@@ -195,6 +212,8 @@ def errno_of(e: BaseException) -> int:
     """The negative errno for an exception from the core (``-EIO`` for a bug)."""
     if isinstance(e, Error) and e.errno:
         return -e.errno
+    if isinstance(e, MemoryError):
+        return -code.ENOMEM  # the client asked for too much: this call fails, serving goes on
     if isinstance(e, OSError) and e.errno:
         return -e.errno
     return -code.EIO

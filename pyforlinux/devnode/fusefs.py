@@ -38,6 +38,7 @@ from typing import Any
 
 import mfusepy
 
+from pyforlinux._owner import NoCopy
 from pyforlinux.cred import Credential
 from pyforlinux.devnode.adapter import DrmCore, errno_of
 from pyforlinux.devnode.sysfs_view import Attr, DevNode, Dir, Link, Tree
@@ -86,7 +87,7 @@ def _tgid(tid: int) -> int:
     return tid
 
 
-class TestbedFs(mfusepy.Operations):  # type: ignore[misc]
+class TestbedFs(NoCopy, mfusepy.Operations):  # type: ignore[misc]
     """``tree`` served by FUSE; device nodes through ``core``."""
 
     use_ns = True
@@ -240,6 +241,8 @@ class TestbedFs(mfusepy.Operations):  # type: ignore[misc]
             return self.core.mmap_read(entry.file, offset, size)
         except Error as e:
             raise mfusepy.FuseOSError(e.errno or errno.EIO) from None
+        except MemoryError:
+            raise mfusepy.FuseOSError(errno.ENOMEM) from None
 
     def write(self, path: str, data: bytes, offset: int, fi: Any) -> int:
         """An attribute's ``store``; a node's page write-back."""
@@ -251,6 +254,8 @@ class TestbedFs(mfusepy.Operations):  # type: ignore[misc]
             self.core.mmap_write(entry.file, offset, data)
         except Error as e:
             raise mfusepy.FuseOSError(e.errno or errno.EIO) from None
+        except MemoryError:
+            raise mfusepy.FuseOSError(errno.ENOMEM) from None
         return len(data)
 
     def ioctl(self, path: str, cmd: int, arg: Any, fi: Any, flags: int, data: Any) -> int:

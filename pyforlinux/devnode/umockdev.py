@@ -40,6 +40,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from pyforlinux._owner import NoCopy
 from pyforlinux.error import Error, code
 
 log = logging.getLogger("pyforlinux.devnode")
@@ -159,7 +160,7 @@ def _tighten_timer_slack(pid: int) -> None:
         pass
 
 
-class SocketServer:
+class SocketServer(NoCopy):
     """Listen on ``<sockdir>/dev/dri/<node>`` for each of ``nodes``.
 
     ``on_open(conn)`` makes the connection's state (``None``: pass every call
@@ -215,7 +216,7 @@ class SocketServer:
             try:
                 state = self._on_open(conn)
                 opened = True
-            except Error as e:
+            except (Error, MemoryError) as e:
                 # The open() already succeeded in the client: its calls fail.
                 log.warning("open of %s by pid %d failed: %s", node, conn.pid, e)
             while True:

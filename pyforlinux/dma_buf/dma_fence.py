@@ -95,10 +95,10 @@ import traceback
 import weakref
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, ClassVar, Final, Generic, NoReturn, Protocol, TypeVar
+from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar
 
 from pyforlinux._bindings import ffi, lib
-from pyforlinux._owner import REGISTRY, ForeignBorrow, addr_of, leak_finalizer
+from pyforlinux._owner import REGISTRY, ForeignBorrow, NoCopy, addr_of, leak_finalizer
 from pyforlinux.alloc import GFP_KERNEL, Flags
 from pyforlinux.error import Error, code
 from pyforlinux.sync import lockdep
@@ -135,28 +135,6 @@ _MAX_ERRNO: Final = 4095
 # lockdep subclasses 0..7 (MAX_LOCKDEP_SUBCLASSES): nesting depth of fence locks.
 _MAX_SUBCLASS: Final = 7
 _DESCRIBE_LEN: Final = 256
-
-
-class _NoCopy:
-    """Owners refuse copy and pickle: a copy would be a second owner."""
-
-    __slots__ = ()
-
-    def _refuse(self) -> NoReturn:
-        raise Error(
-            code.EINVAL,
-            f"{type(self).__name__} is an owner: it cannot be copied or pickled "
-            "(hand it over, or share the Fence through ARef.clone())",
-        )
-
-    def __copy__(self) -> NoReturn:
-        self._refuse()
-
-    def __deepcopy__(self, memo: object) -> NoReturn:
-        self._refuse()
-
-    def __reduce_ex__(self, protocol: object) -> NoReturn:
-        self._refuse()
 
 
 # ---------------------------------------------------------------- callback plumbing
@@ -287,7 +265,7 @@ class SignallingGuard(ThreadBoundGuard):
 
     def __init__(self) -> None:
         self._cookie = bool(lib.pfl_dma_fence_begin_signalling())
-        self._thread = threading.get_ident()
+        self._bind()
 
     def _subject(self) -> str:
         return "dma_fence signalling section"
@@ -390,7 +368,7 @@ class FenceCtxOps(Generic[F]):
     """The type of the fences' driver data (``None``: not checked)."""
 
 
-class FenceCtx(Generic[F]):
+class FenceCtx(NoCopy, Generic[F]):
     """A fence context: a context number and a timeline of sequence numbers.
 
     ``FenceCtx(driver_name, timeline_name, data, initial_seqno=0)``
@@ -556,7 +534,7 @@ class FenceCtx(Generic[F]):
 # ---------------------------------------------------------------- allocation
 
 
-class DriverFenceAllocation(_NoCopy, Generic[F]):
+class DriverFenceAllocation(NoCopy, Generic[F]):
     """The memory of one fence and its data, not yet a fence.
 
     Made by :meth:`FenceCtx.new_fence_allocation` (the only allocations);
@@ -636,7 +614,7 @@ class DriverFenceAllocation(_NoCopy, Generic[F]):
 # ---------------------------------------------------------------- Fence
 
 
-class Fence:
+class Fence(NoCopy):
     """The consumers' side of a fence: shared, reference counted, cannot be signalled.
 
     Handed out as ``ARef[Fence]``: ``ARef.new(driver_fence.as_fence())``
@@ -907,7 +885,7 @@ _FOREIGN: Final = "owned by C (into_foreign)"
 _CONSUMED: Final = "consumed (signalled or dropped)"
 
 
-class DriverFenceBorrow(Generic[F]):
+class DriverFenceBorrow(NoCopy, Generic[F]):
     """A borrowed DriverFence (``ForeignOwnable::borrow``): its data and its Fence.
 
     Valid while the borrow lasts (``EINVAL`` afterwards).
@@ -936,7 +914,7 @@ class DriverFenceBorrow(Generic[F]):
         return self._check()._fence
 
 
-class DriverFence(_NoCopy, Generic[F]):
+class DriverFence(NoCopy, Generic[F]):
     """The producer's side of a fence: one owner, carries the data, the only one that signals.
 
     Made by :meth:`FenceCtx.new_fence`. :meth:`signal` consumes it;
@@ -1200,7 +1178,7 @@ class FenceCb(Protocol):
         ...
 
 
-class FenceCbRegistration(_NoCopy, Generic[C]):
+class FenceCbRegistration(NoCopy, Generic[C]):
     """A callback registered on a :class:`Fence`; dropping it removes the callback.
 
     Made by :meth:`new`. Owns the callback object, the C node

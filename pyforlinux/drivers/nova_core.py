@@ -17,6 +17,7 @@ from typing import Any
 
 from pyforlinux import auxiliary, faux, sysfs
 from pyforlinux._bindings import ffi, lib
+from pyforlinux._owner import NoCopy, arg_bytes, arg_int
 from pyforlinux.error import Error, code
 from pyforlinux.gpu.buddy import AllocatedBlocks, GpuBuddy, GpuBuddyAllocMode
 from pyforlinux.module import Param, Size, ThisModule, module
@@ -50,7 +51,7 @@ def _pci_identity() -> sysfs.BusIdentity:
         "PCI_SLOT_NAME": PCI_SLOT, "MODALIAS": f"pci:v{ids['vendor']:08X}d{ids['device']:08X}"})
 
 
-class VirtualGpu:
+class VirtualGpu(NoCopy):
     """The virtual GPU: VRAM and its buddy allocator; the faux device's data.
 
     ``vram_size`` and ``bar1_size`` are bytes. VRAM addresses are offsets
@@ -82,16 +83,19 @@ class VirtualGpu:
 
     def vram_read(self, addr: int, length: int) -> bytes:
         """Bytes of VRAM at ``addr``."""
+        addr, length = arg_int(addr, "VRAM address"), arg_int(length, "length")
         self._check(addr, length)
         return bytes(ffi.buffer(ffi.cast("char *", self._vram) + addr, length))
 
     def vram_write(self, addr: int, data: bytes) -> None:
         """Store ``data`` in VRAM at ``addr``."""
+        addr, data = arg_int(addr, "VRAM address"), arg_bytes(data, "VRAM data")
         self._check(addr, len(data))
         ffi.memmove(ffi.cast("char *", self._vram) + addr, data, len(data))
 
     def vram_clear(self, addr: int, length: int) -> None:
         """Zero VRAM ``[addr, addr+length)``."""
+        addr, length = arg_int(addr, "VRAM address"), arg_int(length, "length")
         self._check(addr, length)
         ffi.memmove(ffi.cast("char *", self._vram) + addr, bytes(length), length)
 
@@ -120,7 +124,7 @@ class VirtualGpu:
         "bar1_size": Param(Size, Size(256 * MIB), "BAR1 (VRAM BAR) size, bytes"),
     },
 )
-class NovaCoreModule:
+class NovaCoreModule(NoCopy):
     """Module init: the virtual GPU and its ``NovaCore.nova-drm.0`` device."""
 
     def __init__(self, this_module: ThisModule) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from pyforlinux import uapi
 from pyforlinux._bindings import ffi
+from pyforlinux._owner import NoCopy
 from pyforlinux.cred import Credential
 from pyforlinux.drm import gem
 from pyforlinux.drm.file import File, OpenFile, open_node
@@ -51,7 +52,7 @@ def _types(ctype: str) -> Any:
         return uapi.ffi_for(ctype)  # a driver's own struct
 
 
-class Client:
+class Client(NoCopy):
     """An open DRM node, from the client's side.
 
     ``cred``: the client's credentials (default: the caller's).

@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pyforlinux._bindings import ffi, lib
+from pyforlinux._owner import NoCopy
 from pyforlinux.device import Bound, Normal
 from pyforlinux.device import Device as BusDevice
 from pyforlinux.drm.driver import Driver
@@ -71,7 +72,7 @@ def _addr(raw: Any) -> int:
     return int(ffi.cast("uintptr_t", raw))
 
 
-class Device(Generic[D]):
+class Device(NoCopy, Generic[D]):
     """A DRM device of driver ``D`` with its data (``drm::Device<T>``).
 
     Counted: :meth:`inc_ref`/:meth:`dec_ref` are ``drm_dev_get()``/

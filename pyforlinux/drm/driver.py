@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pyforlinux._bindings import ffi, lib
+from pyforlinux._owner import NoCopy
 from pyforlinux.device import Bound
 from pyforlinux.device import Device as BusDevice
 from pyforlinux.devres import Devres
@@ -164,7 +165,7 @@ def nodes() -> list[str]:
         return sorted(_nodes)
 
 
-class Registration(Generic[D]):
+class Registration(NoCopy, Generic[D]):
     """A registered DRM device (``drm_dev_register()`` until ``close()``).
 
     Registering creates the primary node ``/dev/dri/cardN`` and the render

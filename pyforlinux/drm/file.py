@@ -28,6 +28,7 @@ import threading
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pyforlinux._bindings import ffi, lib
+from pyforlinux._owner import S64_MIN, U64_MAX, NoCopy, arg_int
 from pyforlinux.drm.device import Device
 from pyforlinux.drm.driver import Driver, node_minor
 from pyforlinux.error import Error, code, from_err_ptr, syscall_exit_errno
@@ -64,7 +65,7 @@ class DriverFile:
         """The file is closed (its handles are already released)."""
 
 
-class File(Generic[D]):
+class File(NoCopy, Generic[D]):
     """An open DRM file (``drm::File<T>``): a ``struct drm_file``.
 
     Made by the core's open (never by callers); valid until its
@@ -174,7 +175,7 @@ def pfl_drm_py_postclose(raw_dev: Any, raw_file: Any) -> None:
             module.module_put()
 
 
-class OpenFile:
+class OpenFile(NoCopy):
     """An open DRM node as a process holds it (a ``struct file *``).
 
     The entry points of a process: :func:`open_node`, :meth:`ioctl`,
@@ -206,14 +207,23 @@ class OpenFile:
         ``-EINTR`` with the signal delivered, as the syscall exit does
         (:func:`pyforlinux.error.syscall_exit_errno`).
 
+        Raises:
+            Error: ``EINVAL`` (an :class:`~pyforlinux._owner.ArgTypeError`)
+                if ``cmd`` or ``arg`` is not an integer or out of range
+                (converted before the file is looked at).
+
         Thread context: any thread, no locks held; handlers may sleep.
         """
+        # Plain values first: a caller's __index__/__and__ runs here, never
+        # between the fget() and the C ioctl.
+        cmd = arg_int(cmd, "ioctl cmd", S64_MIN, U64_MAX) & 0xFFFFFFFF
+        arg = arg_int(arg, "ioctl arg")
         try:
             filp = self._get()
         except Error as e:
             return e.to_errno()
         try:
-            ret = int(lib.pfl_vfs_ioctl(filp, cmd & 0xFFFFFFFF, arg))
+            ret = int(lib.pfl_vfs_ioctl(filp, cmd, arg))
         finally:
             lib.fput(filp)
         # The syscall exit: ERESTARTSYS & co never reach userspace (EINTR).
@@ -230,11 +240,12 @@ class OpenFile:
         """
         from pyforlinux.drm.gem import Mapping
 
-        if not (0 <= offset < 2**64 and 0 <= length < 2**64):
-            raise Error(code.EINVAL, f"mmap of {length} bytes at {offset:#x}")
+        offset = arg_int(offset, "mmap offset")
+        length = arg_int(length, "mmap length")
+        writable = bool(writable)  # user __bool__ runs before the file is held
         filp = self._get()
         try:
-            vma = from_err_ptr(lib.pfl_drm_mmap(filp, offset, length, int(writable)))
+            vma = from_err_ptr(lib.pfl_drm_mmap(filp, offset, length, 1 if writable else 0))
         finally:
             lib.fput(filp)
         return Mapping(vma, length)
@@ -250,6 +261,7 @@ class OpenFile:
         Raises:
             Error: ``EBADF`` after :meth:`close`.
         """
+        offset = arg_int(offset, "mmap offset", S64_MIN, 1 << 64)
         if not 0 <= offset < 2**64:
             return None
         size = ffi.new("u64 *")

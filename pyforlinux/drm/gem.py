@@ -27,6 +27,7 @@ import threading
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pyforlinux._bindings import ffi, lib
+from pyforlinux._owner import NoCopy, arg_bytes, arg_int
 from pyforlinux.error import Error, code, from_err_ptr
 from pyforlinux.sync.aref import ARef
 
@@ -45,7 +46,7 @@ def _addr(raw: Any) -> int:
     return int(ffi.cast("uintptr_t", raw))
 
 
-class BaseDriverObject:
+class BaseDriverObject(NoCopy):
     """Base of a driver's per-object data (``gem::DriverObject``)."""
 
     Driver: ClassVar[type[Any]]
@@ -78,7 +79,7 @@ class BaseDriverObject:
         """The last reference is gone: release the object's resources."""
 
 
-class Object(Generic[T]):
+class Object(NoCopy, Generic[T]):
     """A GEM object with driver data ``T`` (``gem::Object<T>``).
 
     Counted: :meth:`inc_ref`/:meth:`dec_ref` (an ``ARef``); ``new`` returns
@@ -283,7 +284,7 @@ def pfl_drm_py_gem_free(raw_obj: Any) -> None:
         log.exception("gem free: driver bug")
 
 
-class Mapping:
+class Mapping(NoCopy):
     """A client's mapping of ``length`` bytes of an object (a ``vm_area_struct``
     on which ``drm_gem_mmap()`` ran). Holds the object (and the file) until
     :meth:`close` (``munmap``). Reads and writes are bounds-checked.
@@ -310,10 +311,15 @@ class Mapping:
             Error: ``EFAULT`` outside the mapping or after ``close``;
                 ``ENODEV`` once the device's memory was revoked.
         """
+        offset = arg_int(offset, "mapping offset")
+        length = arg_int(length, "mapping length")
         return self.obj.inner.vm_read(self.obj, self._range(offset, length), length)  # type: ignore[no-any-return]
 
     def write(self, offset: int, data: bytes) -> None:
         """Store bytes through the mapping (same errors as :meth:`read`)."""
+        # One copy with its real length: the bounds are checked on what is written.
+        offset = arg_int(offset, "mapping offset")
+        data = arg_bytes(data, "mapping data")
         self.obj.inner.vm_write(self.obj, self._range(offset, len(data)), data)
 
     def close(self) -> None:

@@ -51,7 +51,7 @@ from types import TracebackType
 from typing import Any, ClassVar, Final
 
 from pyforlinux._bindings import ffi, lib
-from pyforlinux._owner import leak_finalizer
+from pyforlinux._owner import NoCopy, arg_int, leak_finalizer
 from pyforlinux.alloc import GFP_KERNEL
 from pyforlinux.error import Error, code, to_result
 from pyforlinux.interop.list import CListHead, clist_create
@@ -73,9 +73,19 @@ _U64: Final = 1 << 64
 
 
 def _u64(value: object, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < _U64:
-        raise Error(code.EINVAL, f"{what} {value!r} is not a u64")
-    return value
+    # A plain int (user __index__ runs here, before any check); EINVAL otherwise.
+    return arg_int(value, what, 0, _U64 - 1)
+
+
+# The unmodified C cannot serve requests of 2**32 chunks or more:
+# gpu_buddy_alloc_blocks() computes ``order = fls(pages) - 1`` with
+# ``unsigned long pages`` but ``fls(unsigned int)`` (include/asm-generic/
+# bitops/fls.h), so the page count is truncated to 32 bits -- a wrong order,
+# EINVAL for a valid request, or a loop of order-0 allocations that runs
+# until memory is gone. And ``roundup_pow_of_two(size)`` (include/linux/
+# log2.h) shifts by 64 -- undefined -- for a contiguous request above 2**63.
+# Such requests are refused here with E2BIG (see docs/reliability.md).
+_MAX_PAGES: Final = (1 << 32) - 1
 
 
 # ---------------------------------------------------------------- modes and flags
@@ -111,10 +121,13 @@ class GpuBuddyAllocMode:
     end: int = 0
 
     def __post_init__(self) -> None:
-        if self.kind not in ("Simple", "Range", "TopDown"):
+        # Stored as plain str/int: no user code runs when alloc_blocks() reads them.
+        kind = str.__str__(self.kind) if isinstance(self.kind, str) else None
+        if kind not in ("Simple", "Range", "TopDown"):
             raise Error(code.EINVAL, f"no GpuBuddyAllocMode {self.kind!r}")
-        _u64(self.start, "range start")
-        _u64(self.end, "range end")
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "start", _u64(self.start, "range start"))
+        object.__setattr__(self, "end", _u64(self.end, "range end"))
 
     Simple: ClassVar[GpuBuddyAllocMode]
     TopDown: ClassVar[GpuBuddyAllocMode]
@@ -198,7 +211,7 @@ class GpuBuddyParams:
 # ---------------------------------------------------------------- the allocator
 
 
-class _GpuBuddyInner:
+class _GpuBuddyInner(NoCopy):
     """The C ``struct gpu_buddy`` under its mutex (Rust: ``GpuBuddyInner``).
 
     Invariant: the ``Opaque`` holds an initialised allocator until
@@ -228,7 +241,7 @@ class _GpuBuddyInner:
         self.lock.close()
 
 
-class GpuBuddy:
+class GpuBuddy(NoCopy):
     """A GPU buddy allocator instance (a reference-counted handle).
 
     ``GpuBuddy(base_offset, size, chunk_size)`` (or
@@ -330,12 +343,13 @@ class GpuBuddy:
         min_block_size = _u64(min_block_size, "min_block_size")
         if isinstance(flags, bool) or not isinstance(flags, int):
             raise Error(code.EINVAL, f"flags {flags!r} are not GpuBuddyAllocFlags")
-        c_flags = int(flags)  # (plain int arithmetic: IntFlag's costs microseconds)
+        c_flags = arg_int(int(flags), "flags")  # plain int (IntFlag's costs microseconds)
         if c_flags & ~_ALLOWED_FLAGS or c_flags < 0:
             raise Error(code.EINVAL, f"flags {flags!r} are not GpuBuddyAllocFlags")
         if mode.kind == "Range" and mode.start >= mode.end:
             raise Error(code.EINVAL, f"{mode!r} is empty or inverted")
         start, end = mode.range()
+        self._check_c_limits(mode, start, end, size, min_block_size, c_flags)
         c_flags |= _MODE_FLAGS[mode.kind]
         blocks = AllocatedBlocks._new(self._arc.clone())
         try:
@@ -354,6 +368,34 @@ class GpuBuddy:
             blocks.close()
             raise
         return blocks
+
+    def _check_c_limits(
+        self, mode: GpuBuddyAllocMode, start: int, end: int, size: int, min_block: int,
+        c_flags: int,
+    ) -> None:
+        """Refuse (``E2BIG``) what gpu_buddy_alloc_blocks() computes wrongly (see _MAX_PAGES)."""
+        chunk = self._params.chunk_size
+        mm_size = self._params.size - self._params.size % chunk if chunk else 0
+        if chunk <= 0 or size < chunk or min_block < chunk or size > mm_size:
+            return  # the C refuses these itself (EINVAL) before the arithmetic
+        if mode.kind == "Range" and end - start == size:
+            return  # an exact range: __gpu_buddy_alloc_range(), no page arithmetic
+        if c_flags & int(GpuBuddyAllocFlags.Contiguous):
+            if size > 1 << 63:
+                raise Error(
+                    code.E2BIG,
+                    f"a contiguous {size}-byte request: the C's roundup_pow_of_two() "
+                    "would shift by 64 (include/linux/log2.h)",
+                )
+            eff = 1 << (size - 1).bit_length()
+        else:
+            eff = -(-size // min_block) * min_block
+        if eff // chunk > _MAX_PAGES:
+            raise Error(
+                code.E2BIG,
+                f"{size} bytes is {eff // chunk} chunks; gpu_buddy_alloc_blocks() handles "
+                f"at most {_MAX_PAGES} (its fls() takes an unsigned int)",
+            )
 
     @property
     def closed(self) -> bool:
@@ -402,7 +444,7 @@ class _Block:
         self.order = int(lib.gpu_buddy_block_order(ptr))
 
 
-class AllocatedBlocks:
+class AllocatedBlocks(NoCopy):
     """Blocks allocated by :meth:`GpuBuddy.alloc_blocks`, freed on :meth:`close`.
 
     Owns the C ``list_head`` the blocks are linked on (through
@@ -504,7 +546,7 @@ class AllocatedBlocks:
         return f"<AllocatedBlocks{' closed' if self.closed else ''}>"
 
 
-class AllocatedBlock:
+class AllocatedBlock(NoCopy):
     """One allocated block, borrowed from its :class:`AllocatedBlocks`.
 
     Every accessor raises ``Error(EINVAL)`` once the blocks were closed

@@ -57,7 +57,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Final, Generic, TypeVar
 
 from pyforlinux._bindings import ffi, lib
-from pyforlinux._owner import addr_of
+from pyforlinux._owner import NoCopy, addr_of
 from pyforlinux.error import Error, code
 from pyforlinux.types import Opaque
 
@@ -140,7 +140,7 @@ def _links(addr: int) -> tuple[int, int]:
     return nxt, prev
 
 
-class CListHead:
+class CListHead(NoCopy):
     """One C ``struct list_head`` (a sentinel or an entry's link).
 
     Either borrowed from C (:meth:`from_raw`) or owned (:meth:`new`: an
@@ -483,7 +483,7 @@ def _array_type(ptr_type: Any) -> Any:
 _VOID_PP: Final = ffi.typeof("void **")
 
 
-class CList(Generic[T]):
+class CList(NoCopy, Generic[T]):
     """A typed, read-only view of a C list behind a sentinel ``list_head``.
 
     Iterating yields ``item(entry_ptr)`` for each entry, where

@@ -1,30 +1,39 @@
-"""The thread-bound guard shared by lock and RCU read guards.
+"""The thread-bound guard shared by lock, RCU read and Revocable guards.
 
-Both Rust guards are ``!Send``: the lock (or read section) belongs to the
-thread that took it. :class:`ThreadBoundGuard` is that rule once: any use
-on another thread raises ``EPERM``, a use after release ``EINVAL``;
-``unlock()`` is idempotent on the owning thread; ``with`` releases; a guard
-garbage collected while held is reported (leak warning) and released if
-collected on its own thread. Subclasses give :meth:`_release` (the C
-unlock) and the wording of their messages.
+The Rust guards are ``!Send``: the lock (or read section) belongs to the
+task that took it. :class:`ThreadBoundGuard` is that rule once: any use on
+another task raises ``EPERM``, a use after release ``EINVAL``; ``unlock()``
+is idempotent on the owning task; ``with`` releases; a guard garbage
+collected while held is reported (leak warning) and released if collected
+on its own task.
+
+The owner is the runtime task (:class:`~pyforlinux._owner.TaskIdentity`),
+never ``threading.get_ident()``, which the OS reuses once a thread exits:
+a new thread with a dead thread's id is another task and gets ``EPERM``.
+A thread that ends while holding guards is reported by the lock validator
+("task exits holding N lock(s)") and its guards are released on it as it
+ends (their owner can no longer do it), so the locks stay usable.
+
+Subclasses call :meth:`_bind` once the thing is taken, and give
+:meth:`_release` (the C unlock) and the wording of their messages.
 """
 
 from __future__ import annotations
 
-import threading
 from types import TracebackType
 from typing import Self
 
+from pyforlinux._owner import NoCopy, TaskIdentity, task_identity
 from pyforlinux.error import Error, code
 from pyforlinux.sync import lockdep
 
 
-class ThreadBoundGuard:
-    """Base of guards owned by the thread that took them (see the module)."""
+class ThreadBoundGuard(NoCopy):
+    """Base of guards owned by the task that took them (see the module)."""
 
     __slots__ = ("__weakref__", "_thread")
 
-    _thread: int | None
+    _thread: TaskIdentity | None
 
     # Messages, with ``{s}`` for :meth:`_subject`.
     _USED_AFTER_RELEASE = "{s} used after it was released"
@@ -37,14 +46,20 @@ class ThreadBoundGuard:
         raise NotImplementedError
 
     def _release(self) -> None:
-        """Release what the guard holds (called once, on the owning thread)."""
+        """Release what the guard holds (called once, on the owning task)."""
         raise NotImplementedError
+
+    def _bind(self) -> None:
+        """Make the calling task the owner (after the lock/section was taken)."""
+        ident = task_identity()
+        self._thread = ident
+        ident.hold(self)
 
     def _check(self) -> None:
         owner = self._thread
         if owner is None:
             raise Error(code.EINVAL, self._USED_AFTER_RELEASE.format(s=self._subject()))
-        if owner != threading.get_ident():
+        if owner is not task_identity():
             raise Error(code.EPERM, self._USED_ON_OTHER_THREAD.format(s=self._subject()))
 
     @property
@@ -53,18 +68,25 @@ class ThreadBoundGuard:
         return self._thread is not None
 
     def unlock(self) -> None:
-        """Release. Idempotent on the owning thread.
+        """Release. Idempotent on the owning task.
 
         Raises:
-            Error: ``EPERM`` on another thread.
+            Error: ``EPERM`` on another task.
         """
         owner = self._thread
         if owner is None:
             return
-        if owner != threading.get_ident():
+        if owner is not task_identity():
             raise Error(code.EPERM, self._UNLOCKED_ON_OTHER_THREAD.format(s=self._subject()))
         self._thread = None
+        owner.unhold(self)
         self._release()
+
+    def _task_exit(self) -> None:
+        """The owning thread is ending with this guard held: release it there."""
+        if self._thread is not None:
+            self._thread = None
+            self._release()
 
     def __enter__(self) -> Self:
         self._check()
@@ -80,5 +102,7 @@ class ThreadBoundGuard:
         if owner is None:
             return
         lockdep._warn_leak(self._LEAKED.format(s=self._subject()))
-        if owner == threading.get_ident():
+        if owner is task_identity():
             self.unlock()
+        else:  # collected elsewhere (a cycle): released on its task's next call
+            owner.defer_release(self)

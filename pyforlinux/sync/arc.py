@@ -36,7 +36,7 @@ from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from pyforlinux._bindings import ffi, lib
-from pyforlinux._owner import REGISTRY, ForeignBorrow, addr_of, leak_finalizer
+from pyforlinux._owner import REGISTRY, ForeignBorrow, NoCopy, addr_of, leak_finalizer
 from pyforlinux.alloc import Flags, Kmalloc
 from pyforlinux.error import Error, code
 
@@ -60,7 +60,7 @@ def _drop(data: object) -> None:
         close()
 
 
-class _ArcInner(Generic[T]):
+class _ArcInner(NoCopy, Generic[T]):
     """The shared part: the C ``refcount_t *`` and the value."""
 
     __slots__ = ("addr", "data", "ptr")
@@ -102,7 +102,7 @@ def _new_inner(data: Any, flags: Flags) -> _ArcInner[Any]:
     return _ArcInner(ptr, data)
 
 
-class Arc(Generic[T]):
+class Arc(NoCopy, Generic[T]):
     """A reference-counted pointer to a ``T`` (one owned increment).
 
     Raises ``Error(EINVAL)`` on any use after :meth:`close` or a move
@@ -337,7 +337,7 @@ class Arc(Generic[T]):
         return ForeignBorrow(REGISTRY, addr, mutable, lambda b: ArcBorrow(inner, b.is_live))
 
 
-class ArcBorrow(Generic[T]):
+class ArcBorrow(NoCopy, Generic[T]):
     """A borrowed reference to an :class:`Arc`'s object; no increment owned.
 
     Valid while what it was borrowed from lives (the ``Arc`` handle, the
@@ -401,7 +401,7 @@ class ArcBorrow(Generic[T]):
         return f"<ArcBorrow {'valid' if self.is_valid() else 'ended'}>"
 
 
-class UniqueArc(Generic[T]):
+class UniqueArc(NoCopy, Generic[T]):
     """An :class:`Arc` known to be the only reference (count 1).
 
     Its value may be replaced (:meth:`set`), and it converts into an

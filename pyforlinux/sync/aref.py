@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from pyforlinux._bindings import ffi
-from pyforlinux._owner import REGISTRY, ForeignBorrow, addr_of, leak_finalizer
+from pyforlinux._owner import REGISTRY, ForeignBorrow, NoCopy, addr_of, leak_finalizer
 from pyforlinux.error import Error, code
 
 __all__ = ["ARef", "AlwaysRefCounted"]
@@ -54,7 +54,7 @@ T = TypeVar("T", bound=AlwaysRefCounted)
 _lock = threading.Lock()
 
 
-class ARef(Generic[T]):
+class ARef(NoCopy, Generic[T]):
     """An owned reference: exactly one increment of ``T``'s reference count.
 
     - :meth:`from_raw` adopts an increment the caller already owns;
@@ -224,14 +224,14 @@ class ARef(Generic[T]):
         """Borrow the object (Rust: ``&T``); the view is the object itself."""
         addr = addr_of(ptr)
         obj = REGISTRY.borrow(addr, ARef, False)
-        return ForeignBorrow(REGISTRY, addr, False, lambda _b: obj)
+        return ForeignBorrow(REGISTRY, addr, False, lambda _b: obj, view_holds_borrow=False)
 
     @classmethod
     def borrow_mut(cls, ptr: Any) -> ForeignBorrow[Any]:
         """Borrow exclusively (as Rust, still only ``&T``: the count is shared)."""
         addr = addr_of(ptr)
         obj = REGISTRY.borrow(addr, ARef, True)
-        return ForeignBorrow(REGISTRY, addr, True, lambda _b: obj)
+        return ForeignBorrow(REGISTRY, addr, True, lambda _b: obj, view_holds_borrow=False)
 
 
 # Objects without a C address are handed to C as the address of a small

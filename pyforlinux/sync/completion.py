@@ -28,6 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 from pyforlinux._bindings import ffi, lib
+from pyforlinux._owner import NoCopy
 from pyforlinux.error import Error, code
 from pyforlinux.sync import lockdep
 from pyforlinux.task import interruptible_wait
@@ -37,7 +38,7 @@ _TASK_UNINTERRUPTIBLE = int(lib.TASK_UNINTERRUPTIBLE)
 _TASK_INTERRUPTIBLE = int(lib.TASK_INTERRUPTIBLE)
 
 
-class Completion:
+class Completion(NoCopy):
     """A ``struct completion``; safe to share between threads.
 
     Rust: ``kernel::sync::Completion``

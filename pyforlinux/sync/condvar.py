@@ -54,6 +54,7 @@ from types import TracebackType
 from typing import Any, Final, Self
 
 from pyforlinux._bindings import ffi, lib
+from pyforlinux._owner import NoCopy, arg_int
 from pyforlinux.error import Error, code
 from pyforlinux.sync import lockdep
 from pyforlinux.sync.lock import Guard
@@ -106,7 +107,7 @@ class Signal(CondVarTimeoutResult):
     jiffies: int
 
 
-class CondVar:
+class CondVar(NoCopy):
     """A condition variable on a kmalloc'd C ``struct wait_queue_head``.
 
     ``CondVar(name=None, key=None)``: ``name`` (default ``"file.py:LINE"`` of
@@ -156,9 +157,11 @@ class CondVar:
     # -- waiting -----------------------------------------------------------
 
     def _wait(self, state: int, guard: Guard[Any, Any], timeout: int) -> int:
+        # The caller's values first (their code may run), then the guard.
+        timeout = arg_int(timeout, "timeout (jiffies)", 0, (1 << 63) - 1)
+        if not isinstance(guard, Guard):
+            raise Error(code.EINVAL, f"CondVar waits need a lock Guard, not {guard!r}")
         guard._check()
-        if timeout < 0:
-            raise Error(code.EINVAL, f"negative timeout {timeout} jiffies")
         timeout = min(timeout, MAX_SCHEDULE_TIMEOUT)
         # SAFETY: the entry is Python memory that outlives the wait: it is
         # queued by prepare_to_wait() and always dequeued by finish_wait()

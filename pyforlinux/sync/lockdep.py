@@ -68,6 +68,7 @@ from types import FrameType, TracebackType
 from typing import Any, Final, Self
 
 from pyforlinux._bindings import ffi, lib
+from pyforlinux._owner import NoCopy
 from pyforlinux.error import Error, code
 
 try:
@@ -389,7 +390,7 @@ def might_sleep(what: str = "sleeping") -> None:
 # lock classes
 
 
-class LockClassKey:
+class LockClassKey(NoCopy):
     """A lock class: a C ``struct lock_class_key``.
 
     Do not construct directly: use :func:`static_lock_class` (one key per

@@ -48,7 +48,7 @@ from types import TracebackType
 from typing import Any, Final, Generic, Self, TypeVar
 
 from pyforlinux._bindings import ffi, lib
-from pyforlinux._owner import REGISTRY
+from pyforlinux._owner import REGISTRY, NoCopy, after_fork_in_child, arg_callable
 from pyforlinux.alloc import GFP_KERNEL, AllocError, Flags
 from pyforlinux.error import Error, code
 from pyforlinux.sync import lockdep
@@ -95,7 +95,7 @@ class Guard(ThreadBoundGuard):
 
     def __init__(self) -> None:
         lib.pfl_rcu_read_lock()
-        self._thread = threading.get_ident()
+        self._bind()
 
     def _subject(self) -> str:
         return "RCU guard"
@@ -132,6 +132,13 @@ def _site() -> tuple[bytes, int]:
 def _sleepable(what: str) -> None:
     """Refuse (EDEADLK) to wait for a grace period where it cannot end or is
     forbidden; in strict mode, also where it is reported (atomic context)."""
+    stale = int(lib.pfl_rcu_stale_readers())
+    if stale:
+        raise Error(
+            code.EDEADLK,
+            f"{what} in a fork child: {stale} thread(s) of the parent were in RCU read "
+            "sections at the fork and do not exist here; no grace period can end",
+        )
     chk = StrictCheck()
     in_reader = lib.pfl_rcu_read_depth() > 0
     if chk.before is not None or in_reader:
@@ -239,6 +246,22 @@ _callbacks: Final = _Callbacks()
 atexit.register(_callbacks.stop)
 
 
+def _callbacks_after_fork() -> None:
+    # The callback thread did not survive the fork: new locks, and a new
+    # thread now if callbacks are pending (their cookies complete in the child).
+    _callbacks.mu = threading.Lock()
+    _callbacks.cond = threading.Condition(_callbacks.mu)
+    _callbacks.thread = None
+    # Cookies the parent's thread had taken but not finished count as done
+    # (their callables ran, or were running, in the parent only).
+    _callbacks.processed = int(lib.pfl_rcu_cookie_taken())
+    if _callbacks.pending:
+        _callbacks.new_cookie()
+
+
+after_fork_in_child(_callbacks_after_fork)
+
+
 def _queue(fn: Callable[[], None], gfp: int) -> None:
     cookie = _callbacks.new_cookie()
     node = lib.pfl_rcu_cookie_alloc(cookie, gfp)
@@ -262,7 +285,7 @@ def call_rcu(fn: Callable[[], None]) -> None:
 
     C header: include/linux/rcupdate.h (``call_rcu``)
     """
-    _queue(fn, lib.GFP_ATOMIC)
+    _queue(arg_callable(fn, "call_rcu(fn)"), lib.GFP_ATOMIC)
 
 
 def rcu_barrier() -> None:
@@ -315,7 +338,7 @@ def _default_drop(value: object) -> None:
         close()
 
 
-class RcuBox(Generic[T]):
+class RcuBox(NoCopy, Generic[T]):
     """A box freed with RCU: the value lives one grace period past :meth:`close`.
 
     ``RcuBox(value, flags=alloc.GFP_KERNEL, *, drop=None)`` allocates the box's C
@@ -355,6 +378,8 @@ class RcuBox(Generic[T]):
         *,
         drop: Callable[[T], None] | None = None,
     ) -> None:
+        if drop is not None:
+            arg_callable(drop, "RcuBox drop")
         cookie = _callbacks.new_cookie()
         if not isinstance(flags, Flags):
             raise Error(code.EINVAL, f"RcuBox flags must be pyforlinux.alloc.Flags, not {flags!r}")
@@ -528,7 +553,9 @@ class RcuBox(Generic[T]):
     def _borrow(ptr: Any, mutable: bool) -> ForeignBorrow[Any]:
         addr = _addr(ptr)
         box: RcuBox[Any] = REGISTRY.borrow(addr, RcuBox, mutable)
-        return ForeignBorrow(REGISTRY, addr, mutable, lambda _b: box._value)
+        return ForeignBorrow(
+            REGISTRY, addr, mutable, lambda _b: box._value, view_holds_borrow=False
+        )
 
     @staticmethod
     def rcu_borrow(ptr: Any, guard: Guard) -> Any:

@@ -14,13 +14,14 @@ from __future__ import annotations
 from typing import Any
 
 from pyforlinux._bindings import ffi, lib
+from pyforlinux._owner import NoCopy
 from pyforlinux.error import Error, code
 
 _I32_MIN = -(1 << 31)
 _I32_MAX = (1 << 31) - 1
 
 
-class Refcount:
+class Refcount(NoCopy):
     """A ``refcount_t``. Rust: ``kernel::sync::Refcount``"""
 
     __slots__ = ("_r",)

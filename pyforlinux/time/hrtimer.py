@@ -42,6 +42,7 @@ from collections.abc import Callable
 from typing import Any, Generic
 
 from pyforlinux._bindings import ffi, lib
+from pyforlinux._owner import NoCopy
 from pyforlinux.error import Error, code
 from pyforlinux.sync import lockdep
 from pyforlinux.time import C, Delta, Instant, Monotonic
@@ -87,7 +88,7 @@ _cookies = itertools.count(1)
 _tls = threading.local()
 
 
-class HrTimerCallbackContext(Generic[C]):
+class HrTimerCallbackContext(NoCopy, Generic[C]):
     """What a running callback may do to its timer (valid during the call).
 
     Rust: ``kernel::time::hrtimer::HrTimerCallbackContext``
@@ -132,7 +133,7 @@ def pfl_hrtimer_py_run(cookie: int) -> int:
     return timer._run()
 
 
-class HrTimer(Generic[C]):
+class HrTimer(NoCopy, Generic[C]):
     """A high-resolution timer whose callback is a Python function.
 
     Args:
@@ -296,7 +297,7 @@ def _release(mem: Any, cookie: int) -> None:
         _timers.pop(cookie, None)
 
 
-class HrTimerHandle(Generic[C]):
+class HrTimerHandle(NoCopy, Generic[C]):
     """The handle :meth:`HrTimer.start` returns. Rust: ``HrTimerHandle``"""
 
     def __init__(self, timer: HrTimer[C]) -> None:

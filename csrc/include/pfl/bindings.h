@@ -43,6 +43,12 @@ size_t pfl_lockdep_last_report(char *buf, size_t size);
 void pfl_lockdep_set_acquire_context(const char *ctx);
 void pfl_lockdep_unregister_key(struct lock_class_key *key);
 int pfl_lockdep_depth(void);
+void pfl_fork_prepare(void);
+void pfl_fork_parent(void);
+void pfl_fork_child(void);
+int pfl_fork_count(void);
+int pfl_rcu_stale_readers(void);
+void pfl_lockdep_report_exit_held(void);
 int pfl_lockdep_nr_classes(void);
 int pfl_lock_release_check(struct lockdep_map *map, unsigned long ip);
 

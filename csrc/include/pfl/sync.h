@@ -40,6 +40,7 @@ int pfl_sync_waitqueue_active(struct wait_queue_head *wq);
 void *pfl_rcu_cookie_alloc(unsigned long cookie, unsigned int gfp);
 void pfl_rcu_cookie_call(void *node);
 void pfl_rcu_cookie_free(void *node);
+unsigned long pfl_rcu_cookie_taken(void);
 size_t pfl_rcu_cookie_wait(unsigned long *out, size_t max, int block);
 unsigned long pfl_rcu_cookie_completed(void);
 void pfl_rcu_cookie_stop(void);

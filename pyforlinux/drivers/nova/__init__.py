@@ -10,6 +10,7 @@ Nova's UAPI (``include/uapi/drm/nova_drm.h``).
 from __future__ import annotations
 
 from pyforlinux import auxiliary
+from pyforlinux._owner import NoCopy
 from pyforlinux.driver_package import DriverPackage
 from pyforlinux.drivers.nova import driver as _driver
 from pyforlinux.module import ThisModule, module
@@ -32,7 +33,7 @@ DRIVER = DriverPackage(
     license="GPL v2",
     alias=["auxiliary:NovaCore.nova-drm"],
 )
-class NovaModule:
+class NovaModule(NoCopy):
     """``module_auxiliary_driver!``: register the driver on init, unregister on exit."""
 
     def __init__(self, this_module: ThisModule) -> None:

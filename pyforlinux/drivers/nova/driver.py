@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyforlinux import auxiliary, drm, sysfs
+from pyforlinux._owner import NoCopy
 from pyforlinux.auxiliary import AuxDevice, DeviceId
 from pyforlinux.device import Bound, Core
 from pyforlinux.drivers.nova.file import File
@@ -64,7 +65,7 @@ class NovaDrmDriver(drm.Driver):
 NovaDevice = drm.Device[NovaDrmDriver]
 
 
-class NovaDriverData:
+class NovaDriverData(NoCopy):
     """What probe returns: holds the DRM device (``NovaDriver { drm }``)."""
 
     def __init__(self, drm_dev: ARef[NovaDevice]) -> None:

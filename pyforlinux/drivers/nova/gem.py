@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pyforlinux._owner import arg_bytes
 from pyforlinux.devres import Devres
 from pyforlinux.drivers import nova_core
 from pyforlinux.drm import gem
@@ -89,6 +90,7 @@ class NovaObject(gem.BaseDriverObject):
 
     def vm_write(self, obj: gem.Object[Any], offset: int, data: bytes) -> None:
         """Write object bytes to VRAM."""
+        data = arg_bytes(data, "VRAM data")  # exact bytes: each segment gets exactly n
         pos = 0
         for a, n in self._segments(offset, len(data)):
             self.gpu.vram_write(a, data[pos : pos + n])

@@ -46,6 +46,7 @@ from types import TracebackType
 from typing import Any, ClassVar, Final, Generic, Protocol, Self, TypeVar
 
 from pyforlinux._bindings import ffi, lib
+from pyforlinux._owner import NoCopy, arg_callable, orphaned_owner
 from pyforlinux.error import Error, code
 from pyforlinux.sync import lockdep
 from pyforlinux.sync._guard import ThreadBoundGuard
@@ -124,7 +125,7 @@ def _leak(what: str) -> None:
     lockdep._leak(what)
 
 
-class Lock(Generic[T, B]):
+class Lock(NoCopy, Generic[T, B]):
     """A mutual exclusion primitive over the C lock kind ``B`` (Rust: ``Lock<T, B>``).
 
     Create one through :class:`~pyforlinux.sync.lock.mutex.Mutex` /
@@ -304,6 +305,14 @@ class Lock(Generic[T, B]):
                 f"recursive locking: this task already holds {backend.KIND} {self.name!r} "
                 "(a certain deadlock; refused before calling C)",
             )
+        if orphaned_owner(dm):
+            if trylock:
+                return None
+            raise Error(
+                code.EDEADLK,
+                f"{backend.KIND} {self.name!r} was held by another thread when this process "
+                "was forked: that thread does not exist here, the lock is never released",
+            )
         site = lockdep.acquire_site_bytes() if lib.pfl_lockdep_enabled() else None
         if trylock:
             lockdep.set_acquire_context(site)
@@ -429,7 +438,7 @@ class Guard(ThreadBoundGuard, Generic[T, B]):
     are :attr:`value`; ``Drop`` is :meth:`unlock`)
     """
 
-    __slots__ = ("_lock", "_ptr", "_state")
+    __slots__ = ("_lock", "_ptr", "_state", "_unlocked")
 
     _USED_ON_OTHER_THREAD = "{s} used on a thread that does not hold the lock"
     _LEAKED = "{s} was garbage collected with the lock held (use 'with' or unlock())"
@@ -439,12 +448,35 @@ class Guard(ThreadBoundGuard, Generic[T, B]):
         self._lock = lock
         self._ptr = lock._ptr
         self._state = state
-        self._thread = threading.get_ident()
+        self._unlocked = False  # inside do_unlocked(): the lock is not held
+        self._bind()
 
     def _subject(self) -> str:
         return f"guard of {self._lock.name!r}"
 
+    def _check(self) -> None:
+        super()._check()
+        if self._unlocked:
+            raise Error(
+                code.EBUSY,
+                f"{self._subject()} used inside its own do_unlocked() (the lock is not held)",
+            )
+
+    def unlock(self) -> None:
+        """Release the lock. Idempotent on the owning thread.
+
+        Raises:
+            Error: ``EPERM`` on another thread; ``EBUSY`` inside this guard's
+                own :meth:`do_unlocked` (the lock is not held there).
+        """
+        if self._unlocked and self._thread is not None:
+            self._check()  # EPERM on another thread, else EBUSY
+        super().unlock()
+
     def _release(self) -> None:
+        if self._unlocked:  # ended inside do_unlocked(): nothing is held
+            self._lock._leave()
+            return
         self._lock._backend.unlock(self._ptr, self._state)
         self._lock._leave()
 
@@ -480,12 +512,29 @@ class Guard(ThreadBoundGuard, Generic[T, B]):
 
         Rust: ``Guard::do_unlocked``
         """
+        fn = arg_callable(fn, "do_unlocked(fn)")
         self._check()
         backend = self._lock._backend
         backend.unlock(self._ptr, self._state)
+        self._unlocked = True
         try:
             return fn()
         finally:
+            self._unlocked = False
+            if lib.pfl_lock_is_held(self._lock._dm):
+                # fn took the lock again and kept it (a guard escaped fn):
+                # relocking would deadlock on ourselves. That guard holds
+                # the lock now; this one is over.
+                owner = self._thread
+                self._thread = None
+                if owner is not None:
+                    owner.unhold(self)
+                self._lock._leave()
+                raise Error(
+                    code.EDEADLK,
+                    f"do_unlocked(): fn returned holding {self._lock.name!r} again; "
+                    "this guard was released (the other guard holds the lock)",
+                )
             if lib.pfl_lockdep_enabled():
                 lockdep.set_acquire_context(lockdep.acquire_site_bytes())
             self._state = backend.relock(self._ptr, self._state)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Generic, TypeVar
 
+from pyforlinux._owner import NoCopy
 from pyforlinux.error import Error, code
 from pyforlinux.sync import lockdep
 from pyforlinux.sync.lock import Backend, Guard, Lock
@@ -48,7 +49,7 @@ class GlobalGuard(Guard[T, Any]):
     _global: GlobalLock[Any]
 
 
-class GlobalLock(Generic[T]):
+class GlobalLock(NoCopy, Generic[T]):
     """A lock for module-level data; :meth:`init` before use (Rust: ``GlobalLock<B>``).
 
     ``GlobalLock(value, backend=MutexBackend, name=None)``: ``backend`` is
@@ -99,9 +100,14 @@ class GlobalLock(Generic[T]):
         gg._lock = g._lock
         gg._ptr = g._ptr
         gg._state = g._state
-        gg._thread = g._thread
+        gg._unlocked = False
+        owner = g._thread
+        gg._thread = owner
         gg._global = self
         g._thread = None  # ownership moved to gg: g must not unlock
+        if owner is not None:
+            owner.unhold(g)
+            owner.hold(gg)
         return gg
 
     def lock(self) -> GlobalGuard[T]:
