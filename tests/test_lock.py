@@ -23,6 +23,7 @@ from pyforlinux.sync.lock.mutex import Mutex, MutexBackend, new_mutex
 from pyforlinux.sync.lock.spinlock import SpinLock, SpinLockBackend, new_spinlock
 from pyforlinux.sync.locked_by import LockedBy
 from tests.conftest import last_warning
+from tests.threads import run_in_thread
 
 NEW_LOCK: list[Callable[[Any], Lock[Any, Any]]] = [new_mutex, new_spinlock]
 IDS = ["mutex", "spinlock"]
@@ -49,25 +50,6 @@ def c_assert_held(lock: Lock[Any, Any]) -> bool:
     if lock.backend is MutexBackend:
         return bool(lib.pfl_sync_mutex_assert_held(lock.as_ptr()))
     return bool(lib.pfl_sync_spin_assert_held(lock.as_ptr()))
-
-
-def run_in_thread(fn: Callable[[], Any]) -> Any:
-    """Run fn on a new thread; return its result or raise its exception."""
-    out: dict[str, Any] = {}
-
-    def body() -> None:
-        try:
-            out["value"] = fn()
-        except BaseException as e:
-            out["error"] = e
-
-    t = threading.Thread(target=body)
-    t.start()
-    t.join(30)
-    assert not t.is_alive()
-    if "error" in out:
-        raise out["error"]
-    return out.get("value")
 
 
 # ---------------------------------------------------------------- mutual exclusion

@@ -5,7 +5,6 @@ mode, recursion, might_sleep, lock classes."""
 from __future__ import annotations
 
 import errno
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -21,6 +20,7 @@ from pyforlinux.sync.lock import Lock
 from pyforlinux.sync.lock.mutex import Mutex, new_mutex
 from pyforlinux.sync.lock.spinlock import SpinLock, new_spinlock
 from pyforlinux.sync.lockdep import LockClassKey, ReportKind
+from tests.threads import run_in_thread
 
 K = ReportKind
 
@@ -28,24 +28,6 @@ K = ReportKind
 def delta(before: Any, kind: ReportKind) -> int:
     """How many reports of ``kind`` since the fixture's snapshot."""
     return lockdep.count(kind) - int(before.lockdep[kind.name.lower()])
-
-
-def run_in_thread(fn: Callable[[], Any]) -> Any:
-    out: dict[str, Any] = {}
-
-    def body() -> None:
-        try:
-            out["value"] = fn()
-        except BaseException as e:
-            out["error"] = e
-
-    t = threading.Thread(target=body)
-    t.start()
-    t.join(30)
-    assert not t.is_alive()
-    if "error" in out:
-        raise out["error"]
-    return out.get("value")
 
 
 class Pair:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import pickle
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -56,6 +55,7 @@ from pyforlinux.time.delay import fsleep
 from pyforlinux.time.hrtimer import HrTimer, HrTimerCallbackContext
 from pyforlinux.types import ScopeGuard
 from pyforlinux.xarray import AllocKind, StoreError, XArray
+from tests.threads import run_in_thread
 
 Thunk = Callable[[], object]
 
@@ -89,21 +89,7 @@ def on_thread(fn: Thunk) -> Thunk:
     """The thunk ``fn`` run on another thread; its exception re-raised here."""
 
     def run() -> object:
-        out: dict[str, Any] = {}
-
-        def body() -> None:
-            try:
-                out["value"] = fn()
-            except BaseException as e:
-                out["error"] = e
-
-        t = threading.Thread(target=body)
-        t.start()
-        t.join(30)
-        assert not t.is_alive()
-        if "error" in out:
-            raise out["error"]
-        return out.get("value")
+        return run_in_thread(fn)
 
     return run
 

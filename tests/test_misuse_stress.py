@@ -42,6 +42,7 @@ from pyforlinux.sync.lock.mutex import new_mutex
 from pyforlinux.sync.lock.spinlock import new_spinlock
 from pyforlinux.task import current
 from pyforlinux.xarray import AllocKind, XArray
+from tests.threads import run_in_thread
 
 # ---------------------------------------------------------------- 1. check-then-use
 
@@ -288,23 +289,7 @@ def test_list_uniqueness_and_links_hold_under_every_misuse() -> None:
 # ---------------------------------------------------------------- 4. thread identity
 
 
-def _run(fn: Callable[[], object]) -> Any:
-    """``fn()`` on a new thread (which then exits); its exception re-raised here."""
-    out: dict[str, Any] = {}
-
-    def body() -> None:
-        try:
-            out["value"] = fn()
-        except BaseException as e:
-            out["error"] = e
-
-    t = threading.Thread(target=body)
-    t.start()
-    t.join(30)
-    assert not t.is_alive()
-    if "error" in out:
-        raise out["error"]
-    return out.get("value")
+_run = run_in_thread
 
 
 def test_an_identity_is_never_reused_by_a_later_thread() -> None:
