@@ -24,6 +24,7 @@ import threading
 from typing import Any
 
 from pyforlinux._bindings import ffi, lib
+from pyforlinux._owner import NoCopy, task_identity
 from pyforlinux.dma_buf.dma_fence import Fence, _timeout_jiffies
 from pyforlinux.error import Error, code
 from pyforlinux.sync import lockdep
@@ -50,7 +51,7 @@ def _usage(usage: object) -> int:
     return int(usage)
 
 
-class DmaResv:
+class DmaResv(NoCopy):
     """A reservation object (``struct dma_resv``, ``dma_resv_init``).
 
     ``DmaResv()`` allocates and initialises one; :meth:`close` (or the end
@@ -79,7 +80,7 @@ class DmaResv:
         with self._mu:
             raw = self._live(what)
             holder = self._holder
-            if holder is not None and holder._thread == threading.get_ident():
+            if holder is not None and holder._thread is task_identity():
                 verb = "lock" if what == "lock" else "wait"
                 raise Error(code.EDEADLK if verb == "lock" else code.EBUSY,
                             f"DmaResv.{what}() while this thread holds its lock")
@@ -207,7 +208,7 @@ class DmaResvGuard(ThreadBoundGuard):
     def __init__(self, resv: DmaResv, raw: Any) -> None:
         self._resv = resv
         self._raw = raw
-        self._thread = threading.get_ident()
+        self._bind()
 
     def _subject(self) -> str:
         return "reservation lock"

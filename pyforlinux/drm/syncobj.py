@@ -19,11 +19,12 @@ from __future__ import annotations
 from typing import Any
 
 from pyforlinux._bindings import ffi, lib
+from pyforlinux._owner import NoCopy, arg_int
 from pyforlinux.dma_buf.dma_fence import Fence
 from pyforlinux.error import Error, code
 
 
-class Syncobj:
+class Syncobj(NoCopy):
     """A reference to a ``struct drm_syncobj`` (``drm_syncobj_find`` ..
     ``drm_syncobj_put``); ``with`` or :meth:`close` drops it."""
 
@@ -42,8 +43,7 @@ class Syncobj:
                 ``SYNCOBJ``: its files have no syncobjs); ``EINVAL`` for a
                 handle that is not a u32.
         """
-        if not isinstance(handle, int) or not 0 <= handle < 2**32:
-            raise Error(code.EINVAL, f"a syncobj handle is a u32, not {handle!r}")
+        handle = arg_int(handle, "a syncobj handle", 0, 2**32 - 1)
         raw_file = file.as_raw()
         if not lib.pfl_drm_file_has_syncobjs(raw_file):
             raise Error(code.ENOENT, "the driver has no syncobjs (Driver.SYNCOBJ)")
