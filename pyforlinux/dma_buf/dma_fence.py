@@ -1134,22 +1134,20 @@ class DriverFence(NoCopy, Generic[F]):
     @classmethod
     def borrow(cls, ptr: Any) -> ForeignBorrow[DriverFenceBorrow[Any]]:
         """Borrow the foreign-owned DriverFence: a :class:`DriverFenceBorrow`."""
-        addr = addr_of(ptr)
-        obj: DriverFence[Any] = REGISTRY.borrow(addr, DriverFence, False)
-        cell: list[ForeignBorrow[Any]] = []
-        view = DriverFenceBorrow(obj, cell)
-        b = ForeignBorrow(REGISTRY, addr, False, lambda _b: view)
-        cell.append(b)
-        return b
+        return cls._borrow(ptr, False)
 
     @classmethod
     def borrow_mut(cls, ptr: Any) -> ForeignBorrow[DriverFenceBorrow[Any]]:
         """Borrow exclusively (the view is the same as :meth:`borrow`'s)."""
+        return cls._borrow(ptr, True)
+
+    @staticmethod
+    def _borrow(ptr: Any, mutable: bool) -> ForeignBorrow[DriverFenceBorrow[Any]]:
         addr = addr_of(ptr)
-        obj: DriverFence[Any] = REGISTRY.borrow(addr, DriverFence, True)
+        obj: DriverFence[Any] = REGISTRY.borrow(addr, DriverFence, mutable)
         cell: list[ForeignBorrow[Any]] = []
         view = DriverFenceBorrow(obj, cell)
-        b = ForeignBorrow(REGISTRY, addr, True, lambda _b: view)
+        b = ForeignBorrow(REGISTRY, addr, mutable, lambda _b: view)
         cell.append(b)
         return b
 
