@@ -45,6 +45,7 @@ from pyforlinux._bindings import lib
 from pyforlinux.driver_package import DriverPackage, describe_exception, resolve
 from pyforlinux.drm.client import Client
 from pyforlinux.error import Error, code
+from pyforlinux.sync import rcu
 
 SIZES = [4096, 10_000, 1 << 20, 3 * (1 << 20) + 123, 16 << 20]
 
@@ -389,6 +390,7 @@ def with_modules(target: DriverPackage | str, params: Sequence[str], body: Any, 
             follower.join()
         printk.set_console_loglevel(console)
         kmemleak.track_owner_sites(tracking)
+    rcu.rcu_barrier()  # Python RCU callbacks (a signalled fence's data, then its reference)
     live = alloc.live_objects().total - baseline
     left = kmemleak.owners_since(owners)
     warnings = int(lib.pfl_warn_count()) - warn_base

@@ -235,6 +235,28 @@ class ProcessMemory(NoCopy):
         self._finalizer()
 
 
+def copy_from_user(addr: int, length: int) -> bytes:
+    """``copy_from_user()`` of ``length`` bytes at ``addr`` of the *current*
+    task's address space: what an ioctl handler reads a pointer field of
+    its argument struct with (an array of handles, say).
+
+    Raises:
+        Error: ``EFAULT`` unless every byte is readable (a bad pointer, or
+            no user address space); ``EINVAL`` for a length outside
+            ``0..MAX_COPY`` or arguments that are not integers.
+
+    Thread context: process context (an ioctl's).
+    """
+    addr = arg_int(addr, "user address")
+    length = arg_int(length, "length", 0, MAX_COPY)
+    if length == 0:
+        return b""
+    buf = ffi.new("char[]", length)
+    if lib.pfl_copy_from_user(buf, ffi.cast("void *", addr), length):
+        raise Error(code.EFAULT, f"user address {addr:#x} (+{length})")
+    return bytes(ffi.buffer(buf, length))
+
+
 class UserSlice:
     """``length`` bytes of user memory at ``addr`` in ``mm``.
 

@@ -22,6 +22,7 @@ from pyforlinux._bindings import ffi, lib
 from pyforlinux._owner import NoCopy, arg_int
 from pyforlinux.dma_buf.dma_fence import Fence
 from pyforlinux.error import Error, code
+from pyforlinux.sync.aref import ARef
 
 
 class Syncobj(NoCopy):
@@ -77,6 +78,19 @@ class Syncobj(NoCopy):
             lib.drm_syncobj_replace_fence(raw, f)
         finally:
             Fence._unpin(f)
+
+    def fence(self) -> ARef[Fence] | None:
+        """The syncobj's current fence with a reference of its own
+        (``drm_syncobj_fence_get``), or ``None`` if it has none: what a
+        submit ioctl makes a job depend on (its in-syncobjs).
+
+        Raises:
+            Error: ``EINVAL`` after close.
+        """
+        f = lib.drm_syncobj_fence_get(self._live("fence"))
+        if f == ffi.NULL:
+            return None
+        return Fence.adopt_raw(f)
 
     def is_signaled(self) -> bool | None:
         """Whether the syncobj's fence has signalled; ``None`` if it has none.

@@ -1,0 +1,255 @@
+"""The tinyrender DRM driver: buffer objects, a SUBMIT ioctl whose jobs run
+on a job queue per file (pyforlinux.drm.jq) and signal syncobjs, waits and
+PRIME through the DRM core. Binds to ``TinyEngine.tinyrender`` devices and
+serves the ioctls of include/uapi/drm/tinyrender_drm.h."""
+
+from __future__ import annotations
+
+import itertools
+import pathlib
+import struct
+import threading
+from typing import Any
+
+from pyforlinux import auxiliary, drm, printk, uaccess, uapi
+from pyforlinux.auxiliary import DeviceId
+from pyforlinux.drm import gem, ioctl
+from pyforlinux.drm.jq import Job, Jobqueue
+from pyforlinux.drm.syncobj import Syncobj
+from pyforlinux.error import Error, code
+from pyforlinux.module import Param, ThisModule, module
+from pyforlinux.sync.aref import ARef
+from pyforlinux.time import Delta
+
+UAPI = uapi.load(pathlib.Path(__file__).parent / "include/uapi/drm/tinyrender_drm.h")
+PAGE = 4096
+MAX_BO = Param(int, 64 << 20, "largest buffer object, bytes")
+JOB_TIMEOUT_MS = Param(int, 2000, "a job's timeout on the engine, ms")
+QUEUE_DEPTH = 16  # jobs of one file on the engine at once (the queue's credits)
+
+
+class DeviceData:
+    """Device data (``dev.data``): the engine, and the job queue of every open file."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.lock = threading.Lock()
+        self.queues: set[Jobqueue[Any]] = set()
+
+    def close_queues(self) -> None:
+        """Unbind: every file's queue is closed (its jobs cancelled)."""
+        with self.lock:
+            queues, self.queues = self.queues, set()
+        for q in queues:
+            q.close()
+
+
+class TinyBo(gem.BaseDriverObject):
+    """Object data (``obj.inner``): the object's bytes (system memory)."""
+
+    def __init__(self, size: int) -> None:
+        self.mem = bytearray(size)
+
+    @classmethod
+    def new(cls, dev: Any, size: int) -> TinyBo:
+        return cls(size)
+
+    def vm_read(self, obj: Any, offset: int, length: int) -> bytes:
+        return bytes(self.mem[offset:offset + length])
+
+    def vm_write(self, obj: Any, offset: int, data: bytes) -> None:
+        self.mem[offset:offset + len(data)] = data
+
+
+class RenderJob:
+    """A job's data: the operation and references to the objects it touches
+    (dropped when the job is done: ``close()``)."""
+
+    def __init__(self, op: int, dst: ARef[Any], dst_offset: int, size: int,
+                 src: ARef[Any] | None = None, src_offset: int = 0, value: int = 0) -> None:
+        self.op, self.dst, self.dst_offset, self.size = op, dst, dst_offset, size
+        self.src, self.src_offset, self.value = src, src_offset, value
+
+    def execute(self) -> None:
+        """Run on the engine: fill or copy bytes."""
+        dst = self.dst.deref().inner.mem
+        if self.op == UAPI.lib.TINYRENDER_OP_FILL:
+            dst[self.dst_offset:self.dst_offset + self.size] = bytes([self.value]) * self.size
+        else:
+            assert self.src is not None
+            src = self.src.deref().inner.mem
+            dst[self.dst_offset:self.dst_offset + self.size] = \
+                src[self.src_offset:self.src_offset + self.size]
+
+    def close(self) -> None:
+        for ref in (self.dst, self.src):
+            if ref is not None:
+                ref.close()
+
+
+def _range(obj: ARef[Any], offset: int, size: int, what: str) -> None:
+    if offset + size > obj.deref().size():
+        raise Error(code.EINVAL, f"{what} [{offset}, +{size}) is outside the object")
+
+
+_file_ids = itertools.count(1)
+
+
+class TinyFile(drm.DriverFile):
+    """Per-file data (``file.inner()``): the file's job queue."""
+
+    def __init__(self, dev: Any) -> None:
+        self.data: DeviceData = dev.data
+        self.jq: Jobqueue[RenderJob] = Jobqueue(
+            f"tinyrender-file{next(_file_ids)}", QUEUE_DEPTH, self.run_job,
+            timeout=Delta.from_millis(JOB_TIMEOUT_MS.value), timedout_job=self.timedout_job,
+            driver_name="tinyrender")
+        with self.data.lock:
+            self.data.queues.add(self.jq)
+
+    @classmethod
+    def open(cls, dev: Any) -> TinyFile:
+        return cls(dev)
+
+    def postclose(self, dev: Any) -> None:
+        """Per-file cleanup: let the file's jobs finish (bounded), cancel the rest."""
+        with self.data.lock:
+            self.data.queues.discard(self.jq)
+        if not self.jq.closed:
+            self.jq.drain(Delta.from_millis(JOB_TIMEOUT_MS.value))
+        self.jq.close()
+
+    # -- the job queue's callbacks (on its worker)
+
+    def run_job(self, job: Job[RenderJob]) -> Any:
+        return self.data.engine.execute(job.data.execute)
+
+    def timedout_job(self, job: Job[RenderJob]) -> None:
+        printk.pr_err(f"tinyrender: {self.jq.name}: a job timed out; engine reset")
+        self.data.engine.reset()
+
+    # -- ioctls
+
+    @staticmethod
+    def bo_create(dev: Any, req: Any, file: Any) -> int:
+        size = (int(req.size) + PAGE - 1) // PAGE * PAGE
+        if req.pad or size == 0 or size > MAX_BO.value:
+            raise Error(code.EINVAL, f"object size {int(req.size)}")
+        with gem.Object.new(dev, size) as obj:
+            req.handle = obj.deref().create_handle(file)
+        return 0
+
+    @staticmethod
+    def bo_info(dev: Any, req: Any, file: Any) -> int:
+        if req.pad:
+            raise Error(code.EINVAL, "pad must be 0")
+        with gem.Object.lookup_handle(file, int(req.handle)) as obj:
+            req.size = obj.deref().size()
+            req.mmap_offset = obj.deref().create_mmap_offset()
+        return 0
+
+    @staticmethod
+    def submit(dev: Any, req: Any, file: Any) -> int:
+        lib = UAPI.lib
+        op, size, count = int(req.op), int(req.size), int(req.in_syncobj_count)
+        if op not in (lib.TINYRENDER_OP_FILL, lib.TINYRENDER_OP_COPY) or size == 0:
+            raise Error(code.EINVAL, f"op {op}, size {size}")
+        if count > lib.TINYRENDER_MAX_IN_SYNCOBJS:
+            raise Error(code.EINVAL, f"{count} in-syncobjs")
+        if op == lib.TINYRENDER_OP_FILL and int(req.value) > 255:
+            raise Error(code.EINVAL, f"fill value {int(req.value)}")
+        handles = struct.unpack(f"<{count}I", uaccess.copy_from_user(int(req.in_syncobjs),
+                                                                      4 * count))
+        out = Syncobj.lookup_handle(file, int(req.out_syncobj)) if req.out_syncobj else None
+        try:
+            dst = gem.Object.lookup_handle(file, int(req.dst_handle))
+            src = None
+            try:
+                _range(dst, int(req.dst_offset), size, "destination")
+                if op == lib.TINYRENDER_OP_COPY:
+                    src = gem.Object.lookup_handle(file, int(req.src_handle))
+                    _range(src, int(req.src_offset), size, "source")
+            except BaseException:
+                for ref in (dst, src):
+                    if ref is not None:
+                        ref.close()
+                raise
+            job = Job(1, RenderJob(op, dst, int(req.dst_offset), size, src,
+                                   int(req.src_offset), int(req.value)))
+            with job:  # dropped (its references too) unless submitted
+                for h in handles:
+                    with Syncobj.lookup_handle(file, h) as s:
+                        fence = s.fence()
+                    if fence is None:  # as drm_syncobj_find_fence() without WAIT_FOR_SUBMIT
+                        raise Error(code.EINVAL, f"in-syncobj {h} has no fence")
+                    with fence:
+                        job.add_dependency(fence.deref())
+                done = file.inner().jq.submit_job(job)
+            with done:
+                if out is not None:
+                    out.replace_fence(done.deref())
+        finally:
+            if out is not None:
+                out.close()
+        return 0
+
+
+class TinyRenderDrm(drm.Driver):
+    """The DRM driver: its data types, identity and ioctl table."""
+
+    Data = DeviceData
+    File = TinyFile
+    Object = TinyBo
+    SYNCOBJ = True  # the core serves SYNCOBJ_CREATE/WAIT/...; SUBMIT fills them
+    INFO = drm.DriverInfo(major=1, minor=0, patchlevel=0, name="tinyrender",
+                          desc="A tiny render engine")
+    IOCTLS = ioctl.declare_drm_ioctls([
+        ("TINYRENDER_BO_CREATE", "drm_tinyrender_bo_create", ioctl.RENDER_ALLOW,
+         TinyFile.bo_create),
+        ("TINYRENDER_BO_INFO", "drm_tinyrender_bo_info", ioctl.RENDER_ALLOW, TinyFile.bo_info),
+        ("TINYRENDER_SUBMIT", "drm_tinyrender_submit", ioctl.RENDER_ALLOW, TinyFile.submit),
+    ], uapi=UAPI)
+
+
+class Bound:
+    """The driver data of a bound device: closed at unbind, before its
+    resources go -- the file's job queues are closed first."""
+
+    def __init__(self, dev: ARef[Any]) -> None:
+        self.dev = dev
+
+    def close(self) -> None:
+        try:
+            self.dev.deref().data.close_queues()
+        finally:
+            self.dev.close()
+
+
+class TinyRenderDriver(auxiliary.Driver):
+    """Binds to ``TinyEngine.tinyrender`` devices: one DRM device each."""
+
+    ID_TABLE = ((DeviceId("TinyEngine", "tinyrender"), None),)
+
+    def probe(self, adev: Any, id_info: Any) -> Any:
+        bound = adev.as_bound()
+        dev = drm.Device.new(TinyRenderDrm, adev, DeviceData(bound.parent().drvdata(object)))
+        try:
+            drm.Registration.new_foreign_owned(dev.deref(), adev, 0)
+        except BaseException:
+            dev.close()
+            raise
+        printk.drm_info(dev.deref(), f"tinyrender on {adev.name()}, nodes {dev.deref().nodes}")
+        return Bound(dev)
+
+
+@module(name="tinyrender", authors=["You"], description="A tiny render driver", license="GPL v2",
+        params={"max_bo": MAX_BO, "job_timeout_ms": JOB_TIMEOUT_MS})
+class TinyRenderModule:
+    def __init__(self, this_module: ThisModule) -> None:
+        TinyRenderDrm.THIS_MODULE = this_module
+        self.registration = auxiliary.register_driver(TinyRenderDriver(), "tinyrender",
+                                                      this_module)
+
+    def close(self) -> None:
+        self.registration.close()
+        TinyRenderDrm.THIS_MODULE = None
