@@ -63,7 +63,7 @@ EXT := $(B)/cffi/.built
 
 # Real userspace clients (libdrm), built for make run and make test; defined
 # before the rules that need them (prerequisites expand when a rule is read).
-TOOLS := $(B)/tools/nova-drm-client
+TOOLS := $(B)/tools/nova-drm-client $(B)/tools/tinyrender-client
 .PHONY: run test build venv kunit check bench fuzz faultsweep clean tools
 .DEFAULT_GOAL := test
 
@@ -77,6 +77,8 @@ RUN := PYFORLINUX_BUILD_DIR=$(B) $(SAN_ENV) $(PY)
 
 run: build $(TOOLS)
 	@$(RUN) -m pyforlinux run nova $(ARGS)
+	@echo; echo "== the sample render driver (examples/tinyrender) and its libdrm client"
+	@$(RUN) -m pyforlinux run examples/tinyrender --exec -- $(B)/tools/tinyrender-client
 
 # make test: both builds (plain, then ASan+UBSan). make test SANITIZE=1: only the latter.
 test: check
@@ -196,6 +198,12 @@ $(B)/tools/nova-drm-client: tools/nova-drm-client.c csrc/include/uapi/drm/nova_d
 	@echo '#include <drm.h>' > $(B)/tools/inc/uapi/drm/drm.h
 	@echo "  CC      $<"
 	@$(CC) -O2 -Wall -o $@ $< -I$(B)/tools/inc -Icsrc/include/uapi/drm $$(pkg-config --cflags --libs libdrm)
+# The sample render driver's libdrm client (examples/tinyrender, docs/render-driver.md).
+$(B)/tools/tinyrender-client: examples/tinyrender/client.c \
+		examples/tinyrender/include/uapi/drm/tinyrender_drm.h $(B)/tools/nova-drm-client
+	@echo "  CC      $<"
+	@$(CC) -O2 -Wall -o $@ $< -I$(B)/tools/inc/uapi -Iexamples/tinyrender/include/uapi/drm \
+		$$(pkg-config --cflags --libs libdrm)
 
 # Kernel files and the C under them: an implicit declaration, an int used as a
 # pointer or a mismatched pointer is an error, not a warning.

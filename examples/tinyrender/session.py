@@ -29,13 +29,15 @@ def syncobj_wait(client: Any, handle: int, timeout_ns: int = 5_000_000_000) -> N
 
 
 def submit(client: Any, *, in_syncobjs: tuple[int, ...] = (), **fields: int) -> None:
-    """DRM_IOCTL_TINYRENDER_SUBMIT with the in-syncobj handles in user memory."""
+    """DRM_IOCTL_TINYRENDER_SUBMIT with the in-syncobj handles in user memory
+    (``in_syncobj_count`` may be given to lie about their number)."""
     lib = UAPI.lib
     arr = client.mm.alloc(max(4 * len(in_syncobjs), 4))
     try:
         client.mm.write(arr, b"".join(h.to_bytes(4, "little") for h in in_syncobjs) or b"\0" * 4)
+        fields.setdefault("in_syncobj_count", len(in_syncobjs))
         client.call(lib.DRM_IOCTL_TINYRENDER_SUBMIT, "struct drm_tinyrender_submit",
-                    in_syncobjs=arr, in_syncobj_count=len(in_syncobjs), **fields)
+                    in_syncobjs=arr, **fields)
     finally:
         client.mm.free(arr)
 

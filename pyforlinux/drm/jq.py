@@ -231,7 +231,10 @@ class _Timeout(workqueue.WorkItem):
         self.work = workqueue.new_work("jq::Jobqueue::timeout")
 
     def run(self) -> None:
-        self.jq._timed_out(self.job)
+        try:
+            self.jq._timed_out(self.job)
+        finally:
+            self.jq._tdr_done(self)
 
 
 class _Submit(workqueue.WorkItem):
@@ -289,6 +292,7 @@ class Jobqueue(NoCopy, Generic[T]):
         self._credits = self._capacity
         self._revoked = False
         self._submitted = 0
+        self._tdrs: set[_Timeout] = set()  # timeouts armed or running: close() waits for them
         self._wq = workqueue.Queue.alloc_ordered(f"{name}-jq")
         self._submit = _Submit(self)
         self._fin = leak_finalizer(self, f"jq.Jobqueue {name!r} (never closed)")
@@ -464,8 +468,10 @@ class Jobqueue(NoCopy, Generic[T]):
             self._kick()
             return
         if self._timeout is not None:
-            job._tdr = _Timeout(self, job)
-            workqueue.system().enqueue_delayed(job._tdr, self._timeout)
+            job._tdr = tdr = _Timeout(self, job)
+            with self._lock:
+                self._tdrs.add(tdr)
+            workqueue.system().enqueue_delayed(tdr, self._timeout)
 
     def _reap(self) -> None:
         with self._lock:
@@ -473,6 +479,10 @@ class Jobqueue(NoCopy, Generic[T]):
         for job in ready:
             hw = job._hw
             self._complete(job, hw.deref().error if hw is not None else 0)
+
+    def _tdr_done(self, tdr: _Timeout) -> None:
+        with self._lock:
+            self._tdrs.discard(tdr)
 
     def _timed_out(self, job: Job[T]) -> None:
         with self._lock:
@@ -514,6 +524,7 @@ class Jobqueue(NoCopy, Generic[T]):
             steps.append(reg.close)
         if tdr is not None:
             steps.append(tdr.work.cancel_sync)
+            steps.append(functools.partial(self._tdr_done, tdr))
         hw, job._hw = job._hw, None
         if hw is not None:
             steps.append(hw.close)
@@ -586,6 +597,10 @@ class Jobqueue(NoCopy, Generic[T]):
             self._revoked = True
         self._fin.detach()
         self._wq.destroy()  # the worker sees the revocation and stops
+        with self._lock:
+            tdrs = list(self._tdrs)
+        for t in tdrs:  # a timeout handler running now finishes its job first
+            t.work.cancel_sync()
         with self._lock:
             waiting = list(self._waiting)
             self._waiting.clear()
