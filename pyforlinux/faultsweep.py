@@ -76,6 +76,16 @@ name               what one run does
 ``sync``           the sync primitives: a dynamic lock class, Mutex, SpinLock,
                    CondVar, Arc/UniqueArc, ``call_rcu``, RcuBox, and a
                    ``List`` of ``ListArc`` items (their C links).
+``jq-submit``      a job queue (``pyforlinux.drm.jq``): three jobs behind a
+                   gate fence and each other (callback registrations, done
+                   fences), the gate signalled, drain, close. Only the
+                   submitting thread's allocations fail: the worker's never.
+``tinyrender-unbind`` the sample render driver (examples/tinyrender, loaded
+                   once in setup) binds to a hung engine loaded per run: a
+                   client submits a job (on the engine) and one queued behind
+                   it, the engine's device is unloaded under it (unbind: the
+                   file's job queue is closed), the fences carry ``-ENODEV``
+                   and ``-ECANCELED``, the client closes.
 =================  ==========================================================
 """
 
@@ -507,6 +517,131 @@ class NovaUnbind(ModuleBind):
         return None
 
 
+class JqSubmit(Scenario):
+    """Jobs with dependencies through a job queue, from creation to close."""
+
+    name = "jq-submit"
+    summary = "job queue: create, submit with dependencies, signal, drain, close"
+
+    def setup(self) -> None:
+        """One fence context for the dependencies."""
+        from pyforlinux.dma_buf.dma_fence import FenceCtx
+
+        self.ctx: Any = FenceCtx("faultsweep", "deps")
+
+    def run(self) -> str | None:
+        """See the module documentation (``jq-submit``)."""
+        from pyforlinux.drm.jq import Job, Jobqueue
+        from pyforlinux.sync import rcu
+        from pyforlinux.sync.aref import ARef
+        from pyforlinux.time import Delta
+
+        ran: list[int] = []
+
+        def run_job(job: Any) -> None:
+            ran.append(job.data)
+
+        try:
+            with ExitStack() as stack:
+                jq = stack.enter_context(Jobqueue("faultsweep", 2, run_job))
+                gate = self.ctx.new_fence(self.ctx.new_fence_allocation(None))
+                stack.callback(lambda: gate.closed or gate.signal(-code.ECANCELED))
+                g = stack.enter_context(ARef.new(gate.as_fence()))
+                done: list[Any] = []
+                for i in range(3):
+                    job = stack.enter_context(Job(1, i))  # dropped unless submitted
+                    job.add_dependency(g.deref())
+                    if done:
+                        job.add_dependency(done[-1].deref())
+                    done.append(stack.enter_context(jq.submit_job(job)))
+                gate.signal()
+                if not jq.drain(Delta.from_secs(10)):
+                    raise Problem("the jobs did not finish")
+                if ran != [0, 1, 2] or any(d.deref().error for d in done):
+                    raise Problem(f"ran {ran}, errors {[d.deref().error for d in done]}")
+        finally:
+            rcu.rcu_barrier()  # the fences' data goes through call_rcu
+        return None
+
+
+class TinyRenderUnbind(Scenario):
+    """The sample render driver unbinds under a client with jobs in flight."""
+
+    name = "tinyrender-unbind"
+    summary = "tinyrender unbinds with a job on the engine and one queued"
+
+    def setup(self) -> None:
+        """The driver module, loaded once (its device comes and goes per run)."""
+        import pathlib
+
+        from pyforlinux import module, uapi
+
+        self.pkg = pathlib.Path(__file__).resolve().parent.parent / "examples" / "tinyrender"
+        self.ulib = uapi.load(self.pkg / "include/uapi/drm/tinyrender_drm.h").lib
+        module.load(str(self.pkg / "tinyrender.py"))
+
+    def teardown(self) -> None:
+        """Unload the driver module."""
+        from pyforlinux import module
+
+        module.unload("tinyrender")
+
+    def run(self) -> str | None:
+        """See the module documentation (``tinyrender-unbind``)."""
+        import time
+
+        from pyforlinux import drm, module
+        from pyforlinux.drm.client import Client
+        from pyforlinux.drm.syncobj import Syncobj
+        from pyforlinux.sync import rcu
+
+        ulib = self.ulib
+        module.load(str(self.pkg / "engine.py"), ["hang=1"])  # the device: the driver binds
+        engine_loaded = True
+        fences: list[Any] = []
+        try:
+            nodes = drm.driver.nodes()
+            if not nodes:  # the probe failed (the tinyrender-bind scenario checks it)
+                return GRACEFUL_PREFIX + "probe failed with ENOMEM, device left unbound"
+            client = Client(next(n for n in nodes if "render" in n))
+            try:
+                bo = client.call(ulib.DRM_IOCTL_TINYRENDER_BO_CREATE,
+                                 "struct drm_tinyrender_bo_create", size=4096).handle
+                syncobjs = [client.call(lib.DRM_IOCTL_SYNCOBJ_CREATE,
+                                        "struct drm_syncobj_create").handle for _ in range(2)]
+                arr = client.mm.alloc(4)
+                client.mm.write(arr, syncobjs[0].to_bytes(4, "little"))
+                for i, out in enumerate(syncobjs):
+                    client.call(ulib.DRM_IOCTL_TINYRENDER_SUBMIT, "struct drm_tinyrender_submit",
+                                op=ulib.TINYRENDER_OP_FILL, dst_handle=bo, size=1, value=i,
+                                in_syncobjs=arr, in_syncobj_count=i, out_syncobj=out)
+                for h in syncobjs:
+                    with Syncobj.lookup_handle(client.file, h) as s:
+                        fences.append(s.fence())
+                jq = client.file.inner().jq
+                end = time.monotonic() + 30  # the worker starts the first job
+                while jq.in_flight() != (1, 1) and time.monotonic() < end:
+                    time.sleep(0.005)
+                module.unload("TinyEngine")  # the device goes under the client
+                engine_loaded = False
+                errors = [f.deref().error for f in fences]
+                if errors != [-code.ENODEV, -code.ECANCELED]:
+                    raise Problem(f"the jobs' fences got {errors}, not [-ENODEV, -ECANCELED]")
+            finally:
+                if engine_loaded:  # a failed step: unbind first, so close need not drain
+                    module.unload("TinyEngine")
+                    engine_loaded = False
+                client.close()
+        finally:
+            for f in fences:
+                if f is not None:
+                    f.close()
+            if engine_loaded:
+                module.unload("TinyEngine")
+            rcu.rcu_barrier()
+        return None
+
+
 class SyncPrimitives(Scenario):
     """Locks, condition variables, Arcs, RCU and lists, created and released."""
 
@@ -659,7 +794,7 @@ def package_scenarios(pkg: Any) -> dict[str, type[Scenario]]:
 SCENARIOS: dict[str, type[Scenario]] = {
     s.name: s
     for s in (NovaSession, ModuleBind, SGTableNew, BuddyAlloc, FenceLifecycle, XArrayStore,
-              NovaUnbind, SyncPrimitives)
+              NovaUnbind, SyncPrimitives, JqSubmit, TinyRenderUnbind)
 }
 """Every scenario, by name, in sweep order."""
 
@@ -715,6 +850,9 @@ class _State:
 
     @classmethod
     def now(cls) -> _State:
+        from pyforlinux.sync import rcu
+
+        rcu.rcu_barrier()  # Python RCU callbacks first (a fence's data, then its reference)
         return cls(
             live=alloc.live_objects().total,  # quiesces first
             warnings=int(lib.pfl_warn_count()),

@@ -14,5 +14,6 @@ DRIVER = DriverPackage(
     modules=["engine", "tinyrender"],  # the stand-in engine first, then the driver
     uapi=["include/uapi/drm/tinyrender_drm.h"],
     session="session:run",
+    scenarios=["pyforlinux.faultsweep:TinyRenderUnbind"],
     description="a tiny render engine: fill/copy jobs on a job queue, syncobjs, PRIME",
 )

@@ -125,7 +125,7 @@ class TinyFile(drm.DriverFile):
         return self.data.engine.execute(job.data.execute)
 
     def timedout_job(self, job: Job[RenderJob]) -> None:
-        printk.pr_err(f"tinyrender: {self.jq.name}: a job timed out; engine reset")
+        printk.pr_warn(f"tinyrender: {self.jq.name}: a job timed out; engine reset")
         self.data.engine.reset()
 
     # -- ioctls
