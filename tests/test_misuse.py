@@ -1249,6 +1249,104 @@ def m_kmalloc_of_a_float_size(stack: ExitStack) -> Thunk:
     return lambda: alloc.Kmalloc.alloc(8.0, GFP_KERNEL)  # type: ignore[arg-type]
 
 
+# ---------------------------------------------------------------- issue 14: job queue, render driver
+
+
+def jobqueue(stack: ExitStack) -> Any:
+    from pyforlinux.drm.jq import Jobqueue
+
+    jq: Any = Jobqueue("misuse", 4, lambda job: None)
+    stack.callback(jq.close)
+    return jq
+
+
+def jq_job(stack: ExitStack) -> Any:
+    from pyforlinux.drm.jq import Job
+
+    job: Any = Job(1, "data")
+    stack.callback(job.close)
+    return job
+
+
+@misuse(Error, code.ENODEV)
+def m_jq_submit_after_close(stack: ExitStack) -> Thunk:
+    jq, job = jobqueue(stack), jq_job(stack)
+    jq.close()  # unbind: the queue is revoked
+    return lambda: jq.submit_job(job)
+
+
+@misuse(Error, code.EINVAL)
+def m_jq_double_submit_of_a_job(stack: ExitStack) -> Thunk:
+    jq, job = jobqueue(stack), jq_job(stack)
+    stack.enter_context(jq.submit_job(job))
+    stack.callback(jq.drain)
+    return lambda: jq.submit_job(job)
+
+
+@misuse(Error, code.EINVAL)
+def m_jq_dependency_added_after_submit(stack: ExitStack) -> Thunk:
+    jq, job = jobqueue(stack), jq_job(stack)
+    done = stack.enter_context(jq.submit_job(job))
+    stack.callback(jq.drain)
+    return lambda: job.add_dependency(done.deref())
+
+
+@misuse(CopyError, code.EINVAL)
+def m_jq_job_copied(stack: ExitStack) -> Thunk:
+    job = jq_job(stack)
+    return lambda: copy.copy(job)
+
+
+@misuse(Error, code.EINVAL)
+def m_jq_job_costing_more_than_the_queue(stack: ExitStack) -> Thunk:
+    from pyforlinux.drm.jq import Job
+
+    jq = jobqueue(stack)
+    job = Job(5, "big")
+    stack.callback(job.close)
+    return lambda: jq.submit_job(job)
+
+
+def render_client(stack: ExitStack) -> Client:
+    """The sample render driver (examples/tinyrender) loaded, a client of its render node."""
+    import pathlib
+
+    pkg = pathlib.Path(__file__).resolve().parent.parent / "examples" / "tinyrender"
+    module.load(str(pkg / "engine.py"))
+    stack.callback(module.unload, "TinyEngine")
+    module.load(str(pkg / "tinyrender.py"))
+    stack.callback(module.unload, "tinyrender")
+    c = Client(next(n for n in drm.driver.nodes() if "render" in n))
+    stack.callback(c.mm.close)  # after the file: the fds the client was given
+    stack.callback(c.close)
+    return c
+
+
+@misuse(Error, code.ETIME)
+def m_syncobj_wait_on_a_never_signalled_syncobj(stack: ExitStack) -> Thunk:
+    import time
+
+    c = render_client(stack)
+    h = c.call(lib.DRM_IOCTL_SYNCOBJ_CREATE, "struct drm_syncobj_create").handle
+    handles = c.mm.alloc(4)
+    c.mm.write(handles, int(h).to_bytes(4, "little"))
+    deadline = time.clock_gettime_ns(time.CLOCK_MONOTONIC) + 5_000_000  # absolute: 5 ms
+    return lambda: c.call(lib.DRM_IOCTL_SYNCOBJ_WAIT, "struct drm_syncobj_wait", handles=handles,
+                          count_handles=1, timeout_nsec=deadline,
+                          flags=lib.DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT)
+
+
+@misuse(Error, code.EINVAL)
+def m_prime_import_of_a_foreign_fd(stack: ExitStack) -> Thunk:
+    c = render_client(stack)
+    h = c.call(lib.DRM_IOCTL_SYNCOBJ_CREATE, "struct drm_syncobj_create",
+               flags=lib.DRM_SYNCOBJ_CREATE_SIGNALED).handle
+    # A real fd of the client, but a sync_file's, not a dma-buf's.
+    fd = c.call(lib.DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, "struct drm_syncobj_handle", handle=h,
+                flags=lib.DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE).fd
+    return lambda: c.call(lib.DRM_IOCTL_PRIME_FD_TO_HANDLE, "struct drm_prime_handle", fd=fd)
+
+
 # ---------------------------------------------------------------- the test
 
 
