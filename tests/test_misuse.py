@@ -1249,7 +1249,7 @@ def m_kmalloc_of_a_float_size(stack: ExitStack) -> Thunk:
     return lambda: alloc.Kmalloc.alloc(8.0, GFP_KERNEL)  # type: ignore[arg-type]
 
 
-# ---------------------------------------------------------------- issue 14: job queue, render driver
+# ------------------------------------------------------- issue 14: job queue, render driver
 
 
 def jobqueue(stack: ExitStack) -> Any:
