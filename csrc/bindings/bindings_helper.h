@@ -65,3 +65,4 @@
 #include <pfl/dma_resv.h>
 #include <drm/drm_syncobj.h>
 #include <linux/shmem_fs.h>
+#include <pfl/shmem.h>
