@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * prime-client: PRIME between two real processes, through libdrm, against
+ * Nova served by pyforlinux's device-node bridge. Started through
+ * tools/pfl-launch (the dma-buf fds are then real descriptors).
+ *
+ * The exporter creates an object, writes a pattern through its mapping,
+ * drmPrimeHandleToFD()s it and maps the dma-buf fd itself; imports of a
+ * pipe (EINVAL) and of a closed descriptor (EBADF) fail as the kernel says.
+ * It fork()s an importer that opens its own DRM file, receives the dma-buf
+ * fd over a socketpair (SCM_RIGHTS), drmPrimeFDToHandle()s it and maps the
+ * object: same bytes. The exporter then unmaps and closes everything; the
+ * importer still writes and reads the buffer through its mapping and
+ * through the dma-buf fd. One line per step; exit status 0 if every step
+ * gave what the kernel would.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <xf86drm.h>
+#include "nova_drm.h"
+
+#define SIZE (2 * 4096)
+
+static const char *who = "exporter";
+
+static int fail(const char *what)
+{
+	printf("prime(%s): %s: FAILED (%s)\n", who, what, strerror(errno));
+	fflush(stdout);
+	return 1;
+}
+
+static int open_primary(void)
+{
+	drmDevicePtr devs[8];
+	int n = drmGetDevices2(0, devs, 8), fd = -1;
+
+	for (int i = 0; i < n && fd < 0; i++)
+		if (devs[i]->available_nodes & (1 << DRM_NODE_PRIMARY))
+			fd = open(devs[i]->nodes[DRM_NODE_PRIMARY], O_RDWR | O_CLOEXEC);
+	if (n > 0)
+		drmFreeDevices(devs, n);
+	return fd;
+}
+
+/* A mapping of handle's object through the DRM file fd (MODE_MAP_DUMB offset). */
+static unsigned char *map_handle(int fd, uint32_t handle)
+{
+	struct drm_mode_map_dumb map = { .handle = handle };
+
+	if (drmIoctl(fd, DRM_IOCTL_MODE_MAP_DUMB, &map))
+		return MAP_FAILED;
+	return mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)map.offset);
+}
+
+static int check(const unsigned char *p, int seed)
+{
+	for (int i = 0; i < SIZE; i++)
+		if (p[i] != (unsigned char)(i * 13 + seed))
+			return 0;
+	return 1;
+}
+
+static void fill(unsigned char *p, int seed)
+{
+	for (int i = 0; i < SIZE; i++)
+		p[i] = (unsigned char)(i * 13 + seed);
+}
+
+static int send_fd(int sock, int fd)
+{
+	char c = 'F', buf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { &c, 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = buf,
+			    .msg_controllen = sizeof(buf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &m, 0) == 1 ? 0 : -1;
+}
+
+static int recv_fd(int sock)
+{
+	char c, buf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { &c, 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = buf,
+			    .msg_controllen = sizeof(buf) };
+	struct cmsghdr *cm;
+	int fd = -1;
+
+	if (recvmsg(sock, &m, 0) != 1)
+		return -1;
+	cm = CMSG_FIRSTHDR(&m);
+	if (cm && cm->cmsg_type == SCM_RIGHTS)
+		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
+
+static int wait_byte(int sock)
+{
+	char c;
+
+	return read(sock, &c, 1) == 1 ? 0 : -1;
+}
+
+static int importer(int sock)
+{
+	who = "importer";
+	int fd = open_primary();
+	if (fd < 0)
+		return fail("open its own DRM node");
+	int dfd = recv_fd(sock);
+	if (dfd < 0)
+		return fail("receive the dma-buf fd (SCM_RIGHTS)");
+	uint32_t h;
+	if (drmPrimeFDToHandle(fd, dfd, &h))
+		return fail("drmPrimeFDToHandle");
+	unsigned char *p = map_handle(fd, h);
+	if (p == MAP_FAILED)
+		return fail("map the imported object");
+	printf("prime(importer): received fd %d, drmPrimeFDToHandle -> handle %u, mapped: %s\n",
+	       dfd, h, check(p, 1) ? "same bytes" : "MISMATCH");
+	fflush(stdout);
+	int bad = !check(p, 1);
+	if (write(sock, "m", 1) != 1 || wait_byte(sock))
+		return fail("wait for the exporter to close");
+	/* The exporter's DRM file, handle, mapping and dma-buf fd are gone. */
+	fill(p, 2);
+	if (msync(p, SIZE, MS_SYNC))
+		return fail("msync");
+	munmap(p, SIZE);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	p = map_handle(fd, h);
+	if (p == MAP_FAILED)
+		return fail("map again");
+	/* The exporter's mapping filled the dma-buf file's page cache (shared by
+	 * every descriptor of it): drop those clean pages, as for a node. */
+	posix_fadvise(dfd, 0, 0, POSIX_FADV_DONTNEED);
+	unsigned char *q = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, dfd, 0);
+	if (q == MAP_FAILED)
+		return fail("mmap the dma-buf fd");
+	printf("prime(importer): after the exporter closed: wrote, read back %s, via the "
+	       "dma-buf fd %s\n", check(p, 2) ? "ok" : "MISMATCH", check(q, 2) ? "ok" : "MISMATCH");
+	bad |= !check(p, 2) || !check(q, 2);
+	munmap(q, SIZE);
+	munmap(p, SIZE);
+	struct drm_gem_close cl = { .handle = h };
+	if (drmIoctl(fd, DRM_IOCTL_GEM_CLOSE, &cl))
+		return fail("GEM_CLOSE");
+	close(dfd);
+	close(fd);
+	fflush(stdout);
+	return bad;
+}
+
+int main(void)
+{
+	int fd = open_primary(), bad = 0, sv[2];
+
+	if (fd < 0)
+		return fail("open DRM node");
+	struct drm_nova_gem_create c = { .size = SIZE };
+	if (drmIoctl(fd, DRM_IOCTL_NOVA_GEM_CREATE, &c))
+		return fail("NOVA_GEM_CREATE");
+	unsigned char *p = map_handle(fd, c.handle);
+	if (p == MAP_FAILED)
+		return fail("map the object");
+	fill(p, 1);
+	if (msync(p, SIZE, MS_SYNC))
+		return fail("msync");
+
+	int dfd;
+	if (drmPrimeHandleToFD(fd, c.handle, DRM_CLOEXEC | DRM_RDWR, &dfd))
+		return fail("drmPrimeHandleToFD");
+	int fdflags = fcntl(dfd, F_GETFD);
+	unsigned char *q = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, dfd, 0);
+	if (q == MAP_FAILED)
+		return fail("mmap the dma-buf fd");
+	printf("prime(exporter): drmPrimeHandleToFD(handle %u) -> fd %d (%s), its mmap: %s\n",
+	       c.handle, dfd, fdflags & FD_CLOEXEC ? "cloexec" : "NO CLOEXEC",
+	       check(q, 1) ? "same bytes" : "MISMATCH");
+	bad |= !check(q, 1) || !(fdflags & FD_CLOEXEC);
+	munmap(q, SIZE);
+	uint32_t again;
+	if (drmPrimeFDToHandle(fd, dfd, &again))
+		return fail("drmPrimeFDToHandle of its own export");
+	printf("prime(exporter): drmPrimeFDToHandle(fd %d) -> handle %u (%s)\n", dfd, again,
+	       again == c.handle ? "the same" : "ANOTHER");
+	bad |= again != c.handle;
+
+	int pipefd[2];
+	uint32_t h;
+	if (pipe(pipefd))
+		return fail("pipe");
+	errno = 0;
+	int r = drmPrimeFDToHandle(fd, pipefd[0], &h);
+	printf("prime(exporter): drmPrimeFDToHandle(a pipe) -> %s\n", r ? strerror(errno) : "a handle");
+	bad |= !r || errno != EINVAL;
+	close(pipefd[0]);
+	close(pipefd[1]);
+	errno = 0;
+	r = drmPrimeFDToHandle(fd, 999, &h);
+	printf("prime(exporter): drmPrimeFDToHandle(fd 999, not open) -> %s\n",
+	       r ? strerror(errno) : "a handle");
+	bad |= !r || errno != EBADF;
+	fflush(stdout);
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		return fail("socketpair");
+	pid_t child = fork();
+	if (child < 0)
+		return fail("fork");
+	if (child == 0) {
+		close(sv[0]);
+		munmap(p, SIZE);
+		close(dfd);
+		close(fd);
+		_exit(importer(sv[1]));
+	}
+	close(sv[1]);
+	if (send_fd(sv[0], dfd) || wait_byte(sv[0]))
+		return fail("hand the fd to the importer");
+	/* The exporter lets go of everything while the importer maps the buffer. */
+	munmap(p, SIZE);
+	close(dfd);
+	struct drm_gem_close cl = { .handle = c.handle };
+	if (drmIoctl(fd, DRM_IOCTL_GEM_CLOSE, &cl))
+		return fail("GEM_CLOSE");
+	close(fd);
+	printf("prime(exporter): unmapped, closed the dma-buf fd, GEM_CLOSE, closed its file\n");
+	fflush(stdout);
+	if (write(sv[0], "c", 1) != 1)
+		return fail("tell the importer");
+	int status;
+	if (waitpid(child, &status, 0) != child)
+		return fail("waitpid");
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		printf("prime(exporter): the importer %s %d\n",
+		       WIFSIGNALED(status) ? "was killed by signal" : "exited with",
+		       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	bad |= !WIFEXITED(status) || WEXITSTATUS(status);
+	printf("prime: %s\n", bad ? "FAILED" : "ok");
+	return bad;
+}
