@@ -13,13 +13,18 @@
  * importer still writes and reads the buffer through its mapping and
  * through the dma-buf fd. One line per step; exit status 0 if every step
  * gave what the kernel would.
+ *
+ *   prime-client         the session
+ *   prime-client hold    export, map the dma-buf fd, then sleep (to be killed)
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <linux/dma-buf.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -163,7 +168,7 @@ static int importer(int sock)
 	return bad;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	int fd = open_primary(), bad = 0, sv[2];
 
@@ -190,7 +195,21 @@ int main(void)
 	       c.handle, dfd, fdflags & FD_CLOEXEC ? "cloexec" : "NO CLOEXEC",
 	       check(q, 1) ? "same bytes" : "MISMATCH");
 	bad |= !check(q, 1) || !(fdflags & FD_CLOEXEC);
+	if (argc > 1 && !strcmp(argv[1], "hold")) {
+		printf("prime(exporter): holding fd %d\n", dfd);
+		fflush(stdout);
+		pause();
+	}
 	munmap(q, SIZE);
+	/* The dma-buf's own ioctls reach dma_buf_ioctl() through the fd. */
+	struct dma_buf_sync sync = { .flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW };
+	int sr = ioctl(dfd, DMA_BUF_IOCTL_SYNC, &sync);
+	sync.flags = 0x80;	/* not a DMA_BUF_SYNC_* flag */
+	errno = 0;
+	int sbad = ioctl(dfd, DMA_BUF_IOCTL_SYNC, &sync), serr = errno;
+	printf("prime(exporter): DMA_BUF_IOCTL_SYNC -> %s; with bad flags -> %s\n",
+	       sr ? strerror(errno) : "0", sbad ? strerror(serr) : "0");
+	bad |= sr || !sbad || serr != EINVAL;
 	uint32_t again;
 	if (drmPrimeFDToHandle(fd, dfd, &again))
 		return fail("drmPrimeFDToHandle of its own export");

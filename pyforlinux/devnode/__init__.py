@@ -48,6 +48,7 @@ from pyforlinux._owner import NoCopy
 from pyforlinux.cred import Credential
 from pyforlinux.devnode import sysfs_view, umockdev
 from pyforlinux.devnode.adapter import DrmCore, errno_of
+from pyforlinux.devnode.fds import FdServer
 from pyforlinux.error import Error, code
 
 log = logging.getLogger("pyforlinux.devnode")
@@ -101,7 +102,7 @@ class Bridge(NoCopy):
                             if isinstance(n, sysfs_view.DevNode))
         self._fs: Any = None
         self._thread: threading.Thread | None = None
-        self.fds = None
+        self.fds: FdServer | None = None
         self._fuse_error: BaseException | None = None
         self._sockdir = tempfile.mkdtemp(prefix="pfl-") if fuse else \
             os.path.join(self.testbed, "ioctl")
@@ -111,9 +112,7 @@ class Bridge(NoCopy):
                 # Each descriptor the preload opened is served on its socket,
                 # on the file of its FUSE open (one round trip, not three).
                 fs: Any = self._fs
-                from pyforlinux.devnode.fds import FdServer
-
-                self.fds: Any = FdServer(self._sockdir, fs, self.core)
+                self.fds = FdServer(self._sockdir, fs, self.core)
                 self.server = umockdev.SocketServer(
                     self._sockdir, self.nodes, fs.claim, self._sock_ioctl, lambda file: None)
             else:
@@ -125,7 +124,7 @@ class Bridge(NoCopy):
                     self._sockdir, self.nodes, self._sock_open, self._sock_ioctl,
                     lambda state: self.core.release(state[0]))
         except BaseException:
-            if getattr(self, "fds", None) is not None:
+            if self.fds is not None:
                 self.fds.close()
             self._stop_fuse()
             raise
@@ -267,6 +266,13 @@ class Bridge(NoCopy):
     def open_files(self) -> int:
         """DRM files open through FUSE now (for tests and reports)."""
         return int(self._fs.open_files) if self._fs is not None else 0
+
+    def client_fds(self) -> tuple[int, int]:
+        """``(runtime files served as real fds, launched process trees served)``
+        now (for tests and reports; both 0 once every client is gone)."""
+        if self._fs is None or self.fds is None:
+            return 0, 0
+        return int(self._fs.runtime_files()), self.fds.listeners()
 
     def close(self) -> None:
         """Stop serving; every file still open is released."""
