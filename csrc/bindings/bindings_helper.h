@@ -63,5 +63,6 @@
 #include <pfl/render_selftest.h>
 #include <linux/dma-resv.h>
 #include <pfl/dma_resv.h>
+#include <linux/sync_file.h>
 #include <drm/drm_syncobj.h>
 #include <linux/shmem_fs.h>
