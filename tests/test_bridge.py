@@ -18,13 +18,14 @@ from typing import Any
 
 import pytest
 
-from pyforlinux import module, run, sysfs
+from pyforlinux import auxiliary, faux, module, run, sysfs
 from pyforlinux._bindings import lib
 from pyforlinux.devnode import Bridge, fds, umockdev
 from pyforlinux.drivers import nova_core
 from pyforlinux.drm.client import Client
 from pyforlinux.drm.driver import lookup_node
 from pyforlinux.error import Error, code
+from pyforlinux.module import ModuleInfo, ThisModule
 
 TOOL = run.client_tool()
 PRIME = run.client_tool("prime-client")
@@ -458,3 +459,33 @@ def test_the_launcher_refuses_to_start_without_a_bridge(tmp_path: pathlib.Path) 
 def test_run_exec_starts_programs_through_the_launcher() -> None:
     assert PRIME is not None
     assert run.run_exec("nova", [], [PRIME]) == 0
+
+
+def test_syncobj_and_sync_file_fds_pass_between_two_real_processes(
+    tmp_path: pathlib.Path,
+) -> None:
+    from tests.test_syncobj import SyncAux, SyncDrm
+
+    assert PRIME is not None
+    this = ThisModule(ModuleInfo("syncdrm", ("t",), "syncdrm", "GPL"))
+    SyncDrm.THIS_MODULE = this
+    parent = faux.Registration("sync-parent")
+    drv = auxiliary.register_driver(SyncAux(), "syncdrm")
+    aux = auxiliary.Registration(parent.as_bound(), "drm", 0, "Sync")
+    try:
+        with Bridge(str(tmp_path / "tb")) as b:
+            p = b.launch([PRIME, "syncobj"], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+            out = p.communicate(timeout=120)[0]
+            assert p.returncode == 0, out
+            assert "-> syncobj fd 5, sync_file fd 6" in out  # real fds of the exporter
+            assert "drmSyncobjFDToHandle(a pipe) -> Invalid argument" in out
+            assert "imported handle 1 and the sync_file into 2; wait for both -> signalled" \
+                in out
+            wait_for(lambda: _released(b), "the clients' files, syncobj and sync_file fds")
+    finally:
+        aux.close()
+        drv.close()
+        parent.close()
+        SyncDrm.THIS_MODULE = None
+    assert this.refcount() == 0

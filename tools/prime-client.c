@@ -16,6 +16,10 @@
  *
  *   prime-client         the session
  *   prime-client hold    export, map the dma-buf fd, then sleep (to be killed)
+ *   prime-client syncobj syncobj fds instead, on /dev/dri/renderD128 of any
+ *                        driver with DRIVER_SYNCOBJ: a syncobj fd and a
+ *                        sync_file fd pass to a forked process and are
+ *                        imported there; a pipe is refused (EINVAL)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -168,8 +172,74 @@ static int importer(int sock)
 	return bad;
 }
 
+/* The syncobj session: drmSyncobjHandleToFD / FDToHandle and sync_file
+ * export / import between two processes, each with its own DRM file. */
+static int syncobj_session(void)
+{
+	int fd = open("/dev/dri/renderD128", O_RDWR | O_CLOEXEC), sv[2], pipefd[2], bad = 0;
+	uint32_t h, h2;
+	int sfd, syncfd;
+
+	if (fd < 0)
+		return fail("open /dev/dri/renderD128");
+	if (drmSyncobjCreate(fd, DRM_SYNCOBJ_CREATE_SIGNALED, &h))
+		return fail("drmSyncobjCreate");
+	if (drmSyncobjHandleToFD(fd, h, &sfd))
+		return fail("drmSyncobjHandleToFD");
+	if (drmSyncobjExportSyncFile(fd, h, &syncfd))
+		return fail("drmSyncobjExportSyncFile");
+	printf("syncobj(exporter): handle %u -> syncobj fd %d, sync_file fd %d\n", h, sfd, syncfd);
+	if (pipe(pipefd))
+		return fail("pipe");
+	errno = 0;
+	int r = drmSyncobjFDToHandle(fd, pipefd[0], &h2), err = errno;
+	printf("syncobj(exporter): drmSyncobjFDToHandle(a pipe) -> %s\n", r ? strerror(err) : "a handle");
+	bad |= !r || err != EINVAL;
+	fflush(stdout);
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		return fail("socketpair");
+	pid_t child = fork();
+	if (child < 0)
+		return fail("fork");
+	if (child == 0) {
+		who = "importer";
+		close(fd);
+		close(sfd);
+		close(syncfd);
+		int f2 = open("/dev/dri/renderD128", O_RDWR | O_CLOEXEC);
+		int got = recv_fd(sv[1]), gotsync = recv_fd(sv[1]);
+		uint32_t a, b;
+		if (f2 < 0 || got < 0 || gotsync < 0)
+			_exit(fail("open / receive"));
+		if (drmSyncobjFDToHandle(f2, got, &a))
+			_exit(fail("drmSyncobjFDToHandle"));
+		if (drmSyncobjCreate(f2, 0, &b) || drmSyncobjImportSyncFile(f2, b, gotsync))
+			_exit(fail("drmSyncobjImportSyncFile"));
+		uint32_t both[2] = { a, b };
+		int w = drmSyncobjWait(f2, both, 2, 0, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_ALL, NULL);
+		printf("syncobj(importer): imported handle %u and the sync_file into %u; "
+		       "wait for both -> %s\n", a, b, w ? strerror(errno) : "signalled");
+		fflush(stdout);
+		_exit(w != 0);
+	}
+	if (send_fd(sv[0], sfd) || send_fd(sv[0], syncfd))
+		return fail("send the fds");
+	close(sfd);
+	close(syncfd);
+	drmSyncobjDestroy(fd, h);
+	close(fd);
+	int status;
+	if (waitpid(child, &status, 0) != child)
+		return fail("waitpid");
+	bad |= !WIFEXITED(status) || WEXITSTATUS(status);
+	printf("syncobj: %s\n", bad ? "FAILED" : "ok");
+	return bad;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "syncobj"))
+		return syncobj_session();
 	int fd = open_primary(), bad = 0, sv[2];
 
 	if (fd < 0)
