@@ -280,6 +280,12 @@ int main(int argc, char **argv)
 	printf("prime(exporter): DMA_BUF_IOCTL_SYNC -> %s; with bad flags -> %s\n",
 	       sr ? strerror(errno) : "0", sbad ? strerror(serr) : "0");
 	bad |= sr || !sbad || serr != EINVAL;
+	/* An fd-making ioctl of the dma-buf itself is not bridged (a clear errno). */
+	struct dma_buf_export_sync_file xs = { .flags = DMA_BUF_SYNC_RW, .fd = -1 };
+	errno = 0;
+	int xr = ioctl(dfd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &xs), xerr = errno;
+	printf("prime(exporter): DMA_BUF_IOCTL_EXPORT_SYNC_FILE -> %s\n", xr ? strerror(xerr) : "0");
+	bad |= !xr || xerr != EOPNOTSUPP;
 	uint32_t again;
 	if (drmPrimeFDToHandle(fd, dfd, &again))
 		return fail("drmPrimeFDToHandle of its own export");

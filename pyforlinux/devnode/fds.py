@@ -88,6 +88,15 @@ In both ``struct drm_prime_handle`` and ``struct drm_syncobj_handle`` the
 ``__s32 fd`` is at byte 8 and the ``__u32 flags`` at byte 4."""
 _FD_AT, _FLAGS_AT = 8, 4
 _DRM_CLOEXEC = 0o2000000
+_RUNTIME_FDS = 256  # PFL_MAX_FDS (csrc/include/pfl/vfs.h)
+
+FD_MAKING_FILE_IOCTLS = {
+    0xC0303E03: "SYNC_IOC_MERGE",
+    0xC0086202: "DMA_BUF_IOCTL_EXPORT_SYNC_FILE",
+    0x40086203: "DMA_BUF_IOCTL_IMPORT_SYNC_FILE",
+}
+"""Ioctls of a sync_file or dma-buf fd that carry another fd: not served
+through the bridge (``EOPNOTSUPP`` and one logged line; docs/real-clients.md)."""
 
 WHOAMI = (2 << 30) | (8 << 16) | (ord("P") << 8) | 0xF0
 """``_IOR('P', 0xf0, __u64)``: asked by this process of a FUSE file of the
@@ -331,13 +340,18 @@ class FdServer(NoCopy):
         if ret < 0:
             return ret
         mem = process_memory(pid)
-        head = mem.read(arg, _FD_AT + 4)
+        try:
+            head = mem.read(arg, _FD_AT + 4)
+        except Error as e:  # unmapped meanwhile by another thread
+            _sweep(pid, cred)
+            return -(e.errno or code.EFAULT)
         flags = struct.unpack_from("I", head, _FLAGS_AT)[0]
         rfd = struct.unpack_from("i", head, _FD_AT)[0]
         with as_task(pid, cred):
             filp = lib.file_close_fd(rfd) if 0 <= rfd else ffi.NULL
-        if filp == ffi.NULL:
+        if filp == ffi.NULL:  # the struct was changed meanwhile
             log.warning("fd ioctl %#x of pid %d: no runtime file at fd %d", cmd, pid, rfd)
+            _sweep(pid, cred)
             return -code.EIO
         # SAFETY: filp's reference (taken out of the table) goes to the .fd file.
         path = self.fs.add_runtime_file(filp)
@@ -437,6 +451,15 @@ class FdServer(NoCopy):
             os.unlink(self.path)
         except OSError:
             pass
+
+
+def _sweep(pid: int, cred: Credential) -> None:
+    """Close every file left in ``pid``'s runtime fd table: after a failed
+    export nothing the kernel C installed for the process may stay there
+    (its fd ioctls are served one at a time, and only they install files)."""
+    with as_task(pid, cred):
+        for fd in range(_RUNTIME_FDS):
+            lib.close_fd(fd)
 
 
 def _file_of(entry: Any) -> Any:
