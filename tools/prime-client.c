@@ -122,6 +122,34 @@ static int wait_byte(int sock)
 	return read(sock, &c, 1) == 1 ? 0 : -1;
 }
 
+/* Importing a pipe's fd must fail with EINVAL (not a dma-buf / syncobj file). */
+static int pipe_import_refused(int fd, int (*import)(int, int, uint32_t *), const char *name)
+{
+	int pipefd[2], r, err;
+	uint32_t h;
+
+	if (pipe(pipefd))
+		return !fail("pipe");
+	errno = 0;
+	r = import(fd, pipefd[0], &h);
+	err = errno;
+	printf("%s(exporter): %s(a pipe) -> %s\n", name,
+	       import == drmPrimeFDToHandle ? "drmPrimeFDToHandle" : "drmSyncobjFDToHandle",
+	       r ? strerror(err) : "a handle");
+	close(pipefd[0]);
+	close(pipefd[1]);
+	return r && err == EINVAL;
+}
+
+/* A socketpair and a fork: the child's end in sv[1], the parent's in sv[0]. */
+static pid_t fork_with_socket(int sv[2])
+{
+	fflush(stdout);
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		return -1;
+	return fork();
+}
+
 static int importer(int sock)
 {
 	who = "importer";
@@ -176,8 +204,8 @@ static int importer(int sock)
  * export / import between two processes, each with its own DRM file. */
 static int syncobj_session(void)
 {
-	int fd = open("/dev/dri/renderD128", O_RDWR | O_CLOEXEC), sv[2], pipefd[2], bad = 0;
-	uint32_t h, h2;
+	int fd = open("/dev/dri/renderD128", O_RDWR | O_CLOEXEC), sv[2], bad = 0;
+	uint32_t h;
 	int sfd, syncfd;
 
 	if (fd < 0)
@@ -189,18 +217,10 @@ static int syncobj_session(void)
 	if (drmSyncobjExportSyncFile(fd, h, &syncfd))
 		return fail("drmSyncobjExportSyncFile");
 	printf("syncobj(exporter): handle %u -> syncobj fd %d, sync_file fd %d\n", h, sfd, syncfd);
-	if (pipe(pipefd))
-		return fail("pipe");
-	errno = 0;
-	int r = drmSyncobjFDToHandle(fd, pipefd[0], &h2), err = errno;
-	printf("syncobj(exporter): drmSyncobjFDToHandle(a pipe) -> %s\n", r ? strerror(err) : "a handle");
-	bad |= !r || err != EINVAL;
-	fflush(stdout);
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
-		return fail("socketpair");
-	pid_t child = fork();
+	bad |= !pipe_import_refused(fd, drmSyncobjFDToHandle, "syncobj");
+	pid_t child = fork_with_socket(sv);
 	if (child < 0)
-		return fail("fork");
+		return fail("socketpair/fork");
 	if (child == 0) {
 		who = "importer";
 		close(fd);
@@ -293,28 +313,17 @@ int main(int argc, char **argv)
 	       again == c.handle ? "the same" : "ANOTHER");
 	bad |= again != c.handle;
 
-	int pipefd[2];
 	uint32_t h;
-	if (pipe(pipefd))
-		return fail("pipe");
+	bad |= !pipe_import_refused(fd, drmPrimeFDToHandle, "prime");
 	errno = 0;
-	int r = drmPrimeFDToHandle(fd, pipefd[0], &h);
-	printf("prime(exporter): drmPrimeFDToHandle(a pipe) -> %s\n", r ? strerror(errno) : "a handle");
-	bad |= !r || errno != EINVAL;
-	close(pipefd[0]);
-	close(pipefd[1]);
-	errno = 0;
-	r = drmPrimeFDToHandle(fd, 999, &h);
+	int r = drmPrimeFDToHandle(fd, 999, &h), err = errno;
 	printf("prime(exporter): drmPrimeFDToHandle(fd 999, not open) -> %s\n",
-	       r ? strerror(errno) : "a handle");
-	bad |= !r || errno != EBADF;
-	fflush(stdout);
+	       r ? strerror(err) : "a handle");
+	bad |= !r || err != EBADF;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
-		return fail("socketpair");
-	pid_t child = fork();
+	pid_t child = fork_with_socket(sv);
 	if (child < 0)
-		return fail("fork");
+		return fail("socketpair/fork");
 	if (child == 0) {
 		close(sv[0]);
 		munmap(p, SIZE);

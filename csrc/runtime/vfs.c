@@ -526,23 +526,6 @@ struct file *fget(unsigned int fd)
 	return f;
 }
 
-int close_fd(unsigned int fd)
-{
-	struct pfl_fdtable *t = fdt();
-	struct file *f = NULL;
-
-	pthread_mutex_lock(&t->mu);
-	if (fd < PFL_MAX_FDS && t->files[fd] != PFL_FD_RESERVED) {
-		f = t->files[fd];
-		t->files[fd] = NULL;
-	}
-	pthread_mutex_unlock(&t->mu);
-	if (!f)
-		return -EBADF;
-	fput(f);
-	return 0;
-}
-
 /* fs/file.c: take fd's file out of the table with its reference (NULL if
  * none): how the device-node bridge moves a file the kernel C installed for a
  * real client into a real descriptor of that client. */
@@ -558,6 +541,16 @@ struct file *file_close_fd(unsigned int fd)
 	}
 	pthread_mutex_unlock(&t->mu);
 	return f;
+}
+
+int close_fd(unsigned int fd)
+{
+	struct file *f = file_close_fd(fd);
+
+	if (!f)
+		return -EBADF;
+	fput(f);
+	return 0;
 }
 
 /* fs/file.c: install file (a new reference) at fd, closing what was there;
