@@ -420,7 +420,7 @@ class TestbedFs(NoCopy, mfusepy.Operations):  # type: ignore[misc]
         if cmd in fds.FD_IOCTLS and entry.file is not None:
             return fds.refuse(cmd, pid)  # a real ioctl(2) the launcher did not trap
         if cmd in fds.FD_MAKING_FILE_IOCTLS and entry.file is None:
-            log.info("pid %d: %s on a dma-buf/sync_file fd is not served through the "
+            log.debug("pid %d: %s on a dma-buf/sync_file fd is not served through the "
                         "bridge: EOPNOTSUPP", pid, fds.FD_MAKING_FILE_IOCTLS[cmd])
             return -errno.EOPNOTSUPP
         addr = arg.value if hasattr(arg, "value") else int(arg or 0)
