@@ -457,6 +457,20 @@ def test_the_launcher_refuses_to_start_without_a_bridge(tmp_path: pathlib.Path) 
     assert p.stderr.startswith("pfl-launch: connect to the bridge") and p.stderr.count("\n") == 1
 
 
+def test_what_is_not_a_seccomp_listener_is_dropped(bridge: Bridge) -> None:
+    import socket
+
+    r, w = os.pipe()
+    os.write(w, b"x")  # readable: a RECV on it must not be retried forever
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(os.path.join(bridge.environment()["UMOCKDEV_DIR"], "ioctl", fds.SOCKET_NAME))
+        socket.send_fds(s, [b"L"], [r])
+        assert s.recv(1) == b"K"
+    os.close(r)
+    os.close(w)
+    wait_for(lambda: bridge.client_fds() == (0, 0), "the bogus listener to be dropped")
+
+
 def test_run_exec_starts_programs_through_the_launcher() -> None:
     assert PRIME is not None
     assert run.run_exec("nova", [], [PRIME]) == 0

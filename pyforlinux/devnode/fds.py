@@ -264,8 +264,12 @@ class FdServer(NoCopy):
                     req = _Notif()
                     try:
                         _ioctl(lfd, _NOTIF_RECV, req)
-                    except OSError:
-                        continue  # the caller died meanwhile (ENOENT)
+                    except OSError as e:
+                        if e.errno == code.ENOENT:
+                            continue  # the caller died meanwhile
+                        log.warning("fd bridge: the descriptor sent to %s is not a seccomp "
+                                    "listener (%s): dropped", SOCKET_NAME, e.strerror)
+                        return
                     self._notification(lfd, req)
                 elif ev & (select.POLLHUP | select.POLLERR):
                     return  # no process of the tree is left
