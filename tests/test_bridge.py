@@ -410,6 +410,7 @@ def test_prime_fds_pass_between_two_real_processes(bridge: Bridge,
     # Passed over SCM_RIGHTS to a forked process with its own DRM file.
     assert "drmPrimeFDToHandle -> handle 1, mapped: same bytes" in out
     assert "after the exporter closed: wrote, read back ok, via the dma-buf fd ok" in out
+    assert "wrote through the dma-buf fd, read through the node: ok" in out
     wait_for(lambda: _released(bridge), "the clients' files, dma-bufs and listener")
     assert nova.buddy.avail() == base  # the last dma-buf fput freed the object
 

@@ -191,6 +191,22 @@ static int importer(int sock)
 	bad |= !check(p, 2) || !check(q, 2);
 	munmap(q, SIZE);
 	munmap(p, SIZE);
+	/* Stores through the dma-buf fd's own mapping reach the object. */
+	q = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, dfd, 0);
+	if (q == MAP_FAILED)
+		return fail("mmap the dma-buf fd writable");
+	fill(q, 3);
+	if (msync(q, SIZE, MS_SYNC))
+		return fail("msync the dma-buf mapping");
+	munmap(q, SIZE);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	p = map_handle(fd, h);
+	if (p == MAP_FAILED)
+		return fail("map again");
+	printf("prime(importer): wrote through the dma-buf fd, read through the node: %s\n",
+	       check(p, 3) ? "ok" : "MISMATCH");
+	bad |= !check(p, 3);
+	munmap(p, SIZE);
 	struct drm_gem_close cl = { .handle = h };
 	if (drmIoctl(fd, DRM_IOCTL_GEM_CLOSE, &cl))
 		return fail("GEM_CLOSE");

@@ -105,10 +105,18 @@ class RuntimeFile:
         if offset >= self.size or length <= 0:
             return b""
         n = min(length, self.size - offset)
-        vma = from_err_ptr(lib.pfl_drm_mmap(self.filp, 0, self.size, 1 if data else 0))
+        # SAFETY: self.filp is alive (this .fd file holds a reference while a
+        # FUSE open, through which this read or write came, exists).
+        vma = from_err_ptr(lib.pfl_drm_mmap(self.filp, 0, self.size,
+                                            0 if data is None else 1))
         if not lib.pfl_vma_faults(vma):
             # The object's own accessors (a Python GEM object): gem.Mapping.
-            with gem.Mapping(vma, self.size) as m:
+            try:
+                mapping = gem.Mapping(vma, self.size)
+            except BaseException:
+                lib.pfl_drm_munmap(vma)
+                raise
+            with mapping as m:
                 if data is not None:
                     m.write(offset, data[:n])
                     return b""
@@ -199,6 +207,7 @@ class TestbedFs(NoCopy, mfusepy.Operations):  # type: ignore[misc]
             if rt.opens or rt.pinned or self._runtime.get(rt.name) is not rt:
                 return
             del self._runtime[rt.name]
+        # SAFETY: the reference this .fd file held; no open is left to use it.
         lib.fput(rt.filp)
 
     def runtime_files(self) -> int:
