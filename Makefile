@@ -64,6 +64,9 @@ EXT := $(B)/cffi/.built
 # Real userspace clients (libdrm), built for make run and make test; defined
 # before the rules that need them (prerequisites expand when a rule is read).
 TOOLS := $(B)/tools/nova-drm-client
+# The launcher that makes a client's dma-buf/syncobj fds real (pyforlinux/devnode/fds.py)
+# and the two-process PRIME client run through it.
+TOOLS += $(B)/tools/pfl-launch $(B)/tools/prime-client
 .PHONY: run test build venv kunit check bench fuzz faultsweep clean tools
 .DEFAULT_GOAL := test
 
@@ -194,6 +197,13 @@ tools: $(TOOLS)
 $(B)/tools/nova-drm-client: tools/nova-drm-client.c csrc/include/uapi/drm/nova_drm.h
 	@mkdir -p $(B)/tools/inc/uapi/drm
 	@echo '#include <drm.h>' > $(B)/tools/inc/uapi/drm/drm.h
+	@echo "  CC      $<"
+	@$(CC) -O2 -Wall -o $@ $< -I$(B)/tools/inc -Icsrc/include/uapi/drm $$(pkg-config --cflags --libs libdrm)
+$(B)/tools/pfl-launch: tools/pfl-launch.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) -O2 -Wall -o $@ $< $$(pkg-config --cflags libdrm)
+$(B)/tools/prime-client: tools/prime-client.c csrc/include/uapi/drm/nova_drm.h $(B)/tools/nova-drm-client
 	@echo "  CC      $<"
 	@$(CC) -O2 -Wall -o $@ $< -I$(B)/tools/inc -Icsrc/include/uapi/drm $$(pkg-config --cflags --libs libdrm)
 
