@@ -281,6 +281,7 @@ $(EXT): $(patsubst %.c,$(B)/obj/kernel/%.hdr,$(R14_SRCS) $(R14_KTESTS))
 CFLAGS_csrc/helpers/render_selftest := -include $(CURDIR)/csrc/include/pfl/kernel_stdint.h
 CFLAGS_csrc/helpers/dma_resv := -include $(CURDIR)/csrc/include/pfl/kernel_stdint.h
 CFLAGS_csrc/helpers/shmem := -include $(CURDIR)/csrc/include/pfl/kernel_stdint.h
+CFLAGS_csrc/helpers/drm_exec := -include $(CURDIR)/csrc/include/pfl/kernel_stdint.h
 
 # The KMS slice drm_exec_test/drm_managed_test reach (issue 11 item 6): the
 # kernel's mock device (drm_kunit_helpers.c) calls drmm_mode_config_init(),

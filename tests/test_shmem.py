@@ -10,63 +10,19 @@ from typing import Any
 
 import pytest
 
-from pyforlinux import auxiliary, drm, faux
 from pyforlinux._bindings import lib
-from pyforlinux.auxiliary import AuxDevice, DeviceId
-from pyforlinux.device import Core
 from pyforlinux.drm import gem
 from pyforlinux.drm.client import Client
 from pyforlinux.drm.gem import shmem
 from pyforlinux.error import Error, code
 from pyforlinux.sync.aref import ARef
-
-PAGE = 4096
-FREED: list[int] = []
-
-
-class Bo(gem.BaseDriverObject):
-    """Driver data of a shmem object: remembers its size, reports its free."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-
-    @classmethod
-    def new(cls, dev: Any, size: int) -> Bo:
-        if size == 13 * PAGE:
-            raise Error(code.ENOSPC, "driver refuses this size")
-        return cls(size)
-
-    def free(self, obj: Any) -> None:
-        FREED.append(self.size)
-
-
-class ShmemDrm(drm.Driver):
-    File = drm.DriverFile
-    Object = shmem.Object[Bo]
-    INFO = drm.DriverInfo(1, 0, 0, "shmemdrm", "shmem GEM test driver")
-
-
-class ShmemAux(auxiliary.Driver):
-    ID_TABLE = ((DeviceId("Shmem", "drm"), None),)
-
-    def probe(self, adev: AuxDevice[Core], info: Any) -> Any:
-        dev = drm.Device.new(ShmemDrm, adev, None)
-        drm.Registration.new_foreign_owned(dev.deref(), adev)
-        return dev
+from tests.shmem_driver import FREED, PAGE, Bo, ShmemDrm, shmem_node
 
 
 @pytest.fixture
 def node() -> Iterator[str]:
-    FREED.clear()
-    pages = int(lib.pfl_shmem_nr_pages())
-    parent = faux.Registration("shmem-parent")
-    drv = auxiliary.register_driver(ShmemAux(), "shmemdrm")
-    aux = auxiliary.Registration(parent.as_bound(), "drm", 0, "Shmem")
-    yield next(n for n in drm.driver.nodes() if "render" in n)
-    aux.close()
-    drv.close()
-    parent.close()
-    assert int(lib.pfl_shmem_nr_pages()) == pages  # every page back in the pool
+    with shmem_node() as n:
+        yield n
 
 
 def errno_of(fn: Any, *args: Any) -> int | None:

@@ -102,12 +102,18 @@ bool pfl_drm_gem_is_pfl_shmem(struct drm_gem_object *obj)
 }
 
 /* drm_gem_shmem_vmap() under the reservation lock: the kernel address of
- * the object's pages, mapped contiguously; NULL with *err on failure. */
+ * the object's pages, mapped contiguously; NULL with *err on failure
+ * (-EDEADLK, not a hang, if the caller already holds the lock, e.g. in a
+ * drm_exec). */
 void *pfl_drm_gem_shmem_vmap(struct drm_gem_object *obj, int *err)
 {
 	struct iosys_map map;
 	int ret;
 
+	if (dma_resv_held(obj->resv)) {
+		*err = -EDEADLK;
+		return NULL;
+	}
 	dma_resv_lock(obj->resv, NULL);
 	ret = drm_gem_shmem_vmap(to_drm_gem_shmem_obj(obj), &map);
 	dma_resv_unlock(obj->resv);
@@ -115,13 +121,18 @@ void *pfl_drm_gem_shmem_vmap(struct drm_gem_object *obj, int *err)
 	return ret ? NULL : map.vaddr;
 }
 
-void pfl_drm_gem_shmem_vunmap(struct drm_gem_object *obj, void *vaddr)
+/* drm_gem_shmem_vunmap() under the reservation lock; -EDEADLK (nothing
+ * done) if the caller holds it already. */
+int pfl_drm_gem_shmem_vunmap(struct drm_gem_object *obj, void *vaddr)
 {
 	struct iosys_map map = IOSYS_MAP_INIT_VADDR(vaddr);
 
+	if (dma_resv_held(obj->resv))
+		return -EDEADLK;
 	dma_resv_lock(obj->resv, NULL);
 	drm_gem_shmem_vunmap(to_drm_gem_shmem_obj(obj), &map);
 	dma_resv_unlock(obj->resv);
+	return 0;
 }
 
 /*
@@ -143,6 +154,8 @@ struct sg_table *pfl_drm_gem_shmem_get_pages_sgt(struct drm_gem_object *obj)
 	struct sg_table *sgt;
 	int ret;
 
+	if (dma_resv_held(obj->resv))
+		return ERR_PTR(-EDEADLK);
 	ret = dma_resv_lock_interruptible(obj->resv, NULL);
 	if (ret)
 		return ERR_PTR(ret);
