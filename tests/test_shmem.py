@@ -12,7 +12,8 @@ import pytest
 
 from pyforlinux._bindings import lib
 from pyforlinux.drm import gem
-from pyforlinux.drm.client import Client
+from pyforlinux.drm.client import Client, pack_struct, unpack_struct
+from pyforlinux.drm.file import OpenFile, open_node
 from pyforlinux.drm.gem import shmem
 from pyforlinux.error import Error, code
 from pyforlinux.sync.aref import ARef
@@ -171,3 +172,61 @@ def test_vmap_and_close_race_without_crashing(node: str) -> None:
         t.join()
         assert set(errs) <= {code.EINVAL}
         assert ref.deref().vmap_use_count == 0
+
+
+H2FD = (lib.DRM_IOCTL_PRIME_HANDLE_TO_FD, "struct drm_prime_handle")
+FD2H = (lib.DRM_IOCTL_PRIME_FD_TO_HANDLE, "struct drm_prime_handle")
+O_RDWR, O_CLOEXEC = 0o2, 0o2000000
+
+
+def ioctl_on(c: Client, f: OpenFile, cmd: int, ctype: str, **fields: int) -> Any:
+    """``ioctl`` on another open file of the client's process (its memory)."""
+    arg = pack_struct(ctype, **fields)
+    addr = c.mm.alloc(len(arg))
+    try:
+        c.mm.write(addr, arg)
+        with c.acting():
+            ret = f.ioctl(cmd, addr)
+        if ret < 0:
+            raise Error(-ret)
+        return unpack_struct(ctype, c.mm.read(addr, len(arg)))
+    finally:
+        c.mm.free(addr)
+
+
+def test_prime_between_two_files_of_a_process_and_dma_buf_mmap(node: str) -> None:
+    """Export a shmem object of one file to a dma-buf fd (the core's
+    PRIME_HANDLE_TO_FD: drm_gem_prime_handle_to_fd), import it in another
+    file of the same process (the same object, a handle there) and map the
+    dma-buf (dma_buf_mmap -> drm_gem_prime_mmap -> drm_gem_shmem_mmap)."""
+    with Client(node) as c:
+        with c.acting():
+            other = open_node(node)
+        with new(c, 2 * PAGE) as ref:
+            obj = ref.deref()
+            h = obj.create_handle(c.file)
+        fd = c.call(*H2FD, handle=h, flags=O_RDWR | O_CLOEXEC).fd
+        h2 = ioctl_on(c, other, *FD2H, fd=fd).handle
+        with shmem.Object.lookup_handle(other.file, h2) as ref2:
+            assert ref2.deref() is obj and obj.handle_count == 2
+        with c.acting():
+            buf = gem.Mapping.of_fd(fd, 0, 2 * PAGE)
+            assert errno_of(gem.Mapping.of_fd, fd, 0, 3 * PAGE) == code.EINVAL
+            assert errno_of(gem.Mapping.of_fd, 99, 0, PAGE) == code.EBADF
+        with buf, obj.vmap() as v:
+            assert buf.obj is obj
+            buf.write(PAGE - 1, b"shared")  # faults through the shmem helper
+            assert v.read(PAGE - 1, 6) == b"shared"
+            off = obj.mmap_offset
+            assert off is not None
+            with c.acting(), other.mmap(off, 2 * PAGE) as m2:  # the importer's mmap
+                assert m2.read(PAGE - 1, 6) == b"shared"
+        # the exporting file closes; the importer's handle and the fd keep it
+        gem.handle_delete(c.file, h)
+        with c.acting():
+            assert lib.close_fd(fd) == 0
+        assert FREED == []
+        ioctl_on(c, other, lib.DRM_IOCTL_GEM_CLOSE, "struct drm_gem_close", handle=h2)
+        assert FREED == [2 * PAGE]
+        with c.acting():
+            other.close()

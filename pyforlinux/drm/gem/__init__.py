@@ -384,6 +384,36 @@ class Mapping(NoCopy):
         # shmem objects map real pages: accesses fault through vm_ops->fault
         self._faults = bool(lib.pfl_vma_faults(vma))
 
+    @classmethod
+    def of_fd(cls, fd: int, offset: int, length: int, writable: bool = True) -> Mapping:
+        """``mmap(2)`` of ``length`` bytes at byte ``offset`` of file
+        descriptor ``fd`` of the calling task -- a dma-buf from a PRIME
+        export (``dma_buf_mmap_internal()`` -> ``drm_gem_prime_mmap()`` ->
+        the object's ``mmap``, e.g. ``drm_gem_shmem_mmap()``).
+
+        Raises:
+            Error: ``EBADF`` for no such fd; ``ENODEV`` for a file that
+                cannot be mapped; ``EINVAL`` for a range past the buffer, an
+                unaligned offset, a length of 0, or a mapping of something
+                that is not a GEM object.
+        """
+        fd = arg_int(fd, "file descriptor", 0, 2**31 - 1)
+        offset = arg_int(offset, "mmap offset")
+        length = arg_int(length, "mmap length")
+        prot = 1 if writable else 0
+        filp = lib.fget(fd)
+        if filp == ffi.NULL:
+            raise Error(code.EBADF, f"no file descriptor {fd}")
+        try:
+            vma = from_err_ptr(lib.pfl_drm_mmap(filp, offset, length, prot))
+        finally:
+            lib.fput(filp)
+        try:
+            return cls(vma, length)
+        except BaseException:
+            lib.pfl_drm_munmap(vma)
+            raise
+
     def _rw(self, offset: int, buf: Any, length: int, write: int) -> None:
         """A user access through the page fault handler (``pfl_vma_rw``),
         with the mapping held against a concurrent :meth:`close`."""
