@@ -138,24 +138,24 @@ int pfl_drm_gem_shmem_vunmap(struct drm_gem_object *obj, void *vaddr)
 /*
  * drm_gem_shmem_get_pages_sgt(): pin the pages, make their table, DMA-map
  * it for the device once; the table lives with the object (the helper's
- * free unmaps and frees it). This build has no CONFIG_HAS_DMA, where
- * dma_map_sgtable() is a stub that fails with -EOPNOTSUPP, so the steps of
- * the helper's static drm_gem_shmem_get_pages_sgt_locked() are made here
- * with the exported calls and the mapping is the runtime's dma-direct
- * (helpers/scatterlist.c: what dma_map_sgtable() does without an IOMMU),
- * under the device's C dma_mask if it has one, else 64 bits (the Python DMA
- * model, pyforlinux/dma.py, keeps its masks on the Python side).
+ * free unmaps and frees it). A device with a C dma_mask gets the real call.
+ * The parents of Python drivers (auxiliary devices) have none -- their
+ * masks live in pyforlinux/dma.py -- and dma_map_sgtable() would WARN and
+ * map nothing: for them the steps of the helper's static
+ * drm_gem_shmem_get_pages_sgt_locked() are made here with its exported
+ * calls, mapped by the runtime's dma-direct (helpers/scatterlist.c) as for
+ * a 64-bit capable device.
  */
 struct sg_table *pfl_drm_gem_shmem_get_pages_sgt(struct drm_gem_object *obj)
 {
 	struct drm_gem_shmem_object *shmem = to_drm_gem_shmem_obj(obj);
-	struct device *dev = obj->dev->dev;
-	u64 mask = dev->dma_mask && *dev->dma_mask ? *dev->dma_mask : DMA_BIT_MASK(64);
 	struct sg_table *sgt;
 	int ret;
 
 	if (dma_resv_held(obj->resv))
 		return ERR_PTR(-EDEADLK);
+	if (obj->dev->dev->dma_mask)
+		return drm_gem_shmem_get_pages_sgt(shmem);
 	ret = dma_resv_lock_interruptible(obj->resv, NULL);
 	if (ret)
 		return ERR_PTR(ret);
@@ -170,7 +170,7 @@ struct sg_table *pfl_drm_gem_shmem_get_pages_sgt(struct drm_gem_object *obj)
 	sgt = drm_gem_shmem_get_sg_table(shmem);
 	if (IS_ERR(sgt))
 		goto err_put_pages;
-	ret = pfl_dma_direct_map_sgtable(sgt, mask);
+	ret = pfl_dma_direct_map_sgtable(sgt, DMA_BIT_MASK(64));
 	if (ret) {
 		sg_free_table(sgt);
 		kfree(sgt);
