@@ -69,3 +69,12 @@ def shmem_node() -> Iterator[str]:
     assert int(lib.pfl_shmem_nr_pages()) == pages  # every page back in the pool
 
 
+
+
+def errno_of(fn: Any, *args: Any) -> int | None:
+    """The errno of the :class:`Error` ``fn(*args)`` raises; None if it returns."""
+    try:
+        fn(*args)
+    except Error as e:
+        return e.errno
+    return None

@@ -17,7 +17,7 @@ from pyforlinux.drm.exec import Contended, Exec
 from pyforlinux.drm.gem import shmem
 from pyforlinux.error import Error, code
 from pyforlinux.time import Delta
-from tests.shmem_driver import PAGE, shmem_node
+from tests.shmem_driver import PAGE, errno_of, shmem_node
 from tests.threads import run_in_thread
 
 
@@ -29,13 +29,6 @@ def objs() -> Iterator[list[shmem.Object[Any]]]:
         for r in refs:
             r.close()
 
-
-def errno_of(fn: Any, *args: Any) -> int | None:
-    try:
-        fn(*args)
-    except Error as e:
-        return e.errno
-    return None
 
 
 def test_lock_all_add_fences_by_usage(objs: list[shmem.Object[Any]]) -> None:

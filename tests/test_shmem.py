@@ -17,7 +17,7 @@ from pyforlinux.drm.file import OpenFile, open_node
 from pyforlinux.drm.gem import shmem
 from pyforlinux.error import Error, code
 from pyforlinux.sync.aref import ARef
-from tests.shmem_driver import FREED, PAGE, Bo, ShmemDrm, shmem_node
+from tests.shmem_driver import FREED, PAGE, Bo, ShmemDrm, errno_of, shmem_node
 
 
 @pytest.fixture
@@ -25,13 +25,6 @@ def node() -> Iterator[str]:
     with shmem_node() as n:
         yield n
 
-
-def errno_of(fn: Any, *args: Any) -> int | None:
-    try:
-        fn(*args)
-    except Error as e:
-        return e.errno
-    return None
 
 
 def new(c: Client, size: int) -> ARef[shmem.Object[Any]]:

@@ -25,16 +25,6 @@
 #include <pfl/shmem.h>
 #include <pfl/scatterlist.h>
 
-static int pfl_shmem_open(struct drm_gem_object *obj, struct drm_file *file)
-{
-	return pfl_drm_py_gem_open(obj, file);
-}
-
-static void pfl_shmem_close(struct drm_gem_object *obj, struct drm_file *file)
-{
-	pfl_drm_py_gem_close(obj, file);
-}
-
 /*
  * Object::free_callback. The Python side lets go first (its registry is
  * keyed by address: once drm_gem_shmem_free() kfree()s the object another
@@ -54,8 +44,8 @@ static void pfl_shmem_free(struct drm_gem_object *obj)
 /* Object::VTABLE: the shmem helper's funcs with free/open/close into Python. */
 static const struct drm_gem_object_funcs pfl_shmem_funcs = {
 	.free = pfl_shmem_free,
-	.open = pfl_shmem_open,
-	.close = pfl_shmem_close,
+	.open = pfl_drm_py_gem_open,	/* open_callback/close_callback: the */
+	.close = pfl_drm_py_gem_close,	/* base object's, straight into Python */
 	.print_info = drm_gem_shmem_object_print_info,
 	.pin = drm_gem_shmem_object_pin,
 	.unpin = drm_gem_shmem_object_unpin,
