@@ -291,6 +291,7 @@ $(EXT): $(patsubst %.c,$(B)/obj/kernel/%.hdr,$(R14_SRCS) $(R14_KTESTS))
 CFLAGS_csrc/helpers/render_selftest := -include $(CURDIR)/csrc/include/pfl/kernel_stdint.h
 CFLAGS_csrc/helpers/dma_resv := -include $(CURDIR)/csrc/include/pfl/kernel_stdint.h
 CFLAGS_csrc/helpers/shmem := -include $(CURDIR)/csrc/include/pfl/kernel_stdint.h
+CFLAGS_csrc/helpers/drm_exec := -include $(CURDIR)/csrc/include/pfl/kernel_stdint.h
 
 # The KMS slice drm_exec_test/drm_managed_test reach (issue 11 item 6): the
 # kernel's mock device (drm_kunit_helpers.c) calls drmm_mode_config_init(),
@@ -300,7 +301,8 @@ DRM_KMS_SRCS := $(addprefix drivers/gpu/drm/,drm_mode_config.c drm_mode_object.c
 	drm_property.c drm_modeset_lock.c drm_connector.c drm_plane.c drm_crtc.c \
 	drm_encoder.c drm_client.c)
 $(foreach f,$(DRM_KMS_SRCS:.c=),$(eval KFLAGS_$(f) += -include $(CURDIR)/csrc/include/pfl/kernel_stdint.h))
-DRM_KTESTS_KMS := $(addprefix drivers/gpu/drm/tests/,drm_kunit_helpers.c drm_exec_test.c drm_managed_test.c)
+DRM_KTESTS_KMS := $(addprefix drivers/gpu/drm/tests/,drm_kunit_helpers.c drm_exec_test.c drm_managed_test.c \
+	drm_gem_shmem_test.c)
 KTEST_SRCS += $(DRM_KTESTS_KMS)
 $(foreach f,$(DRM_KTESTS_KMS:.c=),$(eval KFLAGS_$(f) += -include $(CURDIR)/csrc/include/pfl/kernel_stdint.h))
 $(B)/libpfl.a: $(patsubst %.c,$(B)/obj/kernel/%.o,$(DRM_KMS_SRCS) lib/llist.c $(DRM_KTESTS_KMS))

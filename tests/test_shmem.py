@@ -10,71 +10,21 @@ from typing import Any
 
 import pytest
 
-from pyforlinux import auxiliary, drm, faux
 from pyforlinux._bindings import lib
-from pyforlinux.auxiliary import AuxDevice, DeviceId
-from pyforlinux.device import Core
 from pyforlinux.drm import gem
-from pyforlinux.drm.client import Client
+from pyforlinux.drm.client import Client, pack_struct, unpack_struct
+from pyforlinux.drm.file import OpenFile, open_node
 from pyforlinux.drm.gem import shmem
 from pyforlinux.error import Error, code
 from pyforlinux.sync.aref import ARef
-
-PAGE = 4096
-FREED: list[int] = []
-
-
-class Bo(gem.BaseDriverObject):
-    """Driver data of a shmem object: remembers its size, reports its free."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-
-    @classmethod
-    def new(cls, dev: Any, size: int) -> Bo:
-        if size == 13 * PAGE:
-            raise Error(code.ENOSPC, "driver refuses this size")
-        return cls(size)
-
-    def free(self, obj: Any) -> None:
-        FREED.append(self.size)
-
-
-class ShmemDrm(drm.Driver):
-    File = drm.DriverFile
-    Object = shmem.Object[Bo]
-    INFO = drm.DriverInfo(1, 0, 0, "shmemdrm", "shmem GEM test driver")
-
-
-class ShmemAux(auxiliary.Driver):
-    ID_TABLE = ((DeviceId("Shmem", "drm"), None),)
-
-    def probe(self, adev: AuxDevice[Core], info: Any) -> Any:
-        dev = drm.Device.new(ShmemDrm, adev, None)
-        drm.Registration.new_foreign_owned(dev.deref(), adev)
-        return dev
+from tests.shmem_driver import FREED, PAGE, Bo, ShmemDrm, errno_of, shmem_node
 
 
 @pytest.fixture
 def node() -> Iterator[str]:
-    FREED.clear()
-    pages = int(lib.pfl_shmem_nr_pages())
-    parent = faux.Registration("shmem-parent")
-    drv = auxiliary.register_driver(ShmemAux(), "shmemdrm")
-    aux = auxiliary.Registration(parent.as_bound(), "drm", 0, "Shmem")
-    yield next(n for n in drm.driver.nodes() if "render" in n)
-    aux.close()
-    drv.close()
-    parent.close()
-    assert int(lib.pfl_shmem_nr_pages()) == pages  # every page back in the pool
+    with shmem_node() as n:
+        yield n
 
-
-def errno_of(fn: Any, *args: Any) -> int | None:
-    try:
-        fn(*args)
-    except Error as e:
-        return e.errno
-    return None
 
 
 def new(c: Client, size: int) -> ARef[shmem.Object[Any]]:
@@ -215,3 +165,61 @@ def test_vmap_and_close_race_without_crashing(node: str) -> None:
         t.join()
         assert set(errs) <= {code.EINVAL}
         assert ref.deref().vmap_use_count == 0
+
+
+H2FD = (lib.DRM_IOCTL_PRIME_HANDLE_TO_FD, "struct drm_prime_handle")
+FD2H = (lib.DRM_IOCTL_PRIME_FD_TO_HANDLE, "struct drm_prime_handle")
+O_RDWR, O_CLOEXEC = 0o2, 0o2000000
+
+
+def ioctl_on(c: Client, f: OpenFile, cmd: int, ctype: str, **fields: int) -> Any:
+    """``ioctl`` on another open file of the client's process (its memory)."""
+    arg = pack_struct(ctype, **fields)
+    addr = c.mm.alloc(len(arg))
+    try:
+        c.mm.write(addr, arg)
+        with c.acting():
+            ret = f.ioctl(cmd, addr)
+        if ret < 0:
+            raise Error(-ret)
+        return unpack_struct(ctype, c.mm.read(addr, len(arg)))
+    finally:
+        c.mm.free(addr)
+
+
+def test_prime_between_two_files_of_a_process_and_dma_buf_mmap(node: str) -> None:
+    """Export a shmem object of one file to a dma-buf fd (the core's
+    PRIME_HANDLE_TO_FD: drm_gem_prime_handle_to_fd), import it in another
+    file of the same process (the same object, a handle there) and map the
+    dma-buf (dma_buf_mmap -> drm_gem_prime_mmap -> drm_gem_shmem_mmap)."""
+    with Client(node) as c:
+        with c.acting():
+            other = open_node(node)
+        with new(c, 2 * PAGE) as ref:
+            obj = ref.deref()
+            h = obj.create_handle(c.file)
+        fd = c.call(*H2FD, handle=h, flags=O_RDWR | O_CLOEXEC).fd
+        h2 = ioctl_on(c, other, *FD2H, fd=fd).handle
+        with shmem.Object.lookup_handle(other.file, h2) as ref2:
+            assert ref2.deref() is obj and obj.handle_count == 2
+        with c.acting():
+            buf = gem.Mapping.of_fd(fd, 0, 2 * PAGE)
+            assert errno_of(gem.Mapping.of_fd, fd, 0, 3 * PAGE) == code.EINVAL
+            assert errno_of(gem.Mapping.of_fd, 99, 0, PAGE) == code.EBADF
+        with buf, obj.vmap() as v:
+            assert buf.obj is obj
+            buf.write(PAGE - 1, b"shared")  # faults through the shmem helper
+            assert v.read(PAGE - 1, 6) == b"shared"
+            off = obj.mmap_offset
+            assert off is not None
+            with c.acting(), other.mmap(off, 2 * PAGE) as m2:  # the importer's mmap
+                assert m2.read(PAGE - 1, 6) == b"shared"
+        # the exporting file closes; the importer's handle and the fd keep it
+        gem.handle_delete(c.file, h)
+        with c.acting():
+            assert lib.close_fd(fd) == 0
+        assert FREED == []
+        ioctl_on(c, other, lib.DRM_IOCTL_GEM_CLOSE, "struct drm_gem_close", handle=h2)
+        assert FREED == [2 * PAGE]
+        with c.acting():
+            other.close()

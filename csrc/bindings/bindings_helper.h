@@ -67,3 +67,5 @@
 #include <drm/drm_syncobj.h>
 #include <linux/shmem_fs.h>
 #include <pfl/shmem.h>
+#include <drm/drm_exec.h>
+#include <pfl/drm_exec.h>

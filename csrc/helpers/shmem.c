@@ -25,16 +25,6 @@
 #include <pfl/shmem.h>
 #include <pfl/scatterlist.h>
 
-static int pfl_shmem_open(struct drm_gem_object *obj, struct drm_file *file)
-{
-	return pfl_drm_py_gem_open(obj, file);
-}
-
-static void pfl_shmem_close(struct drm_gem_object *obj, struct drm_file *file)
-{
-	pfl_drm_py_gem_close(obj, file);
-}
-
 /*
  * Object::free_callback. The Python side lets go first (its registry is
  * keyed by address: once drm_gem_shmem_free() kfree()s the object another
@@ -54,8 +44,8 @@ static void pfl_shmem_free(struct drm_gem_object *obj)
 /* Object::VTABLE: the shmem helper's funcs with free/open/close into Python. */
 static const struct drm_gem_object_funcs pfl_shmem_funcs = {
 	.free = pfl_shmem_free,
-	.open = pfl_shmem_open,
-	.close = pfl_shmem_close,
+	.open = pfl_drm_py_gem_open,	/* open_callback/close_callback: the */
+	.close = pfl_drm_py_gem_close,	/* base object's, straight into Python */
 	.print_info = drm_gem_shmem_object_print_info,
 	.pin = drm_gem_shmem_object_pin,
 	.unpin = drm_gem_shmem_object_unpin,
@@ -102,12 +92,18 @@ bool pfl_drm_gem_is_pfl_shmem(struct drm_gem_object *obj)
 }
 
 /* drm_gem_shmem_vmap() under the reservation lock: the kernel address of
- * the object's pages, mapped contiguously; NULL with *err on failure. */
+ * the object's pages, mapped contiguously; NULL with *err on failure
+ * (-EDEADLK, not a hang, if the caller already holds the lock, e.g. in a
+ * drm_exec). */
 void *pfl_drm_gem_shmem_vmap(struct drm_gem_object *obj, int *err)
 {
 	struct iosys_map map;
 	int ret;
 
+	if (dma_resv_held(obj->resv)) {
+		*err = -EDEADLK;
+		return NULL;
+	}
 	dma_resv_lock(obj->resv, NULL);
 	ret = drm_gem_shmem_vmap(to_drm_gem_shmem_obj(obj), &map);
 	dma_resv_unlock(obj->resv);
@@ -115,34 +111,41 @@ void *pfl_drm_gem_shmem_vmap(struct drm_gem_object *obj, int *err)
 	return ret ? NULL : map.vaddr;
 }
 
-void pfl_drm_gem_shmem_vunmap(struct drm_gem_object *obj, void *vaddr)
+/* drm_gem_shmem_vunmap() under the reservation lock; -EDEADLK (nothing
+ * done) if the caller holds it already. */
+int pfl_drm_gem_shmem_vunmap(struct drm_gem_object *obj, void *vaddr)
 {
 	struct iosys_map map = IOSYS_MAP_INIT_VADDR(vaddr);
 
+	if (dma_resv_held(obj->resv))
+		return -EDEADLK;
 	dma_resv_lock(obj->resv, NULL);
 	drm_gem_shmem_vunmap(to_drm_gem_shmem_obj(obj), &map);
 	dma_resv_unlock(obj->resv);
+	return 0;
 }
 
 /*
  * drm_gem_shmem_get_pages_sgt(): pin the pages, make their table, DMA-map
  * it for the device once; the table lives with the object (the helper's
- * free unmaps and frees it). This build has no CONFIG_HAS_DMA, where
- * dma_map_sgtable() is a stub that fails with -EOPNOTSUPP, so the steps of
- * the helper's static drm_gem_shmem_get_pages_sgt_locked() are made here
- * with the exported calls and the mapping is the runtime's dma-direct
- * (helpers/scatterlist.c: what dma_map_sgtable() does without an IOMMU),
- * under the device's C dma_mask if it has one, else 64 bits (the Python DMA
- * model, pyforlinux/dma.py, keeps its masks on the Python side).
+ * free unmaps and frees it). A device with a C dma_mask gets the real call.
+ * The parents of Python drivers (auxiliary devices) have none -- their
+ * masks live in pyforlinux/dma.py -- and dma_map_sgtable() would WARN and
+ * map nothing: for them the steps of the helper's static
+ * drm_gem_shmem_get_pages_sgt_locked() are made here with its exported
+ * calls, mapped by the runtime's dma-direct (helpers/scatterlist.c) as for
+ * a 64-bit capable device.
  */
 struct sg_table *pfl_drm_gem_shmem_get_pages_sgt(struct drm_gem_object *obj)
 {
 	struct drm_gem_shmem_object *shmem = to_drm_gem_shmem_obj(obj);
-	struct device *dev = obj->dev->dev;
-	u64 mask = dev->dma_mask && *dev->dma_mask ? *dev->dma_mask : DMA_BIT_MASK(64);
 	struct sg_table *sgt;
 	int ret;
 
+	if (dma_resv_held(obj->resv))
+		return ERR_PTR(-EDEADLK);
+	if (obj->dev->dev->dma_mask)
+		return drm_gem_shmem_get_pages_sgt(shmem);
 	ret = dma_resv_lock_interruptible(obj->resv, NULL);
 	if (ret)
 		return ERR_PTR(ret);
@@ -157,7 +160,7 @@ struct sg_table *pfl_drm_gem_shmem_get_pages_sgt(struct drm_gem_object *obj)
 	sgt = drm_gem_shmem_get_sg_table(shmem);
 	if (IS_ERR(sgt))
 		goto err_put_pages;
-	ret = pfl_dma_direct_map_sgtable(sgt, mask);
+	ret = pfl_dma_direct_map_sgtable(sgt, DMA_BIT_MASK(64));
 	if (ret) {
 		sg_free_table(sgt);
 		kfree(sgt);

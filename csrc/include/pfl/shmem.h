@@ -12,7 +12,7 @@ struct drm_gem_object *pfl_drm_gem_shmem_create(struct drm_device *dev, size_t s
 void pfl_drm_gem_shmem_alloc_ops(struct drm_driver *drv);
 bool pfl_drm_gem_is_pfl_shmem(struct drm_gem_object *obj);
 void *pfl_drm_gem_shmem_vmap(struct drm_gem_object *obj, int *err);
-void pfl_drm_gem_shmem_vunmap(struct drm_gem_object *obj, void *vaddr);
+int pfl_drm_gem_shmem_vunmap(struct drm_gem_object *obj, void *vaddr);
 struct sg_table *pfl_drm_gem_shmem_get_pages_sgt(struct drm_gem_object *obj);
 unsigned int pfl_drm_gem_shmem_vmap_use_count(struct drm_gem_object *obj);
 unsigned int pfl_drm_gem_shmem_pages_use_count(struct drm_gem_object *obj);

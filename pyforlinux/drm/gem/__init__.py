@@ -212,6 +212,55 @@ class Object(NoCopy, Generic[T]):
         self.dev.gem_objects.pop(key, None)
         self.inner.free(self)
 
+    # -- reservation --------------------------------------------------------
+    def resv_test_signaled(self, usage: Any) -> bool:
+        """Whether every fence of ``usage`` (a
+        :class:`~pyforlinux.dma_buf.dma_resv.Usage`, and the usages before
+        it) in the object's reservation has signalled
+        (``dma_resv_test_signaled(obj->resv)``). No lock needed (RCU).
+        Fences get there through :meth:`pyforlinux.drm.exec.Exec.add_fence`.
+
+        Raises:
+            Error: ``EINVAL`` for a bad usage or a freed object.
+        """
+        from pyforlinux.dma_buf.dma_resv import _usage
+
+        u = _usage(usage)
+        return bool(lib.pfl_drm_gem_resv_test_signaled(self.as_raw(), u))
+
+    def resv_wait(self, usage: Any, timeout: Any = None, interruptible: bool = True) -> bool:
+        """Sleep until every fence of ``usage`` in the object's reservation
+        signals (``dma_resv_wait_timeout(obj->resv)``).
+
+        Args:
+            usage: a :class:`~pyforlinux.dma_buf.dma_resv.Usage`.
+            timeout: a :class:`~pyforlinux.time.Delta` (rounded up to
+                jiffies), ``None`` for no limit.
+            interruptible: a signal to the task ends the wait.
+
+        Returns:
+            ``True`` if all signalled, ``False`` on timeout.
+
+        Raises:
+            Error: ``ERESTARTSYS`` if interrupted; ``EINVAL`` for a bad usage
+                or timeout, or a freed object.
+
+        Thread context: process context, sleeps; the caller holds a
+        reference to the object.
+        """
+        from pyforlinux.dma_buf.dma_fence import _timeout_jiffies
+        from pyforlinux.dma_buf.dma_resv import _usage
+        from pyforlinux.sync import lockdep
+
+        u = _usage(usage)
+        jiffies = _timeout_jiffies(timeout)
+        intr = bool(interruptible)
+        lockdep.might_sleep("waiting on a GEM object's reservation")
+        ret = int(lib.pfl_drm_gem_resv_wait(self.as_raw(), u, intr, jiffies))
+        if ret < 0:
+            raise Error(-ret)
+        return ret > 0
+
     # -- handles -------------------------------------------------------------
     def create_handle(self, file: File[Any]) -> int:
         """A new handle for this object in ``file`` (``drm_gem_handle_create()``);
@@ -334,6 +383,36 @@ class Mapping(NoCopy):
         self._lock = threading.Lock()
         # shmem objects map real pages: accesses fault through vm_ops->fault
         self._faults = bool(lib.pfl_vma_faults(vma))
+
+    @classmethod
+    def of_fd(cls, fd: int, offset: int, length: int, writable: bool = True) -> Mapping:
+        """``mmap(2)`` of ``length`` bytes at byte ``offset`` of file
+        descriptor ``fd`` of the calling task -- a dma-buf from a PRIME
+        export (``dma_buf_mmap_internal()`` -> ``drm_gem_prime_mmap()`` ->
+        the object's ``mmap``, e.g. ``drm_gem_shmem_mmap()``).
+
+        Raises:
+            Error: ``EBADF`` for no such fd; ``ENODEV`` for a file that
+                cannot be mapped; ``EINVAL`` for a range past the buffer, an
+                unaligned offset, a length of 0, or a mapping of something
+                that is not a GEM object.
+        """
+        fd = arg_int(fd, "file descriptor", 0, 2**31 - 1)
+        offset = arg_int(offset, "mmap offset")
+        length = arg_int(length, "mmap length")
+        prot = 1 if writable else 0
+        filp = lib.fget(fd)
+        if filp == ffi.NULL:
+            raise Error(code.EBADF, f"no file descriptor {fd}")
+        try:
+            vma = from_err_ptr(lib.pfl_drm_mmap(filp, offset, length, prot))
+        finally:
+            lib.fput(filp)
+        try:
+            return cls(vma, length)
+        except BaseException:
+            lib.pfl_drm_munmap(vma)
+            raise
 
     def _rw(self, offset: int, buf: Any, length: int, write: int) -> None:
         """A user access through the page fault handler (``pfl_vma_rw``),

@@ -170,7 +170,8 @@ class Object(gem.Object[T]):
 
         Raises:
             Error: ``ENOMEM`` (pages or the mapping); ``EINVAL`` after the
-                object was freed.
+                object was freed; ``EDEADLK`` if this thread holds the
+                object's reservation lock (the C would deadlock).
 
         Thread context: process context, sleeps (reservation lock).
         """
@@ -195,7 +196,8 @@ class Object(gem.Object[T]):
 
         Raises:
             Error: ``ENOMEM``; ``EINTR`` if a signal interrupted the
-                reservation lock; ``EINVAL`` after the object was freed.
+                reservation lock; ``EINVAL`` after the object was freed;
+                ``EDEADLK`` if this thread holds the reservation lock.
 
         Thread context: process context, sleeps.
         """
@@ -269,16 +271,24 @@ class VMap(NoCopy):
 
     def close(self) -> None:
         """Unmap (``drm_gem_shmem_vunmap()``) and drop the object reference.
-        Idempotent."""
+        Idempotent.
+
+        Raises:
+            Error: ``EDEADLK`` (the VMap stays open) if this thread holds the
+                object's reservation lock (in an :class:`~pyforlinux.drm.exec.Exec`):
+                the unmap takes it.
+        """
         with self._lock:
-            obj, self._obj = self._obj, None
-        if obj is None:
-            return
+            obj = self._obj
+            if obj is None:
+                return
+            ret = int(lib.pfl_drm_gem_shmem_vunmap(obj.deref().as_raw(), self._vaddr))
+            if ret < 0:
+                raise Error(-ret, "VMap.close() while this thread holds the object's "
+                                  "reservation lock")
+            self._obj = None
         self._fin.detach()
-        try:
-            lib.pfl_drm_gem_shmem_vunmap(obj.deref().as_raw(), self._vaddr)
-        finally:
-            obj.close()
+        obj.close()
 
     def __enter__(self) -> VMap:
         return self
