@@ -63,7 +63,12 @@ EXT := $(B)/cffi/.built
 
 # Real userspace clients (libdrm), built for make run and make test; defined
 # before the rules that need them (prerequisites expand when a rule is read).
-TOOLS := $(B)/tools/nova-drm-client $(B)/tools/tinyrender-client
+TOOLS := $(B)/tools/nova-drm-client
+# The launcher that makes a client's dma-buf/syncobj fds real (pyforlinux/devnode/fds.py)
+# and the two-process PRIME client run through it.
+TOOLS += $(B)/tools/pfl-launch $(B)/tools/prime-client
+# The sample render driver's libdrm client (examples/tinyrender).
+TOOLS += $(B)/tools/tinyrender-client
 .PHONY: run test build venv kunit check bench fuzz faultsweep clean tools
 .DEFAULT_GOAL := test
 
@@ -198,6 +203,13 @@ $(B)/tools/nova-drm-client: tools/nova-drm-client.c csrc/include/uapi/drm/nova_d
 	@echo '#include <drm.h>' > $(B)/tools/inc/uapi/drm/drm.h
 	@echo "  CC      $<"
 	@$(CC) -O2 -Wall -o $@ $< -I$(B)/tools/inc -Icsrc/include/uapi/drm $$(pkg-config --cflags --libs libdrm)
+$(B)/tools/pfl-launch: tools/pfl-launch.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) -O2 -Wall -o $@ $< $$(pkg-config --cflags libdrm)
+$(B)/tools/prime-client: tools/prime-client.c csrc/include/uapi/drm/nova_drm.h $(B)/tools/nova-drm-client
+	@echo "  CC      $<"
+	@$(CC) -O2 -Wall -o $@ $< -I$(B)/tools/inc -Icsrc/include/uapi/drm $$(pkg-config --cflags --libs libdrm)
 # The sample render driver's libdrm client (examples/tinyrender, docs/render-driver.md).
 $(B)/tools/tinyrender-client: examples/tinyrender/client.c \
 		examples/tinyrender/include/uapi/drm/tinyrender_drm.h $(B)/tools/nova-drm-client
@@ -288,6 +300,8 @@ $(B)/libpfl.a: $(patsubst %.c,$(B)/obj/kernel/%.o,$(R14_SRCS) $(R14_KTESTS))
 $(EXT): $(patsubst %.c,$(B)/obj/kernel/%.hdr,$(R14_SRCS) $(R14_KTESTS))
 CFLAGS_csrc/helpers/render_selftest := -include $(CURDIR)/csrc/include/pfl/kernel_stdint.h
 CFLAGS_csrc/helpers/dma_resv := -include $(CURDIR)/csrc/include/pfl/kernel_stdint.h
+CFLAGS_csrc/helpers/shmem := -include $(CURDIR)/csrc/include/pfl/kernel_stdint.h
+CFLAGS_csrc/helpers/drm_exec := -include $(CURDIR)/csrc/include/pfl/kernel_stdint.h
 
 # The KMS slice drm_exec_test/drm_managed_test reach (issue 11 item 6): the
 # kernel's mock device (drm_kunit_helpers.c) calls drmm_mode_config_init(),
@@ -297,7 +311,8 @@ DRM_KMS_SRCS := $(addprefix drivers/gpu/drm/,drm_mode_config.c drm_mode_object.c
 	drm_property.c drm_modeset_lock.c drm_connector.c drm_plane.c drm_crtc.c \
 	drm_encoder.c drm_client.c)
 $(foreach f,$(DRM_KMS_SRCS:.c=),$(eval KFLAGS_$(f) += -include $(CURDIR)/csrc/include/pfl/kernel_stdint.h))
-DRM_KTESTS_KMS := $(addprefix drivers/gpu/drm/tests/,drm_kunit_helpers.c drm_exec_test.c drm_managed_test.c)
+DRM_KTESTS_KMS := $(addprefix drivers/gpu/drm/tests/,drm_kunit_helpers.c drm_exec_test.c drm_managed_test.c \
+	drm_gem_shmem_test.c)
 KTEST_SRCS += $(DRM_KTESTS_KMS)
 $(foreach f,$(DRM_KTESTS_KMS:.c=),$(eval KFLAGS_$(f) += -include $(CURDIR)/csrc/include/pfl/kernel_stdint.h))
 $(B)/libpfl.a: $(patsubst %.c,$(B)/obj/kernel/%.o,$(DRM_KMS_SRCS) lib/llist.c $(DRM_KTESTS_KMS))

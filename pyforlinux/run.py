@@ -10,7 +10,9 @@ write/read-back through each object's mmap offset, GEM_CLOSE, close. It
 prints a report (driver, VRAM used and free from the buddy allocator,
 objects and their blocks), then (for Nova) runs real processes against the
 same driver through the device-node bridge (:mod:`pyforlinux.devnode`): the
-libdrm client tools/nova-drm-client and ``drmdevice``; then the ioctl
+libdrm client tools/nova-drm-client, ``drmdevice`` and the two-process
+PRIME client tools/prime-client (started through the launcher
+tools/pfl-launch, so its dma-buf fds are real); then the ioctl
 counts, unloads the modules in reverse order, and checks that no kernel
 object is left alive.
 
@@ -194,20 +196,24 @@ def run(target: str, params: Sequence[str], out: TextIO | None = None, *,
     return with_modules(pkg, params, session, stream, dmesg=dmesg) or status[0]
 
 
-def client_tool() -> str | None:
-    """The built libdrm client (``make tools``), or None."""
+def client_tool(name: str = "nova-drm-client") -> str | None:
+    """A built libdrm client of tools/ (``make tools``), or None."""
     from pyforlinux._bindings import build_dir
 
-    path = build_dir() / "tools" / "nova-drm-client"
+    path = build_dir() / "tools" / name
     return str(path) if path.exists() else None
 
 
-def _run_real(bridge: Any, argv: list[str], timeout: float = 300) -> tuple[int, str]:
-    """Run ``argv`` as a real process against ``bridge``: its status and output."""
+def _run_real(bridge: Any, argv: list[str], timeout: float = 300,
+              launch: bool = False) -> tuple[int, str]:
+    """Run ``argv`` as a real process against ``bridge`` (``launch``: through
+    the launcher, so fds reach it): its status and output."""
     env = dict(os.environ, **bridge.environment())
+    prefix = bridge.launch_command() if launch else []
     try:
-        proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, errors="replace", timeout=timeout, check=False)
+        proc = subprocess.run([*prefix, *argv], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, errors="replace",
+                              timeout=timeout, check=False)
     except (OSError, subprocess.TimeoutExpired) as e:
         return 127, f"{argv[0]}: {e}\n"
     return proc.returncode, proc.stdout
@@ -218,9 +224,10 @@ _DRMDEVICE_LINE = re.compile(r"Devices reported|nodes\[\d\] |(vendor|device)_id 
 
 
 def real_clients(out: TextIO) -> int:
-    """The libdrm client and ``drmdevice`` as real processes through the
-    device-node bridge; returns 0 if both succeeded."""
-    from pyforlinux.devnode import Bridge
+    """The libdrm client, ``drmdevice`` and (with FUSE and the launcher
+    built) the two-process PRIME client as real processes through the
+    device-node bridge; returns 0 if all succeeded."""
+    from pyforlinux.devnode import Bridge, fds
 
     tool = client_tool()
     if tool is None:
@@ -237,16 +244,23 @@ def real_clients(out: TextIO) -> int:
         for line in text.splitlines():
             if _DRMDEVICE_LINE.search(line) or dd:
                 out.write(f"drmdevice: {line.lstrip(' |+->').strip(' -')}\n")
-    return status or dd
+        prime = client_tool("prime-client")
+        pr = 0
+        if bridge.fuse and prime is not None and fds.launcher() is not None:
+            pr, text = _run_real(bridge, [prime], launch=True)
+            out.write(text)
+    return status or dd or pr
 
 
 def run_exec(target: str, params: Sequence[str], argv: list[str],
              out: TextIO | None = None, *, dmesg: bool = False) -> int:
     """Load the driver package ``target``'s modules, run ``argv`` as a real
-    process against the device-node bridge, unload. Returns the program's
-    exit status, or 1 if it succeeded but a kernel object was left alive or
-    a WARN fired."""
-    from pyforlinux.devnode import Bridge
+    process against the device-node bridge, unload. With FUSE and the
+    launcher built, the program is started through the launcher
+    (:meth:`~pyforlinux.devnode.Bridge.launch`: its PRIME, syncobj and
+    sync_file fds are real). Returns the program's exit status, or 1 if it
+    succeeded but a kernel object was left alive or a WARN fired."""
+    from pyforlinux.devnode import Bridge, fds
 
     stream: TextIO = sys.stdout if out is None else out
     pkg = resolve(target)
@@ -255,10 +269,13 @@ def run_exec(target: str, params: Sequence[str], argv: list[str],
     def session() -> None:
         with tempfile.TemporaryDirectory(prefix="pfl-dev-") as tmp, \
                 Bridge(os.path.join(tmp, "testbed")) as bridge:
-            env = dict(os.environ, **bridge.environment())
             stream.flush()
             try:
-                status[0] = subprocess.run(argv, env=env, check=False).returncode
+                if bridge.fuse and fds.launcher() is not None:
+                    status[0] = bridge.launch(argv).wait()
+                else:
+                    env = dict(os.environ, **bridge.environment())
+                    status[0] = subprocess.run(argv, env=env, check=False).returncode
             except OSError as e:
                 stream.write(f"pyforlinux run: {argv[0]}: {e.strerror}\n")
                 status[0] = 127
@@ -291,6 +308,13 @@ def serve(target: str, params: Sequence[str], dev_dir: str, out: TextIO | None =
                 stream.write(f"serving {', '.join(bridge.nodes)} and /sys under "
                              f"{bridge.testbed}\nrun programs with:\n  env {env} "
                              f"PROGRAM [ARGS...]\n")
+                try:
+                    launch = " ".join(map(shlex.quote, bridge.launch_command()))
+                    stream.write(f"programs that pass PRIME/syncobj fds (drmPrimeHandleToFD...) "
+                                 f"must be started through the launcher:\n  env {env} "
+                                 f"{launch} PROGRAM [ARGS...]\n")
+                except Error as e:
+                    stream.write(f"PRIME/syncobj fds will fail with EOPNOTSUPP: {e.strerror}\n")
                 stream.flush()
                 while not stop.wait(0.2):
                     pass

@@ -23,6 +23,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 CDEF_ORDER = [
     "runtime", "errno", "list", "scatterlist", "gpu_buddy", "dma_fence", "xarray", "sync",
     "workqueue", "drm", "bench", "device", "drm_driver", "render", "dma_resv", "syncobj",
+    "shmem", "drm_exec",
 ]
 
 

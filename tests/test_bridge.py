@@ -1,7 +1,8 @@
 """Real processes against Nova through the device-node bridge
 (umockdev's preload + FUSE): a libdrm client, drmdevice, EFAULT, SIGKILL,
-concurrent clients, dup/fork, mmap, sysfs attributes; and the socket-only
-way without FUSE."""
+concurrent clients, dup/fork, mmap, sysfs attributes; PRIME dma-buf fds
+between two real processes through the launcher (tools/pfl-launch,
+pyforlinux.devnode.fds); and the socket-only way without FUSE."""
 
 from __future__ import annotations
 
@@ -17,15 +18,17 @@ from typing import Any
 
 import pytest
 
-from pyforlinux import module, run, sysfs
+from pyforlinux import auxiliary, faux, module, run, sysfs
 from pyforlinux._bindings import lib
-from pyforlinux.devnode import Bridge, umockdev
+from pyforlinux.devnode import Bridge, fds, umockdev
 from pyforlinux.drivers import nova_core
 from pyforlinux.drm.client import Client
 from pyforlinux.drm.driver import lookup_node
 from pyforlinux.error import Error, code
+from pyforlinux.module import ModuleInfo, ThisModule
 
 TOOL = run.client_tool()
+PRIME = run.client_tool("prime-client")
 
 
 @pytest.fixture
@@ -318,11 +321,22 @@ def test_serve_keeps_serving_until_sigterm(tmp_path: pathlib.Path) -> None:
                 env_line = line
                 break
         assert f"UMOCKDEV_DIR={testbed}" in env_line
+        launch_line = ""
+        for line in p.stdout:
+            if line.startswith("  env "):
+                launch_line = line
+                break
+        assert PRIME is not None and fds.launcher() is not None
+        assert f"{fds.launcher()} PROGRAM" in launch_line
         env = dict(os.environ, UMOCKDEV_DIR=str(testbed),
                    LD_PRELOAD=f"{os.environ.get('LD_PRELOAD', '')} {umockdev.PRELOAD}".strip())
         out = subprocess.run(["cat", "/sys/class/drm/renderD128/device/vendor"], env=env,
                              capture_output=True, text=True, timeout=60, check=True).stdout
         assert out == "0x10de\n"
+        # The printed launcher command serves PRIME fds to a program of the user's.
+        prime = subprocess.run([fds.launcher() or "", PRIME], env=env, capture_output=True,
+                               text=True, timeout=120, check=False)
+        assert prime.returncode == 0 and "prime: ok" in prime.stdout, prime.stdout + prime.stderr
         p.send_signal(signal.SIGTERM)
         rest = p.communicate(timeout=120)[0]
     finally:
@@ -369,3 +383,125 @@ def test_mmap_object_at_finds_the_object_covering_a_page(nova: nova_core.Virtual
     with pytest.raises(Error) as e:
         c.fd.mmap_object_at(off)
     assert e.value.errno == code.EBADF
+
+
+# -- file descriptors: PRIME between real processes (pyforlinux.devnode.fds) ------
+
+def _released(b: Bridge) -> bool:
+    return b.open_files() == 0 and b.client_fds() == (0, 0)
+
+
+def test_prime_fds_pass_between_two_real_processes(bridge: Bridge,
+                                                   nova: nova_core.VirtualGpu) -> None:
+    assert PRIME is not None, "make tools"
+    base = nova.buddy.avail()
+    p = bridge.launch([PRIME], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = p.communicate(timeout=120)[0]
+    assert p.returncode == 0, out
+    # The exporter got a real fd (O_CLOEXEC as asked) that maps the object,
+    # and the dma-buf's own ioctls reach dma_buf_ioctl() through it.
+    assert "drmPrimeHandleToFD(handle 1) -> fd 5 (cloexec), its mmap: same bytes" in out
+    assert "DMA_BUF_IOCTL_SYNC -> 0; with bad flags -> Invalid argument" in out
+    assert "DMA_BUF_IOCTL_EXPORT_SYNC_FILE -> Operation not supported" in out  # a limit
+    assert "drmPrimeFDToHandle(fd 5) -> handle 1 (the same)" in out
+    # What the unmodified dma_buf_get() answers for files that are not dma-bufs.
+    assert "drmPrimeFDToHandle(a pipe) -> Invalid argument" in out
+    assert "drmPrimeFDToHandle(fd 999, not open) -> Bad file descriptor" in out
+    # Passed over SCM_RIGHTS to a forked process with its own DRM file.
+    assert "drmPrimeFDToHandle -> handle 1, mapped: same bytes" in out
+    assert "after the exporter closed: wrote, read back ok, via the dma-buf fd ok" in out
+    assert "wrote through the dma-buf fd, read through the node: ok" in out
+    wait_for(lambda: _released(bridge), "the clients' files, dma-bufs and listener")
+    assert nova.buddy.avail() == base  # the last dma-buf fput freed the object
+
+
+def test_prime_fds_without_the_launcher_fail_with_eopnotsupp(
+    bridge: Bridge, nova: nova_core.VirtualGpu, caplog: pytest.LogCaptureFixture,
+) -> None:
+    assert PRIME is not None
+    with caplog.at_level("WARNING", logger="pyforlinux.devnode"):
+        out = real(bridge, PRIME, check=False).stdout
+    assert "drmPrimeHandleToFD: FAILED (Operation not supported)" in out
+    lines = [r.getMessage() for r in caplog.records if "launcher" in r.getMessage()]
+    assert len(lines) == 1 and f"{fds.launcher()} PROGRAM" in lines[0]
+    wait_for(lambda: _released(bridge), "the client's file")
+    assert nova.buddy.avail() == nova.buddy.size()
+
+
+def test_a_killed_client_holding_a_dma_buf_fd_releases_it(bridge: Bridge,
+                                                         nova: nova_core.VirtualGpu) -> None:
+    assert PRIME is not None
+    base = nova.buddy.avail()
+    p = bridge.launch([PRIME, "hold"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout is not None
+        for line in p.stdout:
+            if "holding fd" in line:
+                break
+        assert bridge.client_fds() == (1, 1)  # the dma-buf, the process tree
+        assert nova.buddy.avail() < base
+        p.send_signal(signal.SIGKILL)
+    finally:
+        p.wait(60)
+    wait_for(lambda: _released(bridge), "the killed client's files and dma-buf")
+    assert nova.buddy.avail() == base
+
+
+def test_the_launcher_refuses_to_start_without_a_bridge(tmp_path: pathlib.Path) -> None:
+    tool = fds.launcher()
+    assert tool is not None
+    (tmp_path / "ioctl").mkdir()
+    p = subprocess.run([tool, "/bin/echo", "started"], capture_output=True, text=True,
+                       env=dict(os.environ, UMOCKDEV_DIR=str(tmp_path)), timeout=60,
+                       check=False)
+    assert p.returncode == 126 and "started" not in p.stdout
+    assert p.stderr.startswith("pfl-launch: connect to the bridge") and p.stderr.count("\n") == 1
+
+
+def test_what_is_not_a_seccomp_listener_is_dropped(bridge: Bridge) -> None:
+    import socket
+
+    r, w = os.pipe()
+    os.write(w, b"x")  # readable: a RECV on it must not be retried forever
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(os.path.join(bridge.environment()["UMOCKDEV_DIR"], "ioctl", fds.SOCKET_NAME))
+        socket.send_fds(s, [b"L"], [r])
+        assert s.recv(1) == b"K"
+    os.close(r)
+    os.close(w)
+    wait_for(lambda: bridge.client_fds() == (0, 0), "the bogus listener to be dropped")
+
+
+def test_run_exec_starts_programs_through_the_launcher() -> None:
+    assert PRIME is not None
+    assert run.run_exec("nova", [], [PRIME]) == 0
+
+
+def test_syncobj_and_sync_file_fds_pass_between_two_real_processes(
+    tmp_path: pathlib.Path,
+) -> None:
+    from tests.test_syncobj import SyncAux, SyncDrm
+
+    assert PRIME is not None
+    this = ThisModule(ModuleInfo("syncdrm", ("t",), "syncdrm", "GPL"))
+    SyncDrm.THIS_MODULE = this
+    parent = faux.Registration("sync-parent")
+    drv = auxiliary.register_driver(SyncAux(), "syncdrm")
+    aux = auxiliary.Registration(parent.as_bound(), "drm", 0, "Sync")
+    try:
+        with Bridge(str(tmp_path / "tb")) as b:
+            p = b.launch([PRIME, "syncobj"], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+            out = p.communicate(timeout=120)[0]
+            assert p.returncode == 0, out
+            assert "-> syncobj fd 5, sync_file fd 6" in out  # real fds of the exporter
+            assert "drmSyncobjFDToHandle(a pipe) -> Invalid argument" in out
+            assert "imported handle 1 and the sync_file into 2; wait for both -> signalled" \
+                in out
+            wait_for(lambda: _released(b), "the clients' files, syncobj and sync_file fds")
+    finally:
+        aux.close()
+        drv.close()
+        parent.close()
+        SyncDrm.THIS_MODULE = None
+    assert this.refcount() == 0

@@ -10,6 +10,7 @@ import tempfile
 import pytest
 
 from pyforlinux import kunit
+from pyforlinux._bindings import ffi, lib
 from pyforlinux.error import Error
 
 # Case counts of the kernel's suites (Linux 6.12.117), and where they come from.
@@ -30,6 +31,7 @@ EXPECTED = {
     "drm_format": 18,  # drivers/gpu/drm/tests/drm_format_test.c
     "drm_exec": 7,  # drivers/gpu/drm/tests/drm_exec_test.c (mock device: KMS slice)
     "drm_managed": 2,  # drivers/gpu/drm/tests/drm_managed_test.c (registers it)
+    "drm_gem_shmem": 8,  # drivers/gpu/drm/tests/drm_gem_shmem_test.c (mock device, DMA mask)
 }
 
 
@@ -85,3 +87,20 @@ def test_cli_reports_failure_exit_status_and_counts() -> None:
     )
     assert p.returncode == 0
     assert p.stdout.rstrip().splitlines()[-1] == "8 passed, 0 failed"
+
+
+@pytest.mark.kernel_warns
+def test_drm_gem_shmem_suite_passes_and_its_lock_bugs_are_caught() -> None:
+    """drm_gem_shmem_test.c of 6.12 calls vmap/vunmap, madvise, purge and the
+    pin clean-up without the reservation lock the helper asserts
+    (``dma_resv_assert_held``); the runtime's lock validator reports each as
+    a kernel WARN, as lockdep does. Fixed upstream by Thomas Zimmermann's
+    "drm/tests: shmem: Hold reservation lock around ..." series (Dec 2025,
+    Cc stable)."""
+    before = int(lib.pfl_warn_count())
+    results, _ = run_captured(["drm_gem_shmem"])
+    assert [(r.name, r.passed, r.failed) for r in results] == [("drm_gem_shmem", 8, 0)]
+    assert int(lib.pfl_warn_count()) - before == 10
+    buf = ffi.new("char[]", 512)
+    lib.pfl_last_warning(buf, 512)
+    assert b"drm_gem_shmem_helper.c" in ffi.string(buf)

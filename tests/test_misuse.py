@@ -33,7 +33,11 @@ from pyforlinux.dma_buf.dma_fence import (
     FenceCbRegistration,
     FenceCtx,
 )
+from pyforlinux.dma_buf.dma_resv import DmaResv, Usage, WwAcquireCtx
+from pyforlinux.drm import gem
 from pyforlinux.drm.client import Client
+from pyforlinux.drm.exec import Exec
+from pyforlinux.drm.gem import shmem
 from pyforlinux.drm.ioctl import IOWR
 from pyforlinux.error import Error, code
 from pyforlinux.gpu.buddy import GpuBuddy, GpuBuddyAllocFlags, GpuBuddyAllocMode
@@ -55,6 +59,7 @@ from pyforlinux.time.delay import fsleep
 from pyforlinux.time.hrtimer import HrTimer, HrTimerCallbackContext
 from pyforlinux.types import ScopeGuard
 from pyforlinux.xarray import AllocKind, StoreError, XArray
+from tests.shmem_driver import shmem_node
 from tests.threads import run_in_thread
 
 Thunk = Callable[[], object]
@@ -1345,6 +1350,162 @@ def m_prime_import_of_a_foreign_fd(stack: ExitStack) -> Thunk:
     fd = c.call(lib.DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, "struct drm_syncobj_handle", handle=h,
                 flags=lib.DRM_SYNCOBJ_HANDLE_TO_FD_FLAGS_EXPORT_SYNC_FILE).fd
     return lambda: c.call(lib.DRM_IOCTL_PRIME_FD_TO_HANDLE, "struct drm_prime_handle", fd=fd)
+
+# ---------------------------------------------------------------- shmem GEM, drm_exec, ww contexts
+
+
+def shmem_obj(stack: ExitStack, size: int = PAGE_SIZE) -> tuple[Client, Any]:
+    """A client of the shmem test driver and a shmem object it holds a reference to."""
+    c = Client(stack.enter_context(shmem_node()))
+    stack.callback(c.close)
+    ref = shmem.Object.new(c.file.dev, size)
+    stack.callback(ref.close)
+    return c, ref.deref()
+
+
+def locked_exec(stack: ExitStack, obj: Any) -> Exec:
+    ex = Exec()
+    stack.callback(ex.fini)
+    ex.until_all_locked(lambda ex: ex.prepare_obj(obj, 1))
+    return ex
+
+
+@misuse(Error, code.EINVAL)
+def m_vmap_read_after_close(stack: ExitStack) -> Thunk:
+    _, obj = shmem_obj(stack)
+    v = obj.vmap()
+    v.close()
+    return lambda: v.read(0, 1)
+
+
+@misuse(Error, code.EINVAL)
+def m_vmap_write_past_the_object(stack: ExitStack) -> Thunk:
+    _, obj = shmem_obj(stack)
+    v = stack.enter_context(obj.vmap())
+    return lambda: v.write(PAGE_SIZE - 1, b"ab")
+
+
+@misuse(CopyError, code.EINVAL)
+def m_vmap_copied(stack: ExitStack) -> Thunk:
+    _, obj = shmem_obj(stack)
+    v = stack.enter_context(obj.vmap())
+    return lambda: copy.copy(v)
+
+
+@misuse(Error, code.EINVAL)
+def m_plain_gem_object_on_a_shmem_driver(stack: ExitStack) -> Thunk:
+    c, _ = shmem_obj(stack)
+    return lambda: gem.Object.new(c.file.dev, PAGE_SIZE)
+
+
+@misuse(Error, code.EDEADLK)
+def m_vmap_while_an_exec_holds_the_object(stack: ExitStack) -> Thunk:
+    _, obj = shmem_obj(stack)
+    locked_exec(stack, obj)
+    return obj.vmap  # the C would deadlock on the reservation lock
+
+
+@misuse(Error, code.EFAULT)
+def m_shmem_mapping_read_after_munmap(stack: ExitStack) -> Thunk:
+    c, obj = shmem_obj(stack)
+    obj.create_handle(c.file)
+    m = c.mmap(obj.mmap_offset, PAGE_SIZE)
+    m.close()
+    return lambda: m.read(0, 1)
+
+
+@misuse(Error, code.EBADF)
+def m_dma_buf_mmap_of_a_closed_fd(stack: ExitStack) -> Thunk:
+    c, _ = shmem_obj(stack)
+
+    def mmap() -> object:
+        with c.acting():
+            return gem.Mapping.of_fd(77, 0, PAGE_SIZE)
+    return mmap
+
+
+@misuse(Error, code.EINVAL)
+def m_exec_lock_outside_its_loop(stack: ExitStack) -> Thunk:
+    _, obj = shmem_obj(stack)
+    ex = Exec()
+    stack.callback(ex.fini)
+    return lambda: ex.lock_obj(obj)
+
+
+@misuse(Error, code.EINVAL)
+def m_exec_second_locking_loop(stack: ExitStack) -> Thunk:
+    _, obj = shmem_obj(stack)
+    ex = locked_exec(stack, obj)
+    return lambda: ex.until_all_locked(lambda ex: ex.lock_obj(obj))
+
+
+@misuse(Error, code.EPERM)
+def m_exec_used_on_another_thread(stack: ExitStack) -> Thunk:
+    _, obj = shmem_obj(stack)
+    ex = locked_exec(stack, obj)
+    return on_thread(ex.objects)
+
+
+@misuse(Error, code.EINVAL)
+def m_exec_fence_on_an_object_it_does_not_hold(stack: ExitStack) -> Thunk:
+    c, obj = shmem_obj(stack)
+    other = shmem.Object.new(c.file.dev, PAGE_SIZE)
+    stack.callback(other.close)
+    ex = locked_exec(stack, obj)
+    f = driver_fence(stack)
+    return lambda: ex.add_fence(other.deref(), f.as_fence(), Usage.WRITE)
+
+
+@misuse(CopyError, code.EINVAL)
+def m_exec_copied(stack: ExitStack) -> Thunk:
+    ex = Exec()
+    stack.callback(ex.fini)
+    return lambda: copy.copy(ex)
+
+
+@misuse(Error, code.EBUSY)
+def m_ww_ctx_fini_while_holding(stack: ExitStack) -> Thunk:
+    resv = stack.enter_context(DmaResv())
+    ctx = stack.enter_context(WwAcquireCtx())
+    stack.enter_context(resv.lock(ctx=ctx))
+    return ctx.fini
+
+
+@misuse(Error, code.EINVAL)
+def m_ww_ctx_lock_after_done(stack: ExitStack) -> Thunk:
+    resv = stack.enter_context(DmaResv())
+    ctx = stack.enter_context(WwAcquireCtx())
+    ctx.done()
+    return lambda: resv.lock(ctx=ctx)
+
+
+@misuse(Error, code.EALREADY)
+def m_ww_ctx_locks_twice(stack: ExitStack) -> Thunk:
+    resv = stack.enter_context(DmaResv())
+    ctx = stack.enter_context(WwAcquireCtx())
+    stack.enter_context(resv.lock(ctx=ctx))
+    return lambda: resv.lock(ctx=ctx)
+
+
+@misuse(Error, code.EPERM)
+def m_ww_ctx_used_on_another_thread(stack: ExitStack) -> Thunk:
+    resv = stack.enter_context(DmaResv())
+    ctx = stack.enter_context(WwAcquireCtx())
+    return on_thread(lambda: resv.lock(ctx=ctx))
+
+
+@misuse(Error, code.EINVAL)
+def m_ww_lock_slow_while_holding(stack: ExitStack) -> Thunk:
+    a, b = stack.enter_context(DmaResv()), stack.enter_context(DmaResv())
+    ctx = stack.enter_context(WwAcquireCtx())
+    stack.enter_context(a.lock(ctx=ctx))
+    return lambda: b.lock_slow(ctx)
+
+
+@misuse(CopyError, code.EINVAL)
+def m_ww_ctx_pickled(stack: ExitStack) -> Thunk:
+    ctx = stack.enter_context(WwAcquireCtx())
+    return lambda: pickle.dumps(ctx)
 
 
 # ---------------------------------------------------------------- the test

@@ -48,11 +48,14 @@ def test_the_main_job_serves_a_session_and_leaves_nothing_behind() -> None:
     assert "VRAM: 128.00 MiB total" in text
     assert text.count("wrote and read back") == len(run.SIZES)
     assert "MISMATCH" not in text
-    # The real processes: the libdrm client and drmdevice, through the bridge.
+    # The real processes: the libdrm client and drmdevice, through the bridge ...
     assert "client(C): mmap at 0x" in text and "read back: ok" in text
     assert "drmdevice: Devices reported 1" in text
     assert "drmdevice: nodes[2] /dev/dri/renderD128" in text
-    assert "NOVA_GEM_CREATE    6 call(s), no errors" in text  # 5 in-process + 1 real
+    # ... and the PRIME client through the launcher: a dma-buf between two processes.
+    assert "prime(importer): after the exporter closed: wrote, read back ok" in text
+    assert "prime: ok" in text
+    assert "NOVA_GEM_CREATE    7 call(s), no errors" in text  # 5 in-process + 2 real
     assert text.rstrip().endswith("live kernel objects after unload: 0")
     assert module.loaded() == []
 

@@ -63,5 +63,9 @@
 #include <pfl/render_selftest.h>
 #include <linux/dma-resv.h>
 #include <pfl/dma_resv.h>
+#include <linux/sync_file.h>
 #include <drm/drm_syncobj.h>
 #include <linux/shmem_fs.h>
+#include <pfl/shmem.h>
+#include <drm/drm_exec.h>
+#include <pfl/drm_exec.h>

@@ -64,3 +64,40 @@ bool pfl_drm_file_has_syncobjs(struct drm_file *file)
 {
 	return drm_core_check_feature(file->minor->dev, DRIVER_SYNCOBJ);
 }
+
+/* A ww_acquire_ctx of the reservation class (WwAcquireCtx in
+ * pyforlinux/dma_buf/dma_resv.py): ww_acquire_init() as the current task. */
+struct ww_acquire_ctx *pfl_ww_acquire_ctx_new(void)
+{
+	struct ww_acquire_ctx *ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+
+	if (ctx)
+		ww_acquire_init(ctx, &reservation_ww_class);
+	return ctx;
+}
+
+void pfl_ww_acquire_done(struct ww_acquire_ctx *ctx)
+{
+	ww_acquire_done(ctx);
+}
+
+void pfl_ww_acquire_ctx_free(struct ww_acquire_ctx *ctx)
+{
+	ww_acquire_fini(ctx);
+	kfree(ctx);
+}
+
+unsigned int pfl_ww_acquire_acquired(struct ww_acquire_ctx *ctx)
+{
+	return READ_ONCE(ctx->acquired);
+}
+
+/* dma_resv_lock_slow()/_interruptible(): after backing off from -EDEADLK,
+ * sleep for the contended lock with no others held. */
+int pfl_dma_resv_lock_slow(struct dma_resv *obj, struct ww_acquire_ctx *ctx, bool intr)
+{
+	if (intr)
+		return dma_resv_lock_slow_interruptible(obj, ctx);
+	dma_resv_lock_slow(obj, ctx);
+	return 0;
+}

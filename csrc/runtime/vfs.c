@@ -10,7 +10,9 @@
  *   and drops the inode), anon inode files sharing one inode, inodes on a
  *   pseudo filesystem (alloc_anon_inode, iput), simple_pin_fs.
  * - File descriptors: one table per client address space (struct pfl_mm,
- *   runtime/uaccess.c), or a process-wide one for threads with no client.
+ *   runtime/uaccess.c), or a process-wide one for threads with no client;
+ *   file_close_fd()/replace_fd() move files between such a table and the
+ *   real descriptors of a bridge client (pyforlinux/devnode/fds.py).
  * - capable(): the current task's credentials (pfl_set_current_cred(), else
  *   the process's own: root has every capability, others none).
  * - struct pid per task id, refcounted (get_pid/put_pid), task_tgid().
@@ -524,7 +526,10 @@ struct file *fget(unsigned int fd)
 	return f;
 }
 
-int close_fd(unsigned int fd)
+/* fs/file.c: take fd's file out of the table with its reference (NULL if
+ * none): how the device-node bridge moves a file the kernel C installed for a
+ * real client into a real descriptor of that client. */
+struct file *file_close_fd(unsigned int fd)
 {
 	struct pfl_fdtable *t = fdt();
 	struct file *f = NULL;
@@ -535,10 +540,58 @@ int close_fd(unsigned int fd)
 		t->files[fd] = NULL;
 	}
 	pthread_mutex_unlock(&t->mu);
+	return f;
+}
+
+int close_fd(unsigned int fd)
+{
+	struct file *f = file_close_fd(fd);
+
 	if (!f)
 		return -EBADF;
 	fput(f);
 	return 0;
+}
+
+/* fs/file.c: install file (a new reference) at fd, closing what was there;
+ * fd or -errno (-EBADF past the table, as past RLIMIT_NOFILE; -EBUSY for a
+ * number reserved by a get_unused_fd_flags() in progress). */
+int replace_fd(unsigned fd, struct file *file, unsigned flags)
+{
+	struct pfl_fdtable *t = fdt();
+	struct file *old;
+
+	if (fd >= PFL_MAX_FDS)
+		return -EBADF;
+	pthread_mutex_lock(&t->mu);
+	old = t->files[fd];
+	if (old == PFL_FD_RESERVED) {
+		pthread_mutex_unlock(&t->mu);
+		return -EBUSY;
+	}
+	t->files[fd] = get_file(file);
+	pthread_mutex_unlock(&t->mu);
+	if (old)
+		fput(old);
+	return (int)fd;
+}
+
+/* fs/read_write.c */
+loff_t vfs_llseek(struct file *file, loff_t offset, int whence)
+{
+	if (!(file->f_mode & FMODE_LSEEK) || !file->f_op->llseek)
+		return -ESPIPE;
+	return file->f_op->llseek(file, offset, whence);
+}
+
+/* A file that none of the kernel C here made: what a real client's
+ * descriptor of a regular file, a pipe or a socket is to the kernel C (its
+ * dma_buf_get() / sync_file_fdget() answer -EINVAL for it). */
+static const struct file_operations pfl_foreign_fops;
+
+struct file *pfl_foreign_file(void)
+{
+	return anon_inode_getfile("[pfl-foreign]", &pfl_foreign_fops, NULL, O_RDWR);
 }
 
 void pfl_fdtable_release(struct pfl_fdtable *t)
@@ -563,6 +616,13 @@ void unmap_mapping_range(struct address_space *mapping, loff_t const holebegin,
 {
 	/* No page tables: a mapping here faults through its vm_ops on every
 	 * access (pfl_vma_*), so there is nothing cached to zap. */
+}
+
+/* Whether user accesses of vma fault pages in (vm_ops->fault: shmem-backed
+ * objects) rather than going to the driver's own accessors. */
+bool pfl_vma_faults(struct vm_area_struct *vma)
+{
+	return vma->vm_ops && vma->vm_ops->fault;
 }
 
 /* ---- credentials and capabilities ---- */

@@ -21,6 +21,11 @@ Two ways, chosen at start:
   connection to umockdev's ioctl socket is one DRM file, ioctls served
   there.
 
+File descriptors the kernel C makes for a client (PRIME dma-bufs, syncobj
+and sync_file fds) become real descriptors of programs started through
+the launcher (:meth:`Bridge.launch`, ``tools/pfl-launch``; FUSE only):
+see :mod:`~pyforlinux.devnode.fds`.
+
 Every DRM call goes through one :class:`~pyforlinux.devnode.adapter.DrmCore`:
 the real C DRM core, each call run as the calling process's task.
 A client's exit or crash releases its files (FUSE ``release``, or the
@@ -33,14 +38,17 @@ import logging
 import os
 import shutil
 import stat
+import subprocess
 import tempfile
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from pyforlinux._owner import NoCopy
 from pyforlinux.cred import Credential
 from pyforlinux.devnode import sysfs_view, umockdev
 from pyforlinux.devnode.adapter import DrmCore, errno_of
+from pyforlinux.devnode.fds import FdServer
 from pyforlinux.error import Error, code
 
 log = logging.getLogger("pyforlinux.devnode")
@@ -94,6 +102,7 @@ class Bridge(NoCopy):
                             if isinstance(n, sysfs_view.DevNode))
         self._fs: Any = None
         self._thread: threading.Thread | None = None
+        self.fds: FdServer | None = None
         self._fuse_error: BaseException | None = None
         self._sockdir = tempfile.mkdtemp(prefix="pfl-") if fuse else \
             os.path.join(self.testbed, "ioctl")
@@ -103,6 +112,7 @@ class Bridge(NoCopy):
                 # Each descriptor the preload opened is served on its socket,
                 # on the file of its FUSE open (one round trip, not three).
                 fs: Any = self._fs
+                self.fds = FdServer(self._sockdir, fs, self.core)
                 self.server = umockdev.SocketServer(
                     self._sockdir, self.nodes, fs.claim, self._sock_ioctl, lambda file: None)
             else:
@@ -114,6 +124,8 @@ class Bridge(NoCopy):
                     self._sockdir, self.nodes, self._sock_open, self._sock_ioctl,
                     lambda state: self.core.release(state[0]))
         except BaseException:
+            if self.fds is not None:
+                self.fds.close()
             self._stop_fuse()
             raise
 
@@ -128,8 +140,15 @@ class Bridge(NoCopy):
         return self.core.open(conn.node, conn.pid, cred), cred
 
     def _sock_ioctl(self, state: tuple[Any, Credential], pid: int, cmd: int,
-                    arg: int) -> tuple[int, int]:
+                    arg: int) -> tuple[int, int] | None:
+        from pyforlinux.devnode import fds
+
         file, cred = state
+        if cmd in fds.FD_IOCTLS:
+            if self.fuse:
+                return None  # the client's real ioctl(2): trapped if it was launched
+            ret = fds.refuse(cmd, pid)
+            return -1, -ret
         try:
             ret = self.core.ioctl(file, cmd, arg, pid, cred)
         except Exception as e:
@@ -143,7 +162,7 @@ class Bridge(NoCopy):
 
         from pyforlinux.devnode.fusefs import TestbedFs
 
-        self._fs = TestbedFs(self.tree, self.core, {"ioctl": self._sockdir})
+        self._fs = TestbedFs(self.tree, self.core, {"ioctl": self._sockdir}, self.testbed)
 
         def loop() -> None:
             try:
@@ -162,6 +181,7 @@ class Bridge(NoCopy):
             for _ in range(1000):
                 if os.path.ismount(self.testbed) and (here == "/" or os.getcwd() == "/"):
                     self._conn = os.stat(self.testbed).st_dev
+                    self._fs.st_dev = self._conn
                     return
                 if not self._thread.is_alive():
                     break
@@ -198,6 +218,7 @@ class Bridge(NoCopy):
                     self.core.release(entry.file)
                 except Exception:
                     log.exception("release at bridge close failed")
+            fs.drop_runtime_files()
         self._thread = None
 
     # -- for users ----------------------------------------------------------------
@@ -205,12 +226,58 @@ class Bridge(NoCopy):
         """What to add to a program's environment to run it against the bridge."""
         return umockdev.environment(self.testbed)
 
+    def launch_command(self) -> list[str]:
+        """The command prefix that starts a program so that file descriptors
+        reach it (``tools/pfl-launch``), to be run with :meth:`environment`.
+
+        Raises:
+            Error: ``ENOENT`` the launcher is not built (``make tools``);
+                ``EOPNOTSUPP`` the bridge has no FUSE (fds cannot be served).
+        """
+        from pyforlinux.devnode.fds import launcher
+
+        if not self.fuse:
+            raise Error(code.EOPNOTSUPP, "file descriptors reach clients only with FUSE "
+                                         f"({self.mmap_unavailable})")
+        tool = launcher()
+        if tool is None:
+            raise Error(code.ENOENT, "tools/pfl-launch is not built (make tools)")
+        return [tool]
+
+    def launch(self, argv: Sequence[str], env: dict[str, str] | None = None,
+               **popen: Any) -> subprocess.Popen[Any]:
+        """Start ``argv`` as a real client of the bridge, through the launcher
+        (:meth:`launch_command`), so that PRIME, syncobj and sync_file fds
+        reach it as real descriptors (:mod:`~pyforlinux.devnode.fds`).
+        ``env`` (default: this process's) gets :meth:`environment` added;
+        ``popen`` goes to :class:`subprocess.Popen` (``stdout=...``). The
+        launcher exits with 126 and one line on stderr if the bridge could not
+        be reached or the seccomp filter not installed.
+
+        Raises:
+            Error: as :meth:`launch_command`; ``OSError`` from ``Popen``.
+
+        Thread context: any thread; the client's fd ioctls are then served on
+        a bridge thread of its own until its last process exits.
+        """
+        full = dict(os.environ if env is None else env, **self.environment())
+        return subprocess.Popen([*self.launch_command(), *argv], env=full, **popen)
+
     def open_files(self) -> int:
         """DRM files open through FUSE now (for tests and reports)."""
         return int(self._fs.open_files) if self._fs is not None else 0
 
+    def client_fds(self) -> tuple[int, int]:
+        """``(runtime files served as real fds, launched process trees served)``
+        now (for tests and reports; both 0 once every client is gone)."""
+        if self._fs is None or self.fds is None:
+            return 0, 0
+        return int(self._fs.runtime_files()), self.fds.listeners()
+
     def close(self) -> None:
         """Stop serving; every file still open is released."""
+        if self.fds is not None:
+            self.fds.close()
         self.server.close()
         self._stop_fuse()
         if self.fuse:

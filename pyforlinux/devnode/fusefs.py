@@ -24,6 +24,12 @@ mfusepy (a maintained ctypes binding of libfuse 3's high-level API with
 
 Sysfs attribute files are ``direct_io`` (no page cache): each read runs
 the attribute's ``show``, each write its ``store``.
+
+``.fd/<n>`` files are files the kernel C made for a client (a dma-buf, a
+syncobj file, a sync_file; :mod:`~pyforlinux.devnode.fds`), each holding
+the runtime ``struct file`` until its last FUSE open is released:
+``read``/``write`` (the page cache of a ``mmap``) go to a mapping of it
+(``dma_buf_mmap``), ``ioctl`` to its own ``unlocked_ioctl``.
 """
 
 from __future__ import annotations
@@ -38,12 +44,15 @@ from typing import Any
 
 import mfusepy
 
+from pyforlinux._bindings import ffi, lib
 from pyforlinux._owner import NoCopy
 from pyforlinux.cred import Credential
-from pyforlinux.devnode.adapter import DrmCore, errno_of
+from pyforlinux.devnode import fds
+from pyforlinux.devnode.adapter import DrmCore, as_task, errno_of
 from pyforlinux.devnode.sysfs_view import Attr, DevNode, Dir, Link, Tree
+from pyforlinux.drm import gem
 from pyforlinux.drm import ioctl as drm_ioctl
-from pyforlinux.error import Error
+from pyforlinux.error import Error, from_err_ptr
 from pyforlinux.uaccess import ProcessMemory
 
 log = logging.getLogger("pyforlinux.devnode")
@@ -51,6 +60,7 @@ log = logging.getLogger("pyforlinux.devnode")
 _NODE_SIZE = 1 << 62  # mmap offsets lie anywhere below this
 _MNT_FORCE, _MNT_DETACH = 1, 2
 _libc = ctypes.CDLL(None, use_errno=True)
+_libc.ioctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p]
 
 
 def umount(path: str) -> None:
@@ -64,6 +74,61 @@ def umount(path: str) -> None:
         e = ctypes.get_errno()
         if e not in (errno.EINVAL, errno.ENOENT):
             log.warning("umount %s: %s", path, os.strerror(e))
+
+
+_SEEK_END = 2
+FD_DIR = ".fd"
+"""The testbed directory of the runtime files given to clients as real fds."""
+
+
+class RuntimeFile:
+    """A runtime ``struct file *`` (``filp``, one reference held) served as
+    ``.fd/<name>``: ``size`` bytes (``vfs_llseek(SEEK_END)``: a dma-buf's
+    size; 0 for files that cannot seek)."""
+
+    def __init__(self, name: str, filp: Any) -> None:
+        self.name, self.filp = name, filp
+        self.size = max(0, int(lib.vfs_llseek(filp, 0, _SEEK_END)))
+        self.opens = 0
+        self.pinned = True  # until the exporter's own open() is made
+
+    def rw(self, offset: int, length: int, data: bytes | None = None) -> bytes:
+        """Read ``length`` bytes at ``offset`` (or write ``data`` there)
+        through a mapping of the whole file (``f_op->mmap``: for a dma-buf
+        ``dma_buf_mmap_internal()``, the exporter's mmap). Past the end:
+        nothing (EOF).
+
+        Raises:
+            Error: what the file's mmap gives (``ENODEV``: it has none);
+                ``EFAULT`` a fault in the mapping; ``ENOMEM``.
+        """
+        if offset >= self.size or length <= 0:
+            return b""
+        n = min(length, self.size - offset)
+        # SAFETY: self.filp is alive (this .fd file holds a reference while a
+        # FUSE open, through which this read or write came, exists).
+        vma = from_err_ptr(lib.pfl_drm_mmap(self.filp, 0, self.size,
+                                            0 if data is None else 1))
+        if not lib.pfl_vma_faults(vma):
+            # The object's own accessors (a Python GEM object): gem.Mapping.
+            try:
+                mapping = gem.Mapping(vma, self.size)
+            except BaseException:
+                lib.pfl_drm_munmap(vma)
+                raise
+            with mapping as m:
+                if data is not None:
+                    m.write(offset, data[:n])
+                    return b""
+                return m.read(offset, n)
+        try:
+            buf = ffi.new("char[]", data[:n] if data is not None else n)
+            ret = int(lib.pfl_vma_rw(vma, offset, buf, n, 1 if data is not None else 0))
+            if ret < 0:
+                raise Error(-ret, f"access to {self.name} at {offset}")
+            return b"" if data is not None else bytes(ffi.buffer(buf, n))
+        finally:
+            lib.pfl_drm_munmap(vma)
 
 
 class _Open:
@@ -92,7 +157,9 @@ class TestbedFs(NoCopy, mfusepy.Operations):  # type: ignore[misc]
 
     use_ns = True
 
-    def __init__(self, tree: Tree, core: DrmCore, links: dict[str, str]) -> None:
+    def __init__(self, tree: Tree, core: DrmCore, links: dict[str, str],
+                 mountpoint: str | None = None) -> None:
+        self.mountpoint = mountpoint
         self.tree: Tree = dict(tree)
         for path, target in links.items():
             self.tree[path] = Link(target)
@@ -110,11 +177,76 @@ class TestbedFs(NoCopy, mfusepy.Operations):  # type: ignore[misc]
         self.open_files = 0
         # FUSE opens of a node not yet claimed by umockdev's socket, by (tgid, node).
         self._unclaimed: dict[tuple[int, str], list[_Open]] = {}
+        self.children[FD_DIR] = []
+        self._runtime: dict[str, RuntimeFile] = {}
+        self._next_rt = 1
+        self.st_dev: int | None = None  # the mount's, set once mounted (whoami)
+
+    # -- runtime files given to clients (fds.py) --------------------------------
+    def add_runtime_file(self, filp: Any) -> str:
+        """Serve ``filp`` (its reference passes to the new ``.fd`` file) and
+        return its path; pinned until :meth:`unpin_runtime_file`."""
+        with self._lock:
+            name = str(self._next_rt)
+            self._next_rt += 1
+            self._runtime[name] = RuntimeFile(name, filp)
+        return os.path.join(self.mountpoint or "", FD_DIR, name)
+
+    def unpin_runtime_file(self, path: str) -> None:
+        """The exporter's open is made (or failed): from now on the file goes
+        with its last FUSE release."""
+        with self._lock:
+            rt = self._runtime.get(os.path.basename(path))
+            if rt is None:
+                return
+            rt.pinned = False
+        self._drop_if_unused(rt)
+
+    def _drop_if_unused(self, rt: RuntimeFile) -> None:
+        with self._lock:
+            if rt.opens or rt.pinned or self._runtime.get(rt.name) is not rt:
+                return
+            del self._runtime[rt.name]
+        # SAFETY: the reference this .fd file held; no open is left to use it.
+        lib.fput(rt.filp)
+
+    def runtime_files(self) -> int:
+        """Runtime files served now (for tests and reports)."""
+        with self._lock:
+            return len(self._runtime)
+
+    def drop_runtime_files(self) -> None:
+        """Release every runtime file (the bridge's close, FUSE stopped)."""
+        with self._lock:
+            left = list(self._runtime.values())
+            self._runtime.clear()
+        for rt in left:
+            lib.fput(rt.filp)
+
+    def whoami(self, fd: int) -> _Open | None:
+        """Which open of this filesystem descriptor ``fd`` (of this process)
+        is, or None (not on this mount, a directory, not ours)."""
+        try:
+            if self.st_dev is None or os.fstat(fd).st_dev != self.st_dev:
+                return None
+            buf = ctypes.c_uint64(0)
+            if _libc.ioctl(fd, ctypes.c_ulong(fds.WHOAMI), ctypes.byref(buf)) < 0:
+                return None
+        except OSError:
+            return None
+        with self._lock:
+            return self._opens.get(int(buf.value))
 
     def _node(self, path: str) -> Any:
         rel = path.strip("/")
-        if rel == "":
+        if rel == "" or rel == FD_DIR:
             return Dir()
+        if rel.startswith(FD_DIR + "/"):
+            with self._lock:
+                rt = self._runtime.get(rel[len(FD_DIR) + 1:])
+            if rt is None:
+                raise mfusepy.FuseOSError(errno.ENOENT)
+            return rt
         node = self.tree.get(rel)
         if node is None:
             raise mfusepy.FuseOSError(errno.ENOENT)
@@ -130,11 +262,16 @@ class TestbedFs(NoCopy, mfusepy.Operations):  # type: ignore[misc]
             return {"st_mode": stat.S_IFLNK | 0o777, "st_nlink": 1, "st_size": len(node.target)}
         if isinstance(node, Attr):
             return {"st_mode": stat.S_IFREG | node.mode, "st_nlink": 1, "st_size": 4096}
+        if isinstance(node, RuntimeFile):
+            return {"st_mode": stat.S_IFREG | 0o666, "st_nlink": 1, "st_size": node.size}
         return {"st_mode": stat.S_IFREG | 0o666, "st_nlink": 1, "st_size": _NODE_SIZE}
 
     def readdir(self, path: str, fh: Any) -> list[str]:
         """``readdir()``."""
         rel = path.strip("/")
+        if rel == FD_DIR:
+            with self._lock:
+                return [".", "..", *self._runtime]
         if rel not in self.children:
             raise mfusepy.FuseOSError(errno.ENOTDIR)
         return [".", "..", *self.children[rel]]
@@ -174,6 +311,12 @@ class TestbedFs(NoCopy, mfusepy.Operations):  # type: ignore[misc]
                 self._unclaimed.setdefault((_tgid(pid), node.node), []).append(entry)
             with self.released:
                 self.open_files += 1
+        elif isinstance(node, RuntimeFile):
+            with self._lock:
+                if self._runtime.get(node.name) is not node:
+                    raise mfusepy.FuseOSError(errno.ENOENT)
+                node.opens += 1
+            entry = _Open(node)
         else:
             raise mfusepy.FuseOSError(errno.EISDIR)
         with self._lock:
@@ -215,6 +358,10 @@ class TestbedFs(NoCopy, mfusepy.Operations):  # type: ignore[misc]
                 for entries in self._unclaimed.values():
                     if entry in entries:
                         entries.remove(entry)
+        if entry is not None and isinstance(entry.node, RuntimeFile):
+            with self._lock:
+                entry.node.opens -= 1
+            self._drop_if_unused(entry.node)
         if entry is not None and entry.file is not None:
             try:
                 self.core.release(entry.file)
@@ -238,6 +385,8 @@ class TestbedFs(NoCopy, mfusepy.Operations):  # type: ignore[misc]
                     raise mfusepy.FuseOSError(e.errno or errno.EIO) from None
             return entry.buf[offset:offset + size]
         try:
+            if isinstance(entry.node, RuntimeFile):
+                return entry.node.rw(offset, size)
             return self.core.mmap_read(entry.file, offset, size)
         except Error as e:
             raise mfusepy.FuseOSError(e.errno or errno.EIO) from None
@@ -251,6 +400,9 @@ class TestbedFs(NoCopy, mfusepy.Operations):  # type: ignore[misc]
             if isinstance(entry.node, Attr):
                 assert entry.node.write is not None  # open() refused it otherwise
                 return entry.node.write(data)
+            if isinstance(entry.node, RuntimeFile):
+                entry.node.rw(offset, len(data), data)
+                return len(data)
             self.core.mmap_write(entry.file, offset, data)
         except Error as e:
             raise mfusepy.FuseOSError(e.errno or errno.EIO) from None
@@ -259,22 +411,39 @@ class TestbedFs(NoCopy, mfusepy.Operations):  # type: ignore[misc]
         return len(data)
 
     def ioctl(self, path: str, cmd: int, arg: Any, fi: Any, flags: int, data: Any) -> int:
-        """``ioctl()`` on a node, as the calling task."""
+        """``ioctl()`` on a node or a runtime file, as the calling task;
+        :data:`~pyforlinux.devnode.fds.WHOAMI` from this process."""
         entry = self._entry(fi)
-        if entry.file is None:
-            return -errno.ENOTTY
         uid, gid, tid = mfusepy.fuse_get_context()
         pid = _tgid(tid)
         cmd &= 0xFFFFFFFF
         size = drm_ioctl.ioc_size(cmd)
+        ptr = (data.value if hasattr(data, "value") else data) if size else None
+        if cmd == fds.WHOAMI:
+            if pid != os.getpid() or not ptr:
+                return -errno.ENOTTY
+            ctypes.memmove(ptr, ctypes.byref(ctypes.c_uint64(fi.fh)), 8)
+            return 0
+        if entry.file is None and not isinstance(entry.node, RuntimeFile):
+            return -errno.ENOTTY
+        if cmd in fds.FD_IOCTLS and entry.file is not None:
+            return fds.refuse(cmd, pid)  # a real ioctl(2) the launcher did not trap
+        if cmd in fds.FD_MAKING_FILE_IOCTLS and entry.file is None:
+            log.debug("pid %d: %s on a dma-buf/sync_file fd is not served through the "
+                        "bridge: EOPNOTSUPP", pid, fds.FD_MAKING_FILE_IOCTLS[cmd])
+            return -errno.EOPNOTSUPP
         addr = arg.value if hasattr(arg, "value") else int(arg or 0)
         addr = addr or 0
+        cred = Credential.new(uid, gid=gid)
         try:
-            ret = self.core.ioctl(entry.file, cmd, addr, pid, Credential.new(uid, gid=gid))
+            if isinstance(entry.node, RuntimeFile):
+                with as_task(pid, cred):
+                    ret = int(lib.pfl_vfs_ioctl(entry.node.filp, cmd, addr))
+            else:
+                ret = self.core.ioctl(entry.file, cmd, addr, pid, cred)
         except Exception as e:  # a core bug: fail this call, keep serving
             log.exception("ioctl %#x", cmd)
             return errno_of(e)
-        ptr = (data.value if hasattr(data, "value") else data) if size else None
         if ret >= 0 and ptr:
             # FUSE copies its buffer out on success: make it what the core
             # left in the process (unreadable now: leave FUSE's copy).

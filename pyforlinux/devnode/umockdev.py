@@ -165,7 +165,8 @@ class SocketServer(NoCopy):
 
     ``on_open(conn)`` makes the connection's state (``None``: pass every call
     through to the real descriptor); ``on_ioctl(state, pid, request, argp)``
-    returns ``(result, errno)``, ``pid`` being the process that sent this
+    returns ``(result, errno)``, or None to let the client run the call
+    itself on its real descriptor, ``pid`` being the process that sent this
     request (``SCM_CREDENTIALS``: after ``fork()`` parent and child share the
     connection); ``on_close(state)`` runs when the client closes the
     descriptor or dies.
@@ -173,7 +174,7 @@ class SocketServer(NoCopy):
 
     def __init__(self, sockdir: str, nodes: list[str],
                  on_open: Callable[[Connection], Any],
-                 on_ioctl: Callable[[Any, int, int, int], tuple[int, int]],
+                 on_ioctl: Callable[[Any, int, int, int], tuple[int, int] | None],
                  on_close: Callable[[Any], None]) -> None:
         self._on_open, self._on_ioctl, self._on_close = on_open, on_ioctl, on_close
         self._listeners: list[socket.socket] = []
@@ -225,13 +226,17 @@ class SocketServer(NoCopy):
                     break
                 msg, sender = got
                 op, a1, a2 = _MSG.unpack(msg)
+                done = None
                 if op == REQ_IOCTL and opened and state is not None:
-                    ret, err = self._on_ioctl(state, sender or conn.pid, a1 & 0xFFFFFFFF, a2)
+                    done = self._on_ioctl(state, sender or conn.pid, a1 & 0xFFFFFFFF, a2)
+                if done is not None:
+                    ret, err = done
                     sock.sendall(_MSG.pack(RES_DONE, ret & (2**64 - 1), err))
                 elif op == REQ_IOCTL and not opened:
                     sock.sendall(_MSG.pack(RES_DONE, 2**64 - 1, code.ENODEV))
                 elif op in (REQ_IOCTL, REQ_READ, REQ_WRITE):
-                    # Pass through: the client runs it on its real descriptor.
+                    # Pass through: the client runs it on its real descriptor
+                    # (an fd-carrying ioctl: trapped by the launcher's filter).
                     sock.sendall(_MSG.pack(RES_RUN, 0, 0))
                     res = _recv_exact(sock, _MSG.size)
                     if res is None:

@@ -692,6 +692,30 @@ class Fence(NoCopy):
         self._lock = threading.Lock()
         return self
 
+    @classmethod
+    def from_c_ref(cls, raw: Any) -> ARef[Fence]:
+        """Adopt one reference to a C ``struct dma_fence *`` that any code made
+        (a sync_file's fence, a fence array, another driver's) as an
+        ``ARef[Fence]``; its context, seqno and names are the C fence's
+        (``ops->get_driver_name``/``get_timeline_name``, read now).
+
+        Safety: the caller owns that reference and gives it up (e.g. what
+        ``sync_file_get_fence()`` returned).
+
+        Raises:
+            Error: ``EINVAL`` for NULL.
+        """
+        if raw == ffi.NULL:
+            raise Error(code.EINVAL, "Fence.from_c_ref(NULL)")
+        ctx: FenceCtx[Any] = object.__new__(FenceCtx)
+        ctx._data = FenceCtxOps()
+        ctx._seqno, ctx._seq_lock = 0, threading.Lock()
+        ctx._nr = int(raw.context)
+        ctx._driver = bytes(ffi.string(raw.ops.get_driver_name(raw)))
+        ctx._timeline = bytes(ffi.string(raw.ops.get_timeline_name(raw)))
+        self = cls._armed(raw, ctx, int(raw.seqno))  # _refs = 1: the adopted one
+        return ARef.from_raw(self)
+
     def _pin(self, what: str) -> Any:
         with self._lock:
             if self._refs == 0:

@@ -5,7 +5,9 @@ Mirrors ``rust/kernel/drm/driver.rs``. A DRM driver is a subclass of
 
 * ``Data`` -- the type of the driver's per-device data;
 * ``File`` -- its :class:`~pyforlinux.drm.file.DriverFile` (per-client data);
-* ``Object`` -- its :class:`~pyforlinux.drm.gem.BaseDriverObject` (per-object data);
+* ``Object`` -- its :class:`~pyforlinux.drm.gem.BaseDriverObject` (per-object
+  data), or ``shmem.Object[T]`` for shmem-backed objects
+  (:mod:`pyforlinux.drm.gem.shmem`; upstream's ``type Object: AllocImpl``);
 * ``INFO`` -- a :class:`DriverInfo` (major, minor, patchlevel, name, desc);
 * ``IOCTLS`` -- a table from :func:`~pyforlinux.drm.ioctl.declare_drm_ioctls`.
 
@@ -111,6 +113,9 @@ class Driver:
                                      info.major, info.minor, info.patchlevel, features, pfl)
         if drv == ffi.NULL:
             raise Error(code.ENOMEM, f"drm_driver of {cls.__name__}")
+        from pyforlinux.drm import gem
+
+        gem.alloc_impl(cls)._alloc_ops(drv)  # the object type's ALLOC_OPS
         for index, desc in enumerate(cls.IOCTLS):
             ret = lib.pfl_drm_driver_set_ioctl(drv, index, desc.cmd, desc.flags,
                                                f"DRM_IOCTL_{desc.name}".encode())

@@ -10,6 +10,8 @@ int get_unused_fd_flags(unsigned flags);
 void put_unused_fd(unsigned int fd);
 void fd_install(unsigned int fd, struct file *file);
 int close_fd(unsigned int fd);
+struct file *file_close_fd(unsigned int fd);
+int replace_fd(unsigned fd, struct file *file, unsigned flags);
 /* struct fd as in 6.12: a reference (FDPUT_FPUT) or a borrowed file. The
  * runtime's fdget() always takes a reference (the kernel may borrow when the
  * table is not shared: same lifetime rules for the caller). */

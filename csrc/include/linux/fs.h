@@ -199,6 +199,7 @@ void kern_unmount(struct vfsmount *mnt);
 static inline void inode_set_bytes(struct inode *inode, loff_t bytes) { }
 struct file *get_file(struct file *f);
 loff_t noop_llseek(struct file *file, loff_t offset, int whence);
+loff_t vfs_llseek(struct file *file, loff_t offset, int whence);
 int nonseekable_open(struct inode *inode, struct file *filp);
 int stream_open(struct inode *inode, struct file *filp);
 #define no_llseek NULL

@@ -34,5 +34,8 @@ struct pfl_fdtable *pfl_mm_fdtable(struct pfl_mm *mm);
 struct file *pfl_chrdev_open(unsigned int major, unsigned int minor, unsigned int flags);
 long pfl_file_count(struct file *file);
 void pfl_fdtable_release(struct pfl_fdtable *t);
+struct file *pfl_foreign_file(void);
+struct vm_area_struct;
+_Bool pfl_vma_faults(struct vm_area_struct *vma);
 const struct cred *pfl_set_current_cred(const struct cred *cred);
 #endif

@@ -273,3 +273,8 @@ void pfl_kunit_msg(struct kunit *test, const char *fmt, ...) __attribute__((form
 #define KUNIT_EXPECT_MEMNEQ(t, l, r, s) __PFL_KUNIT_MEM(t, false, l, !=, r, s)
 
 #endif /* _KUNIT_TEST_H */
+
+/* As the real test.h ends: actions and resources (KUNIT_DEFINE_ACTION_WRAPPER,
+ * kunit_add_action_or_reset, ...) come with it (drm_gem_shmem_test.c uses them
+ * with only kunit/test.h included). Outside the guard, as in the kernel. */
+#include <kunit/resource.h>

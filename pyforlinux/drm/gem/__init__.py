@@ -14,7 +14,13 @@ otherwise), :func:`handle_delete` is ``drm_gem_handle_delete()``.
 (drm_vma_manager over drm_mm); a client holding a handle maps the object
 through the core's ``drm_gem_mmap()`` (:class:`Mapping`), whose bytes are
 the driver's (``BaseDriverObject.vm_read``/``vm_write``: there are no page
-tables here).
+tables here). :mod:`.shmem` has objects backed by shmem pages
+(``gem::shmem::Object``), whose mappings fault through the C helper.
+
+A driver names its object type in ``Driver.Object`` (``AllocImpl``): its
+data class ``T`` alone for a plain :class:`Object` (``gem::Object<T>``), or
+``shmem.Object[T]`` (``gem::shmem::Object<T>``); :func:`alloc_impl` and
+:func:`driver_object_type` read the declaration.
 
 Rust: rust/kernel/drm/gem/mod.rs. C header: include/drm/drm_gem.h,
 drivers/gpu/drm/drm_gem.c
@@ -24,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import typing
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pyforlinux._bindings import ffi, lib
@@ -44,6 +51,22 @@ _objects: dict[int, Object[Any]] = {}  # struct drm_gem_object address -> Object
 
 def _addr(raw: Any) -> int:
     return int(ffi.cast("uintptr_t", raw))
+
+
+def alloc_impl(driver: type[Any]) -> type[Object[Any]]:
+    """The GEM object type of a driver class (``Driver::Object``'s
+    ``AllocImpl``): :class:`Object`, or ``shmem.Object`` for a driver that
+    declares ``Object = shmem.Object[T]``."""
+    origin: type[Object[Any]] | None = typing.get_origin(driver.Object)
+    return Object if origin is None else origin
+
+
+def driver_object_type(driver: type[Any]) -> type[Any]:
+    """The per-object data class ``T`` a driver class declares in ``Object``
+    (``T`` or ``shmem.Object[T]``)."""
+    args = typing.get_args(driver.Object)
+    data: type[Any] = args[0] if args else driver.Object
+    return data
 
 
 class BaseDriverObject(NoCopy):
@@ -102,18 +125,32 @@ class Object(NoCopy, Generic[T]):
         """
         if size <= 0 or size % lib.PAGE_SIZE or size >= 1 << 63:
             raise Error(code.EINVAL, f"GEM object size {size} is not a positive page multiple")
-        inner = dev.driver.Object.new(dev, size)
+        if alloc_impl(dev.driver) is not Object:
+            raise Error(code.EINVAL, f"{dev.driver.__name__} declares "
+                                     f"{alloc_impl(dev.driver).__qualname__} objects")
+        inner = driver_object_type(dev.driver).new(dev, size)
         try:
             raw = from_err_ptr(lib.pfl_drm_gem_object_new(dev.as_raw(), size))
         except BaseException:
             inner.free(None)
             raise
+        return ARef.from_raw(cls._register(dev, raw, inner))
+
+    @classmethod
+    def _register(cls, dev: Device[Any], raw: Any, inner: Any) -> Object[Any]:
+        """Wrap a new C object holding its first reference: from now on the
+        C callbacks (open/close/free) find it."""
         obj = cls(dev, raw, inner)
         key = _addr(raw)
         with _objects_lock:
             _objects[key] = obj
         dev.gem_objects[key] = obj
-        return ARef.from_raw(obj)
+        return obj
+
+    @classmethod
+    def _alloc_ops(cls, drv: Any) -> None:
+        """Set the ``struct drm_driver`` fields of this object type
+        (``AllocImpl::ALLOC_OPS``): none for plain objects."""
 
     @staticmethod
     def from_raw(raw: Any) -> Object[Any]:
@@ -174,6 +211,55 @@ class Object(NoCopy, Generic[T]):
             _objects.pop(key, None)
         self.dev.gem_objects.pop(key, None)
         self.inner.free(self)
+
+    # -- reservation --------------------------------------------------------
+    def resv_test_signaled(self, usage: Any) -> bool:
+        """Whether every fence of ``usage`` (a
+        :class:`~pyforlinux.dma_buf.dma_resv.Usage`, and the usages before
+        it) in the object's reservation has signalled
+        (``dma_resv_test_signaled(obj->resv)``). No lock needed (RCU).
+        Fences get there through :meth:`pyforlinux.drm.exec.Exec.add_fence`.
+
+        Raises:
+            Error: ``EINVAL`` for a bad usage or a freed object.
+        """
+        from pyforlinux.dma_buf.dma_resv import _usage
+
+        u = _usage(usage)
+        return bool(lib.pfl_drm_gem_resv_test_signaled(self.as_raw(), u))
+
+    def resv_wait(self, usage: Any, timeout: Any = None, interruptible: bool = True) -> bool:
+        """Sleep until every fence of ``usage`` in the object's reservation
+        signals (``dma_resv_wait_timeout(obj->resv)``).
+
+        Args:
+            usage: a :class:`~pyforlinux.dma_buf.dma_resv.Usage`.
+            timeout: a :class:`~pyforlinux.time.Delta` (rounded up to
+                jiffies), ``None`` for no limit.
+            interruptible: a signal to the task ends the wait.
+
+        Returns:
+            ``True`` if all signalled, ``False`` on timeout.
+
+        Raises:
+            Error: ``ERESTARTSYS`` if interrupted; ``EINVAL`` for a bad usage
+                or timeout, or a freed object.
+
+        Thread context: process context, sleeps; the caller holds a
+        reference to the object.
+        """
+        from pyforlinux.dma_buf.dma_fence import _timeout_jiffies
+        from pyforlinux.dma_buf.dma_resv import _usage
+        from pyforlinux.sync import lockdep
+
+        u = _usage(usage)
+        jiffies = _timeout_jiffies(timeout)
+        intr = bool(interruptible)
+        lockdep.might_sleep("waiting on a GEM object's reservation")
+        ret = int(lib.pfl_drm_gem_resv_wait(self.as_raw(), u, intr, jiffies))
+        if ret < 0:
+            raise Error(-ret)
+        return ret > 0
 
     # -- handles -------------------------------------------------------------
     def create_handle(self, file: File[Any]) -> int:
@@ -295,6 +381,47 @@ class Mapping(NoCopy):
         self.length = length
         self.obj = Object.from_raw(lib.pfl_drm_vma_gem_object(vma))
         self._lock = threading.Lock()
+        # shmem objects map real pages: accesses fault through vm_ops->fault
+        self._faults = bool(lib.pfl_vma_faults(vma))
+
+    @classmethod
+    def of_fd(cls, fd: int, offset: int, length: int, writable: bool = True) -> Mapping:
+        """``mmap(2)`` of ``length`` bytes at byte ``offset`` of file
+        descriptor ``fd`` of the calling task -- a dma-buf from a PRIME
+        export (``dma_buf_mmap_internal()`` -> ``drm_gem_prime_mmap()`` ->
+        the object's ``mmap``, e.g. ``drm_gem_shmem_mmap()``).
+
+        Raises:
+            Error: ``EBADF`` for no such fd; ``ENODEV`` for a file that
+                cannot be mapped; ``EINVAL`` for a range past the buffer, an
+                unaligned offset, a length of 0, or a mapping of something
+                that is not a GEM object.
+        """
+        fd = arg_int(fd, "file descriptor", 0, 2**31 - 1)
+        offset = arg_int(offset, "mmap offset")
+        length = arg_int(length, "mmap length")
+        prot = 1 if writable else 0
+        filp = lib.fget(fd)
+        if filp == ffi.NULL:
+            raise Error(code.EBADF, f"no file descriptor {fd}")
+        try:
+            vma = from_err_ptr(lib.pfl_drm_mmap(filp, offset, length, prot))
+        finally:
+            lib.fput(filp)
+        try:
+            return cls(vma, length)
+        except BaseException:
+            lib.pfl_drm_munmap(vma)
+            raise
+
+    def _rw(self, offset: int, buf: Any, length: int, write: int) -> None:
+        """A user access through the page fault handler (``pfl_vma_rw``),
+        with the mapping held against a concurrent :meth:`close`."""
+        with self._lock:
+            self._range(offset, length)
+            ret = int(lib.pfl_vma_rw(self._vma, offset, buf, length, write))
+        if ret < 0:
+            raise Error(-ret, "fault on a mapping (SIGBUS in a real process)")
 
     def _range(self, offset: int, length: int) -> int:
         if self._vma is None:
@@ -313,6 +440,10 @@ class Mapping(NoCopy):
         """
         offset = arg_int(offset, "mapping offset")
         length = arg_int(length, "mapping length")
+        if self._faults:
+            buf = ffi.new("char[]", length)
+            self._rw(offset, buf, length, 0)
+            return bytes(ffi.buffer(buf, length))
         return self.obj.inner.vm_read(self.obj, self._range(offset, length), length)  # type: ignore[no-any-return]
 
     def write(self, offset: int, data: bytes) -> None:
@@ -320,6 +451,9 @@ class Mapping(NoCopy):
         # One copy with its real length: the bounds are checked on what is written.
         offset = arg_int(offset, "mapping offset")
         data = arg_bytes(data, "mapping data")
+        if self._faults:
+            self._rw(offset, ffi.from_buffer(data), len(data), 1)
+            return
         self.obj.inner.vm_write(self.obj, self._range(offset, len(data)), data)
 
     def close(self) -> None:
