@@ -15,8 +15,10 @@
  *                               (drmPrimeFDToHandle: the same handle), a job
  *                               writes through one handle, mmap reads the other
  *   tinyrender-client prime2    PRIME across two processes: a child gets the
- *                               dma-buf fd over a socket, imports it on its
- *                               own file, submits a FILL; the parent sees it
+ *                               dma-buf fd over a socket, imports and maps
+ *                               it; the parent (the exporter) closes its
+ *                               file; the child still reads the bytes and
+ *                               its own job writes the buffer
  *   tinyrender-client loop N    N FILL+COPY rounds (the soak's client)
  */
 #include <errno.h>
@@ -173,7 +175,16 @@ static int prime(int fd)
 	check(m && all_bytes(m, SIZE, 0x3c), "0x3c everywhere", "mmap(A)");
 	if (m)
 		munmap(m, SIZE);
-	check(drmPrimeFDToHandle(fd, 0, &imported) != 0, "refused", "drmPrimeFDToHandle(stdin)");
+	{
+		int pipefd[2], ret = pipe(pipefd);
+
+		check(!ret && drmPrimeFDToHandle(fd, pipefd[0], &imported) && errno == EINVAL,
+		      "EINVAL", "drmPrimeFDToHandle(a pipe: not a dma-buf)");
+		if (!ret) {
+			close(pipefd[0]);
+			close(pipefd[1]);
+		}
+	}
 	if (dmabuf >= 0)
 		close(dmabuf);
 	drmSyncobjDestroy(fd, s1);
@@ -210,21 +221,38 @@ static int recv_fd(int sock)
 	return fd;
 }
 
-/* The child: its own file, the buffer from the parent's dma-buf fd. */
+/*
+ * The child: its own file; the buffer comes as the parent's dma-buf fd. It
+ * maps the dma-buf, the parent then closes its file (the exporter), and
+ * the buffer lives on: the child's mapping still reads the parent's bytes,
+ * and a job of the child's on its imported handle writes it.
+ */
 static int importer(int sock)
 {
 	int fd = open(NODE, O_RDWR | O_CLOEXEC), dmabuf = recv_fd(sock);
+	unsigned char *m, *n;
 	uint32_t h = 0, s;
-	char ok = 0;
+	char ok = 0, closed = 0;
 
 	check(fd >= 0 && dmabuf >= 0, "ok", "child: open, dma-buf fd received");
 	check(!drmPrimeFDToHandle(fd, dmabuf, &h) && h, "a handle", "child: drmPrimeFDToHandle");
+	m = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, dmabuf, 0);
+	check(m != MAP_FAILED, "ok", "child: mmap(dma-buf)");
+	ok = 1;
+	if (write(sock, &ok, 1) != 1 || read(sock, &closed, 1) != 1 || !closed)
+		check(0, "", "child: the parent closing its file");
+	check(m != MAP_FAILED && all_bytes(m, SIZE, 0x11), "the parent's 0x11",
+	      "child: the mapping after the exporter closed");
 	check(!drmSyncobjCreate(fd, 0, &s), "ok", "child: drmSyncobjCreate");
 	check(!submit(fd, TINYRENDER_OP_FILL, h, 4096, 0, 0, 4096, 0x77, 0, s) &&
 	      !wait_one(fd, s, 5000000000LL, 0), "signalled", "child: SUBMIT fill(+4096, 0x77), wait");
-	ok = !failures;
-	if (write(sock, &ok, 1) != 1)
-		failures++;
+	n = bo_map(fd, h);
+	check(n && all_bytes(n, 4096, 0x11) && all_bytes(n + 4096, 4096, 0x77), "0x11, 0x77",
+	      "child: mmap(imported)");
+	if (n)
+		munmap(n, SIZE);
+	if (m != MAP_FAILED)
+		munmap(m, SIZE);
 	close(dmabuf);
 	close(fd);
 	return failures ? 1 : 0;
@@ -233,13 +261,14 @@ static int importer(int sock)
 static int prime2(int fd)
 {
 	int sv[2], dmabuf = -1, status = 0;
-	uint32_t a;
-	unsigned char *m;
-	char ok = 0;
+	uint32_t a, s;
+	char ok = 0, closed = 1;
 	pid_t pid;
 
 	check(!socketpair(AF_UNIX, SOCK_STREAM, 0, sv), "ok", "socketpair");
-	check(!bo_create(fd, &a), "ok", "parent: BO_CREATE(A)");
+	check(!bo_create(fd, &a) && !drmSyncobjCreate(fd, 0, &s), "ok", "parent: BO_CREATE(A)");
+	check(!submit(fd, TINYRENDER_OP_FILL, a, 0, 0, 0, SIZE, 0x11, 0, s) &&
+	      !wait_one(fd, s, 5000000000LL, 0), "signalled", "parent: SUBMIT fill(A, 0x11), wait");
 	check(!drmPrimeHandleToFD(fd, a, DRM_CLOEXEC | DRM_RDWR, &dmabuf), "ok",
 	      "parent: drmPrimeHandleToFD(A)");
 	fflush(stdout);
@@ -250,15 +279,12 @@ static int prime2(int fd)
 	}
 	close(sv[1]);
 	check(!send_fd(sv[0], dmabuf), "sent", "parent: dma-buf fd over the socket");
-	check(read(sv[0], &ok, 1) == 1 && ok, "done", "parent: the child's job");
+	check(read(sv[0], &ok, 1) == 1 && ok, "mapped", "parent: the child imported and mapped");
+	close(dmabuf);
+	close(fd);  /* the exporting file goes while the importer maps the buffer */
+	check(write(sv[0], &closed, 1) == 1, "closed", "parent: its file and dma-buf fd");
 	waitpid(pid, &status, 0);
 	check(WIFEXITED(status) && !WEXITSTATUS(status), "exit 0", "child");
-	m = bo_map(fd, a);
-	check(m && all_bytes(m, 4096, 0) && all_bytes(m + 4096, 4096, 0x77), "the child's bytes",
-	      "parent: mmap(A)");
-	if (m)
-		munmap(m, SIZE);
-	close(dmabuf);
 	close(sv[0]);
 	return 0;
 }

@@ -1,6 +1,6 @@
-"""The tinyrender DRM driver: buffer objects, a SUBMIT ioctl whose jobs run
-on a job queue per file (pyforlinux.drm.jq) and signal syncobjs, waits and
-PRIME through the DRM core. Binds to ``TinyEngine.tinyrender`` devices and
+"""The tinyrender DRM driver: shmem buffer objects, a SUBMIT ioctl whose jobs
+run on a job queue per file (pyforlinux.drm.jq) and signal syncobjs, waits
+and PRIME through the DRM core. Binds to ``TinyEngine.tinyrender`` devices and
 serves the ioctls of include/uapi/drm/tinyrender_drm.h."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 from pyforlinux import auxiliary, drm, printk, uaccess, uapi
 from pyforlinux.auxiliary import DeviceId
 from pyforlinux.drm import gem, ioctl
+from pyforlinux.drm.gem import shmem
 from pyforlinux.drm.jq import Job, Jobqueue
 from pyforlinux.drm.syncobj import Syncobj
 from pyforlinux.error import Error, code
@@ -45,20 +46,9 @@ class DeviceData:
 
 
 class TinyBo(gem.BaseDriverObject):
-    """Object data (``obj.inner``): the object's bytes (system memory)."""
-
-    def __init__(self, size: int) -> None:
-        self.mem = bytearray(size)
-
-    @classmethod
-    def new(cls, dev: Any, size: int) -> TinyBo:
-        return cls(size)
-
-    def vm_read(self, obj: Any, offset: int, length: int) -> bytes:
-        return bytes(self.mem[offset:offset + length])
-
-    def vm_write(self, obj: Any, offset: int, data: bytes) -> None:
-        self.mem[offset:offset + len(data)] = data
+    """Object data (``obj.inner``): nothing -- the memory is the shmem
+    object's pages (``shmem.Object``: vmap for the engine, mmap for clients,
+    PRIME export through the core)."""
 
 
 class RenderJob:
@@ -71,15 +61,15 @@ class RenderJob:
         self.src, self.src_offset, self.value = src, src_offset, value
 
     def execute(self) -> None:
-        """Run on the engine: fill or copy bytes."""
-        dst = self.dst.deref().inner.mem
-        if self.op == UAPI.lib.TINYRENDER_OP_FILL:
-            dst[self.dst_offset:self.dst_offset + self.size] = bytes([self.value]) * self.size
-        else:
-            assert self.src is not None
-            src = self.src.deref().inner.mem
-            dst[self.dst_offset:self.dst_offset + self.size] = \
-                src[self.src_offset:self.src_offset + self.size]
+        """Run on the engine: fill or copy bytes, through kernel mappings of
+        the objects' pages (``vmap``: what the engine's DMA would reach)."""
+        with self.dst.deref().vmap() as dst:
+            if self.op == UAPI.lib.TINYRENDER_OP_FILL:
+                dst.write(self.dst_offset, bytes([self.value]) * self.size)
+            else:
+                assert self.src is not None
+                with self.src.deref().vmap() as src:
+                    dst.write(self.dst_offset, src.read(self.src_offset, self.size))
 
     def close(self) -> None:
         for ref in (self.dst, self.src):
@@ -135,7 +125,7 @@ class TinyFile(drm.DriverFile):
         size = (int(req.size) + PAGE - 1) // PAGE * PAGE
         if req.pad or size == 0 or size > MAX_BO.value:
             raise Error(code.EINVAL, f"object size {int(req.size)}")
-        with gem.Object.new(dev, size) as obj:
+        with shmem.Object.new(dev, size) as obj:
             req.handle = obj.deref().create_handle(file)
         return 0
 
@@ -143,7 +133,7 @@ class TinyFile(drm.DriverFile):
     def bo_info(dev: Any, req: Any, file: Any) -> int:
         if req.pad:
             raise Error(code.EINVAL, "pad must be 0")
-        with gem.Object.lookup_handle(file, int(req.handle)) as obj:
+        with shmem.Object.lookup_handle(file, int(req.handle)) as obj:
             req.size = obj.deref().size()
             req.mmap_offset = obj.deref().create_mmap_offset()
         return 0
@@ -162,12 +152,12 @@ class TinyFile(drm.DriverFile):
                                                                       4 * count))
         out = Syncobj.lookup_handle(file, int(req.out_syncobj)) if req.out_syncobj else None
         try:
-            dst = gem.Object.lookup_handle(file, int(req.dst_handle))
+            dst = shmem.Object.lookup_handle(file, int(req.dst_handle))
             src = None
             try:
                 _range(dst, int(req.dst_offset), size, "destination")
                 if op == lib.TINYRENDER_OP_COPY:
-                    src = gem.Object.lookup_handle(file, int(req.src_handle))
+                    src = shmem.Object.lookup_handle(file, int(req.src_handle))
                     _range(src, int(req.src_offset), size, "source")
             except BaseException:
                 for ref in (dst, src):
@@ -199,7 +189,7 @@ class TinyRenderDrm(drm.Driver):
 
     Data = DeviceData
     File = TinyFile
-    Object = TinyBo
+    Object = shmem.Object[TinyBo]  # shmem-backed objects with TinyBo data
     SYNCOBJ = True  # the core serves SYNCOBJ_CREATE/WAIT/...; SUBMIT fills them
     INFO = drm.DriverInfo(major=1, minor=0, patchlevel=0, name="tinyrender",
                           desc="A tiny render engine")
