@@ -18,6 +18,9 @@ conftest fixture also checks no live kernel object and no WARN).
 Variants: with 2 % of the workers' allocations failing (fail_probability),
 with the device unbinding under busy workers, and with clients in other
 processes (real ones, through the device-node bridge) beside the threads.
+A submitting variant drives the sample render driver (examples/tinyrender):
+client threads chaining FILL and COPY jobs through syncobjs, checking the
+bytes against a model, beside its real libdrm client's job loop.
 ``PYFORLINUX_SOAK_SECONDS`` (default 2) and ``PYFORLINUX_SOAK_THREADS``
 (default 4) make it longer or wider; only bounded waits, no timing
 assertions.
@@ -575,3 +578,176 @@ def test_client_threads_and_processes_soak(nova: Stack, tmp_path: pathlib.Path) 
     finally:
         bridge.close()  # every file still open is released
     _assert_clean_end(nova, before)
+
+
+# -- a submitting client: the sample render driver (examples/tinyrender) ------------
+
+RENDER = pathlib.Path(__file__).resolve().parent.parent / "examples" / "tinyrender"
+
+
+class Submitter:
+    """One client thread of tinyrender: buffer objects, FILL and COPY jobs
+    chained through one syncobj, waits, read-backs through mmap checked
+    against a model of the bytes, invalid submits with known errnos, and
+    sessions ended with jobs in flight."""
+
+    def __init__(self, index: int, node: str, rng: random.Random, ulib: Any) -> None:
+        self.index, self.node, self.rng, self.u = index, node, rng, ulib
+        self.client: Client | None = None
+        self.bos: dict[int, bytearray] = {}  # handle -> the bytes its jobs make
+        self.last = 0  # the syncobj holding the newest job's fence
+        self.submitted = False  # whether this session's syncobj has a fence yet
+        self.counts: dict[str, int] = {}
+
+    def count(self, what: str) -> None:
+        self.counts[what] = self.counts.get(what, 0) + 1
+
+    def open(self) -> Client:
+        if self.client is None:
+            self.client = Client(self.node)
+            self.bos = {}
+            self.submitted = False
+            self.last = int(self.client.call(lib.DRM_IOCTL_SYNCOBJ_CREATE,
+                                             "struct drm_syncobj_create").handle)
+        return self.client
+
+    def end_session(self) -> None:
+        if self.client is not None:
+            c, self.client = self.client, None
+            c.close()  # jobs may be in flight: postclose drains them
+            self.count("session end")
+
+    def submit(self, c: Client, deps: tuple[int, ...] = (), **fields: int) -> None:
+        arr = c.mm.alloc(4)
+        try:
+            c.mm.write(arr, b"".join(h.to_bytes(4, "little") for h in deps) or bytes(4))
+            c.call(self.u.DRM_IOCTL_TINYRENDER_SUBMIT, "struct drm_tinyrender_submit",
+                   in_syncobjs=arr, in_syncobj_count=len(deps), **fields)
+        finally:
+            c.mm.free(arr)
+
+    def step(self) -> None:
+        u, rng = self.u, self.rng
+        c = self.open()
+        r = rng.random()
+        if r < 0.15 or not self.bos:
+            size = PAGE * rng.randint(1, 3)
+            h = int(c.call(u.DRM_IOCTL_TINYRENDER_BO_CREATE, "struct drm_tinyrender_bo_create",
+                           size=size).handle)
+            self.bos[h] = bytearray(size)
+            self.count("create")
+        elif r < 0.45:
+            h = rng.choice(list(self.bos))
+            model = self.bos[h]
+            off = rng.randrange(len(model))
+            n = rng.randint(1, len(model) - off)
+            v = rng.randrange(256)
+            self.submit(c, op=u.TINYRENDER_OP_FILL, dst_handle=h, dst_offset=off, size=n,
+                        value=v, out_syncobj=self.last)
+            model[off:off + n] = bytes([v]) * n
+            self.submitted = True
+            self.count("fill")
+        elif r < 0.65:
+            src, dst = rng.choice(list(self.bos)), rng.choice(list(self.bos))
+            n = rng.randint(1, min(len(self.bos[src]), len(self.bos[dst])))
+            so, do = rng.randrange(len(self.bos[src]) - n + 1), rng.randrange(
+                len(self.bos[dst]) - n + 1)
+            deps = (self.last,) if self.submitted else ()
+            self.submit(c, deps, op=u.TINYRENDER_OP_COPY, dst_handle=dst,
+                        dst_offset=do, src_handle=src, src_offset=so, size=n,
+                        out_syncobj=self.last)
+            self.bos[dst][do:do + n] = self.bos[src][so:so + n]
+            self.submitted = True
+            self.count("copy")
+        elif r < 0.8 and self.submitted:
+            h = rng.choice(list(self.bos))
+            handles = c.mm.alloc(4)
+            try:
+                c.mm.write(handles, self.last.to_bytes(4, "little"))
+                c.call(lib.DRM_IOCTL_SYNCOBJ_WAIT, "struct drm_syncobj_wait", handles=handles,
+                       count_handles=1, timeout_nsec=time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+                       + int(WAIT * 1e9))
+            finally:
+                c.mm.free(handles)
+            info = c.call(u.DRM_IOCTL_TINYRENDER_BO_INFO, "struct drm_tinyrender_bo_info",
+                          handle=h)
+            with c.mmap(int(info.mmap_offset), len(self.bos[h])) as m:
+                assert m.read(0, len(self.bos[h])) == bytes(self.bos[h]), "job results"
+            self.count("wait+check")
+        elif r < 0.88:
+            h = rng.choice(list(self.bos))
+            c.call(CLOSE[0], CLOSE[1], handle=h)  # its jobs keep the object alive
+            del self.bos[h]
+            self.count("close")
+        elif r < 0.97:
+            h = rng.choice(list(self.bos))
+            bad = [({"op": u.TINYRENDER_OP_FILL, "dst_handle": 999_999, "size": 1}, code.ENOENT),
+                   ({"op": u.TINYRENDER_OP_FILL, "dst_handle": h, "size": 0}, code.EINVAL),
+                   ({"op": 7, "dst_handle": h, "size": 1}, code.EINVAL),
+                   ({"op": u.TINYRENDER_OP_FILL, "dst_handle": h, "size": 1,
+                     "out_syncobj": 999_999}, code.ENOENT)]
+            fields, want = rng.choice(bad)
+            assert errno_of(self.submit, c, **fields) == want
+            self.count("invalid")
+        else:
+            self.end_session()
+
+
+def test_submitting_clients_soak(tmp_path: pathlib.Path) -> None:
+    """Client threads of the sample render driver (a job queue per file, a
+    shared engine with latency) beside a real process running its libdrm
+    client's FILL+COPY loop through the bridge: results exact, nothing left."""
+    from pyforlinux import uapi
+    from pyforlinux._bindings import build_dir
+
+    before = lockdep.counts()
+    ulib = uapi.load(RENDER / "include/uapi/drm/tinyrender_drm.h").lib
+    module.load(str(RENDER / "engine.py"), ["latency_us=200"])
+    try:
+        module.load(str(RENDER / "tinyrender.py"))
+        try:
+            node = next(n for n in drm.driver.nodes() if "render" in n)
+            dev = drm.driver.lookup_node(node)
+            tool = build_dir() / "tools" / "tinyrender-client"
+            assert tool.exists(), "make tools"
+            with Bridge(str(tmp_path / "tb")) as bridge:
+                proc = bridge.launch([str(tool), "loop", "40"], stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+                workers = [Submitter(i, node, random.Random(100 + i), ulib)
+                           for i in range(max(2, THREADS // 2))]
+                errors: list[BaseException] = []
+
+                def body(w: Submitter) -> None:
+                    end = time.monotonic() + SECONDS
+                    try:
+                        while time.monotonic() < end:
+                            w.step()
+                    except BaseException as e:
+                        errors.append(e)
+                    finally:
+                        w.end_session()
+
+                ts = [threading.Thread(target=body, args=(w,)) for w in workers]
+                for t in ts:
+                    t.start()
+                for t in ts:
+                    t.join(WAIT + SECONDS)
+                out = proc.communicate(timeout=WAIT)[0]
+                assert not any(t.is_alive() for t in ts), "a worker hung"
+                if errors:
+                    raise errors[0]
+                assert proc.returncode == 0 and "40 rounds: ok" in out, out
+            total: dict[str, int] = {}
+            for w in workers:
+                for k, v in w.counts.items():
+                    total[k] = total.get(k, 0) + v
+            print(f"submitting soak: {len(workers)} threads, {SECONDS} s: "
+                  f"{dict(sorted(total.items()))}")
+            for what in ("create", "fill", "copy", "wait+check", "invalid"):
+                assert total.get(what, 0) > 0, what
+            assert not dev.gem_objects and dev.open_count() == 0
+            assert lockdep.counts() == before
+        finally:
+            module.unload("tinyrender")
+    finally:
+        module.unload("TinyEngine")

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import io
 import pathlib
+import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from test_bridge import real
+from test_bridge import real, wait_for
 
 from pyforlinux import drm, module, run, uapi
 from pyforlinux._bindings import build_dir
@@ -103,6 +104,35 @@ def test_the_libdrm_client_through_the_bridge(render: str, tmp_path: pathlib.Pat
         out = real(b, str(TOOL), "loop", "25").stdout
         assert "client(C): 25 rounds: ok" in out
         assert real(b, str(TOOL), "nonsense", check=False).returncode == 2
+
+
+def launched(b: Bridge, *argv: str) -> str:
+    """Run the client through the launcher (its dma-buf fds are real); its output."""
+    p = b.launch([str(TOOL), *argv], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = p.communicate(timeout=120)[0]
+    assert p.returncode == 0, out
+    return str(out)
+
+
+def test_prime_through_the_bridge_in_one_process_and_across_two(
+    render: str, tmp_path: pathlib.Path,
+) -> None:
+    assert TOOL.exists(), "make tools"
+    dev = drm.driver.lookup_node(render)
+    with Bridge(str(tmp_path / "tb")) as b:
+        out = launched(b, "prime")
+        assert "client(C): drmPrimeFDToHandle: the same handle" in out
+        assert "client(C): mmap(A): 0x3c everywhere" in out  # a job on the imported handle
+        assert "client(C): drmPrimeFDToHandle(a pipe: not a dma-buf): EINVAL" in out
+        out = launched(b, "prime2")
+        assert "client(C): child: drmPrimeFDToHandle: a handle" in out
+        # The exporter's file closed while the importer mapped the buffer.
+        assert "client(C): child: the mapping after the exporter closed: the parent's 0x11" in out
+        assert "client(C): child: mmap(imported): 0x11, 0x77" in out
+        assert out.rstrip().endswith("client(C): all checks passed")
+        wait_for(lambda: b.open_files() == 0 and b.client_fds() == (0, 0),
+                 "the clients' files and dma-buf fds")
+    assert not dev.gem_objects  # the last dma-buf reference freed the objects
 
 
 def test_submit_errors_are_the_kernels(render: str) -> None:
