@@ -614,19 +614,6 @@ class DriverFenceAllocation(NoCopy, Generic[F]):
 # ---------------------------------------------------------------- Fence
 
 
-class _ForeignCtx:
-    """What a Fence of another producer reports as its context (read from C once)."""
-
-    __slots__ = ("context", "driver_name", "timeline_name")
-
-    def __init__(self, raw: Any) -> None:
-        self.context = int(raw.context)
-        ops = raw.ops
-        self.driver_name = bytes(ffi.string(ops.get_driver_name(raw))).decode(errors="replace")
-        self.timeline_name = bytes(ffi.string(ops.get_timeline_name(raw))).decode(
-            errors="replace")
-
-
 class Fence(NoCopy):
     """The consumers' side of a fence: shared, reference counted, cannot be signalled.
 
@@ -657,30 +644,6 @@ class Fence(NoCopy):
 
     def __init__(self) -> None:
         raise TypeError("a Fence comes from DriverFence.as_fence()")
-
-    @classmethod
-    def adopt_raw(cls, raw: Any) -> ARef[Fence]:
-        """A Fence for a C ``struct dma_fence *`` of any producer (a syncobj's,
-        a sync_file's, another driver's), adopting one reference the caller
-        owns (e.g. from ``drm_syncobj_fence_get``), as ``ARef::from_raw``.
-
-        Its names, context and seqno are read from C once (the producer's
-        ``ops``); it cannot be signalled here (it has no DriverFence).
-
-        Safety: ``raw`` must be a live fence and the reference the caller's.
-
-        Raises:
-            Error: ``EINVAL`` for NULL (the reference is then not adopted).
-        """
-        if raw == ffi.NULL:
-            raise Error(code.EINVAL, "Fence.adopt_raw(NULL)")
-        self: Fence = object.__new__(cls)
-        self._raw = raw
-        self._ctx = _ForeignCtx(raw)  # type: ignore[assignment]
-        self._seqno = int(raw.seqno)
-        self._refs = 1  # the adopted one
-        self._lock = threading.Lock()
-        return ARef.from_raw(self)
 
     @classmethod
     def _armed(cls, raw: Any, ctx: FenceCtx[Any], seqno: int) -> Fence:

@@ -90,7 +90,7 @@ class Syncobj(NoCopy):
         f = lib.drm_syncobj_fence_get(self._live("fence"))
         if f == ffi.NULL:
             return None
-        return Fence.adopt_raw(f)
+        return Fence.from_c_ref(f)
 
     def is_signaled(self) -> bool | None:
         """Whether the syncobj's fence has signalled; ``None`` if it has none.
