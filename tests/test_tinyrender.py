@@ -17,7 +17,9 @@ from test_bridge import real, wait_for
 from pyforlinux import drm, module, run, uapi
 from pyforlinux._bindings import build_dir
 from pyforlinux.devnode import Bridge
+from pyforlinux.dma_buf.dma_resv import Usage
 from pyforlinux.drm.client import Client
+from pyforlinux.drm.gem import shmem
 from pyforlinux.drm.syncobj import Syncobj
 from pyforlinux.error import Error, code
 
@@ -217,8 +219,12 @@ def test_unbind_with_jobs_in_flight() -> None:
         while jq.in_flight() != (1, 1) and time.monotonic() < end:
             time.sleep(0.01)
         assert jq.in_flight() == (1, 1)
-        module.unload("TinyEngine")  # the device goes: the driver unbinds under the client
-        engine_loaded = False
+        # SUBMIT published the jobs' fence in the object's reservation (implicit sync).
+        with shmem.Object.lookup_handle(c.file, a) as obj:
+            assert obj.deref().resv_test_signaled(Usage.WRITE) is False
+            module.unload("TinyEngine")  # the device goes: the driver unbinds under the client
+            engine_loaded = False
+            assert obj.deref().resv_test_signaled(Usage.WRITE) is True
         assert run_fence.deref().error == -code.ENODEV  # on the engine when the device went
         assert wait_fence.deref().error == -code.ECANCELED  # still queued
         run_fence.close()

@@ -9,10 +9,13 @@ import itertools
 import pathlib
 import struct
 import threading
+from contextlib import ExitStack
 from typing import Any
 
 from pyforlinux import auxiliary, drm, printk, uaccess, uapi
 from pyforlinux.auxiliary import DeviceId
+from pyforlinux.dma_buf.dma_resv import Usage
+from pyforlinux.drm import exec as drm_exec
 from pyforlinux.drm import gem, ioctl
 from pyforlinux.drm.gem import shmem
 from pyforlinux.drm.jq import Job, Jobqueue
@@ -52,29 +55,28 @@ class TinyBo(gem.BaseDriverObject):
 
 
 class RenderJob:
-    """A job's data: the operation and references to the objects it touches
-    (dropped when the job is done: ``close()``)."""
+    """A job's data: the operation and kernel mappings (``vmap``) of the
+    objects it touches, made at submit; dropped when the job is done
+    (``close()``), which also drops the objects."""
 
-    def __init__(self, op: int, dst: ARef[Any], dst_offset: int, size: int,
-                 src: ARef[Any] | None = None, src_offset: int = 0, value: int = 0) -> None:
+    def __init__(self, op: int, dst: Any, dst_offset: int, size: int,
+                 src: Any | None = None, src_offset: int = 0, value: int = 0) -> None:
         self.op, self.dst, self.dst_offset, self.size = op, dst, dst_offset, size
         self.src, self.src_offset, self.value = src, src_offset, value
 
     def execute(self) -> None:
-        """Run on the engine: fill or copy bytes, through kernel mappings of
-        the objects' pages (``vmap``: what the engine's DMA would reach)."""
-        with self.dst.deref().vmap() as dst:
-            if self.op == UAPI.lib.TINYRENDER_OP_FILL:
-                dst.write(self.dst_offset, bytes([self.value]) * self.size)
-            else:
-                assert self.src is not None
-                with self.src.deref().vmap() as src:
-                    dst.write(self.dst_offset, src.read(self.src_offset, self.size))
+        """Run on the engine: fill or copy bytes through the mappings (what
+        the engine's DMA would reach; no lock taken on the way to the fence)."""
+        if self.op == UAPI.lib.TINYRENDER_OP_FILL:
+            self.dst.write(self.dst_offset, bytes([self.value]) * self.size)
+        else:
+            assert self.src is not None
+            self.dst.write(self.dst_offset, self.src.read(self.src_offset, self.size))
 
     def close(self) -> None:
-        for ref in (self.dst, self.src):
-            if ref is not None:
-                ref.close()
+        for vmap in (self.dst, self.src):
+            if vmap is not None:
+                vmap.close()
 
 
 def _range(obj: ARef[Any], offset: int, size: int, what: str) -> None:
@@ -150,37 +152,50 @@ class TinyFile(drm.DriverFile):
             raise Error(code.EINVAL, f"fill value {int(req.value)}")
         handles = struct.unpack(f"<{count}I", uaccess.copy_from_user(int(req.in_syncobjs),
                                                                       4 * count))
-        out = Syncobj.lookup_handle(file, int(req.out_syncobj)) if req.out_syncobj else None
-        try:
-            dst = shmem.Object.lookup_handle(file, int(req.dst_handle))
+        with ExitStack() as stack:  # what is not handed to the job is dropped at the end
+            out = (stack.enter_context(Syncobj.lookup_handle(file, int(req.out_syncobj)))
+                   if req.out_syncobj else None)
+            dst = stack.enter_context(shmem.Object.lookup_handle(file, int(req.dst_handle)))
+            _range(dst, int(req.dst_offset), size, "destination")
+            objs = [dst.deref()]
             src = None
+            if op == lib.TINYRENDER_OP_COPY:
+                src = stack.enter_context(shmem.Object.lookup_handle(file, int(req.src_handle)))
+                _range(src, int(req.src_offset), size, "source")
+                if src.deref() is not dst.deref():
+                    objs.append(src.deref())
+            # Pin the pages and map them now, in the ioctl: the job's run,
+            # on the way to its fence, takes no lock.
+            vdst = dst.deref().vmap()
+            vsrc = None
             try:
-                _range(dst, int(req.dst_offset), size, "destination")
-                if op == lib.TINYRENDER_OP_COPY:
-                    src = shmem.Object.lookup_handle(file, int(req.src_handle))
-                    _range(src, int(req.src_offset), size, "source")
+                vsrc = src.deref().vmap() if src is not None else None
+                data = RenderJob(op, vdst, int(req.dst_offset), size, vsrc,
+                                 int(req.src_offset), int(req.value))
             except BaseException:
-                for ref in (dst, src):
-                    if ref is not None:
-                        ref.close()
+                for v in (vdst, vsrc):
+                    if v is not None:
+                        v.close()
                 raise
-            job = Job(1, RenderJob(op, dst, int(req.dst_offset), size, src,
-                                   int(req.src_offset), int(req.value)))
-            with job:  # dropped (its references too) unless submitted
-                for h in handles:
-                    with Syncobj.lookup_handle(file, h) as s:
-                        fence = s.fence()
-                    if fence is None:  # as drm_syncobj_find_fence() without WAIT_FOR_SUBMIT
-                        raise Error(code.EINVAL, f"in-syncobj {h} has no fence")
-                    with fence:
-                        job.add_dependency(fence.deref())
-                done = file.inner().jq.submit_job(job)
-            with done:
-                if out is not None:
-                    out.replace_fence(done.deref())
-        finally:
+            job = stack.enter_context(Job(1, data))  # dropped unless submitted
+            for h in handles:
+                with Syncobj.lookup_handle(file, h) as s:
+                    fence = s.fence()
+                if fence is None:  # as drm_syncobj_find_fence() without WAIT_FOR_SUBMIT
+                    raise Error(code.EINVAL, f"in-syncobj {h} has no fence")
+                with fence:
+                    job.add_dependency(fence.deref())
+            # Lock every object, reserve a fence slot in each, then submit and
+            # publish the job's fence in the reservations (implicit sync:
+            # what a dma-buf importer waits for).
+            ex = stack.enter_context(drm_exec.Exec())
+            ex.until_all_locked(lambda ex: [ex.prepare_obj(o, 1) for o in objs])
+            done = stack.enter_context(file.inner().jq.submit_job(job))
+            ex.add_fence(objs[0], done.deref(), Usage.WRITE)
+            for o in objs[1:]:
+                ex.add_fence(o, done.deref(), Usage.READ)
             if out is not None:
-                out.close()
+                out.replace_fence(done.deref())
         return 0
 
 
