@@ -100,6 +100,8 @@ def test_the_libdrm_client_through_the_bridge(render: str, tmp_path: pathlib.Pat
         assert b.fuse
         out = real(b, str(TOOL)).stdout
         assert "client(C): mmap(B): zeros, 4096 x 0xa5, zeros" in out
+        assert out.rstrip().endswith("client(C): all checks passed")
+        out = real(b, str(TOOL), "misuse").stdout
         assert "client(C): drmSyncobjWait(s3, 10 ms, WAIT_FOR_SUBMIT): ETIME" in out
         assert "client(C): SUBMIT with a bad in_syncobjs pointer: EFAULT" in out
         assert out.rstrip().endswith("client(C): all checks passed")

@@ -8,8 +8,8 @@
  *
  *   tinyrender-client           the session: two objects, FILL then COPY
  *                               chained by syncobjs, drmSyncobjWait, mmap
- *                               and check the bytes; misuse answered with
- *                               the kernel's errnos
+ *                               and check the bytes
+ *   tinyrender-client misuse    misuse answered with the kernel's errnos
  *   tinyrender-client prime     PRIME in one process: export an object
  *                               (drmPrimeHandleToFD), import it back
  *                               (drmPrimeFDToHandle: the same handle), a job
@@ -113,9 +113,8 @@ static int all_bytes(const unsigned char *p, size_t n, unsigned char v)
 static int session(int fd)
 {
 	drmVersionPtr v = drmGetVersion(fd);
-	uint32_t a, b, s1, s2, s3;
+	uint32_t a, b, s1, s2;
 	unsigned char *m;
-	int ret;
 
 	check(v && !strcmp(v->name, "tinyrender"), "tinyrender", "drmGetVersion");
 	drmFreeVersion(v);
@@ -132,8 +131,18 @@ static int session(int fd)
 	      all_bytes(m + 8192, 4096, 0), "zeros, 4096 x 0xa5, zeros", "mmap(B)");
 	if (m)
 		munmap(m, SIZE);
+	drmSyncobjDestroy(fd, s1);
+	drmSyncobjDestroy(fd, s2);
+	return 0;
+}
 
-	/* Misuse: the kernel's answers, and the client goes on. */
+/* Misuse: the kernel's answers, and the client goes on. */
+static int misuse(int fd)
+{
+	uint32_t a, s3;
+	int ret;
+
+	check(!bo_create(fd, &a), "ok", "BO_CREATE(A)");
 	check(!drmSyncobjCreate(fd, 0, &s3), "ok", "drmSyncobjCreate(s3, never signalled)");
 	ret = wait_one(fd, s3, 10000000, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT);
 	check(ret == -ETIME, "ETIME", "drmSyncobjWait(s3, 10 ms, WAIT_FOR_SUBMIT)");
@@ -151,8 +160,6 @@ static int session(int fd)
 		ret = drmIoctl(fd, DRM_IOCTL_TINYRENDER_SUBMIT, &s) ? -errno : 0;
 		check(ret == -EFAULT, "EFAULT", "SUBMIT with a bad in_syncobjs pointer");
 	}
-	drmSyncobjDestroy(fd, s1);
-	drmSyncobjDestroy(fd, s2);
 	drmSyncobjDestroy(fd, s3);
 	return 0;
 }
@@ -330,6 +337,8 @@ int main(int argc, char **argv)
 	printf("client(C): open %s\n", NODE);
 	if (!strcmp(mode, "session"))
 		session(fd);
+	else if (!strcmp(mode, "misuse"))
+		misuse(fd);
 	else if (!strcmp(mode, "prime"))
 		prime(fd);
 	else if (!strcmp(mode, "prime2"))
@@ -337,7 +346,7 @@ int main(int argc, char **argv)
 	else if (!strcmp(mode, "loop") && argc > 2)
 		loop(fd, atoi(argv[2]));
 	else {
-		printf("usage: %s [session|prime|prime2|loop N]\n", argv[0]);
+		printf("usage: %s [session|misuse|prime|prime2|loop N]\n", argv[0]);
 		return 2;
 	}
 	close(fd);
