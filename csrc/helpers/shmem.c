@@ -190,10 +190,3 @@ bool pfl_drm_gem_shmem_map_wc(struct drm_gem_object *obj)
 {
 	return to_drm_gem_shmem_obj(obj)->map_wc;
 }
-
-/* Whether user accesses of the mapping fault through vm_ops->fault (shmem,
- * and dma-buf mappings of shmem objects): then pfl_vma_rw() serves them. */
-bool pfl_vma_faults(struct vm_area_struct *vma)
-{
-	return vma->vm_ops && vma->vm_ops->fault;
-}
