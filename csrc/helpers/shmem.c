@@ -190,5 +190,3 @@ bool pfl_drm_gem_shmem_map_wc(struct drm_gem_object *obj)
 {
 	return to_drm_gem_shmem_obj(obj)->map_wc;
 }
-
-/* pfl_vma_faults() is the runtime's (csrc/runtime/vfs.c). */

@@ -44,7 +44,7 @@ from typing import Any
 
 import mfusepy
 
-from pyforlinux._bindings import ffi, lib
+from pyforlinux._bindings import lib
 from pyforlinux._owner import NoCopy
 from pyforlinux.cred import Credential
 from pyforlinux.devnode import fds
@@ -109,26 +109,18 @@ class RuntimeFile:
         # FUSE open, through which this read or write came, exists).
         vma = from_err_ptr(lib.pfl_drm_mmap(self.filp, 0, self.size,
                                             0 if data is None else 1))
-        if not lib.pfl_vma_faults(vma):
-            # The object's own accessors (a Python GEM object): gem.Mapping.
-            try:
-                mapping = gem.Mapping(vma, self.size)
-            except BaseException:
-                lib.pfl_drm_munmap(vma)
-                raise
-            with mapping as m:
-                if data is not None:
-                    m.write(offset, data[:n])
-                    return b""
-                return m.read(offset, n)
+        # One accessor for both kinds of object: gem.Mapping faults through
+        # vm_ops->fault (shmem) or uses the object's own accessors.
         try:
-            buf = ffi.new("char[]", data[:n] if data is not None else n)
-            ret = int(lib.pfl_vma_rw(vma, offset, buf, n, 1 if data is not None else 0))
-            if ret < 0:
-                raise Error(-ret, f"access to {self.name} at {offset}")
-            return b"" if data is not None else bytes(ffi.buffer(buf, n))
-        finally:
+            mapping = gem.Mapping(vma, self.size)
+        except BaseException:
             lib.pfl_drm_munmap(vma)
+            raise
+        with mapping as m:
+            if data is not None:
+                m.write(offset, data[:n])
+                return b""
+            return m.read(offset, n)
 
 
 class _Open:

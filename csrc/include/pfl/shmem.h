@@ -17,5 +17,4 @@ struct sg_table *pfl_drm_gem_shmem_get_pages_sgt(struct drm_gem_object *obj);
 unsigned int pfl_drm_gem_shmem_vmap_use_count(struct drm_gem_object *obj);
 unsigned int pfl_drm_gem_shmem_pages_use_count(struct drm_gem_object *obj);
 bool pfl_drm_gem_shmem_map_wc(struct drm_gem_object *obj);
-bool pfl_vma_faults(struct vm_area_struct *vma);
 #endif
