@@ -182,3 +182,35 @@ def test_a_job_is_submitted_once_and_its_data_dropped_when_done(rec: Recorder) -
     unsubmitted: Job[str] = Job(1, Data("never"))
     unsubmitted.close()
     assert dropped == ["d", "never"]
+
+
+def test_the_queue_refuses_to_wait_for_itself_and_bad_arguments() -> None:
+    seen: list[int] = []
+    holder: list[Jobqueue[None]] = []
+
+    def run_job(job: Job[None]) -> None:
+        for call in (holder[0].close, lambda: holder[0].drain(LONG)):
+            try:
+                call()
+            except Error as e:
+                seen.append(e.errno or 0)
+
+    with Jobqueue("self", 2, run_job) as jq:
+        holder.append(jq)
+        done = jq.submit_job(Job(1, None))
+        assert done.deref().wait(LONG) and done.deref().error == 0
+        done.close()
+        assert seen == [code.EDEADLK, code.EDEADLK]
+    for args, kw in [((0, rec_none), {}), ((2**32, rec_none), {}), ((2, 5), {}),
+                     ((2, rec_none), {"timeout": Delta.ZERO}),
+                     ((2, rec_none), {"timeout": 5})]:
+        with pytest.raises(Error) as e:
+            Jobqueue("bad", *args, **kw)
+        assert e.value.errno == code.EINVAL, (args, kw)
+    for cost in (-1, 2**32, 1.5):
+        with pytest.raises(Error):
+            Job(cost, None)
+
+
+def rec_none(job: Job[Any]) -> None:
+    return None
