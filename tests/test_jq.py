@@ -214,3 +214,31 @@ def test_the_queue_refuses_to_wait_for_itself_and_bad_arguments() -> None:
 
 def rec_none(job: Job[Any]) -> None:
     return None
+
+
+def test_two_threads_submitting_one_job_queue_it_once(rec: Recorder) -> None:
+    from tests.threads import run_in_thread
+
+    with Jobqueue("race", 8, rec.run_job) as jq:
+        for i in range(20):
+            job: Job[str] = Job(1, f"r{i}")
+            results: list[Any] = []
+            go = threading.Barrier(2)
+
+            def submit_it(job: Job[str] = job, results: list[Any] = results,
+                          go: threading.Barrier = go) -> None:
+                go.wait(10)
+                try:
+                    results.append(jq.submit_job(job))
+                except Error as e:
+                    results.append(e.errno)
+
+            t = threading.Thread(target=submit_it)
+            t.start()
+            run_in_thread(submit_it)
+            t.join(30)
+            fences = [r for r in results if isinstance(r, ARef)]
+            assert len(fences) == 1 and results.count(code.EINVAL) == 1, results
+            fences[0].close()
+        assert jq.drain(LONG)
+        assert rec.ran == [f"r{i}" for i in range(20)]

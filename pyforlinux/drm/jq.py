@@ -89,6 +89,7 @@ __all__ = ["Job", "Jobqueue"]
 T = TypeVar("T")
 
 _NEW: Final = "new"
+_SUBMITTING: Final = "being submitted"
 _QUEUED: Final = "queued"
 _RUNNING: Final = "running"
 _FINISHING: Final = "finishing"
@@ -121,7 +122,7 @@ class Job(NoCopy, Generic[T]):
     """
 
     __slots__ = ("__weakref__", "_cost", "_data", "_deps", "_done", "_fin", "_hw", "_hw_reg",
-                 "_hw_signalled", "_regs", "_state", "_tdr")
+                 "_hw_signalled", "_lock", "_regs", "_state", "_tdr")
 
     def __init__(self, cost: int, data: T) -> None:
         self._cost = arg_int(cost, "a job's cost", 0, _U32_MAX)
@@ -134,6 +135,7 @@ class Job(NoCopy, Generic[T]):
         self._hw_reg: FenceCbRegistration[Any] | None = None
         self._hw_signalled = False
         self._tdr: _Timeout | None = None
+        self._lock = threading.Lock()  # the state while new: one submitter, no late dependency
         self._fin = leak_finalizer(self, "jq.Job (never submitted or closed)")
 
     @classmethod
@@ -155,8 +157,9 @@ class Job(NoCopy, Generic[T]):
 
     @property
     def state(self) -> str:
-        """``new``, ``queued``, ``running``, ``finishing`` (its fence is being
-        signalled), ``done`` or ``closed`` (dropped unsubmitted)."""
+        """``new``, ``being submitted``, ``queued``, ``running``, ``finishing``
+        (its fence is being signalled), ``done`` or ``closed`` (dropped
+        unsubmitted)."""
         return self._state
 
     def add_dependency(self, fence: Fence) -> None:
@@ -170,9 +173,10 @@ class Job(NoCopy, Generic[T]):
         """
         if not isinstance(fence, Fence):
             raise Error(code.EINVAL, f"a dependency is a Fence, not {type(fence).__name__}")
-        if self._state != _NEW:
-            raise Error(code.EINVAL, f"Job.add_dependency: the job is {self._state}")
-        self._deps.append(ARef.new(fence))
+        with self._lock:
+            if self._state != _NEW:
+                raise Error(code.EINVAL, f"Job.add_dependency: the job is {self._state}")
+            self._deps.append(ARef.new(fence))
 
     def dependencies(self) -> int:
         """How many dependencies were added."""
@@ -183,9 +187,10 @@ class Job(NoCopy, Generic[T]):
 
         No-op once submitted (the queue owns it) or dropped.
         """
-        if self._state != _NEW:
-            return
-        self._state = _CLOSED
+        with self._lock:
+            if self._state != _NEW:
+                return
+            self._state = _CLOSED
         self._fin.detach()
         self._release()
 
@@ -353,11 +358,21 @@ class Jobqueue(NoCopy, Generic[T]):
         """
         if not isinstance(job, Job):
             raise Error(code.EINVAL, f"submit_job takes a jq.Job, not {type(job).__name__}")
-        if job._state != _NEW:
-            raise Error(code.EINVAL, f"submit_job: the job is already {job._state}")
         if job._cost > self._capacity:
             raise Error(code.EINVAL, f"a job costing {job._cost} credits never fits a queue "
                                      f"of {self._capacity}")
+        with job._lock:  # claimed: a second submit or a late dependency is EINVAL
+            if job._state != _NEW:
+                raise Error(code.EINVAL, f"submit_job: the job is already {job._state}")
+            job._state = _SUBMITTING
+        try:
+            return self._submit_claimed(job)
+        except BaseException:
+            with job._lock:
+                job._state = _NEW  # the caller's again, unchanged
+            raise
+
+    def _submit_claimed(self, job: Job[T]) -> ARef[Fence]:
         if self._revoked:
             raise Error(code.ENODEV, f"job queue {self._name!r} was closed (device gone)")
         allocation = self._ctx.new_fence_allocation(None)
