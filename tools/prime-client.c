@@ -29,6 +29,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <linux/dma-buf.h>
+#include <linux/sync_file.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -148,6 +149,41 @@ static pid_t fork_with_socket(int sv[2])
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
 		return -1;
 	return fork();
+}
+
+/* The dma-buf's fences as a sync_file fd, merged, and imported back. */
+static int sync_files(int dfd)
+{
+	struct dma_buf_export_sync_file xs = { .flags = DMA_BUF_SYNC_RW, .fd = -1 };
+	struct sync_file_info info = { 0 };
+	int bad = 0, pipefd[2];
+
+	if (ioctl(dfd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &xs))
+		return fail("DMA_BUF_IOCTL_EXPORT_SYNC_FILE");
+	struct sync_merge_data merge = { .name = "merged", .fd2 = xs.fd, .fence = -1 };
+	if (ioctl(xs.fd, SYNC_IOC_MERGE, &merge))
+		return fail("SYNC_IOC_MERGE");
+	if (ioctl(merge.fence, SYNC_IOC_FILE_INFO, &info))
+		return fail("SYNC_IOC_FILE_INFO");
+	struct dma_buf_import_sync_file is = { .flags = DMA_BUF_SYNC_WRITE, .fd = merge.fence };
+	int ir = ioctl(dfd, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &is);
+	printf("prime(exporter): EXPORT_SYNC_FILE -> fd %d (%s); SYNC_IOC_MERGE -> fd %d: "
+	       "\"%s\", status %d; IMPORT_SYNC_FILE -> %s\n", xs.fd,
+	       fcntl(xs.fd, F_GETFD) & FD_CLOEXEC ? "cloexec" : "NO CLOEXEC", merge.fence,
+	       info.name, info.status, ir ? strerror(errno) : "0");
+	bad |= ir || info.status != 1 || strcmp(info.name, "merged");
+	if (pipe(pipefd))
+		return fail("pipe");
+	is.fd = pipefd[0];
+	errno = 0;
+	int pr = ioctl(dfd, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &is), perr = errno;
+	printf("prime(exporter): IMPORT_SYNC_FILE(a pipe) -> %s\n", pr ? strerror(perr) : "0");
+	bad |= !pr || perr != EINVAL;
+	close(pipefd[0]);
+	close(pipefd[1]);
+	close(merge.fence);
+	close(xs.fd);
+	return bad;
 }
 
 static int importer(int sock)
@@ -316,12 +352,7 @@ int main(int argc, char **argv)
 	printf("prime(exporter): DMA_BUF_IOCTL_SYNC -> %s; with bad flags -> %s\n",
 	       sr ? strerror(errno) : "0", sbad ? strerror(serr) : "0");
 	bad |= sr || !sbad || serr != EINVAL;
-	/* An fd-making ioctl of the dma-buf itself is not bridged (a clear errno). */
-	struct dma_buf_export_sync_file xs = { .flags = DMA_BUF_SYNC_RW, .fd = -1 };
-	errno = 0;
-	int xr = ioctl(dfd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &xs), xerr = errno;
-	printf("prime(exporter): DMA_BUF_IOCTL_EXPORT_SYNC_FILE -> %s\n", xr ? strerror(xerr) : "0");
-	bad |= !xr || xerr != EOPNOTSUPP;
+	bad |= sync_files(dfd);
 	uint32_t again;
 	if (drmPrimeFDToHandle(fd, dfd, &again))
 		return fail("drmPrimeFDToHandle of its own export");
