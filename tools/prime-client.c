@@ -123,6 +123,18 @@ static int wait_byte(int sock)
 	return read(sock, &c, 1) == 1 ? 0 : -1;
 }
 
+/* Store a pattern through mapping w, write it back (msync), unmap; then a
+ * fresh mapping of the object through the DRM file fd (clean pages dropped). */
+static unsigned char *store_and_remap(unsigned char *w, int seed, int fd, uint32_t h)
+{
+	fill(w, seed);
+	if (msync(w, SIZE, MS_SYNC))
+		return MAP_FAILED;
+	munmap(w, SIZE);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	return map_handle(fd, h);
+}
+
 /* Importing a pipe's fd must fail with EINVAL (not a dma-buf / syncobj file). */
 static int pipe_import_refused(int fd, int (*import)(int, int, uint32_t *), const char *name)
 {
@@ -208,14 +220,9 @@ static int importer(int sock)
 	if (write(sock, "m", 1) != 1 || wait_byte(sock))
 		return fail("wait for the exporter to close");
 	/* The exporter's DRM file, handle, mapping and dma-buf fd are gone. */
-	fill(p, 2);
-	if (msync(p, SIZE, MS_SYNC))
-		return fail("msync");
-	munmap(p, SIZE);
-	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-	p = map_handle(fd, h);
+	p = store_and_remap(p, 2, fd, h);
 	if (p == MAP_FAILED)
-		return fail("map again");
+		return fail("store, msync, map again");
 	/* The exporter's mapping filled the dma-buf file's page cache (shared by
 	 * every descriptor of it): drop those clean pages, as for a node. */
 	posix_fadvise(dfd, 0, 0, POSIX_FADV_DONTNEED);
@@ -231,14 +238,9 @@ static int importer(int sock)
 	q = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, dfd, 0);
 	if (q == MAP_FAILED)
 		return fail("mmap the dma-buf fd writable");
-	fill(q, 3);
-	if (msync(q, SIZE, MS_SYNC))
-		return fail("msync the dma-buf mapping");
-	munmap(q, SIZE);
-	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-	p = map_handle(fd, h);
+	p = store_and_remap(q, 3, fd, h);
 	if (p == MAP_FAILED)
-		return fail("map again");
+		return fail("store through the dma-buf, msync, map the node");
 	printf("prime(importer): wrote through the dma-buf fd, read through the node: %s\n",
 	       check(p, 3) ? "ok" : "MISMATCH");
 	bad |= !check(p, 3);
