@@ -243,10 +243,11 @@ class _ThreadEnd:
         self.ident = ident
         self.pid = os.getpid()
 
-    def __del__(self) -> None:
+    def __del__(self, _getpid: Callable[[], int] = os.getpid) -> None:
         ident = self.ident
         ident.alive = False
-        if _exiting or os.getpid() != self.pid:
+        # (_exiting is None once interpreter teardown cleared this module)
+        if _exiting is not False or _getpid() != self.pid:
             return  # interpreter exit, or a fork child dropping other threads' state
         guards = [g for r in list(ident.held.values()) if (g := r()) is not None]
         guards += ident.deferred
@@ -264,6 +265,10 @@ class _ThreadEnd:
 
 
 _tls = threading.local()
+#: The thread-local storage of :func:`task_identity`: ``TASK_TLS.ident`` is
+#: the calling thread's identity once made (an attribute read: cheaper than
+#: the call, for the owner checks of guards on every use).
+TASK_TLS: Final = _tls
 _identities: weakref.WeakSet[TaskIdentity] = weakref.WeakSet()
 
 

@@ -265,35 +265,46 @@ def acquire_site() -> str:
     return _format_site(caller_frame())
 
 
-# acquire_site_bytes(): call chain -> (site, the chain's code objects).
+# acquire_site_bytes(): the chain's (id(code), f_lasti) x 3 -> (site, its code
+# objects). The entry keeps the code objects alive, so an id in a key can
+# never be recycled by another code object while the entry exists.
 _site_cache: dict[tuple[int, ...], tuple[bytes, tuple[Any, ...]]] = {}
 _SITE_CACHE_MAX: Final = 4096
 
 
-def acquire_site_bytes() -> bytes:
+def acquire_site_bytes(depth: int = 1) -> bytes:
     """:func:`acquire_site`, UTF-8 encoded, formatted once per call chain.
 
-    Every safe-layer acquisition names its site; formatting it (line
-    numbers, strings) cost more than taking the lock. The three frames'
-    code objects and instruction offsets determine the site, so it is
-    cached under them (the code objects are kept and compared, so a
-    recycled ``id`` cannot alias another chain).
+    ``depth`` is where the search for the user's frame starts (1: the
+    caller; a sync-layer caller that knows its depth passes it, saving the
+    walk). Every safe-layer acquisition names its site; formatting it
+    (line numbers, strings) cost more than taking the lock. The three
+    frames' code objects and instruction offsets determine the site, so it
+    is cached under them.
     """
-    f: FrameType | None = sys._getframe(1)
+    try:
+        f: FrameType | None = sys._getframe(depth)
+    except ValueError:
+        return b""
     while f is not None and f.f_code.co_filename.startswith(_SYNC_DIR):
         f = f.f_back
     if f is None:
         return b""
     g = f.f_back
-    h = g.f_back if g is not None else None
-    codes = (f.f_code, g.f_code if g else None, h.f_code if h else None)
-    key = (id(codes[0]), f.f_lasti, id(codes[1]), g.f_lasti if g else -1,
-           id(codes[2]), h.f_lasti if h else -1)
+    if g is None:
+        key: tuple[int, ...] = (id(f.f_code), f.f_lasti)
+    else:
+        h = g.f_back
+        if h is None:
+            key = (id(f.f_code), f.f_lasti, id(g.f_code), g.f_lasti)
+        else:
+            key = (id(f.f_code), f.f_lasti, id(g.f_code), g.f_lasti, id(h.f_code), h.f_lasti)
     hit = _site_cache.get(key)
-    if hit is not None and hit[1] == codes:
+    if hit is not None:
         return hit[0]
     site = _format_site(f).encode()
     if len(_site_cache) < _SITE_CACHE_MAX:
+        codes = (f.f_code, g.f_code if g else None, g.f_back.f_code if g and g.f_back else None)
         _site_cache[key] = (site, codes)
     return site
 

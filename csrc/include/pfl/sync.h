@@ -20,6 +20,19 @@ struct wait_queue_entry;
 unsigned long pfl_lockdep_thread_count(int kind);
 size_t pfl_lockdep_thread_last_report(char *buf, size_t size);
 
+/* runtime/lock.c: the safe layer's acquisition in one call (flags and
+ * results below; see the comment there). */
+#define PFL_SYNC_TRYLOCK 1
+#define PFL_SYNC_STRICT 2
+enum pfl_sync_take {
+	PFL_SYNC_RECURSIVE = 1,	/* the task already holds it */
+	PFL_SYNC_ORPHANED = 2,	/* held by a thread of the parent (fork child) */
+	PFL_SYNC_BUSY = 3,	/* trylock: not free */
+	PFL_SYNC_REPORTED = 4,	/* strict: this acquisition made a report */
+};
+int pfl_sync_mutex_take(struct mutex *lock, const char *ctx, int flags);
+int pfl_sync_spin_take(struct spinlock *lock, const char *ctx, int flags);
+
 /* helpers/sync.c: a lock class key's name (set before any lock uses it). */
 struct lock_class_key;
 void pfl_sync_key_set_name(struct lock_class_key *key, const char *name);

@@ -15,6 +15,7 @@ Rust: rust/kernel/sync/lock/spinlock.rs
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
 from pyforlinux._bindings import ffi, lib
@@ -33,6 +34,9 @@ class SpinLockBackend(Backend):
     STATE_TYPE: ClassVar[str] = "spinlock_t"
     SLEEPING: ClassVar[bool] = False
     KIND: ClassVar[str] = "SpinLock"
+    #: The checked acquisition in one C call (see ``Backend.take``); a cffi
+    #: builtin, so the class attribute is the C function itself.
+    take: ClassVar[Callable[[Any, bytes, int], int]] = lib.pfl_sync_spin_take
 
     @staticmethod
     def init(ptr: Any, name: Any, key: Any) -> None:
