@@ -221,3 +221,14 @@ int pfl_sync_spin_take(spinlock_t *lock, const char *ctx, int flags)
 {
 	return sync_take(&lock->dep_map, lock, 0, ctx, flags);
 }
+
+/* The guard's release (guard state () built in): mutex_unlock/spin_unlock. */
+void pfl_sync_mutex_release(struct mutex *lock)
+{
+	pfl_mutex_unlock(lock, 0);
+}
+
+void pfl_sync_spin_release(spinlock_t *lock)
+{
+	pfl_spin_unlock(lock, 0);
+}

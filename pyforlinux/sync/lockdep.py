@@ -265,10 +265,11 @@ def acquire_site() -> str:
     return _format_site(caller_frame())
 
 
-# acquire_site_bytes(): the chain's (id(code), f_lasti) x 3 -> (site, its code
-# objects). The entry keeps the code objects alive, so an id in a key can
-# never be recycled by another code object while the entry exists.
-_site_cache: dict[tuple[int, ...], tuple[bytes, tuple[Any, ...]]] = {}
+# acquire_site_bytes(): the chain's f_lasti x 3 -> (site, the chain's code
+# objects). A hit must also have the same code objects (compared with
+# ``is``; the entry keeps them alive, so none can be recycled), else the
+# entry is replaced: two chains with equal offsets share a slot.
+_site_cache: dict[tuple[int, ...], tuple[bytes, Any, Any, Any]] = {}
 _SITE_CACHE_MAX: Final = 4096
 
 
@@ -291,21 +292,15 @@ def acquire_site_bytes(depth: int = 1) -> bytes:
     if f is None:
         return b""
     g = f.f_back
-    if g is None:
-        key: tuple[int, ...] = (id(f.f_code), f.f_lasti)
-    else:
-        h = g.f_back
-        if h is None:
-            key = (id(f.f_code), f.f_lasti, id(g.f_code), g.f_lasti)
-        else:
-            key = (id(f.f_code), f.f_lasti, id(g.f_code), g.f_lasti, id(h.f_code), h.f_lasti)
+    h = g.f_back if g is not None else None
+    fc, gc, hc = f.f_code, g.f_code if g else None, h.f_code if h else None
+    key = (f.f_lasti, g.f_lasti if g else -1, h.f_lasti if h else -1)
     hit = _site_cache.get(key)
-    if hit is not None:
+    if hit is not None and hit[1] is fc and hit[2] is gc and hit[3] is hc:
         return hit[0]
     site = _format_site(f).encode()
-    if len(_site_cache) < _SITE_CACHE_MAX:
-        codes = (f.f_code, g.f_code if g else None, g.f_back.f_code if g and g.f_back else None)
-        _site_cache[key] = (site, codes)
+    if hit is not None or len(_site_cache) < _SITE_CACHE_MAX:
+        _site_cache[key] = (site, fc, gc, hc)
     return site
 
 

@@ -32,6 +32,8 @@ enum pfl_sync_take {
 };
 int pfl_sync_mutex_take(struct mutex *lock, const char *ctx, int flags);
 int pfl_sync_spin_take(struct spinlock *lock, const char *ctx, int flags);
+void pfl_sync_mutex_release(struct mutex *lock);
+void pfl_sync_spin_release(struct spinlock *lock);
 
 /* helpers/sync.c: a lock class key's name (set before any lock uses it). */
 struct lock_class_key;

@@ -106,6 +106,10 @@ class Backend(Protocol):
     #: names the Python site for the validator. 0 when taken, else a
     #: ``PFL_SYNC_*`` refusal (nothing held).
     take: ClassVar[Callable[[Any, bytes, int], int]]
+    #: ``release(ptr)``: the C unlock a guard's release makes
+    #: (``mutex_unlock``/``spin_unlock``), called directly; it has the
+    #: backends' guard state ``()`` built in.
+    release: ClassVar[Callable[[Any], None]]
 
     @staticmethod
     def unlock(ptr: Any, guard_state: Any) -> None:
@@ -456,7 +460,7 @@ class Guard(ThreadBoundGuard, Generic[T, B]):
     def _release(self) -> None:
         lock = self._lock
         if not self._unlocked:  # (ended inside do_unlocked(): nothing is held)
-            lock._backend.unlock(self._ptr, self._state)
+            lock._backend.release(self._ptr)
         lock._users -= 1  # lock._leave(), inline: once per lock
 
     @property

@@ -39,8 +39,10 @@ class MutexBackend(Backend):
     STATE_TYPE: ClassVar[str] = "struct mutex"
     SLEEPING: ClassVar[bool] = True
     KIND: ClassVar[str] = "Mutex"
-    #: The checked acquisition in one C call (see ``Backend.take``); a cffi
-    #: builtin, so the class attribute is the C function itself.
+    #: The checked acquisition in one C call and the guard's release (see
+    #: ``Backend.take``/``release``): cffi builtins, so the class attributes
+    #: are the C functions themselves.
+    release: ClassVar[Callable[[Any], None]] = lib.pfl_sync_mutex_release
     take: ClassVar[Callable[[Any, bytes, int], int]] = lib.pfl_sync_mutex_take
 
     @staticmethod

@@ -34,8 +34,10 @@ class SpinLockBackend(Backend):
     STATE_TYPE: ClassVar[str] = "spinlock_t"
     SLEEPING: ClassVar[bool] = False
     KIND: ClassVar[str] = "SpinLock"
-    #: The checked acquisition in one C call (see ``Backend.take``); a cffi
-    #: builtin, so the class attribute is the C function itself.
+    #: The checked acquisition in one C call and the guard's release (see
+    #: ``Backend.take``/``release``): cffi builtins, so the class attributes
+    #: are the C functions themselves.
+    release: ClassVar[Callable[[Any], None]] = lib.pfl_sync_spin_release
     take: ClassVar[Callable[[Any, bytes, int], int]] = lib.pfl_sync_spin_take
 
     @staticmethod
