@@ -24,6 +24,7 @@
 int pfl_lock_release_check(struct lockdep_map *map, unsigned long ip);
 void pfl_lockdep_set_next_subclass(int subclass);
 void pfl_lockdep_set_acquire_context(const char *ctx);
+void pfl_lockdep_set_py_site(unsigned long frame, unsigned long code, int lasti);
 
 void pfl_spin_lock_init(spinlock_t *lock, const char *name, struct lock_class_key *key)
 {
@@ -155,7 +156,10 @@ int atomic_dec_and_mutex_lock(atomic_t *cnt, struct mutex *lock)
  *    inversion, recursion or might_sleep report, either in a validation
  *    pass before blocking (nothing taken), or while taking the lock (it is
  *    released again).
- * ctx is the Python acquisition site (the validator's context), or NULL.
+ * (frame, code, lasti) is the Python acquisition site, by reference (the
+ * frame's and its code object's addresses and the instruction offset):
+ * the validator formats it only if a report or a new dependency edge needs
+ * it (runtime/lockdep.c, pfl_lockdep_set_py_site()).
  */
 static unsigned long strict_reports(void)
 {
@@ -165,7 +169,7 @@ static unsigned long strict_reports(void)
 }
 
 static int sync_take(struct lockdep_map *map, void *lock, int sleeping,
-		     const char *ctx, int flags)
+		     unsigned long frame, unsigned long code, int lasti, int flags)
 {
 	struct task_struct *t = pfl_current();
 	struct task_struct *o = READ_ONCE(map->owner);
@@ -177,7 +181,7 @@ static int sync_take(struct lockdep_map *map, void *lock, int sleeping,
 	if (o && o->tgid != getpid())
 		return (flags & PFL_SYNC_TRYLOCK) ? PFL_SYNC_BUSY : PFL_SYNC_ORPHANED;
 	if (flags & PFL_SYNC_TRYLOCK) {
-		pfl_lockdep_set_acquire_context(ctx);
+		pfl_lockdep_set_py_site(frame, code, lasti);
 		taken = sleeping ? pfl_mutex_trylock(lock, 0) : pfl_spin_trylock(lock, 0);
 		if (!taken)
 			pfl_lockdep_set_acquire_context(NULL);
@@ -189,14 +193,14 @@ static int sync_take(struct lockdep_map *map, void *lock, int sleeping,
 		 * the task does not hold the lock (checked above), so this
 		 * cannot BUG, and no lock state changes. */
 		before = strict_reports();
-		pfl_lockdep_set_acquire_context(ctx);
+		pfl_lockdep_set_py_site(frame, code, lasti);
 		pfl_lock_acquire(map, 0, sleeping, 0);
 		if (strict_reports() != before) {
 			pfl_lockdep_set_acquire_context(NULL);
 			return PFL_SYNC_REPORTED;
 		}
 	}
-	pfl_lockdep_set_acquire_context(ctx);
+	pfl_lockdep_set_py_site(frame, code, lasti);
 	if (sleeping)
 		pfl_mutex_lock(lock, 0, 0);
 	else
@@ -212,14 +216,16 @@ static int sync_take(struct lockdep_map *map, void *lock, int sleeping,
 	return 0;
 }
 
-int pfl_sync_mutex_take(struct mutex *lock, const char *ctx, int flags)
+int pfl_sync_mutex_take(struct mutex *lock, unsigned long frame, unsigned long code, int lasti,
+			int flags)
 {
-	return sync_take(&lock->dep_map, lock, 1, ctx, flags);
+	return sync_take(&lock->dep_map, lock, 1, frame, code, lasti, flags);
 }
 
-int pfl_sync_spin_take(spinlock_t *lock, const char *ctx, int flags)
+int pfl_sync_spin_take(spinlock_t *lock, unsigned long frame, unsigned long code, int lasti,
+		       int flags)
 {
-	return sync_take(&lock->dep_map, lock, 0, ctx, flags);
+	return sync_take(&lock->dep_map, lock, 0, frame, code, lasti, flags);
 }
 
 /* The guard's release (guard state () built in): mutex_unlock/spin_unlock. */

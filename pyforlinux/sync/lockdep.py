@@ -304,12 +304,23 @@ def acquire_site_bytes(depth: int = 1) -> bytes:
     return site
 
 
-def _format_site(f: FrameType | None) -> str:
+def _line_at(code: Any, lasti: int) -> int:
+    """The source line of the instruction at byte offset ``lasti`` of ``code``."""
+    for start, end, line in code.co_lines():
+        if start <= lasti < end and line is not None:
+            return int(line)
+    return int(code.co_firstlineno)
+
+
+def _format_site(f: FrameType | None, lasti: int = -1) -> str:
+    """The site text of frame ``f`` (at instruction ``lasti`` if given, else
+    where it is now) and up to two callers."""
     parts: list[str] = []
     size = 0
     while f is not None and len(parts) < 3:
         code = f.f_code
-        part = f"{_basename(code.co_filename)}:{f.f_lineno} in {code.co_name}"
+        line = _line_at(code, lasti) if lasti >= 0 and not parts else f.f_lineno
+        part = f"{_basename(code.co_filename)}:{line} in {code.co_name}"
         size += len(part) + (3 if parts else 0)
         if size > _CTX_LEN and parts:
             break
@@ -319,6 +330,44 @@ def _format_site(f: FrameType | None) -> str:
     if len(site.encode()) > _CTX_LEN:  # non-ASCII names
         site = site.encode()[:_CTX_LEN].decode(errors="ignore")
     return site
+
+
+def user_frame(depth: int) -> FrameType | None:
+    """The first frame outside pyforlinux/sync, from ``sys._getframe(depth + 1)`` out."""
+    try:
+        f: FrameType | None = sys._getframe(depth + 1)
+    except ValueError:
+        return None
+    while f is not None and f.f_code.co_filename.startswith(_SYNC_DIR):
+        f = f.f_back
+    return f
+
+
+@ffi.def_extern()  # type: ignore[untyped-decorator]
+def pfl_lockdep_py_site(frame: int, code_id: int, lasti: int, buf: Any, size: int) -> None:
+    """The validator's hook (C -> Python): the text of a site named by reference.
+
+    Called by ``csrc/runtime/lockdep.c`` on the thread that acquired (or
+    holds) the lock, only when a report or a new dependency edge needs the
+    text. The frame is found on this thread's stack by its identity and its
+    code object's: while the lock is held the acquiring frame is still
+    running (or it handed the guard out, and then only its line is known).
+    """
+    try:
+        f: FrameType | None = sys._getframe(1)
+        while f is not None and not (id(f) == frame and id(f.f_code) == code_id):
+            f = f.f_back
+        if f is not None:
+            site = _format_site(f, lasti)
+        else:  # the frame returned, holding the lock: not on the stack any more
+            site = "(a frame that has returned)"
+        raw = site.encode()[: size - 1]
+        ffi.memmove(buf, raw + b"\0", len(raw) + 1)
+    except BaseException:  # pragma: no cover - never raise into C
+        pass
+
+
+lib.pfl_lockdep_set_site_hook(lib.pfl_lockdep_py_site)
 
 
 def caller_name() -> str:

@@ -16,6 +16,12 @@ struct spinlock;
 struct wait_queue_head;
 struct wait_queue_entry;
 
+/* runtime/lockdep.c: a Python acquisition site by reference (frame, code
+ * object, instruction offset), formatted by the hook only when needed. */
+void pfl_lockdep_set_py_site(unsigned long frame, unsigned long code, int lasti);
+void pfl_lockdep_set_site_hook(void (*fn)(unsigned long frame, unsigned long code,
+					  int lasti, char *buf, size_t size));
+
 /* runtime/lockdep.c: reports made by the calling thread only. */
 unsigned long pfl_lockdep_thread_count(int kind);
 size_t pfl_lockdep_thread_last_report(char *buf, size_t size);
@@ -30,8 +36,10 @@ enum pfl_sync_take {
 	PFL_SYNC_BUSY = 3,	/* trylock: not free */
 	PFL_SYNC_REPORTED = 4,	/* strict: this acquisition made a report */
 };
-int pfl_sync_mutex_take(struct mutex *lock, const char *ctx, int flags);
-int pfl_sync_spin_take(struct spinlock *lock, const char *ctx, int flags);
+int pfl_sync_mutex_take(struct mutex *lock, unsigned long frame, unsigned long code, int lasti,
+			int flags);
+int pfl_sync_spin_take(struct spinlock *lock, unsigned long frame, unsigned long code, int lasti,
+		       int flags);
 void pfl_sync_mutex_release(struct mutex *lock);
 void pfl_sync_spin_release(struct spinlock *lock);
 

@@ -39,6 +39,8 @@ Rust: rust/kernel/sync/lock.rs
 
 from __future__ import annotations
 
+import os
+import sys
 import weakref
 from collections.abc import Callable
 from types import TracebackType
@@ -99,13 +101,15 @@ class Backend(Protocol):
         """Take the lock if free; the guard state, or ``None``."""
         ...
 
-    #: ``take(ptr, site, flags) -> int``: the safe layer's acquisition in one
-    #: C call (``pfl_sync_mutex_take``/``pfl_sync_spin_take``): refuses a
-    #: lock the task holds, a fork orphan and (``PFL_SYNC_STRICT``) a
-    #: reported acquisition before blocking, else locks; ``site`` (bytes)
-    #: names the Python site for the validator. 0 when taken, else a
-    #: ``PFL_SYNC_*`` refusal (nothing held).
-    take: ClassVar[Callable[[Any, bytes, int], int]]
+    #: ``take(ptr, frame, code, lasti, flags) -> int``: the safe layer's
+    #: acquisition in one C call (``pfl_sync_mutex_take``/``pfl_sync_spin_take``):
+    #: refuses a lock the task holds, a fork orphan and (``PFL_SYNC_STRICT``)
+    #: a reported acquisition before blocking, else locks; ``frame``,
+    #: ``code`` (``id()`` of the user's frame and of its code object) and
+    #: ``lasti`` name the Python site for the validator, which formats it
+    #: only when needed. 0 when taken, else a ``PFL_SYNC_*`` refusal
+    #: (nothing held).
+    take: ClassVar[Callable[[Any, int, int, int, int], int]]
     #: ``release(ptr)``: the C unlock a guard's release makes
     #: (``mutex_unlock``/``spin_unlock``), called directly; it has the
     #: backends' guard state ``()`` built in.
@@ -132,6 +136,7 @@ class Backend(Protocol):
         ...
 
 
+_SYNC_DIR: Final = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _TRYLOCK: Final = int(lib.PFL_SYNC_TRYLOCK)
 _STRICT: Final = int(lib.PFL_SYNC_STRICT)
 _RECURSIVE: Final = int(lib.PFL_SYNC_RECURSIVE)
@@ -319,14 +324,19 @@ class Lock(NoCopy, Generic[T, B]):
         # either closed or used, never freed under us while we wait in C.
         self._users += 1
         try:
-            site = lockdep.acquire_site_bytes(3)  # lock() -> _take() -> here
+            # The user's frame (lock() -> _take(): 2 up), named by reference:
+            # the validator formats it only if it reports or records a new
+            # dependency edge (lockdep.pfl_lockdep_py_site).
+            f = sys._getframe(2)
+            if f.f_code.co_filename.startswith(_SYNC_DIR):
+                f = lockdep.user_frame(2) or f
             strict = lockdep._strict
             if strict if strict is not None else lockdep.is_strict():
                 flags |= _STRICT
             # The checks made before the C lock (recursion, a fork orphan,
             # strict validation) and the lock itself, in one C call.
             # SAFETY: ptr is initialised and not freed (we are a user).
-            rc = self._backend.take(ptr, site, flags)
+            rc = self._backend.take(ptr, id(f), id(f.f_code), f.f_lasti, flags)
             if rc:
                 if rc == _BUSY:
                     self._users -= 1

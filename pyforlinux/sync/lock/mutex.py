@@ -43,7 +43,7 @@ class MutexBackend(Backend):
     #: ``Backend.take``/``release``): cffi builtins, so the class attributes
     #: are the C functions themselves.
     release: ClassVar[Callable[[Any], None]] = lib.pfl_sync_mutex_release
-    take: ClassVar[Callable[[Any, bytes, int], int]] = lib.pfl_sync_mutex_take
+    take: ClassVar[Callable[[Any, int, int, int, int], int]] = lib.pfl_sync_mutex_take
 
     @staticmethod
     def init(ptr: Any, name: Any, key: Any) -> None:

@@ -38,7 +38,7 @@ class SpinLockBackend(Backend):
     #: ``Backend.take``/``release``): cffi builtins, so the class attributes
     #: are the C functions themselves.
     release: ClassVar[Callable[[Any], None]] = lib.pfl_sync_spin_release
-    take: ClassVar[Callable[[Any, bytes, int], int]] = lib.pfl_sync_spin_take
+    take: ClassVar[Callable[[Any, int, int, int, int], int]] = lib.pfl_sync_spin_take
 
     @staticmethod
     def init(ptr: Any, name: Any, key: Any) -> None:
