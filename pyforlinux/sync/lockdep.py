@@ -19,7 +19,12 @@ What the validator catches
     - **inversion**: A then B in one task, B then A in another, even at
       different times and without any deadlock happening; the report names
       the Python acquisition site (file:line in function, with up to two
-      callers) of both locks of every edge of the cycle;
+      callers) of both locks of every edge of the cycle. A safe-layer
+      acquisition names its site by reference (frame, code object,
+      instruction offset); the C validator formats it through
+      :func:`pfl_lockdep_py_site` only when a report or a new edge needs it,
+      which costs nothing on the common path (a guard whose function has
+      returned by then is named ``(a frame that has returned)``);
     - **recursion**: taking a lock the task already holds (checked here, in
       Python, *before* calling C, whose answer is BUG: a certain deadlock):
       always :class:`~pyforlinux.error.Error` ``EDEADLK``; and nesting two
