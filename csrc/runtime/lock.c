@@ -148,9 +148,11 @@ int atomic_dec_and_mutex_lock(atomic_t *cnt, struct mutex *lock)
  * making them one by one: nothing is taken unless 0 is returned.
  *  - PFL_SYNC_RECURSIVE: the task already holds the lock (taking it would
  *    BUG: a certain deadlock); a trylock gets PFL_SYNC_BUSY instead;
- *  - PFL_SYNC_ORPHANED: held by a thread of another process (a fork child's
- *    copy of a lock held by a parent thread: never released here); a
- *    trylock gets PFL_SYNC_BUSY;
+ *  - PFL_SYNC_ORPHANED: with PFL_SYNC_FORK_CHILD (the caller is a process
+ *    made by fork()), held by a task of another process (a copy of a lock
+ *    held by a parent thread: never released here); a trylock gets
+ *    PFL_SYNC_BUSY. (Only then: a task standing for a client process,
+ *    say, has that process's tgid and is no orphan.)
  *  - PFL_SYNC_BUSY: trylock, and the lock is not free;
  *  - PFL_SYNC_REPORTED: PFL_SYNC_STRICT, and this thread's validator made an
  *    inversion, recursion or might_sleep report, either in a validation
@@ -178,7 +180,7 @@ static int sync_take(struct lockdep_map *map, void *lock, int sleeping,
 
 	if (o == t)
 		return (flags & PFL_SYNC_TRYLOCK) ? PFL_SYNC_BUSY : PFL_SYNC_RECURSIVE;
-	if (o && o->tgid != getpid())
+	if (o && (flags & PFL_SYNC_FORK_CHILD) && o->tgid != getpid())
 		return (flags & PFL_SYNC_TRYLOCK) ? PFL_SYNC_BUSY : PFL_SYNC_ORPHANED;
 	if (flags & PFL_SYNC_TRYLOCK) {
 		pfl_lockdep_set_py_site(frame, code, lasti);

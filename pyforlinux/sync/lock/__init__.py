@@ -46,6 +46,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, ClassVar, Final, Generic, NoReturn, Protocol, Self, TypeVar
 
+from pyforlinux import _owner
 from pyforlinux._bindings import ffi, lib
 from pyforlinux._owner import NoCopy, arg_callable
 from pyforlinux.error import Error, code
@@ -139,6 +140,7 @@ class Backend(Protocol):
 _SYNC_DIR: Final = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _TRYLOCK: Final = int(lib.PFL_SYNC_TRYLOCK)
 _STRICT: Final = int(lib.PFL_SYNC_STRICT)
+_FORK_CHILD: Final = int(lib.PFL_SYNC_FORK_CHILD)
 _RECURSIVE: Final = int(lib.PFL_SYNC_RECURSIVE)
 _ORPHANED: Final = int(lib.PFL_SYNC_ORPHANED)
 _BUSY: Final = int(lib.PFL_SYNC_BUSY)
@@ -333,6 +335,8 @@ class Lock(NoCopy, Generic[T, B]):
             strict = lockdep._strict
             if strict if strict is not None else lockdep.is_strict():
                 flags |= _STRICT
+            if _owner.in_fork_child:  # (locks of the parent's threads are orphans)
+                flags |= _FORK_CHILD
             # The checks made before the C lock (recursion, a fork orphan,
             # strict validation) and the lock itself, in one C call.
             # SAFETY: ptr is initialised and not freed (we are a user).
