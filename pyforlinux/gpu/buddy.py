@@ -17,9 +17,12 @@ Mirrors ``rust/kernel/gpu/buddy.rs``:
   ``TrimDisable``) and returns the blocks as an :class:`AllocatedBlocks`,
   which owns the C ``list_head`` they are linked on and frees them
   (``gpu_buddy_free_list``) on :meth:`AllocatedBlocks.close` / ``with``;
-- iteration yields :class:`AllocatedBlock` views, found through
-  :class:`~pyforlinux.interop.list.CList` over the real
-  ``gpu_buddy_block.link`` (Rust: ``clist_create!``).
+- iteration yields :class:`AllocatedBlock` views of the blocks linked on
+  the real ``gpu_buddy_block.link`` (Rust walks them with
+  ``clist_create!``); the list does not change until the blocks are
+  freed, so it is read once, in C (``pfl_gpu_buddy_blocks``: one FFI
+  crossing, a bounded walk that checks every link and raises ``EFAULT``
+  for a broken list instead of following it).
 
 Units: every size and offset is in bytes, a ``u64``. ``Range`` bounds are
 relative to the managed space (``0..size``, without ``base_offset``), as in
@@ -54,7 +57,7 @@ from pyforlinux._bindings import ffi, lib
 from pyforlinux._owner import NoCopy, arg_int, leak_finalizer
 from pyforlinux.alloc import GFP_KERNEL
 from pyforlinux.error import Error, code, to_result
-from pyforlinux.interop.list import CListHead, clist_create
+from pyforlinux.interop.list import CListHead
 from pyforlinux.sync.arc import Arc
 from pyforlinux.sync.lock.mutex import Mutex, new_mutex
 from pyforlinux.types import Opaque
@@ -218,7 +221,7 @@ class _GpuBuddyInner(NoCopy):
     :meth:`close` (the Arc's drop) runs ``gpu_buddy_fini``.
     """
 
-    __slots__ = ("lock", "params")
+    __slots__ = ("lock", "mm", "params")
 
     def __init__(self, params: GpuBuddyParams) -> None:
         self.params = params
@@ -226,6 +229,10 @@ class _GpuBuddyInner(NoCopy):
             "struct gpu_buddy",
             lambda p: int(lib.gpu_buddy_init(p, params.size, params.chunk_size)),
         )
+        # The ``struct gpu_buddy *``, for what needs no lock: its size and
+        # chunk size never change, and an allocation's own block list is
+        # its owner's (``_read_blocks``). Everything else goes through the lock.
+        self.mm: Any = ffi.cast("struct gpu_buddy *", mm.get())
         try:
             self.lock: Mutex[Opaque[Any]] = new_mutex(mm, "GpuBuddyInner.lock")
         except BaseException:
@@ -432,16 +439,26 @@ class GpuBuddy(NoCopy):
 # ---------------------------------------------------------------- blocks
 
 
-class _Block:
-    """One C ``struct gpu_buddy_block *`` read at iteration (Rust: ``Block``)."""
+_BLOCKS_GUESS: Final = 16  # blocks read in the first call (most allocations have fewer)
 
-    __slots__ = ("order", "raw_offset")
 
-    def __init__(self, ptr: Any) -> None:
-        # SAFETY: CList yields live blocks of our list (checked by it); the
-        # list cannot change while AllocatedBlocks' state lock is held.
-        self.raw_offset = int(lib.gpu_buddy_block_offset(ptr))
-        self.order = int(lib.gpu_buddy_block_order(ptr))
+def _read_blocks(inner: _GpuBuddyInner, head: Any) -> tuple[tuple[int, int], ...]:
+    """The blocks on ``head`` as ``(offset, order)``, in one C call (two if
+    more than :data:`_BLOCKS_GUESS`); ``EFAULT`` for a list that is not one."""
+    # SAFETY: head is an AllocatedBlocks' own list, holding blocks of this
+    # (live: the caller's Arc) allocator; the caller's state lock excludes
+    # close(), the only other user of the list; the C walk is bounded.
+    mm = inner.mm
+    room = _BLOCKS_GUESS
+    while True:
+        offsets = ffi.new("u64[]", room)
+        orders = ffi.new("unsigned int[]", room)
+        n = int(lib.pfl_gpu_buddy_blocks(mm, head, offsets, orders, room))
+        if n < 0:
+            raise Error(-n, "the list of an AllocatedBlocks is corrupted")
+        if n <= room:
+            return tuple(zip(offsets[0:n], orders[0:n], strict=True))
+        room = n
 
 
 class AllocatedBlocks(NoCopy):
@@ -461,10 +478,11 @@ class AllocatedBlocks(NoCopy):
     Rust: ``AllocatedBlocks``
     """
 
-    __slots__ = ("__weakref__", "_buddy", "_fin", "_head", "_state")
+    __slots__ = ("__weakref__", "_buddy", "_cache", "_fin", "_head", "_state")
     _buddy: Arc[_GpuBuddyInner]
     _head: CListHead
     _state: threading.Lock
+    _cache: tuple[tuple[int, int], ...] | None
     _fin: weakref.finalize[..., Any]
 
     def __init__(self) -> None:
@@ -476,6 +494,7 @@ class AllocatedBlocks(NoCopy):
         self._buddy = buddy
         self._head = CListHead.new()  # INIT_LIST_HEAD, Python-owned
         self._state = threading.Lock()
+        self._cache = None
         self._fin = leak_finalizer(self, "AllocatedBlocks")
         return self
 
@@ -484,13 +503,15 @@ class AllocatedBlocks(NoCopy):
         """Whether the blocks were freed."""
         return self._buddy.closed
 
-    def _blocks(self) -> list[_Block]:
+    def _blocks(self) -> tuple[tuple[int, int], ...]:
+        """``(gpu_buddy_block_offset(), gpu_buddy_block_order())`` of each block, in
+        list order: read from C once (the list does not change until close)."""
         with self._state:
             if self._buddy.closed:
                 raise Error(code.EINVAL, "AllocatedBlocks used after close()")
-            clist = clist_create(self._head, _Block, "struct gpu_buddy_block", "link")
-            # The whole list at once: batched (one FFI crossing, checks in C).
-            return list(clist.iter_batched())
+            if self._cache is None:
+                self._cache = _read_blocks(self._buddy.deref(), self._head.as_raw())
+            return self._cache
 
     def is_empty(self) -> bool:
         """Whether no block is on the list. Rust: ``AllocatedBlocks::is_empty``."""
@@ -505,8 +526,9 @@ class AllocatedBlocks(NoCopy):
         Raises:
             Error: ``EINVAL`` after :meth:`close`.
         """
+        blocks = self._blocks()
         params = self._buddy.deref().params
-        return iter([AllocatedBlock(b, self, params) for b in self._blocks()])
+        return iter([AllocatedBlock(off, order, self, params) for off, order in blocks])
 
     def __iter__(self) -> Iterator[AllocatedBlock]:
         return self.iter()
@@ -555,29 +577,34 @@ class AllocatedBlock(NoCopy):
     Rust: ``AllocatedBlock<'a>``
     """
 
-    __slots__ = ("_block", "_blocks", "_params")
+    __slots__ = ("_blocks", "_order", "_params", "_raw_offset")
 
-    def __init__(self, block: _Block, blocks: AllocatedBlocks, params: GpuBuddyParams) -> None:
-        self._block = block
+    def __init__(
+        self, raw_offset: int, order: int, blocks: AllocatedBlocks, params: GpuBuddyParams
+    ) -> None:
+        self._raw_offset = raw_offset
+        self._order = order
         self._blocks = blocks
         self._params = params
 
-    def _check(self) -> _Block:
+    def _check(self) -> None:
         if self._blocks.closed:
             raise Error(code.EINVAL, "AllocatedBlock used after its AllocatedBlocks was closed")
-        return self._block
 
     def offset(self) -> int:
         """The absolute offset: ``base_offset + gpu_buddy_block_offset()`` (bytes)."""
-        return self._params.base_offset + self._check().raw_offset
+        self._check()
+        return self._params.base_offset + self._raw_offset
 
     def order(self) -> int:
         """The block's order: ``size == chunk_size << order``."""
-        return self._check().order
+        self._check()
+        return self._order
 
     def size(self) -> int:
         """The block's size in bytes (``chunk_size << order``)."""
-        return self._params.chunk_size << self._check().order
+        self._check()
+        return self._params.chunk_size << self._order
 
     def __repr__(self) -> str:
         if self._blocks.closed:
