@@ -194,13 +194,14 @@ def pfl_dma_fence_py_callback(fence_ptr: Any, cookie: int) -> None:
         _tls.depth -= 1
 
 
-def _signalling(fn: Callable[[], int]) -> tuple[int, list[BaseException]]:
-    """Run a C signalling call; return its value and what its callbacks raised."""
+def _signalling(fn: Callable[[Any, int], int], raw: Any) -> tuple[int, list[BaseException]]:
+    """Run a C signalling call ``fn(raw, subclass)``; return its value and
+    what its callbacks raised."""
     saved = _tls.errors
     errors: list[BaseException] = []
     _tls.errors = errors
     try:
-        ret = fn()
+        ret = fn(raw, _subclass())
     finally:
         _tls.errors = saved
     return ret, errors
@@ -220,7 +221,8 @@ def _subclass() -> int:
 def _lock_held_by_me(raw: Any) -> bool:
     # The task that owns the fence's spinlock is recorded in its lockdep
     # map (runtime/lock.c); only this task can have set it to itself.
-    return bool(raw.lock.dep_map.owner == lib.pfl_current())
+    # One C call (pfl_lock_is_held on raw->lock).
+    return bool(lib.pfl_dma_fence_lock_held(raw))
 
 
 def _check_may_lock(raw: Any, what: str, *, nests: bool) -> None:
@@ -958,7 +960,7 @@ class DriverFence(NoCopy, Generic[F]):
         self._state = _ARMED
         self._lock = threading.Lock()
         self._fin = leak_finalizer(
-            self, f"DriverFence {fence.context}:{fence.seqno} (never signalled or dropped)"
+            self, f"DriverFence {fence._ctx._nr}:{fence._seqno} (never signalled or dropped)"
         )
         return self
 
@@ -1008,19 +1010,11 @@ class DriverFence(NoCopy, Generic[F]):
         """
         raw = self._check(what)._raw
         _check_may_lock(raw, f"DriverFence.{what}", nests=True)
-        consumed = False
-
-        def call(subclass: int) -> int:
-            nonlocal consumed
-            self._consume(what)
-            consumed = True
-            return c_call(raw, subclass)
-
+        self._consume(what)
         try:
-            _, errors = _signalling(lambda: call(_subclass()))
+            _, errors = _signalling(c_call, raw)
         finally:
-            if consumed:
-                self._retire()
+            self._retire()
         _raise_all(errors)
 
     def signal(self, result: int | Error | None = None) -> None:
@@ -1260,7 +1254,9 @@ class FenceCbRegistration(NoCopy, Generic[C]):
                 if ret == -code.ENOENT:
                     raise CallbackError(code.ENOENT, callback, "the fence is already signalled")
                 raise CallbackError(-ret, callback)
-            self._fin = leak_finalizer(self, f"FenceCbRegistration on {fence!r}")
+            self._fin = leak_finalizer(
+                self, f"FenceCbRegistration on fence {fence._ctx._nr}:{fence._seqno}"
+            )
             return self
         finally:
             Fence._unpin(raw)
