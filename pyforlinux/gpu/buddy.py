@@ -57,7 +57,6 @@ from pyforlinux._bindings import ffi, lib
 from pyforlinux._owner import NoCopy, arg_int, leak_finalizer
 from pyforlinux.alloc import GFP_KERNEL
 from pyforlinux.error import Error, code, to_result
-from pyforlinux.interop.list import CListHead
 from pyforlinux.sync.arc import Arc
 from pyforlinux.sync.lock.mutex import Mutex, new_mutex
 from pyforlinux.types import Opaque
@@ -229,9 +228,11 @@ class _GpuBuddyInner(NoCopy):
             "struct gpu_buddy",
             lambda p: int(lib.gpu_buddy_init(p, params.size, params.chunk_size)),
         )
-        # The ``struct gpu_buddy *``, for what needs no lock: its size and
-        # chunk size never change, and an allocation's own block list is
-        # its owner's (``_read_blocks``). Everything else goes through the lock.
+        # The ``struct gpu_buddy *`` (the Opaque's, fixed until fini): every
+        # allocator call holds ``lock`` (the guard is the proof; its value is
+        # the same Opaque). Without the lock only what never changes is read:
+        # the size and chunk size, and an allocation's own block list
+        # (``_read_blocks``).
         self.mm: Any = ffi.cast("struct gpu_buddy *", mm.get())
         try:
             self.lock: Mutex[Opaque[Any]] = new_mutex(mm, "GpuBuddyInner.lock")
@@ -361,16 +362,15 @@ class GpuBuddy(NoCopy):
         blocks = AllocatedBlocks._new(self._arc.clone())
         try:
             inner = blocks._buddy.deref()
-            with inner.lock.lock() as g:
+            with inner.lock.lock():
                 # SAFETY: the allocator is initialised and the guard makes this
                 # call exclusive; on success C links the blocks on our head,
                 # on failure it has freed whatever it took.
-                to_result(
-                    lib.gpu_buddy_alloc_blocks(
-                        g.value.get(), start, end, size, min_block_size, blocks._head.as_raw(),
-                        c_flags,
-                    )
+                ret = lib.gpu_buddy_alloc_blocks(
+                    inner.mm, start, end, size, min_block_size, blocks._head, c_flags
                 )
+            if ret:
+                to_result(ret)
         except BaseException:
             blocks.close()
             raise
@@ -480,7 +480,7 @@ class AllocatedBlocks(NoCopy):
 
     __slots__ = ("__weakref__", "_buddy", "_cache", "_fin", "_head", "_state")
     _buddy: Arc[_GpuBuddyInner]
-    _head: CListHead
+    _head: Any  # struct list_head *, Python-owned
     _state: threading.Lock
     _cache: tuple[tuple[int, int], ...] | None
     _fin: weakref.finalize[..., Any]
@@ -492,7 +492,10 @@ class AllocatedBlocks(NoCopy):
     def _new(cls, buddy: Arc[_GpuBuddyInner]) -> AllocatedBlocks:
         self: AllocatedBlocks = object.__new__(cls)
         self._buddy = buddy
-        self._head = CListHead.new()  # INIT_LIST_HEAD, Python-owned
+        # A plain cffi allocation (freed with this object, after close()
+        # emptied it): CListHead's Opaque wrapper costs more than the call.
+        self._head = ffi.new("struct list_head *")
+        lib.INIT_LIST_HEAD(self._head)
         self._state = threading.Lock()
         self._cache = None
         self._fin = leak_finalizer(self, "AllocatedBlocks")
@@ -510,7 +513,7 @@ class AllocatedBlocks(NoCopy):
             if self._buddy.closed:
                 raise Error(code.EINVAL, "AllocatedBlocks used after close()")
             if self._cache is None:
-                self._cache = _read_blocks(self._buddy.deref(), self._head.as_raw())
+                self._cache = _read_blocks(self._buddy.deref(), self._head)
             return self._cache
 
     def is_empty(self) -> bool:
@@ -518,7 +521,7 @@ class AllocatedBlocks(NoCopy):
         with self._state:
             if self._buddy.closed:
                 raise Error(code.EINVAL, "AllocatedBlocks used after close()")
-            return not self._head.is_linked()
+            return bool(lib.list_empty(self._head))
 
     def iter(self) -> Iterator[AllocatedBlock]:
         """The blocks, in list order (Rust: ``AllocatedBlocks::iter``).
@@ -546,10 +549,10 @@ class AllocatedBlocks(NoCopy):
             if self._buddy.closed:
                 return
             inner = self._buddy.deref()
-            with inner.lock.lock() as g:
+            with inner.lock.lock():
                 # SAFETY: the list holds blocks of this allocator only; the
                 # guard makes the call exclusive. The list is empty afterwards.
-                lib.gpu_buddy_free_list(g.value.get(), self._head.as_raw(), 0)
+                lib.gpu_buddy_free_list(inner.mm, self._head, 0)
             self._fin.detach()
             self._buddy.close()  # gpu_buddy_fini if it was the last reference
 
