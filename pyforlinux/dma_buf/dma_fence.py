@@ -1226,7 +1226,10 @@ class FenceCbRegistration(NoCopy, Generic[C]):
         if not callable(getattr(callback, "called", None)):
             raise Error(code.EINVAL, f"{callback!r} is not a FenceCb (no called() method)")
         gfp = _check_flags(flags)
-        raw = fence._pin("FenceCbRegistration.new")
+        # The registration's reference first (EINVAL without one): it keeps
+        # the C fence alive for everything below, so no pin of its own.
+        aref = ARef.new(fence)
+        raw = fence._raw
         try:
             _check_may_lock(raw, "FenceCbRegistration.new", nests=False)
             with _cb_lock:
@@ -1234,32 +1237,32 @@ class FenceCbRegistration(NoCopy, Generic[C]):
             node = lib.pfl_dma_fence_cb_alloc(cookie, gfp)
             if node == ffi.NULL:
                 raise CallbackError(code.ENOMEM, callback, "cannot allocate the callback node")
-            self: FenceCbRegistration[C] = object.__new__(cls)
-            self._callback = callback
-            self._fence = ARef.new(fence)
-            self._node = node
-            self._cookie = cookie
-            self._lock = threading.Lock()
+        except BaseException:
+            aref.close()
+            raise
+        self: FenceCbRegistration[C] = object.__new__(cls)
+        self._callback = callback
+        self._fence = aref
+        self._node = node
+        self._cookie = cookie
+        self._lock = threading.Lock()
+        with _cb_lock:
+            _callbacks[cookie] = self
+        # SAFETY: raw is referenced by aref; node is ours until close(). The
+        # entry is registered first: the callback may run as soon as it is added.
+        ret = int(lib.pfl_dma_fence_add_callback(raw, node))
+        if ret:
             with _cb_lock:
-                _callbacks[cookie] = self
-            # SAFETY: raw is pinned (and referenced by self._fence); node is
-            # ours until close(). The entry is registered first: the callback
-            # may run as soon as it is added.
-            ret = int(lib.pfl_dma_fence_add_callback(raw, node))
-            if ret:
-                with _cb_lock:
-                    _callbacks.pop(cookie, None)
-                lib.pfl_dma_fence_cb_free(node)
-                self._fence.close()
-                if ret == -code.ENOENT:
-                    raise CallbackError(code.ENOENT, callback, "the fence is already signalled")
-                raise CallbackError(-ret, callback)
-            self._fin = leak_finalizer(
-                self, f"FenceCbRegistration on fence {fence._ctx._nr}:{fence._seqno}"
-            )
-            return self
-        finally:
-            Fence._unpin(raw)
+                _callbacks.pop(cookie, None)
+            lib.pfl_dma_fence_cb_free(node)
+            aref.close()
+            if ret == -code.ENOENT:
+                raise CallbackError(code.ENOENT, callback, "the fence is already signalled")
+            raise CallbackError(-ret, callback)
+        self._fin = leak_finalizer(
+            self, f"FenceCbRegistration on fence {fence._ctx._nr}:{fence._seqno}"
+        )
+        return self
 
     def _live(self, what: str) -> ARef[Fence]:
         f = self._fence
