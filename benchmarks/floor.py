@@ -179,8 +179,8 @@ def by_module(name: str, n: int) -> list[tuple[str, float, float]]:
     """(module, calls per op, share of the profiled time) of ``n`` safe ops of
     pyforlinux bench's operation ``name``, largest share first; C functions
     and builtins (the kernel C included) are ``"C and builtins"``."""
-    import cProfile
     import collections
+    import cProfile
     import pstats
 
     from pyforlinux import bench

@@ -16,7 +16,8 @@ refusing bad input -- but:
   (:func:`pyforlinux.run.with_modules`).
 
 The exit status is 0 when all of that holds. Reproducible: same seed, same
-run. The summary gives the throughput (ioctls per second). (The Nova-specific Hypothesis fuzzer with a saved corpus is
+run. The summary gives the throughput (ioctls per second). (The
+Nova-specific Hypothesis fuzzer with a saved corpus is
 tests/test_fuzz_ioctl.py, ``make fuzz``.)
 """
 
