@@ -317,3 +317,9 @@ KTEST_SRCS += $(DRM_KTESTS_KMS)
 $(foreach f,$(DRM_KTESTS_KMS:.c=),$(eval KFLAGS_$(f) += -include $(CURDIR)/csrc/include/pfl/kernel_stdint.h))
 $(B)/libpfl.a: $(patsubst %.c,$(B)/obj/kernel/%.o,$(DRM_KMS_SRCS) lib/llist.c $(DRM_KTESTS_KMS))
 $(EXT): $(patsubst %.c,$(B)/obj/kernel/%.hdr,$(DRM_KMS_SRCS) lib/llist.c $(DRM_KTESTS_KMS))
+
+# Header dependencies of every kernel object, including those added to
+# KERNEL_SRCS/KTEST_SRCS after KOBJS and KHDRS were expanded above (without
+# this, a changed header or autoconf.h left e.g. dma-buf.o stale).
+-include $(wildcard $(patsubst %.c,$(B)/obj/kernel/%.hdr,$(KERNEL_SRCS) $(KTEST_SRCS) \
+	$(DRM_KMS_SRCS) lib/llist.c $(KUNIT_SRCS) $(KTEST_WW)))

@@ -52,7 +52,7 @@ def markdown(report: Any) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "| target | goal | this run | |", "|---|---|---:|---|"]
     for t in report.targets:
-        value = f"{t.value:.2f}" if t.value < 100 else f"{t.value:,.0f}/s"
+        value = t.display()
         lines.append(f"| {t.name} | {t.goal} | {value} | {'met' if t.met else '**missed**'} |")
     b = m.get("bridge_getparam")
     if b is not None and "bridge" in b:

@@ -243,10 +243,11 @@ class _ThreadEnd:
         self.ident = ident
         self.pid = os.getpid()
 
-    def __del__(self) -> None:
+    def __del__(self, _getpid: Callable[[], int] = os.getpid) -> None:
         ident = self.ident
         ident.alive = False
-        if _exiting or os.getpid() != self.pid:
+        # (_exiting is None once interpreter teardown cleared this module)
+        if _exiting is not False or _getpid() != self.pid:
             return  # interpreter exit, or a fork child dropping other threads' state
         guards = [g for r in list(ident.held.values()) if (g := r()) is not None]
         guards += ident.deferred
@@ -264,6 +265,10 @@ class _ThreadEnd:
 
 
 _tls = threading.local()
+#: The thread-local storage of :func:`task_identity`: ``TASK_TLS.ident`` is
+#: the calling thread's identity once made (an attribute read: cheaper than
+#: the call, for the owner checks of guards on every use).
+TASK_TLS: Final = _tls
 _identities: weakref.WeakSet[TaskIdentity] = weakref.WeakSet()
 
 
@@ -325,7 +330,6 @@ def _after_fork_child() -> None:
             make = fresh.get(type(value))
             if make is not None:
                 setattr(mod, attr, make())
-    REGISTRY._lock = threading.Lock()
     for hook in _fork_hooks:
         hook()
 
@@ -429,7 +433,7 @@ class LeakWarning(ResourceWarning):
 
 warnings.filterwarnings("default", category=LeakWarning)
 
-def _report_leak(what: str, site: tuple[str, int, str] | None = None) -> None:
+def _report_leak(what: object, site: tuple[str, int, str] | None = None) -> None:
     made = f" (created at {Site(*site)})" if site is not None else ""
     warnings.warn(
         f"pyforlinux: {what}{made} was garbage collected without being released "
@@ -590,7 +594,24 @@ class Finalizer(_FinalizeBase):
         return f"<Finalizer {'armed' if self.alive else 'dead'} {self._func.__name__}>"
 
 
-def leak_finalizer(obj: object, what: str) -> weakref.finalize[..., Any]:
+class OwnerName(tuple[str, str, Any]):
+    """``"Kind<type> at 0x..."``, formatted only when shown: ``OwnerName((kind,
+    type_name, ptr))``. An owner's name is made for every owner (leak report,
+    messages) but read only on errors and leaks; the address formatting
+    costs more than the rest of making a small owner.
+    """
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        kind, type_name, ptr = self
+        return f"{kind}<{type_name}> at {addr_of(ptr):#x}"
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
+def leak_finalizer(obj: object, what: str | OwnerName) -> weakref.finalize[..., Any]:
     """Arm the leak report for ``obj``; ``detach()`` it when ``obj`` is released.
 
     ``what`` describes the object (it must not reference ``obj``). Not run
@@ -608,7 +629,7 @@ def live_owners() -> dict[int, tuple[str, Site | None]]:
     for key, fin in list(_armed.items()):
         if fin._func is _report_leak and fin._ref() is not None:
             args = fin._args
-            out[key] = (args[0], _as_site(args[1]) if len(args) > 1 else None)
+            out[key] = (str(args[0]), _as_site(args[1]) if len(args) > 1 else None)
     return out
 
 
@@ -620,27 +641,31 @@ def addr_of(ptr: Any) -> int:
     return int(ffi.cast(_UINTPTR, ptr))
 
 
-@dataclass
 class ForeignEntry:
     """One address handed to C by ``into_foreign()``."""
 
-    kind: type
-    payload: Any
-    count: int = 1  # outstanding foreign ownerships (Arc/ARef/unit may have several)
-    shared: int = 0  # live ``borrow()``s
-    exclusive: bool = False  # a live ``borrow_mut()``
+    __slots__ = ("count", "exclusive", "kind", "payload", "shared")
+
+    def __init__(self, kind: type, payload: Any) -> None:
+        self.kind = kind
+        self.payload = payload
+        self.count = 1  # outstanding foreign ownerships (Arc/ARef/unit may have several)
+        self.shared = 0  # live ``borrow()``s
+        self.exclusive = False  # a live ``borrow_mut()``
 
 
 class ForeignRegistry(NoCopy):
     """Addresses currently owned by C, with their kind and borrow state.
 
-    Thread context: any thread; one internal lock, never held while
-    calling out.
+    Thread context: any thread. No Python lock: the GIL serialises every
+    method, because each one's look-up, check and update run with no call
+    into Python code in between (only dict operations on ``int`` keys and
+    slot attributes), and the GIL changes hands only at calls and backward
+    jumps.
     """
 
     def __init__(self) -> None:
         """An empty registry (the process uses :data:`REGISTRY`)."""
-        self._lock = threading.Lock()
         self._entries: dict[int, ForeignEntry] = {}
 
     def register(self, addr: int, kind: type, payload: Any, *, shareable: bool) -> None:
@@ -650,18 +675,24 @@ class ForeignRegistry(NoCopy):
             Error: ``EEXIST`` if ``addr`` is already foreign-owned and the
                 ownership cannot be shared (a second owner of one box).
         """
-        with self._lock:
-            entry = self._entries.get(addr)
-            if entry is None:
-                self._entries[addr] = ForeignEntry(kind, payload)
-                return
-            if not shareable or entry.kind is not kind:
-                raise Error(
-                    code.EEXIST, f"{addr:#x} is already foreign-owned by a {entry.kind.__name__}"
-                )
-            entry.count += 1
+        new = ForeignEntry(kind, payload)
+        entry = self._entries.setdefault(addr, new)  # one step: no thread in between
+        if entry is new:
+            return
+        if not shareable or entry.kind is not kind:
+            raise Error(
+                code.EEXIST, f"{addr:#x} is already foreign-owned by a {entry.kind.__name__}"
+            )
+        entry.count += 1
 
     def _lookup(self, addr: int, kind: type, what: str) -> ForeignEntry:
+        entry = self._entries.get(addr)
+        if entry is not None and entry.kind is kind and addr:
+            return entry
+        self._refuse(addr, kind, what)
+
+    def _refuse(self, addr: int, kind: type, what: str) -> NoReturn:
+        """The error of a failed look-up of ``addr`` as ``kind``."""
         if addr == 0:
             raise Error(code.EINVAL, f"{what}: NULL pointer (try_from_foreign takes NULL)")
         entry = self._entries.get(addr)
@@ -671,13 +702,11 @@ class ForeignRegistry(NoCopy):
                 f"{what}: {addr:#x} is not foreign-owned (never returned by into_foreign(), "
                 "or already reclaimed by from_foreign())",
             )
-        if entry.kind is not kind:
-            raise Error(
-                code.EINVAL,
-                f"{what}: {addr:#x} was handed out by {entry.kind.__name__}.into_foreign(), "
-                f"not {kind.__name__}",
-            )
-        return entry
+        raise Error(
+            code.EINVAL,
+            f"{what}: {addr:#x} was handed out by {entry.kind.__name__}.into_foreign(), "
+            f"not {kind.__name__}",
+        )
 
     def peek(self, addr: int, kind: type) -> Any:
         """The payload of foreign-owned ``addr``, without changing anything.
@@ -685,8 +714,7 @@ class ForeignRegistry(NoCopy):
         Raises:
             Error: ``EINVAL`` (NULL, wrong kind), ``ENOENT`` (not foreign).
         """
-        with self._lock:
-            return self._lookup(addr, kind, f"{kind.__name__} lookup").payload
+        return self._lookup(addr, kind, f"{kind.__name__} lookup").payload
 
     def take(self, addr: int, kind: type) -> Any:
         """``from_foreign``: give back one ownership of ``addr``; returns the payload.
@@ -695,18 +723,19 @@ class ForeignRegistry(NoCopy):
             Error: ``EINVAL`` (NULL, wrong kind), ``ENOENT`` (unknown or
                 already reclaimed), ``EBUSY`` (the last ownership is borrowed).
         """
-        with self._lock:
-            entry = self._lookup(addr, kind, f"{kind.__name__}.from_foreign")
-            if entry.count == 1 and (entry.shared or entry.exclusive):
-                raise Error(
-                    code.EBUSY,
-                    f"{kind.__name__}.from_foreign: {addr:#x} is still borrowed "
-                    "(release the borrow first)",
-                )
-            entry.count -= 1
-            if entry.count == 0:
-                del self._entries[addr]
-            return entry.payload
+        entry = self._entries.get(addr)  # (look-up inline: nothing runs until the update)
+        if entry is None or entry.kind is not kind or not addr:
+            self._refuse(addr, kind, f"{kind.__name__}.from_foreign")
+        if entry.count == 1 and (entry.shared or entry.exclusive):
+            raise Error(
+                code.EBUSY,
+                f"{kind.__name__}.from_foreign: {addr:#x} is still borrowed "
+                "(release the borrow first)",
+            )
+        entry.count -= 1
+        if entry.count == 0:
+            del self._entries[addr]
+        return entry.payload
 
     def borrow(self, addr: int, kind: type, mutable: bool) -> Any:
         """Start a borrow of ``addr``; returns the payload.
@@ -716,48 +745,44 @@ class ForeignRegistry(NoCopy):
                 ``EBUSY`` (would overlap a ``borrow_mut``, or a mutable
                 borrow would overlap any borrow).
         """
-        what = f"{kind.__name__}.borrow{'_mut' if mutable else ''}"
-        with self._lock:
-            entry = self._lookup(addr, kind, what)
-            if entry.exclusive or (mutable and entry.shared):
-                raise Error(
-                    code.EBUSY,
-                    f"{what}: {addr:#x} is already borrowed"
-                    f"{' mutably' if entry.exclusive else ''}; a borrow_mut must not overlap",
-                )
-            if mutable:
-                entry.exclusive = True
-            else:
-                entry.shared += 1
-            return entry.payload
+        entry = self._entries.get(addr)  # (look-up inline: nothing runs until the update)
+        if entry is None or entry.kind is not kind or not addr:
+            self._refuse(addr, kind, f"{kind.__name__}.borrow{'_mut' if mutable else ''}")
+        if entry.exclusive or (mutable and entry.shared):
+            raise Error(
+                code.EBUSY,
+                f"{kind.__name__}.borrow{'_mut' if mutable else ''}: {addr:#x} is already "
+                f"borrowed{' mutably' if entry.exclusive else ''}; a borrow_mut must not overlap",
+            )
+        if mutable:
+            entry.exclusive = True
+        else:
+            entry.shared += 1
+        return entry.payload
 
     def unborrow(self, addr: int, mutable: bool) -> None:
         """End a borrow started by :meth:`borrow`."""
-        with self._lock:
-            entry = self._entries.get(addr)
-            if entry is None:  # pragma: no cover - take() refuses while borrowed
-                return
-            if mutable:
-                entry.exclusive = False
-            else:
-                entry.shared -= 1
+        entry = self._entries.get(addr)
+        if entry is None:  # pragma: no cover - take() refuses while borrowed
+            return
+        if mutable:
+            entry.exclusive = False
+        else:
+            entry.shared -= 1
 
     def is_borrowed(self, addr: int) -> bool:
         """Whether ``addr`` is foreign-owned and has a live borrow."""
-        with self._lock:
-            entry = self._entries.get(addr)
-            return entry is not None and (entry.shared > 0 or entry.exclusive)
+        entry = self._entries.get(addr)
+        return entry is not None and (entry.shared > 0 or entry.exclusive)
 
     def contains(self, addr: int) -> bool:
         """Whether ``addr`` is currently foreign-owned."""
-        with self._lock:
-            return addr in self._entries
+        return addr in self._entries
 
     def count(self, addr: int) -> int:
         """How many foreign ownerships of ``addr`` are outstanding."""
-        with self._lock:
-            entry = self._entries.get(addr)
-            return entry.count if entry else 0
+        entry = self._entries.get(addr)
+        return entry.count if entry else 0
 
 
 REGISTRY = ForeignRegistry()
@@ -778,6 +803,11 @@ class ForeignBorrow(NoCopy, Generic[V]):
     Rust: the lifetime ``'a`` of ``ForeignOwnable::Borrowed<'a>``.
     """
 
+    __slots__ = (
+        "__weakref__", "_addr", "_live", "_make_view", "_mutable", "_registry",
+        "view_holds_borrow",
+    )
+
     def __init__(
         self,
         registry: ForeignRegistry,
@@ -793,8 +823,8 @@ class ForeignBorrow(NoCopy, Generic[V]):
         # Unit): it cannot keep the borrow alive, so a holder of borrows
         # (an XArray guard) must keep this borrow until it ends them.
         self.view_holds_borrow = view_holds_borrow
-        self._live = [True]
-        self._fin = Finalizer(self, _end_borrow, registry, addr, mutable, self._live)
+        self._registry = registry
+        self._live = True  # ended by release() or, dropped, by __del__
         # The view refers to this borrow (keeping it live), never the
         # reverse, so a dropped borrow ends as soon as its last view goes.
         self._make_view = make_view
@@ -811,11 +841,11 @@ class ForeignBorrow(NoCopy, Generic[V]):
 
     def is_live(self) -> bool:
         """Whether the borrow has not ended."""
-        return self._live[0]
+        return self._live
 
     def check(self) -> None:
         """Raise ``Error(EINVAL)`` if the borrow has ended."""
-        if not self._live[0]:
+        if not self._live:
             raise Error(code.EINVAL, f"borrow of {self._addr:#x} used after it ended")
 
     def get(self) -> V:
@@ -829,7 +859,18 @@ class ForeignBorrow(NoCopy, Generic[V]):
 
     def release(self) -> None:
         """End the borrow (idempotent)."""
-        self._fin()
+        if self._live:
+            self._live = False
+            self._registry.unborrow(self._addr, self._mutable)
+
+    def __del__(self) -> None:
+        # A dropped borrow ends (it holds book-keeping only, no memory).
+        try:
+            live = self._live
+        except AttributeError:  # never constructed
+            return
+        if live:
+            self.release()
 
     def __enter__(self) -> V:
         return self.get()
@@ -843,11 +884,5 @@ class ForeignBorrow(NoCopy, Generic[V]):
         self.release()
 
     def __repr__(self) -> str:
-        state = "live" if self._live[0] else "ended"
+        state = "live" if self._live else "ended"
         return f"<ForeignBorrow{'Mut' if self._mutable else ''} {self._addr:#x} {state}>"
-
-
-def _end_borrow(registry: ForeignRegistry, addr: int, mutable: bool, live: list[bool]) -> None:
-    if live[0]:
-        live[0] = False
-        registry.unborrow(addr, mutable)

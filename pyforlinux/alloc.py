@@ -55,6 +55,7 @@ from pyforlinux._owner import (
     ForeignBorrow,
     LeakWarning,
     NoCopy,
+    OwnerName,
     addr_of,
     arg_int,
     leak_finalizer,
@@ -458,11 +459,11 @@ class Box(NoCopy, Generic[S]):
 
     ALLOCATOR: ClassVar[type[Allocator]] = Kmalloc
 
-    __slots__ = ("__weakref__", "_ct", "_fin", "_init", "_ptr", "_what")
+    __slots__ = ("__weakref__", "_ct", "_fin", "_init", "_name", "_ptr")
     _ct: _CType
     _ptr: Any  # ``T *``, or None once released or moved
     _init: bool
-    _what: str
+    _name: OwnerName  # formatted when shown (_what)
     _fin: weakref.finalize[..., Any]
 
     def __init__(self) -> None:
@@ -475,9 +476,14 @@ class Box(NoCopy, Generic[S]):
         self._ct = ct
         self._ptr = ffi.cast(ct.ptr, ptr)
         self._init = init
-        self._what = f"{cls.__name__}<{ct.name}> at {addr_of(ptr):#x}"
-        self._fin = leak_finalizer(self, self._what)
+        self._name = OwnerName((cls.__name__, ct.name, ptr))
+        self._fin = leak_finalizer(self, self._name)
         return self
+
+    @property
+    def _what(self) -> str:
+        """``"KBox<u64> at 0x..."``: the box in messages."""
+        return str(self._name)
 
     # -- construction
 

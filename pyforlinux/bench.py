@@ -156,19 +156,29 @@ class OpResult:
 
 @dataclass
 class Target:
-    """A performance target of issue 7 and whether this run met it.
+    """A performance target (issues 7 and 17) and whether this run met it.
 
     Attributes:
         name: what is measured.
         goal: the target, as text.
         value: the measured figure (a ratio, or per second).
         met: whether it is met.
+        unit: ``""`` for a ratio, ``"ns"`` (per op) or ``"/s"`` (a rate).
     """
 
     name: str
     goal: str
     value: float
     met: bool
+    unit: str = ""
+
+    def display(self) -> str:
+        """The value as text: a ratio (``6.64``), ``ns`` or a rate (``/s``)."""
+        if self.unit == "ns":
+            return f"{self.value:,.0f} ns"
+        if self.unit == "/s":
+            return f"{self.value:,.0f}/s"
+        return f"{self.value:.2f}"
 
 
 @dataclass
@@ -195,7 +205,8 @@ class Report:
             )
             for op in data["ops"]
         ]
-        targets = [Target(t["name"], t["goal"], float(t["value"]), bool(t["met"]))
+        targets = [Target(t["name"], t["goal"], float(t["value"]), bool(t["met"]),
+                          str(t.get("unit", "")))
                    for t in data["targets"]]
         return cls(dict(data["meta"]), ops, targets)
 
@@ -707,18 +718,37 @@ def _measure(op: _Op, reps: int, min_ns: int, quick: bool) -> OpResult:
     return OpResult(op.name, op.title, op.unit, op.calls, layers, ratios)
 
 
+RATIO_TARGET: Final = 3.0
+"""Issue 17: the safe layer within this factor of the raw bindings (a/b)
+for the per-call operations; :data:`RATIO_STRETCH` is the stretch goal."""
+RATIO_STRETCH: Final = 2.0
+MUTEX_TARGET_NS: Final = 1500.0
+"""Issue 17: one safe lock + unlock, lock validator on, at most 1.5 µs."""
+NOVA_TARGET_PER_S: Final = 20_000
+"""Issue 17: Nova GEM_CREATE + GEM_CLOSE pairs per second, in process."""
+CLIST_TARGET_PER_S: Final = 10_000_000
+"""CList batched iteration, elements per second through the safe API."""
+
+
 def _targets(ops: dict[str, OpResult]) -> list[Target]:
     out = []
     for name in ("gpu_buddy", "xarray", "dma_fence", "mutex"):
         if name in ops:
             r = ops[name].ratios["a/b"]
-            out.append(Target(f"{name} a/b", "<= 1.5", r, r <= 1.5))
+            out.append(Target(f"{name} a/b", f"<= {RATIO_TARGET:g} (stretch {RATIO_STRETCH:g})",
+                              r, r <= RATIO_TARGET))
+    if "mutex" in ops:
+        ns = ops["mutex"].layers["safe"].ns_per_op
+        out.append(Target("mutex lock+unlock", f"<= {MUTEX_TARGET_NS:,.0f} ns", ns,
+                          ns <= MUTEX_TARGET_NS, "ns"))
     if "clist_iter_batched" in ops:
         rate = ops["clist_iter_batched"].rate()
-        out.append(Target("clist_iter_batched safe", ">= 10 M elements/s", rate, rate >= 10e6))
+        out.append(Target("clist_iter_batched safe", ">= 10 M elements/s", rate,
+                          rate >= CLIST_TARGET_PER_S, "/s"))
     if "nova_gem" in ops:
         rate = ops["nova_gem"].rate()
-        out.append(Target("nova_gem safe", ">= 100000 pairs/s", rate, rate >= 1e5))
+        out.append(Target("nova_gem safe", f">= {NOVA_TARGET_PER_S:,} pairs/s", rate,
+                          rate >= NOVA_TARGET_PER_S, "/s"))
     return out
 
 
@@ -935,8 +965,8 @@ def render(report: Report) -> str:
     lines.append("")
     lines.append("targets:")
     for t in report.targets:
-        value = f"{t.value:.2f}" if t.value < 100 else f"{t.value:,.0f}/s"
-        lines.append(f"  {t.name:<28} {t.goal:<20} {value:>16}  {'met' if t.met else 'MISSED'}")
+        lines.append(f"  {t.name:<28} {t.goal:<22} {t.display():>16}  "
+                     f"{'met' if t.met else 'MISSED'}")
     return "\n".join(lines) + "\n"
 
 

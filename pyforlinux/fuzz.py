@@ -16,7 +16,8 @@ refusing bad input -- but:
   (:func:`pyforlinux.run.with_modules`).
 
 The exit status is 0 when all of that holds. Reproducible: same seed, same
-run. (The Nova-specific Hypothesis fuzzer with a saved corpus is
+run. The summary gives the throughput (ioctls per second). (The
+Nova-specific Hypothesis fuzzer with a saved corpus is
 tests/test_fuzz_ioctl.py, ``make fuzz``.)
 """
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 import random
 import struct
 import sys
+import time
 from collections import Counter
 from typing import Any, TextIO
 
@@ -86,6 +88,7 @@ def fuzz(target: str, examples: int = 2000, seed: int = 0, params: tuple[str, ..
         outcomes: Counter[str] = Counter()
         seen: list[int] = []
         clients = [Client(card), *[Client(n) for n in nodes if "render" in n][:1]]
+        t0 = time.perf_counter()
         try:
             for _ in range(examples):
                 c = rng.choice(clients)
@@ -110,11 +113,13 @@ def fuzz(target: str, examples: int = 2000, seed: int = 0, params: tuple[str, ..
         finally:
             for c in clients:
                 c.close()
+        secs = time.perf_counter() - t0
         for rec in printk.dmesg(mark, max_level=printk.KERN_ERR):
             if "*ERROR* ioctl" in rec.text:
                 bugs.append(rec.text)
-        stream.write(f"fuzz: {examples} ioctls (seed {seed}) on {', '.join(nodes)}: "
-                  + ", ".join(f"{k} {v}" for k, v in outcomes.most_common()) + "\n")
+        stream.write(f"fuzz: {examples} ioctls (seed {seed}) on {', '.join(nodes)} in "
+                     f"{secs:.1f} s ({examples / max(secs, 1e-9):.0f}/s): "
+                     + ", ".join(f"{k} {v}" for k, v in outcomes.most_common()) + "\n")
 
     status = run.with_modules(pkg, params, body, stream)
     for b in bugs[:20]:

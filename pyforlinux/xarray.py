@@ -56,7 +56,6 @@ Rust: rust/kernel/xarray.rs
 from __future__ import annotations
 
 import enum
-import threading
 import weakref
 from collections.abc import Iterator
 from types import TracebackType
@@ -65,6 +64,7 @@ from typing import Any, Final, Generic, TypeVar
 from pyforlinux._bindings import ffi, lib
 from pyforlinux._owner import (
     REGISTRY,
+    TASK_TLS,
     ForeignBorrow,
     NoCopy,
     TaskIdentity,
@@ -92,6 +92,9 @@ U32_MAX: Final = (1 << 32) - 1
 _xa_store_locked = lib.__xa_store
 _xa_erase_locked = lib.__xa_erase
 _xa_alloc_locked = lib.__xa_alloc
+
+# A guard forgets its ended borrows (weak references) once it has this many.
+_PRUNE_BORROWS: Final = 32
 
 
 class AllocKind(enum.Enum):
@@ -184,7 +187,8 @@ class XArray(NoCopy, Generic[T]):
             "struct xarray", lambda p: lib.xa_init_flags(p, flags)
         )
         self._ptr = self._xa.get()
-        self._state = threading.Lock()  # protects _holder/_closed (never held while blocking)
+        # _holder and _closed change only while xa_lock is held (and the GIL
+        # serialises their reads and writes): no Python lock.
         self._holder: TaskIdentity | None = None  # the task holding the guard
         self._closed = False
         self._fin = leak_finalizer(self, f"XArray of {getattr(item_type, '__name__', 'None')}")
@@ -218,14 +222,12 @@ class XArray(NoCopy, Generic[T]):
         # SAFETY: self._ptr is an initialised xarray, alive with self.
         return bool(lib.xa_empty(self._ptr))
 
-    def _enter(self) -> None:
+    def _enter(self) -> TaskIdentity:
         me = task_identity()
-        with self._state:
-            self._check()
-            if self._holder is me:
-                raise Error(
-                    code.EDEADLK, "XArray.lock(): this thread already holds the guard"
-                )
+        self._check()
+        if self._holder is me:
+            raise Error(code.EDEADLK, "XArray.lock(): this thread already holds the guard")
+        return me
 
     def lock(self) -> Guard[T]:
         """Take the array's lock (``xa_lock()``); returns the :class:`Guard`.
@@ -238,10 +240,10 @@ class XArray(NoCopy, Generic[T]):
 
         Rust: ``XArray::lock``
         """
-        self._enter()
+        me = self._enter()
         # SAFETY: self._ptr is an initialised xarray (alive with self).
         lib.xa_lock(self._ptr)
-        return self._guard()
+        return self._guard(me)
 
     def try_lock(self) -> Guard[T] | None:
         """Take the lock if it is free (``xa_trylock()``); ``None`` if it is not.
@@ -252,21 +254,20 @@ class XArray(NoCopy, Generic[T]):
 
         Rust: ``XArray::try_lock``
         """
-        self._enter()
+        me = self._enter()
         # SAFETY: as lock().
         if not lib.xa_trylock(self._ptr):
             return None
-        return self._guard()
+        return self._guard(me)
 
-    def _guard(self) -> Guard[T]:
-        with self._state:
-            self._holder = task_identity()
-            closed = self._closed
-        if closed:  # closed while we waited for the lock
+    def _guard(self, me: TaskIdentity) -> Guard[T]:
+        # (xa_lock is held: close() sets _closed only under it)
+        self._holder = me
+        if self._closed:  # closed while we waited for the lock
             self._holder = None
             lib.xa_unlock(self._ptr)
             raise Error(code.EINVAL, "XArray used after close()")
-        return Guard(self)
+        return Guard(self, me)
 
     def close(self) -> None:
         """Release every entry (``from_foreign`` + drop) and ``xa_destroy()``. Idempotent.
@@ -279,17 +280,15 @@ class XArray(NoCopy, Generic[T]):
 
         Rust: ``Drop for XArray``
         """
-        with self._state:
-            if self._closed:
-                return
-            if self._holder is task_identity():
-                raise Error(code.EBUSY, "XArray.close() while this thread holds its guard")
+        if self._closed:
+            return
+        if self._holder is task_identity():
+            raise Error(code.EBUSY, "XArray.close() while this thread holds its guard")
         lib.xa_lock(self._ptr)
-        with self._state:
-            if self._closed:  # pragma: no cover - a concurrent close() won
-                lib.xa_unlock(self._ptr)
-                return
-            self._closed = True
+        if self._closed:  # pragma: no cover - a concurrent close() won
+            lib.xa_unlock(self._ptr)
+            return
+        self._closed = True
         ptrs = []
         try:
             index = ffi.new("unsigned long *", 0)
@@ -340,10 +339,11 @@ class Guard(NoCopy, Generic[T]):
     C: ``xa_lock()``/``xa_unlock()`` (include/linux/xarray.h).
     """
 
-    def __init__(self, xa: XArray[T]) -> None:
+    def __init__(self, xa: XArray[T], holder: TaskIdentity) -> None:
+        # SAFETY (caller): ``holder``, the calling task, has just taken xa_lock.
         self._xa = xa
         self._ptr = xa._ptr
-        self._thread = task_identity()
+        self._thread = holder
         self._held = True
         # Weak: a borrow whose views are all gone has ended (as Rust's borrow
         # ends at its last use); the ones still alive end at release().
@@ -372,7 +372,11 @@ class Guard(NoCopy, Generic[T]):
     def _check(self) -> None:
         if not self._held:
             raise Error(code.EINVAL, "XArray guard used after release")
-        if task_identity() is not self._thread:
+        try:
+            me = TASK_TLS.ident  # (the holder has one: a thread without one is not it)
+        except AttributeError:
+            me = None
+        if me is not self._thread:
             raise Error(code.EPERM, "XArray guard used on another thread than its holder's")
 
     def release(self) -> None:
@@ -396,8 +400,7 @@ class Guard(NoCopy, Generic[T]):
             b.release()
         self._held = False
         self._fin.detach()
-        with self._xa._state:
-            self._xa._holder = None
+        self._xa._holder = None
         # SAFETY: this thread holds the lock (checked by the callers).
         lib.xa_unlock(self._ptr)
 
@@ -431,7 +434,8 @@ class Guard(NoCopy, Generic[T]):
 
     def _borrowed(self, ptr: Any) -> bool:
         """Whether the entry ``ptr`` has a live borrow (through any guard or none)."""
-        self._borrows = [r for r in self._borrows if (b := r()) is not None and b.is_live()]
+        if len(self._borrows) > _PRUNE_BORROWS:  # forget ended ones now and then
+            self._borrows = [r for r in self._borrows if (b := r()) is not None and b.is_live()]
         return REGISTRY.is_borrowed(addr_of(ptr))
 
     def _check_value(self, value: object) -> None:

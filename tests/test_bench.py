@@ -54,7 +54,7 @@ def test_table_has_every_op_three_layers_and_numeric_ratios() -> None:
         assert math.isclose(ab, a / b, rel_tol=0.1, abs_tol=0.02), name
         assert math.isclose(ac, a / c, rel_tol=0.1, abs_tol=0.02), name
     assert "targets:" in text
-    assert sum(1 for line in text.splitlines() if line.rstrip().endswith(("met", "MISSED"))) == 6
+    assert sum(1 for line in text.splitlines() if line.rstrip().endswith(("met", "MISSED"))) == 7
     # A real C process's NOVA_GETPARAM through the device-node bridge, beside in-process.
     m = re.search(r"NOVA_GETPARAM from a real C process .*\(10 in a loop, FUSE\): "
                   rf"({NUMBER}) µs/ioctl; in-process Client: ({NUMBER}) µs/ioctl", text)
@@ -78,10 +78,39 @@ def test_json_parses_with_the_expected_keys() -> None:
         assert all(isinstance(v, float) and v > 0 for v in op["ratios"].values())
         assert op["unit"] in ("op", "element") and op["calls"] and op["title"]
     assert {t["name"] for t in data["targets"]} == {
-        "gpu_buddy a/b", "xarray a/b", "dma_fence a/b", "mutex a/b",
+        "gpu_buddy a/b", "xarray a/b", "dma_fence a/b", "mutex a/b", "mutex lock+unlock",
         "clist_iter_batched safe", "nova_gem safe",
     }
     assert all(isinstance(t["met"], bool) for t in data["targets"])
+    report = bench.Report.from_json(data)
+    assert [t.unit for t in report.targets] == [t["unit"] for t in data["targets"]]
+
+
+def _op(name: str, safe_ns: float, raw_ns: float) -> bench.OpResult:
+    layers = {k: bench.LayerResult(ns, [ns], 1) for k, ns in
+              (("safe", safe_ns), ("raw", raw_ns), ("c", 1.0))}
+    return bench.OpResult(name, name, "op", "", layers, {"a/b": safe_ns / raw_ns,
+                                                         "a/c": safe_ns})
+
+
+def test_the_issue_17_targets() -> None:
+    ops = {op.name: op for op in (
+        _op("gpu_buddy", 2900, 1000), _op("dma_fence", 3100, 1000),
+        _op("mutex", 1400, 300), _op("nova_gem", 50_000, 8000),
+        _op("clist_iter_batched", 99, 40))}
+    got = {t.name: (t.met, t.display()) for t in bench._targets(ops)}
+    assert got == {
+        "gpu_buddy a/b": (True, "2.90"),
+        "dma_fence a/b": (False, "3.10"),
+        "mutex a/b": (False, "4.67"),
+        "mutex lock+unlock": (True, "1,400 ns"),
+        "nova_gem safe": (True, "20,000/s"),
+        "clist_iter_batched safe": (True, "10,101,010/s"),
+    }
+    ops["mutex"] = _op("mutex", 1600, 800)
+    ops["nova_gem"] = _op("nova_gem", 50_001, 8000)
+    got = {t.name: t.met for t in bench._targets(ops)}
+    assert got["mutex a/b"] and not got["mutex lock+unlock"] and not got["nova_gem safe"]
 
 
 def test_one_op_in_process_leaves_the_kernel_clean() -> None:

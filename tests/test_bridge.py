@@ -402,7 +402,10 @@ def test_prime_fds_pass_between_two_real_processes(bridge: Bridge,
     # and the dma-buf's own ioctls reach dma_buf_ioctl() through it.
     assert "drmPrimeHandleToFD(handle 1) -> fd 5 (cloexec), its mmap: same bytes" in out
     assert "DMA_BUF_IOCTL_SYNC -> 0; with bad flags -> Invalid argument" in out
-    assert "DMA_BUF_IOCTL_EXPORT_SYNC_FILE -> Operation not supported" in out  # a limit
+    # The dma-buf's fences as a sync_file fd, merged (SYNC_IOC_MERGE), imported back.
+    assert 'EXPORT_SYNC_FILE -> fd 6 (cloexec); SYNC_IOC_MERGE -> fd 7: "merged", status 1; ' \
+        "IMPORT_SYNC_FILE -> 0" in out
+    assert "IMPORT_SYNC_FILE(a pipe) -> Invalid argument" in out
     assert "drmPrimeFDToHandle(fd 5) -> handle 1 (the same)" in out
     # What the unmodified dma_buf_get() answers for files that are not dma-bufs.
     assert "drmPrimeFDToHandle(a pipe) -> Invalid argument" in out

@@ -943,3 +943,22 @@ def test_the_docs_sample_runs() -> None:
     scope: dict[str, Any] = {}
     exec(compile(m.group(1), str(DOCS), "exec"), scope)
     assert scope["observed"] == [0]
+
+
+def test_the_lock_held_check_in_c_is_the_owner_check(ctx: FenceCtx[Any]) -> None:
+    # _check_may_lock asks C (pfl_dma_fence_lock_held) what it computed in
+    # Python before: the fence lock's owner is the calling task.
+    from pyforlinux.dma_buf import dma_fence
+
+    f = new(ctx)
+    raw = f.as_fence()._raw
+    seen: list[tuple[bool, bool]] = []
+
+    def check() -> None:
+        seen.append((dma_fence._lock_held_by_me(raw),
+                     bool(raw.lock.dep_map.owner == lib.pfl_current())))
+
+    check()
+    with FenceCbRegistration.new(f.as_fence(), Call(check)):
+        f.signal()
+    assert seen == [(False, False), (True, True)]  # outside, then inside the callback

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -60,6 +61,7 @@ def test_fuzz_and_faultsweep_take_the_package(capsys: pytest.CaptureFixture[str]
     assert cli.main(["fuzz", str(EXAMPLE), "--examples", "300", "--seed", "3"]) == 0
     out = capsys.readouterr().out
     assert "fuzz: 300 ioctls (seed 3)" in out and "fuzz: 0 driver bug(s)" in out
+    assert re.search(r"fuzz: 300 ioctls \(seed 3\) on \S.* in \d+\.\d s \(\d+/s\): ", out)
     assert cli.main(["faultsweep", str(EXAMPLE), "--list"]) == 0
     listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
     assert listed == ["tinygpu-session", "tinygpu-bind"]

@@ -3,6 +3,7 @@ mmap, unplug -- with a toy driver that speaks Nova's UAPI numbers."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -45,6 +46,9 @@ class ToyObject(gem.BaseDriverObject):
         lib.pfl_kfree(self.mem, 0)
 
 
+IN_HANDLER, LET_GO = threading.Event(), threading.Event()
+
+
 class ToyFile(drm.DriverFile):
     @staticmethod
     def getparam(dev: Any, p: Any, file: Any) -> int:
@@ -61,6 +65,10 @@ class ToyFile(drm.DriverFile):
         if p.param == 5:  # a WAIT ioctl interrupted by a signal
             current().get().signal()
             Completion().wait_for_completion_interruptible()  # Error(ERESTARTSYS)
+        if p.param == 6:  # a slow handler: says it runs, waits to be let go
+            IN_HANDLER.set()
+            assert LET_GO.wait(30)
+            return 0
         raise Error(code.EINVAL)
 
     @staticmethod
@@ -379,6 +387,31 @@ def test_unbind_with_a_client_open_fails_cleanly(toy: Any) -> None:
     assert errno_of(Client, node) == code.ENODEV  # drm_minor_acquire(): unplugged
     c.close()  # still closes, releasing its handle and the module use
     assert this.refcount() == 0
+
+
+def test_unplug_waits_for_a_handler_in_flight(toy: Any) -> None:
+    # The C trampoline runs the handler inside drm_dev_enter(): the unplug's
+    # SRCU grace period cannot end before the handler returns.
+    IN_HANDLER.clear()
+    LET_GO.clear()
+    c = Client(card())
+    dev = c.file.dev
+    done: list[str] = []
+    ioctl_thread = threading.Thread(target=lambda: done.append(hex(c.call(
+        lib.DRM_IOCTL_NOVA_GETPARAM, "struct drm_nova_getparam", param=6).value)))
+    ioctl_thread.start()
+    assert IN_HANDLER.wait(30)
+    unplug = threading.Thread(target=lambda: (dev.unplug(), done.append("unplugged")))
+    unplug.start()
+    unplug.join(0.5)
+    assert unplug.is_alive() and done == []  # waiting for the handler
+    LET_GO.set()
+    ioctl_thread.join(30)
+    unplug.join(30)
+    assert done == ["0x0", "unplugged"]
+    assert errno_of(c.call, lib.DRM_IOCTL_NOVA_GETPARAM, "struct drm_nova_getparam",
+                    param=1) == code.ENODEV
+    c.close()
 
 
 def test_open_of_a_node_nobody_has(toy: Any) -> None:

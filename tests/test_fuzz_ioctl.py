@@ -30,6 +30,7 @@ import faulthandler
 import os
 import pathlib
 import struct
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -186,34 +187,47 @@ STRUCTS = {
 }
 
 
+# The strategies are built once, not per draw: making a strategy costs
+# Hypothesis more than drawing from it (make fuzz's throughput).
+_KINDS4 = st.integers(0, 3)
+_KNOWN_CMD = st.sampled_from(KNOWN)
+_BIT = st.integers(0, 31)
+_SIZE = st.one_of(st.sampled_from([0, 8, 16, 24, 64]), st.integers(0, 0x3FFF))
+_NR = st.one_of(st.integers(0, 0x10), st.integers(COMMAND_BASE, COMMAND_BASE + 8),
+                st.integers(0, 0xFF))
+_TYPE = st.one_of(st.just(drm_ioctl.BASE), st.integers(0, 0xFF))
+_U32 = st.integers(0, 0xFFFFFFFF)
+_ONE_IN_FIVE = st.integers(0, 4)
+_ANY_BYTES = st.binary(max_size=80)
+_EXACT_BYTES = {n: st.binary(min_size=n, max_size=n) for n in range(257)}
+
+
 @st.composite
 def commands(draw: st.DrawFn) -> int:
     """A command: a valid one, one with a bit flipped (direction, size, type,
     number), one built from parts (DRM type, numbers around the core and the
     driver's ranges), or any u32."""
-    kind = draw(st.integers(0, 3))
+    kind = draw(_KINDS4)
     if kind == 0:
-        return draw(st.sampled_from(KNOWN))
+        return draw(_KNOWN_CMD)
     if kind == 1:
-        return draw(st.sampled_from(KNOWN)) ^ (1 << draw(st.integers(0, 31)))
+        return draw(_KNOWN_CMD) ^ (1 << draw(_BIT))
     if kind == 2:
-        direction = draw(st.integers(0, 3))
-        size = draw(st.one_of(st.sampled_from([0, 8, 16, 24, 64]), st.integers(0, 0x3FFF)))
-        nr = draw(st.one_of(st.integers(0, 0x10), st.integers(COMMAND_BASE, COMMAND_BASE + 8),
-                            st.integers(0, 0xFF)))
-        typ = draw(st.one_of(st.just(drm_ioctl.BASE), st.integers(0, 0xFF)))
+        direction = draw(_KINDS4)
+        size = draw(_SIZE)
+        nr = draw(_NR)
+        typ = draw(_TYPE)
         return (direction << 30) | (size << 16) | (typ << 8) | nr
-    return draw(st.integers(0, 0xFFFFFFFF))
+    return draw(_U32)
 
 
-@st.composite
-def payloads(draw: st.DrawFn, cmd: int) -> bytes:
+def _payload(draw: st.DrawFn, cmd: int) -> bytes:
     """Argument bytes: mostly exactly ``_IOC_SIZE(cmd)`` long (so that the
     handler runs), sometimes any length."""
     size = drm_ioctl.ioc_size(cmd)
-    if size <= 256 and draw(st.integers(0, 4)):
-        return draw(st.binary(min_size=size, max_size=size))
-    return draw(st.binary(max_size=80))
+    if size <= 256 and draw(_ONE_IN_FIVE):
+        return draw(_EXACT_BYTES[size])
+    return draw(_ANY_BYTES)
 
 
 @dataclass(frozen=True)
@@ -252,20 +266,34 @@ class Mmap:
     length: int
 
 
-raw_ops = commands().flatmap(lambda c: payloads(c).map(lambda p: Raw(c, p)))
+@st.composite
+def _raw_op(draw: st.DrawFn) -> Raw:
+    cmd = draw(_COMMANDS)
+    return Raw(cmd, _payload(draw, cmd))
+
+
+_COMMANDS = commands()
+raw_ops = _raw_op()
 
 
 @st.composite
 def field_ops(draw: st.DrawFn) -> Fields:
     """A known command's struct with interesting values in its fields."""
-    cmd = draw(st.sampled_from(KNOWN))
+    cmd = draw(_KNOWN_CMD)
     values = []
-    for fname, f in ffi.typeof(STRUCTS[cmd]).fields:
-        bits = 8 * ffi.sizeof(f.type)
-        v = draw(st.one_of(st.sampled_from(INTERESTING), st.integers(0, (1 << bits) - 1)))
+    for fname, bits in _FIELDS[cmd]:
+        v = draw(_FIELD_VALUES[bits])
         values.append((fname, v & ((1 << bits) - 1)))
-    handle_of = draw(st.one_of(st.none(), st.integers(0, 7)))
+    handle_of = draw(_HANDLE_OF)
     return Fields(cmd, tuple(values), handle_of, draw(st.booleans()))
+
+
+#: cmd -> (field name, bits) of its struct; bits -> the values of such a field.
+_FIELDS = {cmd: [(fname, 8 * ffi.sizeof(f.type)) for fname, f in ffi.typeof(ctype).fields]
+           for cmd, ctype in STRUCTS.items()}
+_FIELD_VALUES = {bits: st.one_of(st.sampled_from(INTERESTING), st.integers(0, (1 << bits) - 1))
+                 for bits in {b for fields in _FIELDS.values() for _, b in fields}}
+_HANDLE_OF = st.one_of(st.none(), st.integers(0, 7))
 
 
 valid_ops = st.one_of(
@@ -463,21 +491,61 @@ def _watchdog() -> Iterator[None]:
 
 
 ROUND = 20_000  # examples per Hypothesis run in make fuzz (a fresh seed each)
+#: Inputs per Hypothesis example in make fuzz: the engine costs about 1 ms
+#: per example on this machine, more than running one input, so each
+#: example is a list of up to BATCH inputs, each run and checked as its
+#: own example (own client, check_clean after it). Shrinking still finds
+#: the shortest failing list and shrinks its inputs.
+BATCH = 16
+#: (test, inputs, seconds) of each fuzz run, reported at the end of the module.
+THROUGHPUT: list[tuple[str, int, float]] = []
 
 
-def _fuzz(strategy: Any, total: int, body: Any) -> None:
-    """``total`` examples of ``strategy``: one derandomized run, or (make fuzz)
-    randomly seeded rounds of :data:`ROUND`."""
-    rounds, per_round = (-(-total // ROUND), min(total, ROUND)) if LONG else (1, total)
+def _fuzz(strategy: Any, total: int, body: Any, what: str) -> None:
+    """At least ``total`` inputs of ``strategy``: one derandomized run, or
+    (make fuzz) randomly seeded rounds of up to :data:`ROUND` examples of up
+    to :data:`BATCH` inputs each."""
+    start, t0 = _examples[0], time.perf_counter()
 
-    @_settings(per_round)
-    @given(strategy)
-    def run(x: Any) -> None:
+    def one(x: Any) -> None:
         _examples[0] += 1
         body(x)
 
-    for _ in range(rounds):
+    if not LONG:
+        @_settings(total)
+        @given(strategy)
+        def run(x: Any) -> None:
+            one(x)
+
         run()
+    else:
+        batches = st.lists(strategy, min_size=1, max_size=BATCH)
+        done = -1
+        while (left := total - (_examples[0] - start)) > 0 and _examples[0] != done:
+            done = _examples[0]  # a round that runs nothing ends the loop (the test fails)
+            # Lists average about BATCH / 2 inputs.
+            @_settings(min(ROUND, -(-left // (BATCH // 2))))
+            @given(batches)
+            def run_batch(xs: list[Any]) -> None:
+                for x in xs:
+                    one(x)
+
+            run_batch()
+    THROUGHPUT.append((what, _examples[0] - start, time.perf_counter() - t0))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_throughput(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The fuzzer's throughput (inputs per second) on the terminal, -q or not."""
+    yield
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    tr = request.config.pluginmanager.get_plugin("terminalreporter")
+    if capture is not None and tr is not None:
+        with capture.global_and_fixture_disabled():
+            for what, n, secs in THROUGHPUT:
+                tr.write_line(f"fuzz: {what}: {n} inputs in {secs:.1f} s, "
+                              f"{n / secs:.0f} inputs/s")
+    THROUGHPUT.clear()
 
 
 def test_fuzz_single_ioctls(clean: Nova) -> None:
@@ -486,7 +554,7 @@ def test_fuzz_single_ioctls(clean: Nova) -> None:
     def body(x: tuple[bool, Raw]) -> None:
         _record(run_program(clean, x[0], [x[1]]))
 
-    _fuzz(st.tuples(st.booleans(), raw_ops), LONG // 2 or RAW_EXAMPLES, body)
+    _fuzz(st.tuples(st.booleans(), raw_ops), LONG // 2 or RAW_EXAMPLES, body, "single ioctls")
     assert _examples[0] - start >= (LONG // 2 or RAW_EXAMPLES)
 
 
@@ -496,7 +564,7 @@ def test_fuzz_programs_interleaved_with_valid_sessions(clean: Nova) -> None:
     def body(x: tuple[bool, list[object]]) -> None:
         _record(run_program(clean, x[0], x[1]))
 
-    _fuzz(programs, LONG // 2 or PROGRAM_EXAMPLES, body)
+    _fuzz(programs, LONG // 2 or PROGRAM_EXAMPLES, body, "programs")
     assert _examples[0] - start >= (LONG // 2 or PROGRAM_EXAMPLES)
 
 

@@ -486,3 +486,55 @@ TestBuddyModel.settings = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
+
+
+# -- the blocks read in C (pfl_gpu_buddy_blocks) ------------------------------------------
+
+
+def _fragmented(buddy: GpuBuddy) -> list[Any]:
+    """Every other chunk of ``buddy`` allocated: free space in single chunks."""
+    chunks = [buddy.alloc_blocks(GpuBuddyAllocMode.Simple, 4096, 4096)
+              for _ in range(buddy.size() // 4096)]
+    for c in chunks[::2]:
+        c.close()
+    return chunks[1::2]
+
+
+def test_blocks_read_in_c_are_the_clist_walk() -> None:
+    from pyforlinux.interop.list import clist_create, entry_ptr
+
+    with GpuBuddy(0x10000, 64 * 4096, 4096) as buddy:
+        held = _fragmented(buddy)
+        # 32 single-chunk blocks: more than one C call's first batch (16).
+        with buddy.alloc_blocks(GpuBuddyAllocMode.Simple, 32 * 4096, 4096) as blocks:
+            walk = clist_create(blocks._head, entry_ptr, "struct gpu_buddy_block", "link")
+            expect = [(0x10000 + int(lib.gpu_buddy_block_offset(p)),
+                       int(lib.gpu_buddy_block_order(p))) for p in walk]
+            assert len(expect) == 32
+            assert [(b.offset(), b.order()) for b in blocks] == expect
+            assert [(b.offset(), b.order()) for b in blocks] == expect  # the kept copy
+            assert len(blocks) == 32 and not blocks.is_empty()
+            views = list(blocks)
+        for use in (views[0].offset, lambda: list(blocks), blocks.is_empty):
+            with pytest.raises(Error) as e:
+                use()
+            assert e.value.errno == code.EINVAL
+        for c in held:
+            c.close()
+
+
+def test_a_corrupted_block_list_is_efault_never_followed() -> None:
+    with GpuBuddy(0, 1 << 20, 4096) as buddy:
+        blocks = buddy.alloc_blocks(GpuBuddyAllocMode.Simple, 3 * 4096, 4096)  # 2 blocks
+        first = blocks._head.next
+        saved = first.next.prev
+        first.next.prev = blocks._head  # the second block no longer points back
+        try:
+            with pytest.raises(Error) as e:
+                list(blocks)
+            assert e.value.errno == code.EFAULT
+        finally:
+            first.next.prev = saved
+        assert [b.size() for b in blocks] == [8192, 4096]  # read after the repair
+        blocks.close()
+        assert buddy.avail() == 1 << 20

@@ -7,7 +7,7 @@
  *   env UMOCKDEV_DIR=... LD_PRELOAD=libumockdev-preload.so.0 pfl-launch PROGRAM [ARGS...]
  *
  * It sets NO_NEW_PRIVS, installs a seccomp filter that turns only ioctl(2)s
- * whose request is one of the fd-carrying DRM ioctls into user
+ * whose request is one of the fd-carrying DRM, dma-buf or sync_file ioctls into user
  * notifications (SECCOMP_RET_USER_NOTIF; every other syscall is untouched),
  * hands the filter's listener to the bridge over the Unix socket
  * $UMOCKDEV_DIR/ioctl/pfl-fds (SCM_RIGHTS), waits for the bridge's one-byte
@@ -33,6 +33,8 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <linux/dma-buf.h>
+#include <linux/sync_file.h>
 #include <drm.h>
 
 static int die(const char *what)
@@ -41,10 +43,12 @@ static int die(const char *what)
 	return 126;
 }
 
-/* The requests trapped: every DRM ioctl that carries a file descriptor. */
+/* The requests trapped: every DRM, dma-buf and sync_file ioctl that carries
+ * a file descriptor (pyforlinux/devnode/fds.py: FD_IOCTLS). */
 static const unsigned int fd_ioctls[] = {
 	DRM_IOCTL_PRIME_HANDLE_TO_FD, DRM_IOCTL_PRIME_FD_TO_HANDLE,
 	DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD, DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE,
+	SYNC_IOC_MERGE, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, DMA_BUF_IOCTL_IMPORT_SYNC_FILE,
 };
 #define N_FD_IOCTLS (sizeof(fd_ioctls) / sizeof(fd_ioctls[0]))
 

@@ -29,6 +29,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <linux/dma-buf.h>
+#include <linux/sync_file.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -122,6 +123,18 @@ static int wait_byte(int sock)
 	return read(sock, &c, 1) == 1 ? 0 : -1;
 }
 
+/* Store a pattern through mapping w, write it back (msync), unmap; then a
+ * fresh mapping of the object through the DRM file fd (clean pages dropped). */
+static unsigned char *store_and_remap(unsigned char *w, int seed, int fd, uint32_t h)
+{
+	fill(w, seed);
+	if (msync(w, SIZE, MS_SYNC))
+		return MAP_FAILED;
+	munmap(w, SIZE);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	return map_handle(fd, h);
+}
+
 /* Importing a pipe's fd must fail with EINVAL (not a dma-buf / syncobj file). */
 static int pipe_import_refused(int fd, int (*import)(int, int, uint32_t *), const char *name)
 {
@@ -150,6 +163,41 @@ static pid_t fork_with_socket(int sv[2])
 	return fork();
 }
 
+/* The dma-buf's fences as a sync_file fd, merged, and imported back. */
+static int sync_files(int dfd)
+{
+	struct dma_buf_export_sync_file xs = { .flags = DMA_BUF_SYNC_RW, .fd = -1 };
+	struct sync_file_info info = { 0 };
+	int bad = 0, pipefd[2];
+
+	if (ioctl(dfd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &xs))
+		return fail("DMA_BUF_IOCTL_EXPORT_SYNC_FILE");
+	struct sync_merge_data merge = { .name = "merged", .fd2 = xs.fd, .fence = -1 };
+	if (ioctl(xs.fd, SYNC_IOC_MERGE, &merge))
+		return fail("SYNC_IOC_MERGE");
+	if (ioctl(merge.fence, SYNC_IOC_FILE_INFO, &info))
+		return fail("SYNC_IOC_FILE_INFO");
+	struct dma_buf_import_sync_file is = { .flags = DMA_BUF_SYNC_WRITE, .fd = merge.fence };
+	int ir = ioctl(dfd, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &is);
+	printf("prime(exporter): EXPORT_SYNC_FILE -> fd %d (%s); SYNC_IOC_MERGE -> fd %d: "
+	       "\"%s\", status %d; IMPORT_SYNC_FILE -> %s\n", xs.fd,
+	       fcntl(xs.fd, F_GETFD) & FD_CLOEXEC ? "cloexec" : "NO CLOEXEC", merge.fence,
+	       info.name, info.status, ir ? strerror(errno) : "0");
+	bad |= ir || info.status != 1 || strcmp(info.name, "merged");
+	if (pipe(pipefd))
+		return fail("pipe");
+	is.fd = pipefd[0];
+	errno = 0;
+	int pr = ioctl(dfd, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &is), perr = errno;
+	printf("prime(exporter): IMPORT_SYNC_FILE(a pipe) -> %s\n", pr ? strerror(perr) : "0");
+	bad |= !pr || perr != EINVAL;
+	close(pipefd[0]);
+	close(pipefd[1]);
+	close(merge.fence);
+	close(xs.fd);
+	return bad;
+}
+
 static int importer(int sock)
 {
 	who = "importer";
@@ -172,14 +220,9 @@ static int importer(int sock)
 	if (write(sock, "m", 1) != 1 || wait_byte(sock))
 		return fail("wait for the exporter to close");
 	/* The exporter's DRM file, handle, mapping and dma-buf fd are gone. */
-	fill(p, 2);
-	if (msync(p, SIZE, MS_SYNC))
-		return fail("msync");
-	munmap(p, SIZE);
-	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-	p = map_handle(fd, h);
+	p = store_and_remap(p, 2, fd, h);
 	if (p == MAP_FAILED)
-		return fail("map again");
+		return fail("store, msync, map again");
 	/* The exporter's mapping filled the dma-buf file's page cache (shared by
 	 * every descriptor of it): drop those clean pages, as for a node. */
 	posix_fadvise(dfd, 0, 0, POSIX_FADV_DONTNEED);
@@ -195,14 +238,9 @@ static int importer(int sock)
 	q = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, dfd, 0);
 	if (q == MAP_FAILED)
 		return fail("mmap the dma-buf fd writable");
-	fill(q, 3);
-	if (msync(q, SIZE, MS_SYNC))
-		return fail("msync the dma-buf mapping");
-	munmap(q, SIZE);
-	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-	p = map_handle(fd, h);
+	p = store_and_remap(q, 3, fd, h);
 	if (p == MAP_FAILED)
-		return fail("map again");
+		return fail("store through the dma-buf, msync, map the node");
 	printf("prime(importer): wrote through the dma-buf fd, read through the node: %s\n",
 	       check(p, 3) ? "ok" : "MISMATCH");
 	bad |= !check(p, 3);
@@ -316,12 +354,7 @@ int main(int argc, char **argv)
 	printf("prime(exporter): DMA_BUF_IOCTL_SYNC -> %s; with bad flags -> %s\n",
 	       sr ? strerror(errno) : "0", sbad ? strerror(serr) : "0");
 	bad |= sr || !sbad || serr != EINVAL;
-	/* An fd-making ioctl of the dma-buf itself is not bridged (a clear errno). */
-	struct dma_buf_export_sync_file xs = { .flags = DMA_BUF_SYNC_RW, .fd = -1 };
-	errno = 0;
-	int xr = ioctl(dfd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &xs), xerr = errno;
-	printf("prime(exporter): DMA_BUF_IOCTL_EXPORT_SYNC_FILE -> %s\n", xr ? strerror(xerr) : "0");
-	bad |= !xr || xerr != EOPNOTSUPP;
+	bad |= sync_files(dfd);
 	uint32_t again;
 	if (drmPrimeFDToHandle(fd, dfd, &again))
 		return fail("drmPrimeFDToHandle of its own export");

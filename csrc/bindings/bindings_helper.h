@@ -54,6 +54,7 @@
 #include <pfl/sync.h>
 #include <pfl/dma_fence.h>
 #include <pfl/list_walk.h>
+#include <pfl/gpu_buddy.h>
 #include <pfl/bench.h>
 #include <linux/device.h>
 #include <linux/auxiliary_bus.h>

@@ -195,3 +195,10 @@ long long pfl_dma_fence_timestamp_ns(struct dma_fence *fence)
 		return -EBUSY;
 	return ktime_to_ns(fence->timestamp);
 }
+
+/* Whether the calling task holds @fence's lock (a callback of it is
+ * running on this task): the check before any call that takes the lock. */
+bool pfl_dma_fence_lock_held(struct dma_fence *fence)
+{
+	return pfl_lock_is_held(&fence->lock->dep_map);
+}

@@ -19,12 +19,17 @@ static bool bad_link(const struct list_head *p)
 	return !p || p == LIST_POISON1 || p == LIST_POISON2;
 }
 
-/* The node may be read: live (if asked) and with plausible links. */
+/*
+ * The node may be read: live (if asked) and with plausible links. Called
+ * with the runtime's object set locked (pfl_kobj_live_lock(), once per call
+ * of the functions below, not once per node): no object is freed while a
+ * walk runs, so a node found live stays readable until the walk ends.
+ */
 static int node_ok(const struct list_head *head, uintptr_t node, size_t offset, int check_live)
 {
 	const struct list_head *n = (const struct list_head *)node;
 
-	if (node != (uintptr_t)head && check_live && !pfl_kobj_is_live((void *)(node - offset)))
+	if (node != (uintptr_t)head && check_live && !pfl_kobj_is_live_locked((void *)(node - offset)))
 		return -EFAULT;
 	if (bad_link(n->next) || bad_link(n->prev))
 		return -EFAULT;
@@ -51,8 +56,8 @@ static int step(struct list_head *head, uintptr_t cur, size_t offset, int check_
 	return 0;
 }
 
-long pfl_list_walk_checked(struct list_head *head, struct list_head *cur, size_t offset,
-			   int check_live, uintptr_t *out, size_t max)
+static long walk_checked(struct list_head *head, struct list_head *cur, size_t offset,
+			 int check_live, uintptr_t *out, size_t max)
 {
 	uintptr_t node = (uintptr_t)cur, nxt;
 	size_t count = 0;
@@ -73,8 +78,19 @@ long pfl_list_walk_checked(struct list_head *head, struct list_head *cur, size_t
 	return (long)count;
 }
 
-int pfl_list_walk_compare(struct list_head *head, struct list_head *cur, size_t offset,
-			  int check_live, const uintptr_t *expect, size_t n, int at_end)
+long pfl_list_walk_checked(struct list_head *head, struct list_head *cur, size_t offset,
+			   int check_live, uintptr_t *out, size_t max)
+{
+	long ret;
+
+	pfl_kobj_live_lock();
+	ret = walk_checked(head, cur, offset, check_live, out, max);
+	pfl_kobj_live_unlock();
+	return ret;
+}
+
+static int walk_compare(struct list_head *head, struct list_head *cur, size_t offset,
+			int check_live, const uintptr_t *expect, size_t n, int at_end)
 {
 	uintptr_t node = (uintptr_t)cur, nxt;
 	size_t i;
@@ -101,8 +117,19 @@ int pfl_list_walk_compare(struct list_head *head, struct list_head *cur, size_t 
 	return 0;
 }
 
-int pfl_list_check_batch(struct list_head *head, uintptr_t prev, const uintptr_t *nodes,
-			 size_t n, uintptr_t next, size_t offset, int check_live, void **entries)
+int pfl_list_walk_compare(struct list_head *head, struct list_head *cur, size_t offset,
+			  int check_live, const uintptr_t *expect, size_t n, int at_end)
+{
+	int ret;
+
+	pfl_kobj_live_lock();
+	ret = walk_compare(head, cur, offset, check_live, expect, n, at_end);
+	pfl_kobj_live_unlock();
+	return ret;
+}
+
+static int check_batch(struct list_head *head, uintptr_t prev, const uintptr_t *nodes,
+		       size_t n, uintptr_t next, size_t offset, int check_live, void **entries)
 {
 	size_t i;
 	int ret;
@@ -119,4 +146,15 @@ int pfl_list_check_batch(struct list_head *head, uintptr_t prev, const uintptr_t
 		entries[i] = (void *)(nodes[i] - offset);
 	}
 	return 0;
+}
+
+int pfl_list_check_batch(struct list_head *head, uintptr_t prev, const uintptr_t *nodes,
+			 size_t n, uintptr_t next, size_t offset, int check_live, void **entries)
+{
+	int ret;
+
+	pfl_kobj_live_lock();
+	ret = check_batch(head, prev, nodes, n, next, offset, check_live, entries);
+	pfl_kobj_live_unlock();
+	return ret;
 }

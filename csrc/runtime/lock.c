@@ -17,10 +17,14 @@
 #include <linux/mutex.h>
 #include <linux/preempt.h>
 #include <linux/delay.h>
+#include <pfl/sync.h>
 #include <pthread.h>
+#include <unistd.h>
 
 int pfl_lock_release_check(struct lockdep_map *map, unsigned long ip);
 void pfl_lockdep_set_next_subclass(int subclass);
+void pfl_lockdep_set_acquire_context(const char *ctx);
+void pfl_lockdep_set_py_site(unsigned long frame, unsigned long code, int lasti);
 
 void pfl_spin_lock_init(spinlock_t *lock, const char *name, struct lock_class_key *key)
 {
@@ -135,4 +139,104 @@ int atomic_dec_and_mutex_lock(atomic_t *cnt, struct mutex *lock)
 		return 0;
 	}
 	return 1;
+}
+
+/*
+ * The Python safe layer's acquisition in one call (pyforlinux/sync/lock:
+ * Lock.lock()/try_lock()): the checks it must make before the C lock, then
+ * the lock, as one FFI crossing instead of one per check. Same semantics as
+ * making them one by one: nothing is taken unless 0 is returned.
+ *  - PFL_SYNC_RECURSIVE: the task already holds the lock (taking it would
+ *    BUG: a certain deadlock); a trylock gets PFL_SYNC_BUSY instead;
+ *  - PFL_SYNC_ORPHANED: with PFL_SYNC_FORK_CHILD (the caller is a process
+ *    made by fork()), held by a task of another process (a copy of a lock
+ *    held by a parent thread: never released here); a trylock gets
+ *    PFL_SYNC_BUSY. (Only then: a task standing for a client process,
+ *    say, has that process's tgid and is no orphan.)
+ *  - PFL_SYNC_BUSY: trylock, and the lock is not free;
+ *  - PFL_SYNC_REPORTED: PFL_SYNC_STRICT, and this thread's validator made an
+ *    inversion, recursion or might_sleep report, either in a validation
+ *    pass before blocking (nothing taken), or while taking the lock (it is
+ *    released again).
+ * (frame, code, lasti) is the Python acquisition site, by reference (the
+ * frame's and its code object's addresses and the instruction offset):
+ * the validator formats it only if a report or a new dependency edge needs
+ * it (runtime/lockdep.c, pfl_lockdep_set_py_site()).
+ */
+static unsigned long strict_reports(void)
+{
+	return pfl_lockdep_thread_count(PFL_LOCKDEP_INVERSION) +
+	       pfl_lockdep_thread_count(PFL_LOCKDEP_RECURSION) +
+	       pfl_lockdep_thread_count(PFL_LOCKDEP_MIGHT_SLEEP);
+}
+
+static int sync_take(struct lockdep_map *map, void *lock, int sleeping,
+		     unsigned long frame, unsigned long code, int lasti, int flags)
+{
+	struct task_struct *t = pfl_current();
+	struct task_struct *o = READ_ONCE(map->owner);
+	unsigned long before = 0;
+	int taken;
+
+	if (o == t)
+		return (flags & PFL_SYNC_TRYLOCK) ? PFL_SYNC_BUSY : PFL_SYNC_RECURSIVE;
+	if (o && (flags & PFL_SYNC_FORK_CHILD) && o->tgid != getpid())
+		return (flags & PFL_SYNC_TRYLOCK) ? PFL_SYNC_BUSY : PFL_SYNC_ORPHANED;
+	if (flags & PFL_SYNC_TRYLOCK) {
+		pfl_lockdep_set_py_site(frame, code, lasti);
+		taken = sleeping ? pfl_mutex_trylock(lock, 0) : pfl_spin_trylock(lock, 0);
+		if (!taken)
+			pfl_lockdep_set_acquire_context(NULL);
+		return taken ? 0 : PFL_SYNC_BUSY;
+	}
+	if (flags & PFL_SYNC_STRICT) {
+		/* Validation only (ordering, class recursion, might_sleep), so
+		 * that strict mode refuses before blocking on a real deadlock:
+		 * the task does not hold the lock (checked above), so this
+		 * cannot BUG, and no lock state changes. */
+		before = strict_reports();
+		pfl_lockdep_set_py_site(frame, code, lasti);
+		pfl_lock_acquire(map, 0, sleeping, 0);
+		if (strict_reports() != before) {
+			pfl_lockdep_set_acquire_context(NULL);
+			return PFL_SYNC_REPORTED;
+		}
+	}
+	pfl_lockdep_set_py_site(frame, code, lasti);
+	if (sleeping)
+		pfl_mutex_lock(lock, 0, 0);
+	else
+		pfl_spin_lock(lock, 0, 0);
+	if ((flags & PFL_SYNC_STRICT) && strict_reports() != before) {
+		/* another thread changed the graph in between */
+		if (sleeping)
+			pfl_mutex_unlock(lock, 0);
+		else
+			pfl_spin_unlock(lock, 0);
+		return PFL_SYNC_REPORTED;
+	}
+	return 0;
+}
+
+int pfl_sync_mutex_take(struct mutex *lock, unsigned long frame, unsigned long code, int lasti,
+			int flags)
+{
+	return sync_take(&lock->dep_map, lock, 1, frame, code, lasti, flags);
+}
+
+int pfl_sync_spin_take(spinlock_t *lock, unsigned long frame, unsigned long code, int lasti,
+		       int flags)
+{
+	return sync_take(&lock->dep_map, lock, 0, frame, code, lasti, flags);
+}
+
+/* The guard's release (guard state () built in): mutex_unlock/spin_unlock. */
+void pfl_sync_mutex_release(struct mutex *lock)
+{
+	pfl_mutex_unlock(lock, 0);
+}
+
+void pfl_sync_spin_release(spinlock_t *lock)
+{
+	pfl_spin_unlock(lock, 0);
 }

@@ -137,6 +137,69 @@ void pfl_lockdep_set_acquire_context(const char *ctx)
 	snprintf(next_ctx, sizeof(next_ctx), "%s", ctx ? ctx : "");
 }
 
+/*
+ * Python sites, formatted lazily. The safe layer's acquisitions name their
+ * Python site by reference -- the frame, its code object (their addresses,
+ * as identities) and the instruction offset -- instead of as text, because
+ * formatting the text (frames, line numbers, strings) costs more than the
+ * lock, and it is read only when a new dependency edge is recorded or a
+ * report is made. Such a ctx starts with PY_SITE and holds struct py_site;
+ * resolve_ctx() turns it into text through the hook the Python layer sets
+ * (it finds the frame on the calling thread's stack), and is only called
+ * without graph_mu held: the hook runs Python.
+ */
+#define PY_SITE '\x01'
+
+struct py_site {
+	unsigned long frame, code;
+	int lasti;
+};
+
+static void (*py_site_hook)(unsigned long frame, unsigned long code, int lasti,
+			    char *buf, size_t size);
+
+void pfl_lockdep_set_site_hook(void (*fn)(unsigned long frame, unsigned long code,
+					  int lasti, char *buf, size_t size))
+{
+	py_site_hook = fn;
+}
+
+void pfl_lockdep_set_py_site(unsigned long frame, unsigned long code, int lasti)
+{
+	struct py_site ps = { .frame = frame, .code = code, .lasti = lasti };
+
+	next_ctx[0] = PY_SITE;
+	memcpy(next_ctx + 8, &ps, sizeof(ps));
+}
+
+_Static_assert(sizeof(((struct pfl_held_lock *)0)->ctx) == CTX_LEN, "held-lock ctx size");
+_Static_assert(8 + sizeof(struct py_site) <= CTX_LEN, "lazy site size");
+
+/* A ctx buffer (CTX_LEN bytes) copied whole: a lazy site is binary. */
+static void copy_ctx(char *dst, const char *src)
+{
+	if (src[0] == PY_SITE)
+		memcpy(dst, src, CTX_LEN);
+	else
+		snprintf(dst, CTX_LEN, "%s", src);
+}
+
+/* A lazy Python site in @ctx (CTX_LEN bytes) becomes its text, in place. */
+static void resolve_ctx(char *ctx)
+{
+	struct py_site ps;
+	char buf[CTX_LEN];
+
+	if (ctx[0] != PY_SITE)
+		return;
+	memcpy(&ps, ctx + 8, sizeof(ps));
+	buf[0] = 0;
+	if (py_site_hook)
+		py_site_hook(ps.frame, ps.code, ps.lasti, buf, sizeof(buf));
+	buf[sizeof(buf) - 1] = 0;
+	memcpy(ctx, buf, CTX_LEN);
+}
+
 static void site(char *buf, size_t size, unsigned long ip, const char *ctx)
 {
 	Dl_info info;
@@ -304,7 +367,7 @@ static struct pfl_dep *find_dep_locked(struct pfl_lock_class *a, int to)
 }
 
 static void add_dep(struct pfl_lock_class *a, struct pfl_held_lock *ha,
-		    struct pfl_lock_class *b, unsigned long ip, const char *ctx)
+		    struct pfl_lock_class *b, unsigned long ip, char *ctx)
 {
 	int *prev;
 	struct pfl_dep *d;
@@ -312,6 +375,17 @@ static void add_dep(struct pfl_lock_class *a, struct pfl_held_lock *ha,
 	pthread_mutex_lock(&graph_mu);
 	if (find_dep_locked(a, b->id))
 		goto out;
+	if (ha->ctx[0] == PY_SITE || (ctx && ctx[0] == PY_SITE)) {
+		/* A new edge names both sites: format them (Python, so without
+		 * graph_mu), then look again. */
+		pthread_mutex_unlock(&graph_mu);
+		resolve_ctx(ha->ctx);
+		if (ctx)
+			resolve_ctx(ctx);
+		pthread_mutex_lock(&graph_mu);
+		if (find_dep_locked(a, b->id))
+			goto out;
+	}
 	prev = malloc(sizeof(int) * (size_t)nr_classes);
 	if (prev && reaches_locked(b->id, a->id, prev)) {
 		char buf[3072], s1[CTX_LEN + 32], s2[CTX_LEN + 32];
@@ -420,7 +494,7 @@ void pfl_lock_acquired(struct lockdep_map *map)
 		h->map = map;
 		h->ip = map->acquire_ip;
 		h->subclass = acquire_subclass(map);
-		snprintf(h->ctx, sizeof(h->ctx), "%s", next_ctx);
+		copy_ctx(h->ctx, next_ctx);
 	}
 	next_ctx[0] = 0;
 	next_subclass = 0;
@@ -481,6 +555,7 @@ void pfl_might_sleep(const char *file, int line)
 		size_t n = 0;
 		int i;
 
+		resolve_ctx(next_ctx);
 		for (i = 0; i < t->lockdep_depth && n < sizeof(held) - 1; i++)
 			if (t->held_locks[i].map->kind == PFL_LOCK_SPIN)
 				n += (size_t)snprintf(held + n, sizeof(held) - n, " %s",
@@ -605,7 +680,7 @@ static void pfl_dma_fence_map_push(struct task_struct *t, unsigned long ip)
 	h->map = &pfl_dma_fence_signal_map;
 	h->ip = ip;
 	h->subclass = 0;
-	snprintf(h->ctx, sizeof(h->ctx), "%s", next_ctx);
+	copy_ctx(h->ctx, next_ctx);
 }
 
 /* true (nothing to end) in atomic context, as the kernel's. */

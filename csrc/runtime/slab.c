@@ -528,6 +528,28 @@ bool pfl_kobj_is_live(const void *p)
 	return live;
 }
 
+/*
+ * For checked walks over many objects (csrc/helpers/list.c): the same
+ * lookup as pfl_kobj_is_live() with slab_mu taken once around the whole
+ * walk instead of once per object. While it is held no object is freed, so
+ * an object found live stays readable until pfl_kobj_live_unlock(). The
+ * caller must not allocate or free in between.
+ */
+void pfl_kobj_live_lock(void)
+{
+	pthread_mutex_lock(&slab_mu);
+}
+
+bool pfl_kobj_is_live_locked(const void *p)
+{
+	return set_contains_nolock((uintptr_t)p);
+}
+
+void pfl_kobj_live_unlock(void)
+{
+	pthread_mutex_unlock(&slab_mu);
+}
+
 long pfl_slab_live_objects(void)
 {
 	return __atomic_load_n(&live_total, __ATOMIC_SEQ_CST);

@@ -58,6 +58,8 @@ import select
 import socket
 import struct
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pyforlinux._bindings import ffi, lib
@@ -65,7 +67,7 @@ from pyforlinux._owner import NoCopy
 from pyforlinux.cred import Credential
 from pyforlinux.devnode.adapter import as_task, errno_of, process_memory
 from pyforlinux.drm.file import OpenFile
-from pyforlinux.error import Error, code
+from pyforlinux.error import Error, code, syscall_exit_errno
 
 if TYPE_CHECKING:
     from pyforlinux.devnode.adapter import DrmCore
@@ -76,27 +78,46 @@ log = logging.getLogger("pyforlinux.devnode")
 SOCKET_NAME = "pfl-fds"
 """The launcher's socket, in the testbed's ``ioctl`` directory."""
 
-FD_IOCTLS = {
-    int(lib.DRM_IOCTL_PRIME_HANDLE_TO_FD) & 0xFFFFFFFF: "export",
-    int(lib.DRM_IOCTL_PRIME_FD_TO_HANDLE) & 0xFFFFFFFF: "import",
-    int(lib.DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD) & 0xFFFFFFFF: "export",
-    int(lib.DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE) & 0xFFFFFFFF: "import",
-}
-"""The DRM ioctls that carry a file descriptor (the launcher's filter traps
-these; tools/pfl-launch.c lists the same), each ``"export"`` or ``"import"``.
-In both ``struct drm_prime_handle`` and ``struct drm_syncobj_handle`` the
-``__s32 fd`` is at byte 8 and the ``__u32 flags`` at byte 4."""
-_FD_AT, _FLAGS_AT = 8, 4
+@dataclass(frozen=True)
+class FdIoctl:
+    """How one fd-carrying ioctl is served: on a DRM node's file (``"node"``)
+    or on a runtime file given as an fd (``"file"``: a dma-buf, a
+    sync_file); the byte offsets in its argument struct of an fd the caller
+    passes (``fd_in``) and of one the call returns (``fd_out``); and whether
+    the returned fd is ``O_CLOEXEC`` -- always (what the kernel's
+    ``get_unused_fd_flags(O_CLOEXEC)`` gives) or as the ``__u32 flags`` at
+    byte 4 say (``DRM_CLOEXEC``, PRIME)."""
+
+    name: str
+    on: str
+    fd_in: int | None
+    fd_out: int | None
+    cloexec_from_flags: bool = False
+
+
 _DRM_CLOEXEC = 0o2000000
+_FLAGS_AT = 4
+
+FD_IOCTLS: dict[int, FdIoctl] = {
+    int(lib.DRM_IOCTL_PRIME_HANDLE_TO_FD) & 0xFFFFFFFF:
+        FdIoctl("PRIME_HANDLE_TO_FD", "node", None, 8, cloexec_from_flags=True),
+    int(lib.DRM_IOCTL_PRIME_FD_TO_HANDLE) & 0xFFFFFFFF:
+        FdIoctl("PRIME_FD_TO_HANDLE", "node", 8, None),
+    int(lib.DRM_IOCTL_SYNCOBJ_HANDLE_TO_FD) & 0xFFFFFFFF:
+        FdIoctl("SYNCOBJ_HANDLE_TO_FD", "node", None, 8),
+    int(lib.DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE) & 0xFFFFFFFF:
+        FdIoctl("SYNCOBJ_FD_TO_HANDLE", "node", 8, None),
+    0xC0303E03: FdIoctl("SYNC_IOC_MERGE", "file", 32, 36),  # struct sync_merge_data
+    0xC0086202: FdIoctl("DMA_BUF_IOCTL_EXPORT_SYNC_FILE", "file", None, 4),
+    0x40086203: FdIoctl("DMA_BUF_IOCTL_IMPORT_SYNC_FILE", "file", 4, None),
+}
+"""Every ioctl that carries a file descriptor, of a DRM node (``struct
+drm_prime_handle``, ``struct drm_syncobj_handle``: fd at byte 8) or of a
+dma-buf / sync_file fd (``struct sync_merge_data``: ``fd2`` at 32, ``fence``
+at 36; ``struct dma_buf_{export,import}_sync_file``: fd at 4). The
+launcher's filter traps these (tools/pfl-launch.c lists the same)."""
 _RUNTIME_FDS = 256  # PFL_MAX_FDS (csrc/include/pfl/vfs.h)
 
-FD_MAKING_FILE_IOCTLS = {
-    0xC0303E03: "SYNC_IOC_MERGE",
-    0xC0086202: "DMA_BUF_IOCTL_EXPORT_SYNC_FILE",
-    0x40086203: "DMA_BUF_IOCTL_IMPORT_SYNC_FILE",
-}
-"""Ioctls of a sync_file or dma-buf fd that carry another fd: not served
-through the bridge (``EOPNOTSUPP`` and one logged line; docs/real-clients.md)."""
 
 WHOAMI = (2 << 30) | (8 << 16) | (ord("P") << 8) | 0xF0
 """``_IOR('P', 0xf0, __u64)``: asked by this process of a FUSE file of the
@@ -183,9 +204,11 @@ def refuse(cmd: int, pid: int) -> int:
         if len(_refused) > 4096:
             _refused.clear()
     if first:
-        log.warning("pid %d: ioctl %#x passes a file descriptor, which needs the program "
+        spec = FD_IOCTLS.get(cmd)
+        log.warning("pid %d: %s passes a file descriptor, which needs the program "
                     "started through the launcher: %s PROGRAM [ARGS...] (with the "
-                    "bridge's environment); failing it with EOPNOTSUPP", pid, cmd,
+                    "bridge's environment); failing it with EOPNOTSUPP", pid,
+                    spec.name if spec else f"ioctl {cmd:#x}",
                     launcher() or "<build>/tools/pfl-launch (make tools)")
     return -code.EOPNOTSUPP
 
@@ -321,7 +344,7 @@ class FdServer(NoCopy):
 
     def _serve_call(self, lfd: int, req: _Notif, pidfd: int, pid: int, fd: int,
                     cmd: int, arg: int) -> int | None:
-        kind = FD_IOCTLS.get(cmd)
+        spec = FD_IOCTLS.get(cmd)
         try:
             dup = pidfd_getfd(pidfd, fd)
         except OSError as e:
@@ -330,31 +353,37 @@ class FdServer(NoCopy):
             entry = self.fs.whoami(dup)
         finally:
             os.close(dup)
-        if entry is None or kind is None or not isinstance(entry.file, OpenFile) \
-                or entry.cred is None:
-            return None  # not one of our DRM nodes: the real kernel's business
-        file, cred = entry.file, entry.cred
-        if kind == "export":
-            return self._export(lfd, req, file, cred, pid, cmd, arg)
-        return self._import(file, cred, pidfd, pid, cmd, arg)
-
-    def _export(self, lfd: int, req: _Notif, file: OpenFile, cred: Credential, pid: int,
-                cmd: int, arg: int) -> int:
-        ret = self.core.ioctl(file, cmd, arg, pid, cred)
-        if ret < 0:
-            return ret
+        call = _call_on(entry, spec, pid, cmd, arg, self.core)
+        if call is None or spec is None:
+            return None  # not one of ours: the real kernel's business
+        run, cred = call
         mem = process_memory(pid)
+        if spec.fd_in is not None:
+            ret = self._with_import(run, cred, pidfd, pid, arg + spec.fd_in, mem)
+        else:
+            ret = run()
+        if ret < 0 or spec.fd_out is None:
+            return ret
+        return self._export(lfd, req, spec, cred, pid, arg, mem)
+
+    def _export(self, lfd: int, req: _Notif, spec: FdIoctl, cred: Credential, pid: int,
+                arg: int, mem: Any) -> int:
+        """The runtime fd the call wrote at ``spec.fd_out`` becomes a real fd
+        of the caller, whose number replaces it there."""
+        assert spec.fd_out is not None
         try:
-            head = mem.read(arg, _FD_AT + 4)
+            head = mem.read(arg, spec.fd_out + 4)
         except Error as e:  # unmapped meanwhile by another thread
             _sweep(pid, cred)
             return -(e.errno or code.EFAULT)
-        flags = struct.unpack_from("I", head, _FLAGS_AT)[0]
-        rfd = struct.unpack_from("i", head, _FD_AT)[0]
+        rfd = struct.unpack_from("i", head, spec.fd_out)[0]
+        cloexec = True
+        if spec.cloexec_from_flags:
+            cloexec = bool(struct.unpack_from("I", head, _FLAGS_AT)[0] & _DRM_CLOEXEC)
         with as_task(pid, cred):
             filp = lib.file_close_fd(rfd) if 0 <= rfd else ffi.NULL
         if filp == ffi.NULL:  # the struct was changed meanwhile
-            log.warning("fd ioctl %#x of pid %d: no runtime file at fd %d", cmd, pid, rfd)
+            log.warning("%s of pid %d: no runtime file at fd %d", spec.name, pid, rfd)
             _sweep(pid, cred)
             return -code.EIO
         # SAFETY: filp's reference (taken out of the table) goes to the .fd file.
@@ -364,8 +393,7 @@ class FdServer(NoCopy):
         finally:
             self.fs.unpin_runtime_file(path)
         try:
-            add = _AddFd(id=req.id, srcfd=ours,
-                         newfd_flags=os.O_CLOEXEC if flags & _DRM_CLOEXEC else 0)
+            add = _AddFd(id=req.id, srcfd=ours, newfd_flags=os.O_CLOEXEC if cloexec else 0)
             try:
                 nfd = _ioctl(lfd, _NOTIF_ADDFD, add)
             except OSError as e:
@@ -373,24 +401,25 @@ class FdServer(NoCopy):
         finally:
             os.close(ours)  # the client's descriptor keeps the open
         try:
-            mem.write(arg + _FD_AT, struct.pack("i", nfd))
+            mem.write(arg + spec.fd_out, struct.pack("i", nfd))
         except Error as e:
             return -(e.errno or code.EFAULT)
         return 0
 
-    def _import(self, file: OpenFile, cred: Credential, pidfd: int, pid: int, cmd: int,
-                arg: int) -> int:
-        mem = process_memory(pid)
+    def _with_import(self, run: Callable[[], int], cred: Credential, pidfd: int, pid: int,
+                     at: int, mem: Any) -> int:
+        """``run()`` with the file of the caller's fd at address ``at`` in the
+        runtime table at that number (what the kernel C's ``fget()`` finds)."""
         try:
-            fd = struct.unpack("i", mem.read(arg + _FD_AT, 4))[0]
+            fd = struct.unpack("i", mem.read(at, 4))[0]
         except Error:
             return -code.EFAULT
         if fd < 0:
-            return self.core.ioctl(file, cmd, arg, pid, cred)  # EBADF from the core
+            return run()  # EBADF from the kernel C
         try:
             dup = pidfd_getfd(pidfd, fd)
         except OSError:
-            return self.core.ioctl(file, cmd, arg, pid, cred)  # not open: EBADF
+            return run()  # not open: EBADF from the kernel C
         try:
             entry = self.fs.whoami(dup)
         finally:
@@ -401,19 +430,19 @@ class FdServer(NoCopy):
                 # SAFETY: replace_fd takes its own reference; ours is dropped below.
                 slot = int(lib.replace_fd(fd, filp, 0))
             if slot == -code.EBADF:
-                return self._import_renumbered(file, cred, pid, cmd, arg, fd, filp, mem)
+                return self._import_renumbered(run, cred, pid, at, fd, filp, mem)
             if slot < 0:
                 return slot
             try:
-                return self.core.ioctl(file, cmd, arg, pid, cred)
+                return run()
             finally:
                 with as_task(pid, cred):
                     lib.close_fd(fd)
         finally:
             lib.fput(filp)
 
-    def _import_renumbered(self, file: OpenFile, cred: Credential, pid: int, cmd: int,
-                           arg: int, fd: int, filp: Any, mem: Any) -> int:
+    def _import_renumbered(self, run: Callable[[], int], cred: Credential, pid: int,
+                           at: int, fd: int, filp: Any, mem: Any) -> int:
         """The caller's number lies past the runtime's table: the file goes at
         a free number, written into the caller's struct for the call and put
         back after (the struct is the caller's, blocked in this ioctl)."""
@@ -423,11 +452,11 @@ class FdServer(NoCopy):
                 return slot
             lib.fd_install(slot, lib.get_file(filp))
         try:
-            mem.write(arg + _FD_AT, struct.pack("i", slot))
+            mem.write(at, struct.pack("i", slot))
             try:
-                return self.core.ioctl(file, cmd, arg, pid, cred)
+                return run()
             finally:
-                mem.write(arg + _FD_AT, struct.pack("i", fd))
+                mem.write(at, struct.pack("i", fd))
         except Error as e:
             return -(e.errno or code.EFAULT)
         finally:
@@ -455,6 +484,46 @@ class FdServer(NoCopy):
             os.unlink(self.path)
         except OSError:
             pass
+
+
+def credential_of(pid: int) -> Credential:
+    """The real uid and gid of process ``pid`` (``/proc/PID/status``), for a
+    call on a runtime file (which, unlike a node's open, records no opener);
+    ``EPERM``-like nobody (65534) if the process is gone."""
+    uid = gid = 65534
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("Uid:"):
+                    uid = int(line.split()[1])
+                elif line.startswith("Gid:"):
+                    gid = int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return Credential.new(uid, gid=gid)
+
+
+def _call_on(entry: Any, spec: FdIoctl | None, pid: int, cmd: int, arg: int,
+             core: DrmCore) -> tuple[Callable[[], int], Credential] | None:
+    """The real ioctl on what the caller's descriptor is, as its task, with
+    the credentials to run it as; None if it is not ours or not this kind."""
+    from pyforlinux.devnode.fusefs import RuntimeFile
+
+    if entry is None or spec is None:
+        return None
+    if spec.on == "node" and isinstance(entry.file, OpenFile) and entry.cred is not None:
+        file, cred = entry.file, entry.cred
+        return (lambda: core.ioctl(file, cmd, arg, pid, cred)), cred
+    if spec.on == "file" and isinstance(entry.node, RuntimeFile):
+        rt, fcred = entry.node, credential_of(pid)
+
+        def run() -> int:
+            with as_task(pid, fcred):
+                # SAFETY: rt.filp is alive: the caller's descriptor holds its open.
+                ret = int(lib.pfl_vfs_ioctl(rt.filp, cmd, arg))
+            return -syscall_exit_errno(ret) if ret < 0 else ret
+        return run, fcred
+    return None
 
 
 def _sweep(pid: int, cred: Credential) -> None:

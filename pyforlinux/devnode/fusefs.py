@@ -418,12 +418,8 @@ class TestbedFs(NoCopy, mfusepy.Operations):  # type: ignore[misc]
             return 0
         if entry.file is None and not isinstance(entry.node, RuntimeFile):
             return -errno.ENOTTY
-        if cmd in fds.FD_IOCTLS and entry.file is not None:
+        if cmd in fds.FD_IOCTLS:
             return fds.refuse(cmd, pid)  # a real ioctl(2) the launcher did not trap
-        if cmd in fds.FD_MAKING_FILE_IOCTLS and entry.file is None:
-            log.debug("pid %d: %s on a dma-buf/sync_file fd is not served through the "
-                        "bridge: EOPNOTSUPP", pid, fds.FD_MAKING_FILE_IOCTLS[cmd])
-            return -errno.EOPNOTSUPP
         addr = arg.value if hasattr(arg, "value") else int(arg or 0)
         addr = addr or 0
         cred = Credential.new(uid, gid=gid)

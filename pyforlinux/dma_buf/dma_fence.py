@@ -194,13 +194,14 @@ def pfl_dma_fence_py_callback(fence_ptr: Any, cookie: int) -> None:
         _tls.depth -= 1
 
 
-def _signalling(fn: Callable[[], int]) -> tuple[int, list[BaseException]]:
-    """Run a C signalling call; return its value and what its callbacks raised."""
+def _signalling(fn: Callable[[Any, int], int], raw: Any) -> tuple[int, list[BaseException]]:
+    """Run a C signalling call ``fn(raw, subclass)``; return its value and
+    what its callbacks raised."""
     saved = _tls.errors
     errors: list[BaseException] = []
     _tls.errors = errors
     try:
-        ret = fn()
+        ret = fn(raw, _subclass())
     finally:
         _tls.errors = saved
     return ret, errors
@@ -220,7 +221,8 @@ def _subclass() -> int:
 def _lock_held_by_me(raw: Any) -> bool:
     # The task that owns the fence's spinlock is recorded in its lockdep
     # map (runtime/lock.c); only this task can have set it to itself.
-    return bool(raw.lock.dep_map.owner == lib.pfl_current())
+    # One C call (pfl_lock_is_held on raw->lock).
+    return bool(lib.pfl_dma_fence_lock_held(raw))
 
 
 def _check_may_lock(raw: Any, what: str, *, nests: bool) -> None:
@@ -982,7 +984,7 @@ class DriverFence(NoCopy, Generic[F]):
         self._state = _ARMED
         self._lock = threading.Lock()
         self._fin = leak_finalizer(
-            self, f"DriverFence {fence.context}:{fence.seqno} (never signalled or dropped)"
+            self, f"DriverFence {fence._ctx._nr}:{fence._seqno} (never signalled or dropped)"
         )
         return self
 
@@ -1032,19 +1034,11 @@ class DriverFence(NoCopy, Generic[F]):
         """
         raw = self._check(what)._raw
         _check_may_lock(raw, f"DriverFence.{what}", nests=True)
-        consumed = False
-
-        def call(subclass: int) -> int:
-            nonlocal consumed
-            self._consume(what)
-            consumed = True
-            return c_call(raw, subclass)
-
+        self._consume(what)
         try:
-            _, errors = _signalling(lambda: call(_subclass()))
+            _, errors = _signalling(c_call, raw)
         finally:
-            if consumed:
-                self._retire()
+            self._retire()
         _raise_all(errors)
 
     def signal(self, result: int | Error | None = None) -> None:
@@ -1256,7 +1250,10 @@ class FenceCbRegistration(NoCopy, Generic[C]):
         if not callable(getattr(callback, "called", None)):
             raise Error(code.EINVAL, f"{callback!r} is not a FenceCb (no called() method)")
         gfp = _check_flags(flags)
-        raw = fence._pin("FenceCbRegistration.new")
+        # The registration's reference first (EINVAL without one): it keeps
+        # the C fence alive for everything below, so no pin of its own.
+        aref = ARef.new(fence)
+        raw = fence._raw
         try:
             _check_may_lock(raw, "FenceCbRegistration.new", nests=False)
             with _cb_lock:
@@ -1264,30 +1261,32 @@ class FenceCbRegistration(NoCopy, Generic[C]):
             node = lib.pfl_dma_fence_cb_alloc(cookie, gfp)
             if node == ffi.NULL:
                 raise CallbackError(code.ENOMEM, callback, "cannot allocate the callback node")
-            self: FenceCbRegistration[C] = object.__new__(cls)
-            self._callback = callback
-            self._fence = ARef.new(fence)
-            self._node = node
-            self._cookie = cookie
-            self._lock = threading.Lock()
+        except BaseException:
+            aref.close()
+            raise
+        self: FenceCbRegistration[C] = object.__new__(cls)
+        self._callback = callback
+        self._fence = aref
+        self._node = node
+        self._cookie = cookie
+        self._lock = threading.Lock()
+        with _cb_lock:
+            _callbacks[cookie] = self
+        # SAFETY: raw is referenced by aref; node is ours until close(). The
+        # entry is registered first: the callback may run as soon as it is added.
+        ret = int(lib.pfl_dma_fence_add_callback(raw, node))
+        if ret:
             with _cb_lock:
-                _callbacks[cookie] = self
-            # SAFETY: raw is pinned (and referenced by self._fence); node is
-            # ours until close(). The entry is registered first: the callback
-            # may run as soon as it is added.
-            ret = int(lib.pfl_dma_fence_add_callback(raw, node))
-            if ret:
-                with _cb_lock:
-                    _callbacks.pop(cookie, None)
-                lib.pfl_dma_fence_cb_free(node)
-                self._fence.close()
-                if ret == -code.ENOENT:
-                    raise CallbackError(code.ENOENT, callback, "the fence is already signalled")
-                raise CallbackError(-ret, callback)
-            self._fin = leak_finalizer(self, f"FenceCbRegistration on {fence!r}")
-            return self
-        finally:
-            Fence._unpin(raw)
+                _callbacks.pop(cookie, None)
+            lib.pfl_dma_fence_cb_free(node)
+            aref.close()
+            if ret == -code.ENOENT:
+                raise CallbackError(code.ENOENT, callback, "the fence is already signalled")
+            raise CallbackError(-ret, callback)
+        self._fin = leak_finalizer(
+            self, f"FenceCbRegistration on fence {fence._ctx._nr}:{fence._seqno}"
+        )
+        return self
 
     def _live(self, what: str) -> ARef[Fence]:
         f = self._fence

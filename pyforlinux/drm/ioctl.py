@@ -39,15 +39,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pyforlinux._bindings import ffi, lib
+from pyforlinux.drm.device import Device
+from pyforlinux.drm.file import File
 from pyforlinux.error import Error, code
 from pyforlinux.printk import report_ioctl_bug
-
-if TYPE_CHECKING:
-    from pyforlinux.drm.device import Device
-    from pyforlinux.drm.file import File
 
 log = logging.getLogger("pyforlinux.drm")
 
@@ -186,13 +184,13 @@ def _call_handler(desc: IoctlDesc, dev: Device[Any], data: Any, file: File[Any])
     module documentation). Never raises.
 
     Thread context: the ioctl's caller, inside ``drm_ioctl()`` (no DRM
-    locks held) and inside ``drm_dev_enter()`` (``ENODEV`` once the device
-    is unplugged: ``drm_dev_unplug()`` waits for handlers in flight).
+    locks held) and inside ``drm_dev_enter()``, which the C trampoline
+    took (``ENODEV`` once the device is unplugged, without calling here:
+    ``drm_dev_unplug()`` waits for handlers in flight).
     """
     dev.stats.count(desc.name)
     try:
-        with dev.enter():
-            ret = desc.func(dev, desc.types.cast(desc.ptr_type, data), file)
+        ret = desc.func(dev, desc.types.cast(desc.ptr_type, data), file)
     except Error as e:
         errno = e.errno or code.EINVAL
         log.debug("ioctl %s: %s", desc.name, e)
@@ -225,10 +223,8 @@ def pfl_drm_py_ioctl(index: int, raw_dev: Any, data: Any, raw_file: Any) -> int:
     """The C trampolines' target: driver ioctl ``DRM_COMMAND_BASE + index``
     of the device ``raw_dev``, for the file ``raw_file`` (``declare_drm_ioctls!``'s
     generated ``extern "C" fn``). ``drm_ioctl()`` has decoded the number,
-    checked the permissions and copied the argument into ``data``."""
-    from pyforlinux.drm.device import Device
-    from pyforlinux.drm.file import File
-
+    checked the permissions and copied the argument into ``data``; the
+    trampoline has entered the device (``drm_dev_enter()``)."""
     try:
         dev = Device.from_raw(raw_dev)
         file = File.from_raw(raw_file)
@@ -237,3 +233,4 @@ def pfl_drm_py_ioctl(index: int, raw_dev: Any, data: Any, raw_file: Any) -> int:
         log.error("ioctl trampoline %d: %s", index, e)
         return -code.EINVAL
     return _call_handler(desc, dev, data, file)
+

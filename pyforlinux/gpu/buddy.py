@@ -17,9 +17,12 @@ Mirrors ``rust/kernel/gpu/buddy.rs``:
   ``TrimDisable``) and returns the blocks as an :class:`AllocatedBlocks`,
   which owns the C ``list_head`` they are linked on and frees them
   (``gpu_buddy_free_list``) on :meth:`AllocatedBlocks.close` / ``with``;
-- iteration yields :class:`AllocatedBlock` views, found through
-  :class:`~pyforlinux.interop.list.CList` over the real
-  ``gpu_buddy_block.link`` (Rust: ``clist_create!``).
+- iteration yields :class:`AllocatedBlock` views of the blocks linked on
+  the real ``gpu_buddy_block.link`` (Rust walks them with
+  ``clist_create!``); the list does not change until the blocks are
+  freed, so it is read once, in C (``pfl_gpu_buddy_blocks``: one FFI
+  crossing, a bounded walk that checks every link and raises ``EFAULT``
+  for a broken list instead of following it).
 
 Units: every size and offset is in bytes, a ``u64``. ``Range`` bounds are
 relative to the managed space (``0..size``, without ``base_offset``), as in
@@ -54,7 +57,6 @@ from pyforlinux._bindings import ffi, lib
 from pyforlinux._owner import NoCopy, arg_int, leak_finalizer
 from pyforlinux.alloc import GFP_KERNEL
 from pyforlinux.error import Error, code, to_result
-from pyforlinux.interop.list import CListHead, clist_create
 from pyforlinux.sync.arc import Arc
 from pyforlinux.sync.lock.mutex import Mutex, new_mutex
 from pyforlinux.types import Opaque
@@ -218,7 +220,7 @@ class _GpuBuddyInner(NoCopy):
     :meth:`close` (the Arc's drop) runs ``gpu_buddy_fini``.
     """
 
-    __slots__ = ("lock", "params")
+    __slots__ = ("lock", "mm", "params")
 
     def __init__(self, params: GpuBuddyParams) -> None:
         self.params = params
@@ -226,6 +228,12 @@ class _GpuBuddyInner(NoCopy):
             "struct gpu_buddy",
             lambda p: int(lib.gpu_buddy_init(p, params.size, params.chunk_size)),
         )
+        # The ``struct gpu_buddy *`` (the Opaque's, fixed until fini): every
+        # allocator call holds ``lock`` (the guard is the proof; its value is
+        # the same Opaque). Without the lock only what never changes is read:
+        # the size and chunk size, and an allocation's own block list
+        # (``_read_blocks``).
+        self.mm: Any = ffi.cast("struct gpu_buddy *", mm.get())
         try:
             self.lock: Mutex[Opaque[Any]] = new_mutex(mm, "GpuBuddyInner.lock")
         except BaseException:
@@ -354,16 +362,15 @@ class GpuBuddy(NoCopy):
         blocks = AllocatedBlocks._new(self._arc.clone())
         try:
             inner = blocks._buddy.deref()
-            with inner.lock.lock() as g:
+            with inner.lock.lock():
                 # SAFETY: the allocator is initialised and the guard makes this
                 # call exclusive; on success C links the blocks on our head,
                 # on failure it has freed whatever it took.
-                to_result(
-                    lib.gpu_buddy_alloc_blocks(
-                        g.value.get(), start, end, size, min_block_size, blocks._head.as_raw(),
-                        c_flags,
-                    )
+                ret = lib.gpu_buddy_alloc_blocks(
+                    inner.mm, start, end, size, min_block_size, blocks._head, c_flags
                 )
+            if ret:
+                to_result(ret)
         except BaseException:
             blocks.close()
             raise
@@ -432,16 +439,26 @@ class GpuBuddy(NoCopy):
 # ---------------------------------------------------------------- blocks
 
 
-class _Block:
-    """One C ``struct gpu_buddy_block *`` read at iteration (Rust: ``Block``)."""
+_BLOCKS_GUESS: Final = 16  # blocks read in the first call (most allocations have fewer)
 
-    __slots__ = ("order", "raw_offset")
 
-    def __init__(self, ptr: Any) -> None:
-        # SAFETY: CList yields live blocks of our list (checked by it); the
-        # list cannot change while AllocatedBlocks' state lock is held.
-        self.raw_offset = int(lib.gpu_buddy_block_offset(ptr))
-        self.order = int(lib.gpu_buddy_block_order(ptr))
+def _read_blocks(inner: _GpuBuddyInner, head: Any) -> tuple[tuple[int, int], ...]:
+    """The blocks on ``head`` as ``(offset, order)``, in one C call (two if
+    more than :data:`_BLOCKS_GUESS`); ``EFAULT`` for a list that is not one."""
+    # SAFETY: head is an AllocatedBlocks' own list, holding blocks of this
+    # (live: the caller's Arc) allocator; the caller's state lock excludes
+    # close(), the only other user of the list; the C walk is bounded.
+    mm = inner.mm
+    room = _BLOCKS_GUESS
+    while True:
+        offsets = ffi.new("u64[]", room)
+        orders = ffi.new("unsigned int[]", room)
+        n = int(lib.pfl_gpu_buddy_blocks(mm, head, offsets, orders, room))
+        if n < 0:
+            raise Error(-n, "the list of an AllocatedBlocks is corrupted")
+        if n <= room:
+            return tuple(zip(offsets[0:n], orders[0:n], strict=True))
+        room = n
 
 
 class AllocatedBlocks(NoCopy):
@@ -461,10 +478,11 @@ class AllocatedBlocks(NoCopy):
     Rust: ``AllocatedBlocks``
     """
 
-    __slots__ = ("__weakref__", "_buddy", "_fin", "_head", "_state")
+    __slots__ = ("__weakref__", "_buddy", "_cache", "_fin", "_head", "_state")
     _buddy: Arc[_GpuBuddyInner]
-    _head: CListHead
+    _head: Any  # struct list_head *, Python-owned
     _state: threading.Lock
+    _cache: tuple[tuple[int, int], ...] | None
     _fin: weakref.finalize[..., Any]
 
     def __init__(self) -> None:
@@ -474,8 +492,12 @@ class AllocatedBlocks(NoCopy):
     def _new(cls, buddy: Arc[_GpuBuddyInner]) -> AllocatedBlocks:
         self: AllocatedBlocks = object.__new__(cls)
         self._buddy = buddy
-        self._head = CListHead.new()  # INIT_LIST_HEAD, Python-owned
+        # A plain cffi allocation (freed with this object, after close()
+        # emptied it): CListHead's Opaque wrapper costs more than the call.
+        self._head = ffi.new("struct list_head *")
+        lib.INIT_LIST_HEAD(self._head)
         self._state = threading.Lock()
+        self._cache = None
         self._fin = leak_finalizer(self, "AllocatedBlocks")
         return self
 
@@ -484,20 +506,22 @@ class AllocatedBlocks(NoCopy):
         """Whether the blocks were freed."""
         return self._buddy.closed
 
-    def _blocks(self) -> list[_Block]:
+    def _blocks(self) -> tuple[tuple[int, int], ...]:
+        """``(gpu_buddy_block_offset(), gpu_buddy_block_order())`` of each block, in
+        list order: read from C once (the list does not change until close)."""
         with self._state:
             if self._buddy.closed:
                 raise Error(code.EINVAL, "AllocatedBlocks used after close()")
-            clist = clist_create(self._head, _Block, "struct gpu_buddy_block", "link")
-            # The whole list at once: batched (one FFI crossing, checks in C).
-            return list(clist.iter_batched())
+            if self._cache is None:
+                self._cache = _read_blocks(self._buddy.deref(), self._head)
+            return self._cache
 
     def is_empty(self) -> bool:
         """Whether no block is on the list. Rust: ``AllocatedBlocks::is_empty``."""
         with self._state:
             if self._buddy.closed:
                 raise Error(code.EINVAL, "AllocatedBlocks used after close()")
-            return not self._head.is_linked()
+            return bool(lib.list_empty(self._head))
 
     def iter(self) -> Iterator[AllocatedBlock]:
         """The blocks, in list order (Rust: ``AllocatedBlocks::iter``).
@@ -505,8 +529,9 @@ class AllocatedBlocks(NoCopy):
         Raises:
             Error: ``EINVAL`` after :meth:`close`.
         """
+        blocks = self._blocks()
         params = self._buddy.deref().params
-        return iter([AllocatedBlock(b, self, params) for b in self._blocks()])
+        return iter([AllocatedBlock(off, order, self, params) for off, order in blocks])
 
     def __iter__(self) -> Iterator[AllocatedBlock]:
         return self.iter()
@@ -524,10 +549,10 @@ class AllocatedBlocks(NoCopy):
             if self._buddy.closed:
                 return
             inner = self._buddy.deref()
-            with inner.lock.lock() as g:
+            with inner.lock.lock():
                 # SAFETY: the list holds blocks of this allocator only; the
                 # guard makes the call exclusive. The list is empty afterwards.
-                lib.gpu_buddy_free_list(g.value.get(), self._head.as_raw(), 0)
+                lib.gpu_buddy_free_list(inner.mm, self._head, 0)
             self._fin.detach()
             self._buddy.close()  # gpu_buddy_fini if it was the last reference
 
@@ -555,29 +580,34 @@ class AllocatedBlock(NoCopy):
     Rust: ``AllocatedBlock<'a>``
     """
 
-    __slots__ = ("_block", "_blocks", "_params")
+    __slots__ = ("_blocks", "_order", "_params", "_raw_offset")
 
-    def __init__(self, block: _Block, blocks: AllocatedBlocks, params: GpuBuddyParams) -> None:
-        self._block = block
+    def __init__(
+        self, raw_offset: int, order: int, blocks: AllocatedBlocks, params: GpuBuddyParams
+    ) -> None:
+        self._raw_offset = raw_offset
+        self._order = order
         self._blocks = blocks
         self._params = params
 
-    def _check(self) -> _Block:
+    def _check(self) -> None:
         if self._blocks.closed:
             raise Error(code.EINVAL, "AllocatedBlock used after its AllocatedBlocks was closed")
-        return self._block
 
     def offset(self) -> int:
         """The absolute offset: ``base_offset + gpu_buddy_block_offset()`` (bytes)."""
-        return self._params.base_offset + self._check().raw_offset
+        self._check()
+        return self._params.base_offset + self._raw_offset
 
     def order(self) -> int:
         """The block's order: ``size == chunk_size << order``."""
-        return self._check().order
+        self._check()
+        return self._order
 
     def size(self) -> int:
         """The block's size in bytes (``chunk_size << order``)."""
-        return self._params.chunk_size << self._check().order
+        self._check()
+        return self._params.chunk_size << self._order
 
     def __repr__(self) -> str:
         if self._blocks.closed:

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 from types import TracebackType
 from typing import Self
+from weakref import ref
 
-from pyforlinux._owner import NoCopy, TaskIdentity, task_identity
+from pyforlinux._owner import TASK_TLS, NoCopy, TaskIdentity, task_identity
 from pyforlinux.error import Error, code
 from pyforlinux.sync import lockdep
 
@@ -31,14 +32,17 @@ from pyforlinux.sync import lockdep
 class ThreadBoundGuard(NoCopy):
     """Base of guards owned by the task that took them (see the module)."""
 
-    __slots__ = ("__weakref__", "_thread")
+    __slots__ = ("__weakref__", "_thread", "_unlocked")
 
     _thread: TaskIdentity | None
+    #: Suspended: the guard's own do_unlocked() runs (the lock is not held).
+    _unlocked: bool
 
     # Messages, with ``{s}`` for :meth:`_subject`.
     _USED_AFTER_RELEASE = "{s} used after it was released"
     _USED_ON_OTHER_THREAD = "{s} used on a thread that does not hold it"
     _UNLOCKED_ON_OTHER_THREAD = "{s} unlocked on a thread that does not hold it"
+    _USED_WHILE_UNLOCKED = "{s} used inside its own do_unlocked() (the lock is not held)"
     _LEAKED = "{s} was garbage collected while held (use 'with' or unlock())"
 
     def _subject(self) -> str:
@@ -53,14 +57,21 @@ class ThreadBoundGuard(NoCopy):
         """Make the calling task the owner (after the lock/section was taken)."""
         ident = task_identity()
         self._thread = ident
-        ident.hold(self)
+        self._unlocked = False
+        ident.held[id(self)] = ref(self)  # ident.hold(self), inline: once per lock
 
     def _check(self) -> None:
         owner = self._thread
         if owner is None:
             raise Error(code.EINVAL, self._USED_AFTER_RELEASE.format(s=self._subject()))
-        if owner is not task_identity():
+        try:
+            me = TASK_TLS.ident  # the owner has one: a thread without one is not it
+        except AttributeError:
+            me = None
+        if owner is not me:
             raise Error(code.EPERM, self._USED_ON_OTHER_THREAD.format(s=self._subject()))
+        if self._unlocked:
+            raise Error(code.EBUSY, self._USED_WHILE_UNLOCKED.format(s=self._subject()))
 
     @property
     def held(self) -> bool:
@@ -71,15 +82,22 @@ class ThreadBoundGuard(NoCopy):
         """Release. Idempotent on the owning task.
 
         Raises:
-            Error: ``EPERM`` on another task.
+            Error: ``EPERM`` on another task; ``EBUSY`` inside the guard's
+                own ``do_unlocked()`` (the lock is not held there).
         """
         owner = self._thread
         if owner is None:
             return
-        if owner is not task_identity():
+        try:
+            me = TASK_TLS.ident
+        except AttributeError:
+            me = None
+        if owner is not me:
             raise Error(code.EPERM, self._UNLOCKED_ON_OTHER_THREAD.format(s=self._subject()))
+        if self._unlocked:
+            raise Error(code.EBUSY, self._USED_WHILE_UNLOCKED.format(s=self._subject()))
         self._thread = None
-        owner.unhold(self)
+        owner.held.pop(id(self), None)  # owner.unhold(self), inline: once per lock
         self._release()
 
     def _task_exit(self) -> None:
@@ -98,7 +116,10 @@ class ThreadBoundGuard(NoCopy):
         self.unlock()
 
     def __del__(self) -> None:
-        owner = getattr(self, "_thread", None)
+        try:
+            owner = self._thread
+        except AttributeError:  # never bound
+            return
         if owner is None:
             return
         lockdep._warn_leak(self._LEAKED.format(s=self._subject()))

@@ -19,7 +19,12 @@ What the validator catches
     - **inversion**: A then B in one task, B then A in another, even at
       different times and without any deadlock happening; the report names
       the Python acquisition site (file:line in function, with up to two
-      callers) of both locks of every edge of the cycle;
+      callers) of both locks of every edge of the cycle. A safe-layer
+      acquisition names its site by reference (frame, code object,
+      instruction offset); the C validator formats it through
+      :func:`pfl_lockdep_py_site` only when a report or a new edge needs it,
+      which costs nothing on the common path (a guard whose function has
+      returned by then is named ``(a frame that has returned)``);
     - **recursion**: taking a lock the task already holds (checked here, in
       Python, *before* calling C, whose answer is BUG: a certain deadlock):
       always :class:`~pyforlinux.error.Error` ``EDEADLK``; and nesting two
@@ -265,45 +270,62 @@ def acquire_site() -> str:
     return _format_site(caller_frame())
 
 
-# acquire_site_bytes(): call chain -> (site, the chain's code objects).
-_site_cache: dict[tuple[int, ...], tuple[bytes, tuple[Any, ...]]] = {}
+# acquire_site_bytes(): the chain's f_lasti x 3 -> (site, the chain's code
+# objects). A hit must also have the same code objects (compared with
+# ``is``; the entry keeps them alive, so none can be recycled), else the
+# entry is replaced: two chains with equal offsets share a slot.
+_site_cache: dict[tuple[int, ...], tuple[bytes, Any, Any, Any]] = {}
 _SITE_CACHE_MAX: Final = 4096
 
 
-def acquire_site_bytes() -> bytes:
+def acquire_site_bytes(depth: int = 1) -> bytes:
     """:func:`acquire_site`, UTF-8 encoded, formatted once per call chain.
 
-    Every safe-layer acquisition names its site; formatting it (line
-    numbers, strings) cost more than taking the lock. The three frames'
-    code objects and instruction offsets determine the site, so it is
-    cached under them (the code objects are kept and compared, so a
-    recycled ``id`` cannot alias another chain).
+    ``depth`` is where the search for the user's frame starts (1: the
+    caller; a sync-layer caller that knows its depth passes it, saving the
+    walk). Every safe-layer acquisition names its site; formatting it
+    (line numbers, strings) cost more than taking the lock. The three
+    frames' code objects and instruction offsets determine the site, so it
+    is cached under them.
     """
-    f: FrameType | None = sys._getframe(1)
+    try:
+        f: FrameType | None = sys._getframe(depth)
+    except ValueError:
+        return b""
     while f is not None and f.f_code.co_filename.startswith(_SYNC_DIR):
         f = f.f_back
     if f is None:
         return b""
     g = f.f_back
     h = g.f_back if g is not None else None
-    codes = (f.f_code, g.f_code if g else None, h.f_code if h else None)
-    key = (id(codes[0]), f.f_lasti, id(codes[1]), g.f_lasti if g else -1,
-           id(codes[2]), h.f_lasti if h else -1)
+    fc, gc, hc = f.f_code, g.f_code if g else None, h.f_code if h else None
+    key = (f.f_lasti, g.f_lasti if g else -1, h.f_lasti if h else -1)
     hit = _site_cache.get(key)
-    if hit is not None and hit[1] == codes:
+    if hit is not None and hit[1] is fc and hit[2] is gc and hit[3] is hc:
         return hit[0]
     site = _format_site(f).encode()
-    if len(_site_cache) < _SITE_CACHE_MAX:
-        _site_cache[key] = (site, codes)
+    if hit is not None or len(_site_cache) < _SITE_CACHE_MAX:
+        _site_cache[key] = (site, fc, gc, hc)
     return site
 
 
-def _format_site(f: FrameType | None) -> str:
+def _line_at(code: Any, lasti: int) -> int:
+    """The source line of the instruction at byte offset ``lasti`` of ``code``."""
+    for start, end, line in code.co_lines():
+        if start <= lasti < end and line is not None:
+            return int(line)
+    return int(code.co_firstlineno)
+
+
+def _format_site(f: FrameType | None, lasti: int = -1) -> str:
+    """The site text of frame ``f`` (at instruction ``lasti`` if given, else
+    where it is now) and up to two callers."""
     parts: list[str] = []
     size = 0
     while f is not None and len(parts) < 3:
         code = f.f_code
-        part = f"{_basename(code.co_filename)}:{f.f_lineno} in {code.co_name}"
+        line = _line_at(code, lasti) if lasti >= 0 and not parts else f.f_lineno
+        part = f"{_basename(code.co_filename)}:{line} in {code.co_name}"
         size += len(part) + (3 if parts else 0)
         if size > _CTX_LEN and parts:
             break
@@ -313,6 +335,44 @@ def _format_site(f: FrameType | None) -> str:
     if len(site.encode()) > _CTX_LEN:  # non-ASCII names
         site = site.encode()[:_CTX_LEN].decode(errors="ignore")
     return site
+
+
+def user_frame(depth: int) -> FrameType | None:
+    """The first frame outside pyforlinux/sync, from ``sys._getframe(depth + 1)`` out."""
+    try:
+        f: FrameType | None = sys._getframe(depth + 1)
+    except ValueError:
+        return None
+    while f is not None and f.f_code.co_filename.startswith(_SYNC_DIR):
+        f = f.f_back
+    return f
+
+
+@ffi.def_extern()  # type: ignore[untyped-decorator]
+def pfl_lockdep_py_site(frame: int, code_id: int, lasti: int, buf: Any, size: int) -> None:
+    """The validator's hook (C -> Python): the text of a site named by reference.
+
+    Called by ``csrc/runtime/lockdep.c`` on the thread that acquired (or
+    holds) the lock, only when a report or a new dependency edge needs the
+    text. The frame is found on this thread's stack by its identity and its
+    code object's: while the lock is held the acquiring frame is still
+    running (or it handed the guard out, and then only its line is known).
+    """
+    try:
+        f: FrameType | None = sys._getframe(1)
+        while f is not None and not (id(f) == frame and id(f.f_code) == code_id):
+            f = f.f_back
+        if f is not None:
+            site = _format_site(f, lasti)
+        else:  # the frame returned, holding the lock: not on the stack any more
+            site = "(a frame that has returned)"
+        raw = site.encode()[: size - 1]
+        ffi.memmove(buf, raw + b"\0", len(raw) + 1)
+    except BaseException:  # pragma: no cover - never raise into C
+        pass
+
+
+lib.pfl_lockdep_set_site_hook(lib.pfl_lockdep_py_site)
 
 
 def caller_name() -> str:

@@ -16,6 +16,7 @@
 #define CONFIG_GPU_BUDDY 1
 #define CONFIG_DMA_SHARED_BUFFER 1
 #define CONFIG_HAS_DMA 1
+#define CONFIG_SYNC_FILE 1	/* drivers/dma-buf/sync_file.c is compiled */
 #define CONFIG_LOCKDEP_SUPPORT 1
 #define CONFIG_AUXILIARY_BUS 1
 #define CONFIG_SYMBOLIC_ERRNAME 1

@@ -54,6 +54,7 @@ struct dma_fence *pfl_dma_fence_arm(struct pfl_dma_fence *f, u64 context, u64 se
  * taken with lockdep subclass @subclass (nested signalling from a fence
  * callback); -EINVAL if already signalled. */
 int pfl_dma_fence_signal(struct dma_fence *fence, int error, int subclass);
+bool pfl_dma_fence_lock_held(struct dma_fence *fence);
 /* DriverFence drop: WARN and signal with -ECANCELED if unsignalled (1). */
 int pfl_dma_fence_drop_signal(struct dma_fence *fence, int subclass);
 

@@ -60,6 +60,10 @@ unsigned long pfl_fault_known_bug_count(void);
 const char *pfl_fault_known_bug_last(void);
 int pfl_fault_verbose(void);
 bool pfl_kobj_is_live(const void *p);
+/* slab_mu held around a walk of many lookups (runtime/slab.c) */
+void pfl_kobj_live_lock(void);
+bool pfl_kobj_is_live_locked(const void *p);
+void pfl_kobj_live_unlock(void);
 /* One live object, as kmemleak reports it (runtime/slab.c). */
 struct pfl_leak {
 	void *ptr;

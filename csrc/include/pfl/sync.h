@@ -16,9 +16,33 @@ struct spinlock;
 struct wait_queue_head;
 struct wait_queue_entry;
 
+/* runtime/lockdep.c: a Python acquisition site by reference (frame, code
+ * object, instruction offset), formatted by the hook only when needed. */
+void pfl_lockdep_set_py_site(unsigned long frame, unsigned long code, int lasti);
+void pfl_lockdep_set_site_hook(void (*fn)(unsigned long frame, unsigned long code,
+					  int lasti, char *buf, size_t size));
+
 /* runtime/lockdep.c: reports made by the calling thread only. */
 unsigned long pfl_lockdep_thread_count(int kind);
 size_t pfl_lockdep_thread_last_report(char *buf, size_t size);
+
+/* runtime/lock.c: the safe layer's acquisition in one call (flags and
+ * results below; see the comment there). */
+#define PFL_SYNC_TRYLOCK 1
+#define PFL_SYNC_STRICT 2
+#define PFL_SYNC_FORK_CHILD 4
+enum pfl_sync_take {
+	PFL_SYNC_RECURSIVE = 1,	/* the task already holds it */
+	PFL_SYNC_ORPHANED = 2,	/* held by a thread of the parent (fork child) */
+	PFL_SYNC_BUSY = 3,	/* trylock: not free */
+	PFL_SYNC_REPORTED = 4,	/* strict: this acquisition made a report */
+};
+int pfl_sync_mutex_take(struct mutex *lock, unsigned long frame, unsigned long code, int lasti,
+			int flags);
+int pfl_sync_spin_take(struct spinlock *lock, unsigned long frame, unsigned long code, int lasti,
+		       int flags);
+void pfl_sync_mutex_release(struct mutex *lock);
+void pfl_sync_spin_release(struct spinlock *lock);
 
 /* helpers/sync.c: a lock class key's name (set before any lock uses it). */
 struct lock_class_key;

@@ -39,18 +39,20 @@ Rust: rust/kernel/sync/lock.rs
 
 from __future__ import annotations
 
-import threading
+import os
+import sys
 import weakref
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, ClassVar, Final, Generic, Protocol, Self, TypeVar
+from typing import Any, ClassVar, Final, Generic, NoReturn, Protocol, Self, TypeVar
 
+from pyforlinux import _owner
 from pyforlinux._bindings import ffi, lib
-from pyforlinux._owner import NoCopy, arg_callable, orphaned_owner
+from pyforlinux._owner import NoCopy, arg_callable
 from pyforlinux.error import Error, code
 from pyforlinux.sync import lockdep
 from pyforlinux.sync._guard import ThreadBoundGuard
-from pyforlinux.sync.lockdep import LockClassKey, StrictCheck
+from pyforlinux.sync.lockdep import LockClassKey
 
 #: GFP_KERNEL | __GFP_ZERO (module level: a class body would mangle ``__GFP_ZERO``).
 _GFP_ZEROED: Final = lib.GFP_KERNEL | lib.__GFP_ZERO
@@ -100,6 +102,20 @@ class Backend(Protocol):
         """Take the lock if free; the guard state, or ``None``."""
         ...
 
+    #: ``take(ptr, frame, code, lasti, flags) -> int``: the safe layer's
+    #: acquisition in one C call (``pfl_sync_mutex_take``/``pfl_sync_spin_take``):
+    #: refuses a lock the task holds, a fork orphan and (``PFL_SYNC_STRICT``)
+    #: a reported acquisition before blocking, else locks; ``frame``,
+    #: ``code`` (``id()`` of the user's frame and of its code object) and
+    #: ``lasti`` name the Python site for the validator, which formats it
+    #: only when needed. 0 when taken, else a ``PFL_SYNC_*`` refusal
+    #: (nothing held).
+    take: ClassVar[Callable[[Any, int, int, int, int], int]]
+    #: ``release(ptr)``: the C unlock a guard's release makes
+    #: (``mutex_unlock``/``spin_unlock``), called directly; it has the
+    #: backends' guard state ``()`` built in.
+    release: ClassVar[Callable[[Any], None]]
+
     @staticmethod
     def unlock(ptr: Any, guard_state: Any) -> None:
         """Release the lock; the caller owns it."""
@@ -119,6 +135,15 @@ class Backend(Protocol):
     def dep_map(ptr: Any) -> Any:
         """The lock's ``struct lockdep_map *`` (owner and class)."""
         ...
+
+
+_SYNC_DIR: Final = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_TRYLOCK: Final = int(lib.PFL_SYNC_TRYLOCK)
+_STRICT: Final = int(lib.PFL_SYNC_STRICT)
+_FORK_CHILD: Final = int(lib.PFL_SYNC_FORK_CHILD)
+_RECURSIVE: Final = int(lib.PFL_SYNC_RECURSIVE)
+_ORPHANED: Final = int(lib.PFL_SYNC_ORPHANED)
+_BUSY: Final = int(lib.PFL_SYNC_BUSY)
 
 
 def _leak(what: str) -> None:
@@ -154,8 +179,7 @@ class Lock(NoCopy, Generic[T, B]):
         self._data = value
         self.name: str = name if name is not None else lockdep.caller_name()
         self._key = key if key is not None else lockdep.static_lock_class(kind=backend.KIND)
-        self._mu = threading.Lock()
-        self._users = 0
+        self._users = 0  # takers and guards: close() refuses while any
         self._owned = True
         self._static = _static
         self._key._get()
@@ -224,7 +248,6 @@ class Lock(NoCopy, Generic[T, B]):
         c_name = lock._dm.name
         lock.name = name or (ffi.string(c_name).decode() if c_name != ffi.NULL else "raw lock")
         lock._key = None  # type: ignore[assignment]
-        lock._mu = threading.Lock()
         lock._users = 0
         lock._owned = False
         lock._static = False
@@ -235,16 +258,9 @@ class Lock(NoCopy, Generic[T, B]):
 
     # -- state -------------------------------------------------------------
 
-    def _enter(self) -> Any:
-        with self._mu:
-            if self._ptr is None:
-                raise Error(code.EINVAL, f"{self._backend.KIND} {self.name!r} is closed")
-            self._users += 1
-            return self._ptr
-
     def _leave(self) -> None:
-        with self._mu:
-            self._users -= 1
+        # GIL: one statement, no call inside; see _take().
+        self._users -= 1
 
     def as_ptr(self) -> Any:
         """The C lock (``struct mutex *`` / ``spinlock_t *``), for C callees.
@@ -294,52 +310,66 @@ class Lock(NoCopy, Generic[T, B]):
 
     # -- locking -----------------------------------------------------------
 
-    def _take(self, ptr: Any, trylock: bool) -> Any | None:
-        backend = self._backend
-        dm = self._dm  # backend.dep_map(ptr), valid while ptr is (_enter counted us)
-        if lib.pfl_lock_is_held(dm):  # owner == current, in one C call
-            if trylock:
-                return None
+    def _take(self, flags: int) -> bool:
+        """Count a user, then check and take the C lock in one C call.
+
+        ``flags``: ``PFL_SYNC_TRYLOCK`` or 0. True with the lock held and one
+        user counted (the guard's, which ``_leave`` drops); False (nothing
+        held or counted) when a trylock finds it taken; raises a refusal.
+        """
+        ptr = self._ptr
+        if ptr is None:
+            raise Error(code.EINVAL, f"{self._backend.KIND} {self.name!r} is closed")
+        # SAFETY: no call and no backward jump between the check above and
+        # this count, so no other thread runs in between (the GIL changes
+        # hands only there): close() on another thread sees the lock
+        # either closed or used, never freed under us while we wait in C.
+        self._users += 1
+        try:
+            # The user's frame (lock() -> _take(): 2 up), named by reference:
+            # the validator formats it only if it reports or records a new
+            # dependency edge (lockdep.pfl_lockdep_py_site).
+            f = sys._getframe(2)
+            if f.f_code.co_filename.startswith(_SYNC_DIR):
+                f = lockdep.user_frame(2) or f
+            strict = lockdep._strict
+            if strict if strict is not None else lockdep.is_strict():
+                flags |= _STRICT
+            if _owner.in_fork_child:  # (locks of the parent's threads are orphans)
+                flags |= _FORK_CHILD
+            # The checks made before the C lock (recursion, a fork orphan,
+            # strict validation) and the lock itself, in one C call.
+            # SAFETY: ptr is initialised and not freed (we are a user).
+            rc = self._backend.take(ptr, id(f), id(f.f_code), f.f_lasti, flags)
+            if rc:
+                if rc == _BUSY:
+                    self._users -= 1
+                    return False
+                self._refuse(rc)
+        except BaseException:
+            self._users -= 1
+            raise
+        return True
+
+    def _refuse(self, rc: int) -> NoReturn:
+        kind, name = self._backend.KIND, self.name
+        if rc == _RECURSIVE:
             raise Error(
                 code.EDEADLK,
-                f"recursive locking: this task already holds {backend.KIND} {self.name!r} "
+                f"recursive locking: this task already holds {kind} {name!r} "
                 "(a certain deadlock; refused before calling C)",
             )
-        if orphaned_owner(dm):
-            if trylock:
-                return None
+        if rc == _ORPHANED:
             raise Error(
                 code.EDEADLK,
-                f"{backend.KIND} {self.name!r} was held by another thread when this process "
+                f"{kind} {name!r} was held by another thread when this process "
                 "was forked: that thread does not exist here, the lock is never released",
             )
-        site = lockdep.acquire_site_bytes() if lib.pfl_lockdep_enabled() else None
-        if trylock:
-            lockdep.set_acquire_context(site)
-            state = backend.try_lock(ptr)
-            if state is None:
-                lockdep.set_acquire_context(None)
-            return state
-        chk = StrictCheck()
-        if chk.before is not None:
-            # Validation only (ordering, class recursion, might_sleep), so
-            # that strict mode raises before blocking on a real deadlock.
-            # SAFETY: pfl_lock_acquire() only reads the map and records
-            # edges; the task does not hold the lock (checked above), so it
-            # cannot BUG, and no lock state changes.
-            lockdep.set_acquire_context(site)
-            lib.pfl_lock_acquire(dm, 0, 1 if backend.SLEEPING else 0, 0)
-            if chk.changed():
-                lockdep.set_acquire_context(None)
-                chk.check(f"taking {backend.KIND} {self.name!r}")
-        lockdep.set_acquire_context(site)
-        # SAFETY: ptr is initialised (constructor or from_raw) and not
-        # closed (_enter counted us as a user, so close() refuses).
-        state = backend.lock(ptr)
-        if chk.changed():  # another thread changed the graph in between
-            backend.unlock(ptr, state)
-            chk.check(f"taking {backend.KIND} {self.name!r}")
-        return state
+        raise Error(
+            code.EDEADLK,
+            f"lock validator (strict mode) while taking {kind} {name!r}:\n"
+            f"{lockdep.thread_last_report()}",
+        )
 
     def lock(self) -> Guard[T, B]:
         """Take the lock (blocking) and return the guard giving access to the data.
@@ -351,13 +381,8 @@ class Lock(NoCopy, Generic[T, B]):
 
         Rust: ``Lock::lock``
         """
-        ptr = self._enter()
-        try:
-            state = self._take(ptr, False)
-        except BaseException:
-            self._leave()
-            raise
-        return Guard(self, state)
+        self._take(0)
+        return Guard(self, ())
 
     def try_lock(self) -> Guard[T, B] | None:
         """Take the lock if it is free: a guard, or ``None`` (also if this task holds it).
@@ -367,16 +392,9 @@ class Lock(NoCopy, Generic[T, B]):
 
         Rust: ``Lock::try_lock``
         """
-        ptr = self._enter()
-        try:
-            state = self._take(ptr, True)
-        except BaseException:
-            self._leave()
-            raise
-        if state is None:
-            self._leave()
+        if not self._take(_TRYLOCK):
             return None
-        return Guard(self, state)
+        return Guard(self, ())
 
     # -- lifetime ----------------------------------------------------------
 
@@ -388,14 +406,14 @@ class Lock(NoCopy, Generic[T, B]):
         Raises:
             Error: ``EBUSY`` while the lock is held or being taken.
         """
-        with self._mu:
-            if self._ptr is None:
-                return
-            if self._users or self._backend.dep_map(self._ptr).owner != ffi.NULL:
-                raise Error(
-                    code.EBUSY, f"{self._backend.KIND} {self.name!r} is held or being taken"
-                )
-            ptr, self._ptr = self._ptr, None
+        ptr = self._ptr
+        if ptr is None:
+            return
+        # SAFETY: no call between these checks and the store (the GIL does not
+        # change hands): _take() counts its user in one step too.
+        if self._users or self._dm.owner != ffi.NULL:
+            raise Error(code.EBUSY, f"{self._backend.KIND} {self.name!r} is held or being taken")
+        self._ptr = None
         if self._fin is not None:
             self._fin.detach()
         if self._owned:
@@ -438,7 +456,7 @@ class Guard(ThreadBoundGuard, Generic[T, B]):
     are :attr:`value`; ``Drop`` is :meth:`unlock`)
     """
 
-    __slots__ = ("_lock", "_ptr", "_state", "_unlocked")
+    __slots__ = ("_lock", "_ptr", "_state")
 
     _USED_ON_OTHER_THREAD = "{s} used on a thread that does not hold the lock"
     _LEAKED = "{s} was garbage collected with the lock held (use 'with' or unlock())"
@@ -448,37 +466,16 @@ class Guard(ThreadBoundGuard, Generic[T, B]):
         self._lock = lock
         self._ptr = lock._ptr
         self._state = state
-        self._unlocked = False  # inside do_unlocked(): the lock is not held
         self._bind()
 
     def _subject(self) -> str:
         return f"guard of {self._lock.name!r}"
 
-    def _check(self) -> None:
-        super()._check()
-        if self._unlocked:
-            raise Error(
-                code.EBUSY,
-                f"{self._subject()} used inside its own do_unlocked() (the lock is not held)",
-            )
-
-    def unlock(self) -> None:
-        """Release the lock. Idempotent on the owning thread.
-
-        Raises:
-            Error: ``EPERM`` on another thread; ``EBUSY`` inside this guard's
-                own :meth:`do_unlocked` (the lock is not held there).
-        """
-        if self._unlocked and self._thread is not None:
-            self._check()  # EPERM on another thread, else EBUSY
-        super().unlock()
-
     def _release(self) -> None:
-        if self._unlocked:  # ended inside do_unlocked(): nothing is held
-            self._lock._leave()
-            return
-        self._lock._backend.unlock(self._ptr, self._state)
-        self._lock._leave()
+        lock = self._lock
+        if not self._unlocked:  # (ended inside do_unlocked(): nothing is held)
+            lock._backend.release(self._ptr)
+        lock._users -= 1  # lock._leave(), inline: once per lock
 
     @property
     def lock(self) -> Lock[T, B]:

@@ -20,6 +20,7 @@ Rust: rust/kernel/sync/lock/mutex.rs
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
 from pyforlinux._bindings import ffi, lib
@@ -38,6 +39,11 @@ class MutexBackend(Backend):
     STATE_TYPE: ClassVar[str] = "struct mutex"
     SLEEPING: ClassVar[bool] = True
     KIND: ClassVar[str] = "Mutex"
+    #: The checked acquisition in one C call and the guard's release (see
+    #: ``Backend.take``/``release``): cffi builtins, so the class attributes
+    #: are the C functions themselves.
+    release: ClassVar[Callable[[Any], None]] = lib.pfl_sync_mutex_release
+    take: ClassVar[Callable[[Any, int, int, int, int], int]] = lib.pfl_sync_mutex_take
 
     @staticmethod
     def init(ptr: Any, name: Any, key: Any) -> None:

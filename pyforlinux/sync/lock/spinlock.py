@@ -15,6 +15,7 @@ Rust: rust/kernel/sync/lock/spinlock.rs
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
 from pyforlinux._bindings import ffi, lib
@@ -33,6 +34,11 @@ class SpinLockBackend(Backend):
     STATE_TYPE: ClassVar[str] = "spinlock_t"
     SLEEPING: ClassVar[bool] = False
     KIND: ClassVar[str] = "SpinLock"
+    #: The checked acquisition in one C call and the guard's release (see
+    #: ``Backend.take``/``release``): cffi builtins, so the class attributes
+    #: are the C functions themselves.
+    release: ClassVar[Callable[[Any], None]] = lib.pfl_sync_spin_release
+    take: ClassVar[Callable[[Any, int, int, int, int], int]] = lib.pfl_sync_spin_take
 
     @staticmethod
     def init(ptr: Any, name: Any, key: Any) -> None:
