@@ -474,7 +474,8 @@ _FORK_CHILD = textwrap.dedent("""
                 os.kill(pid, 9); print("child hung", flush=True); os._exit(3)  # holder never joins
             time.sleep(0.01)
         if os.waitstatus_to_exitcode(st) != 0:
-            print("child failed", os.waitstatus_to_exitcode(st)); sys.exit(4)
+            print("child failed", os.waitstatus_to_exitcode(st), flush=True)
+            os._exit(4)  # the holder thread never joins: report, do not hang
     stop.set(); t.join()
     for c in churners: c.join()
     rcu.rcu_barrier()

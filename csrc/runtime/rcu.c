@@ -40,7 +40,10 @@ void pfl_urcu_call(void *head, void (*func)(void *head));
  * of hanging. A gate it could not take in time (a grace period held open
  * by a long reader) counts as such a reader.
  */
-static pthread_rwlock_t fork_gate = PTHREAD_RWLOCK_INITIALIZER;
+/* Writer-preferring: glibc's default lets a stream of call_rcu() readers
+ * starve the forking thread past its timeout (the child then has to assume
+ * a stale reader). No reader takes the gate twice, so non-recursive is safe. */
+static pthread_rwlock_t fork_gate = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
 static atomic_t nr_readers = ATOMIC_INIT(0);
 static int stale_readers;
 static int gate_held;
@@ -73,7 +76,12 @@ void pfl_rcu_atfork(int phase, int urcu_paused)
 		if (gate_held)
 			pthread_rwlock_unlock(&fork_gate);
 	} else {
-		pthread_rwlock_init(&fork_gate, NULL);
+		pthread_rwlockattr_t attr;
+
+		pthread_rwlockattr_init(&attr);
+		pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+		pthread_rwlock_init(&fork_gate, &attr);
+		pthread_rwlockattr_destroy(&attr);
 		atomic_set(&nr_readers, pfl_current()->rcu_read_depth > 0);
 	}
 }
