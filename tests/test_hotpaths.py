@@ -4,9 +4,10 @@ Each fast path replaces something slower that must give the same answer:
 the cheap Finalizer behind the leak safety net, the cached acquisition
 site of the lock validator, the ioctl number encoding of command
 numbers, the cached member offsets of CList; for issue 17: lock() in one
-C call, acquisition sites formatted lazily by the validator, the
-ForeignOwnable registry without a Python lock, borrows ended by
-``__del__``, owner names formatted when shown.
+C call, guards entered and exited without a check call when none fails,
+acquisition sites formatted lazily by the validator, the ForeignOwnable
+registry without a Python lock, borrows ended by ``__del__``, owner names
+formatted when shown.
 """
 
 from __future__ import annotations
@@ -205,6 +206,36 @@ def test_one_call_lock_keeps_the_checks_it_replaces() -> None:
         with pytest.raises(Error) as e:
             lock.lock()
         assert e.value.errno == code.EINVAL  # closed
+
+
+def test_guard_enter_and_exit_fast_paths_keep_the_checks_they_skip() -> None:
+    # ThreadBoundGuard.__enter__ calls _check() only when a check fails, and
+    # __exit__ is unlock() itself: each refusal is still _check()'s/unlock()'s.
+    def errno_of(fn: Any) -> int | None:
+        try:
+            fn()
+        except Error as e:
+            return e.errno
+        return None
+
+    with Mutex(0, "fast_enter") as m:
+        g = m.lock()
+        assert g.__enter__() is g  # the owner, held: no call to _check()
+        on_other = run_in_thread(lambda: (errno_of(g.__enter__), errno_of(g._check),
+                                          errno_of(lambda: g.__exit__(None, None, None))))
+        assert on_other == (code.EPERM, code.EPERM, code.EPERM)
+        assert g.held and m.is_held()
+
+        def inside() -> tuple[int | None, int | None, int | None]:
+            return (errno_of(g.__enter__), errno_of(g._check),
+                    errno_of(lambda: g.__exit__(None, None, None)))
+
+        assert g.do_unlocked(inside) == (code.EBUSY, code.EBUSY, code.EBUSY)
+        assert g.held and m.is_held()
+        g.__exit__(RuntimeError, RuntimeError("x"), None)  # releases, ignores the exception
+        assert not g.held and not m.is_locked() and m._users == 0
+        g.__exit__(None, None, None)  # idempotent on the owner, as unlock()
+        assert errno_of(g.__enter__) == errno_of(g._check) == code.EINVAL
 
 
 def test_registry_without_a_lock_keeps_its_errors() -> None:
