@@ -171,6 +171,7 @@ class TestbedFs(NoCopy, mfusepy.Operations):  # type: ignore[misc]
         self._unclaimed: dict[tuple[int, str], list[_Open]] = {}
         self.children[FD_DIR] = []
         self._runtime: dict[str, RuntimeFile] = {}
+        self._dropping = 0  # runtime files whose last fput() is running
         self._next_rt = 1
         self.st_dev: int | None = None  # the mount's, set once mounted (whoami)
 
@@ -199,13 +200,19 @@ class TestbedFs(NoCopy, mfusepy.Operations):  # type: ignore[misc]
             if rt.opens or rt.pinned or self._runtime.get(rt.name) is not rt:
                 return
             del self._runtime[rt.name]
-        # SAFETY: the reference this .fd file held; no open is left to use it.
-        lib.fput(rt.filp)
+            self._dropping += 1  # counted until its fput() has run
+        try:
+            # SAFETY: the reference this .fd file held; no open is left to use it.
+            lib.fput(rt.filp)
+        finally:
+            with self._lock:
+                self._dropping -= 1
 
     def runtime_files(self) -> int:
-        """Runtime files served now (for tests and reports)."""
+        """Runtime files served now, or whose last ``fput()`` is still running
+        (for tests and reports: 0 means every one was released)."""
         with self._lock:
-            return len(self._runtime)
+            return len(self._runtime) + self._dropping
 
     def drop_runtime_files(self) -> None:
         """Release every runtime file (the bridge's close, FUSE stopped)."""
