@@ -633,6 +633,15 @@ def live_owners() -> dict[int, tuple[str, Site | None]]:
     return out
 
 
+def drop_in_place(data: object) -> None:
+    """Drop owned ``data`` (Rust ``drop_in_place``): call its ``close()`` if
+    it has one; anything else is left to the garbage collector. Whatever
+    ``close()`` raises propagates."""
+    close = getattr(data, "close", None)
+    if callable(close):
+        close()
+
+
 _UINTPTR: Final = ffi.typeof("uintptr_t")
 
 

@@ -37,7 +37,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pyforlinux import driver
 from pyforlinux._bindings import ffi, lib
-from pyforlinux._owner import NoCopy
+from pyforlinux._owner import NoCopy, drop_in_place
 from pyforlinux.device import Bound, Core, Device, DeviceContext, Normal, _core_of, _DeviceCore
 from pyforlinux.error import Error, code
 
@@ -155,12 +155,10 @@ def pfl_aux_py_remove(drv_cookie: int, adev: Any) -> None:
         # The data goes first; the binding ends when dd.c has released the
         # device's devres (Device._core.end_binding_at_devres_release).
         core.drvdata = None
-        close = getattr(data, "close", None)
-        if callable(close):
-            try:
-                close()
-            except Exception:
-                log.exception("driver data of %s failed to close", core.name)
+        try:
+            drop_in_place(data)
+        except Exception:
+            log.exception("driver data of %s failed to close", core.name)
 
 
 class _Bus:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from pyforlinux._bindings import ffi, lib
-from pyforlinux._owner import NoCopy
+from pyforlinux._owner import NoCopy, drop_in_place
 from pyforlinux.device import Bound, Device, Normal, _DeviceCore
 from pyforlinux.error import Error, code
 
@@ -95,10 +95,8 @@ class Registration(NoCopy):
         if core is None:
             return
         data, core.drvdata = core.drvdata, None
-        close = getattr(data, "close", None)
         try:
-            if callable(close):
-                close()
+            drop_in_place(data)
         finally:
             # dd.c unbinds it: devres released, the binding's end last.
             lib.pfl_faux_device_destroy(self._fdev)

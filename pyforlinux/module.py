@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from pyforlinux._owner import live_owners
+from pyforlinux._owner import drop_in_place, live_owners
 from pyforlinux.error import Error, code
 
 T = TypeVar("T")
@@ -302,9 +302,7 @@ def unload(name: str) -> None:
             lm.this.live = False
         del _loaded[name]
         _order.remove(name)
-    close = getattr(lm.instance, "close", None)
-    if callable(close):
-        close()
+    drop_in_place(lm.instance)
     _warn_leaks(lm)
 
 

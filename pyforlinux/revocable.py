@@ -21,19 +21,13 @@ from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from pyforlinux._bindings import lib
-from pyforlinux._owner import NoCopy, arg_callable
+from pyforlinux._owner import NoCopy, arg_callable, drop_in_place
 from pyforlinux.error import Error, code
 from pyforlinux.sync._guard import ThreadBoundGuard
 from pyforlinux.sync.rcu import _sleepable
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-def _release(value: object) -> None:
-    close = getattr(value, "close", None)
-    if callable(close):
-        close()
 
 
 class RevocableGuard(ThreadBoundGuard, Generic[T]):
@@ -156,5 +150,5 @@ class Revocable(NoCopy, Generic[T]):
             self._available = False
         lib.synchronize_rcu()
         data, self._data = self._data, None
-        _release(data)
+        drop_in_place(data)
         return True

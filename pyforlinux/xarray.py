@@ -70,6 +70,7 @@ from pyforlinux._owner import (
     TaskIdentity,
     addr_of,
     arg_int,
+    drop_in_place,
     leak_finalizer,
     task_identity,
 )
@@ -137,12 +138,6 @@ class StoreError(Error, Generic[T]):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.error, self.value))
-
-
-def _drop(obj: object) -> None:
-    close = getattr(obj, "close", None)
-    if callable(close):
-        close()
 
 
 class XArray(NoCopy, Generic[T]):
@@ -305,7 +300,7 @@ class XArray(NoCopy, Generic[T]):
         self._fin.detach()
         try:
             for p in ptrs:
-                _drop(self._type.from_foreign(p))
+                drop_in_place(self._type.from_foreign(p))
         finally:
             # SAFETY: every entry was erased above; xa_destroy takes the lock itself.
             lib.xa_destroy(self._ptr)

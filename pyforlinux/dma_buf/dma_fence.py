@@ -98,7 +98,14 @@ from types import TracebackType
 from typing import Any, ClassVar, Final, Generic, Protocol, TypeVar
 
 from pyforlinux._bindings import ffi, lib
-from pyforlinux._owner import REGISTRY, ForeignBorrow, NoCopy, addr_of, leak_finalizer
+from pyforlinux._owner import (
+    REGISTRY,
+    ForeignBorrow,
+    NoCopy,
+    addr_of,
+    drop_in_place,
+    leak_finalizer,
+)
 from pyforlinux.alloc import GFP_KERNEL, Flags
 from pyforlinux.error import Error, code
 from pyforlinux.sync import lockdep
@@ -239,13 +246,6 @@ def _check_may_lock(raw: Any, what: str, *, nests: bool) -> None:
             f"{what} from a fence callback: it would nest two fence locks of one lock class "
             "(callbacks run with the signalled fence's lock held); do it after the signal",
         )
-
-
-def _drop(data: object) -> None:
-    """Rust ``drop_in_place`` of owned data: ``close()`` it if it has one."""
-    close = getattr(data, "close", None)
-    if callable(close):
-        close()
 
 
 # ---------------------------------------------------------------- signalling sections
@@ -491,7 +491,7 @@ class FenceCtx(NoCopy, Generic[F]):
             raise Error(-int(lib.PTR_ERR(ptr)), "cannot allocate a dma_fence")
         # How the data is dropped: plainly while unused, by the DriverFence
         # (data, then its C reference) once there is one.
-        dropper: list[Callable[[F], None]] = [_drop]
+        dropper: list[Callable[[F], None]] = [drop_in_place]
         try:
             box: RcuBox[F] = RcuBox(data, flags, drop=lambda v: dropper[0](v))
         except BaseException:
@@ -1093,7 +1093,7 @@ class DriverFence(NoCopy, Generic[F]):
     def _drop_data(self, data: F) -> None:
         """The RCU callback: drop the data, then put the DriverFence's reference."""
         try:
-            _drop(data)
+            drop_in_place(data)
         finally:
             self._fence.dec_ref()
 
@@ -1336,7 +1336,7 @@ class FenceCbRegistration(NoCopy, Generic[C]):
         try:
             aref.close()
         finally:
-            _drop(self._callback)
+            drop_in_place(self._callback)
 
     def __enter__(self) -> FenceCbRegistration[C]:
         self._live("__enter__")

@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pyforlinux._bindings import ffi, lib
-from pyforlinux._owner import NoCopy
+from pyforlinux._owner import NoCopy, drop_in_place
 from pyforlinux.device import Bound, Normal
 from pyforlinux.device import Device as BusDevice
 from pyforlinux.drm.driver import Driver
@@ -182,9 +182,7 @@ class Device(NoCopy, Generic[D]):
             _devices.pop(_addr(self._raw), None)
         self._raw = None
         data, self.data = self.data, None
-        close = getattr(data, "close", None)
-        if callable(close):
-            close()
+        drop_in_place(data)
 
     # -- drm_dev_enter / unplug ---------------------------------------------
     @contextmanager

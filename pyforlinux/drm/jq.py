@@ -71,7 +71,7 @@ from typing import Any, Final, Generic, TypeVar
 
 from pyforlinux import printk, workqueue
 from pyforlinux._bindings import lib
-from pyforlinux._owner import NoCopy, arg_callable, arg_int, leak_finalizer, run_all
+from pyforlinux._owner import NoCopy, arg_callable, arg_int, drop_in_place, leak_finalizer, run_all
 from pyforlinux.dma_buf.dma_fence import (
     CallbackError,
     DriverFence,
@@ -97,12 +97,6 @@ _DONE: Final = "done"
 _CLOSED: Final = "closed"
 
 _U32_MAX: Final = 2**32 - 1
-
-
-def _drop(data: object) -> None:
-    close = getattr(data, "close", None)
-    if callable(close):
-        close()
 
 
 class Job(NoCopy, Generic[T]):
@@ -200,7 +194,7 @@ class Job(NoCopy, Generic[T]):
         deps, self._deps = self._deps, []
         for d in deps:
             d.close()
-        _drop(self._data)
+        drop_in_place(self._data)
 
     def __enter__(self) -> Job[T]:
         return self

@@ -36,7 +36,14 @@ from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from pyforlinux._bindings import ffi, lib
-from pyforlinux._owner import REGISTRY, ForeignBorrow, NoCopy, addr_of, leak_finalizer
+from pyforlinux._owner import (
+    REGISTRY,
+    ForeignBorrow,
+    NoCopy,
+    addr_of,
+    drop_in_place,
+    leak_finalizer,
+)
 from pyforlinux.alloc import Flags, Kmalloc
 from pyforlinux.error import Error, code
 
@@ -51,13 +58,6 @@ REFCOUNT_SATURATED: int = int(ffi.cast("unsigned int", lib.REFCOUNT_SATURATED))
 
 _lock = threading.Lock()
 _UNSET: Any = object()
-
-
-def _drop(data: object) -> None:
-    """Rust ``drop_in_place``: call ``close()`` if the value has one."""
-    close = getattr(data, "close", None)
-    if callable(close):
-        close()
 
 
 class _ArcInner(NoCopy, Generic[T]):
@@ -88,7 +88,7 @@ class _ArcInner(NoCopy, Generic[T]):
         data, self.data = self.data, None
         try:
             if data is not _UNSET:
-                _drop(data)
+                drop_in_place(data)
         finally:
             Kmalloc.free(ptr)
         return True

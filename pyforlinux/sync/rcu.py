@@ -48,7 +48,7 @@ from types import TracebackType
 from typing import Any, Final, Generic, Self, TypeVar
 
 from pyforlinux._bindings import ffi, lib
-from pyforlinux._owner import REGISTRY, NoCopy, after_fork_in_child, arg_callable
+from pyforlinux._owner import REGISTRY, NoCopy, after_fork_in_child, arg_callable, drop_in_place
 from pyforlinux.alloc import GFP_KERNEL, AllocError, Flags
 from pyforlinux.error import Error, code
 from pyforlinux.sync import lockdep
@@ -332,12 +332,6 @@ _boxes: weakref.WeakValueDictionary[int, RcuBox[Any]] = weakref.WeakValueDiction
 _boxes_mu = threading.Lock()
 
 
-def _default_drop(value: object) -> None:
-    close = getattr(value, "close", None)
-    if callable(close):
-        close()
-
-
 class RcuBox(NoCopy, Generic[T]):
     """A box freed with RCU: the value lives one grace period past :meth:`close`.
 
@@ -468,7 +462,7 @@ class RcuBox(NoCopy, Generic[T]):
         if self._drop is not None:
             self._drop(value)  # type: ignore[arg-type]
         else:
-            _default_drop(value)
+            drop_in_place(value)
 
     @property
     def closed(self) -> bool:
