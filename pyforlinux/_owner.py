@@ -339,16 +339,6 @@ os.register_at_fork(
 )
 
 
-def orphaned_owner(dep_map: Any) -> bool:
-    """In a fork child: whether the C lock of ``dep_map`` is held by a thread
-    of the parent (a task that does not exist here, so it is never released).
-    """
-    if not in_fork_child:
-        return False
-    owner = dep_map.owner
-    return bool(owner != ffi.NULL and owner.tgid != os.getpid())
-
-
 # ---------------------------------------------------------------- teardown
 
 

@@ -160,7 +160,6 @@ class DmaResv(NoCopy):
             fn = lib.dma_resv_lock_interruptible if interruptible else lib.dma_resv_lock
             ret = int(fn(raw, raw_ctx))
             if ret == -code.EDEADLK and ctx is not None:
-                ctx._contended = self
                 raise Error(code.EDEADLK, "reservation lock contended: back off (unlock "
                                           "every lock of the context, then lock_slow())")
             if ret:
@@ -193,7 +192,6 @@ class DmaResv(NoCopy):
             ret = int(lib.pfl_dma_resv_lock_slow(raw, raw_ctx, bool(interruptible)))
             if ret:
                 raise Error(-ret)
-            ctx._contended = None
             return self._locked(raw, ctx)
         finally:
             self._leave()
@@ -321,7 +319,7 @@ class WwAcquireCtx(NoCopy):
     C header: include/linux/ww_mutex.h
     """
 
-    __slots__ = ("__weakref__", "_contended", "_done", "_fin", "_held", "_raw", "_thread")
+    __slots__ = ("__weakref__", "_done", "_fin", "_held", "_raw", "_thread")
 
     def __init__(self) -> None:
         raw = lib.pfl_ww_acquire_ctx_new()
@@ -331,7 +329,6 @@ class WwAcquireCtx(NoCopy):
         self._thread = task_identity()
         self._held: list[DmaResvGuard] = []
         self._done = False
-        self._contended: DmaResv | None = None
         self._fin = leak_finalizer(self, "WwAcquireCtx")
 
     def _live(self) -> Any:

@@ -278,18 +278,15 @@ _site_cache: dict[tuple[int, ...], tuple[bytes, Any, Any, Any]] = {}
 _SITE_CACHE_MAX: Final = 4096
 
 
-def acquire_site_bytes(depth: int = 1) -> bytes:
+def acquire_site_bytes() -> bytes:
     """:func:`acquire_site`, UTF-8 encoded, formatted once per call chain.
 
-    ``depth`` is where the search for the user's frame starts (1: the
-    caller; a sync-layer caller that knows its depth passes it, saving the
-    walk). Every safe-layer acquisition names its site; formatting it
-    (line numbers, strings) cost more than taking the lock. The three
-    frames' code objects and instruction offsets determine the site, so it
-    is cached under them.
+    Formatting a site (line numbers, strings) costs more than taking a
+    lock. The three frames' code objects and instruction offsets determine
+    the site, so it is cached under them.
     """
     try:
-        f: FrameType | None = sys._getframe(depth)
+        f: FrameType | None = sys._getframe(1)
     except ValueError:
         return b""
     while f is not None and f.f_code.co_filename.startswith(_SYNC_DIR):
