@@ -65,6 +65,8 @@
 #include <linux/dma-resv.h>
 #include <pfl/dma_resv.h>
 #include <linux/sync_file.h>
+#include <uapi/linux/sync_file.h>
+#include <uapi/linux/dma-buf.h>
 #include <drm/drm_syncobj.h>
 #include <linux/shmem_fs.h>
 #include <pfl/shmem.h>

@@ -48,6 +48,28 @@ _mms: dict[int, ProcessMemory] = {}
 _mms_lock = threading.Lock()
 
 
+def proc_status(pid: int, *keys: str) -> dict[str, int]:
+    """The first number of each ``Key:`` line of ``/proc/PID/status`` asked
+    for (``"Tgid"``, ``"Uid"``: the real uid ...); empty if the process is
+    gone or the file cannot be read."""
+    out: dict[str, int] = {}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                key, _, rest = line.partition(":")
+                if key in keys:
+                    out[key] = int(rest.split()[0])
+    except (OSError, ValueError, IndexError):
+        return {}
+    return out
+
+
+def tgid_of(tid: int) -> int:
+    """The process (thread group) of thread ``tid`` (FUSE and seccomp report
+    the thread); ``tid`` itself if it is gone."""
+    return proc_status(tid, "Tgid").get("Tgid", tid)
+
+
 def process_memory(pid: int) -> ProcessMemory:
     """The (cached) address space of host process ``pid``. A remote ``pfl_mm``
     holds nothing but the pid, so one per pid serves every call of that

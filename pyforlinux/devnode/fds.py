@@ -65,7 +65,7 @@ from typing import TYPE_CHECKING, Any
 from pyforlinux._bindings import ffi, lib
 from pyforlinux._owner import NoCopy
 from pyforlinux.cred import Credential
-from pyforlinux.devnode.adapter import as_task, errno_of, process_memory
+from pyforlinux.devnode.adapter import as_task, errno_of, proc_status, process_memory, tgid_of
 from pyforlinux.drm.file import OpenFile
 from pyforlinux.error import Error, code, syscall_exit_errno
 
@@ -107,16 +107,18 @@ FD_IOCTLS: dict[int, FdIoctl] = {
         FdIoctl("SYNCOBJ_HANDLE_TO_FD", "node", None, 8),
     int(lib.DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE) & 0xFFFFFFFF:
         FdIoctl("SYNCOBJ_FD_TO_HANDLE", "node", 8, None),
-    0xC0303E03: FdIoctl("SYNC_IOC_MERGE", "file", 32, 36),  # struct sync_merge_data
-    0xC0086202: FdIoctl("DMA_BUF_IOCTL_EXPORT_SYNC_FILE", "file", None, 4),
-    0x40086203: FdIoctl("DMA_BUF_IOCTL_IMPORT_SYNC_FILE", "file", 4, None),
+    int(lib.SYNC_IOC_MERGE) & 0xFFFFFFFF:  # struct sync_merge_data
+        FdIoctl("SYNC_IOC_MERGE", "file", 32, 36),
+    int(lib.DMA_BUF_IOCTL_EXPORT_SYNC_FILE) & 0xFFFFFFFF:
+        FdIoctl("DMA_BUF_IOCTL_EXPORT_SYNC_FILE", "file", None, 4),
+    int(lib.DMA_BUF_IOCTL_IMPORT_SYNC_FILE) & 0xFFFFFFFF:
+        FdIoctl("DMA_BUF_IOCTL_IMPORT_SYNC_FILE", "file", 4, None),
 }
 """Every ioctl that carries a file descriptor, of a DRM node (``struct
 drm_prime_handle``, ``struct drm_syncobj_handle``: fd at byte 8) or of a
 dma-buf / sync_file fd (``struct sync_merge_data``: ``fd2`` at 32, ``fence``
 at 36; ``struct dma_buf_{export,import}_sync_file``: fd at 4). The
 launcher's filter traps these (tools/pfl-launch.c lists the same)."""
-_RUNTIME_FDS = 256  # PFL_MAX_FDS (csrc/include/pfl/vfs.h)
 
 
 WHOAMI = (2 << 30) | (8 << 16) | (ord("P") << 8) | 0xF0
@@ -151,15 +153,16 @@ class _AddFd(ctypes.Structure):
                 ("newfd_flags", ctypes.c_uint32)]
 
 
-# ctypes releases the GIL around these calls (fcntl.ioctl would not: a
-# blocking RECV would stop every Python thread).
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.ioctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p]
-_libc.syscall.restype = ctypes.c_long
+libc = ctypes.CDLL(None, use_errno=True)
+"""This process's C library, for the bridge's raw system calls (``ioctl``,
+``syscall``, ``umount2``): ctypes releases the GIL around them (fcntl.ioctl
+would not: a blocking seccomp RECV would stop every Python thread)."""
+libc.ioctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p]
+libc.syscall.restype = ctypes.c_long
 
 
 def _ioctl(fd: int, req: int, arg: Any) -> int:
-    ret = int(_libc.ioctl(fd, req, ctypes.byref(arg)))
+    ret = int(libc.ioctl(fd, req, ctypes.byref(arg)))
     if ret < 0:
         e = ctypes.get_errno()
         raise OSError(e, os.strerror(e))
@@ -174,7 +177,7 @@ def pidfd_getfd(pidfd: int, fd: int) -> int:
         OSError: ``EBADF`` the process has no such descriptor; ``ESRCH`` it
             is gone; ``EPERM`` no ptrace access.
     """
-    ret = int(_libc.syscall(ctypes.c_long(_NR_PIDFD_GETFD), ctypes.c_int(pidfd),
+    ret = int(libc.syscall(ctypes.c_long(_NR_PIDFD_GETFD), ctypes.c_int(pidfd),
                             ctypes.c_int(fd), ctypes.c_uint(0)))
     if ret < 0:
         e = ctypes.get_errno()
@@ -319,9 +322,7 @@ class FdServer(NoCopy):
         args = req.data.args
         fd = ctypes.c_int32(args[0] & 0xFFFFFFFF).value
         cmd, arg = int(args[1]) & 0xFFFFFFFF, int(args[2])
-        from pyforlinux.devnode.fusefs import _tgid
-
-        pid = _tgid(tid)
+        pid = tgid_of(tid)
         try:
             pidfd = os.pidfd_open(pid)
         except OSError:
@@ -490,17 +491,8 @@ def credential_of(pid: int) -> Credential:
     """The real uid and gid of process ``pid`` (``/proc/PID/status``), for a
     call on a runtime file (which, unlike a node's open, records no opener);
     ``EPERM``-like nobody (65534) if the process is gone."""
-    uid = gid = 65534
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("Uid:"):
-                    uid = int(line.split()[1])
-                elif line.startswith("Gid:"):
-                    gid = int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return Credential.new(uid, gid=gid)
+    ids = proc_status(pid, "Uid", "Gid")
+    return Credential.new(ids.get("Uid", 65534), gid=ids.get("Gid", 65534))
 
 
 def _call_on(entry: Any, spec: FdIoctl | None, pid: int, cmd: int, arg: int,
@@ -531,7 +523,7 @@ def _sweep(pid: int, cred: Credential) -> None:
     export nothing the kernel C installed for the process may stay there
     (its fd ioctls are served one at a time, and only they install files)."""
     with as_task(pid, cred):
-        for fd in range(_RUNTIME_FDS):
+        for fd in range(int(lib.PFL_MAX_FDS)):
             lib.close_fd(fd)
 
 

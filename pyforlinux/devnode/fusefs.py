@@ -48,7 +48,7 @@ from pyforlinux._bindings import lib
 from pyforlinux._owner import NoCopy
 from pyforlinux.cred import Credential
 from pyforlinux.devnode import fds
-from pyforlinux.devnode.adapter import DrmCore, as_task, errno_of
+from pyforlinux.devnode.adapter import DrmCore, as_task, errno_of, tgid_of
 from pyforlinux.devnode.sysfs_view import Attr, DevNode, Dir, Link, Tree
 from pyforlinux.drm import gem
 from pyforlinux.drm import ioctl as drm_ioctl
@@ -59,8 +59,6 @@ log = logging.getLogger("pyforlinux.devnode")
 
 _NODE_SIZE = 1 << 62  # mmap offsets lie anywhere below this
 _MNT_FORCE, _MNT_DETACH = 1, 2
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.ioctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p]
 
 
 def umount(path: str) -> None:
@@ -68,9 +66,9 @@ def umount(path: str) -> None:
     FUSE connection (``fuse_umount_begin()``), so clients still holding a node
     get ``ENOTCONN`` instead of keeping the loop alive; if they keep the mount
     busy, it is detached (``MNT_DETACH``)."""
-    if _libc.umount2(os.fsencode(path), _MNT_FORCE) == 0:
+    if fds.libc.umount2(os.fsencode(path), _MNT_FORCE) == 0:
         return
-    if _libc.umount2(os.fsencode(path), _MNT_DETACH) != 0:
+    if fds.libc.umount2(os.fsencode(path), _MNT_DETACH) != 0:
         e = ctypes.get_errno()
         if e not in (errno.EINVAL, errno.ENOENT):
             log.warning("umount %s: %s", path, os.strerror(e))
@@ -130,18 +128,6 @@ class _Open:
                  cred: Credential | None = None) -> None:
         self.node, self.file, self.buf, self.cred = node, file, buf, cred
         self.released = False
-
-
-def _tgid(tid: int) -> int:
-    """The process (thread group) of thread ``tid`` (FUSE reports the thread)."""
-    try:
-        with open(f"/proc/{tid}/status") as f:
-            for line in f:
-                if line.startswith("Tgid:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return tid
 
 
 class TestbedFs(NoCopy, mfusepy.Operations):  # type: ignore[misc]
@@ -229,7 +215,7 @@ class TestbedFs(NoCopy, mfusepy.Operations):  # type: ignore[misc]
             if self.st_dev is None or os.fstat(fd).st_dev != self.st_dev:
                 return None
             buf = ctypes.c_uint64(0)
-            if _libc.ioctl(fd, ctypes.c_ulong(fds.WHOAMI), ctypes.byref(buf)) < 0:
+            if fds.libc.ioctl(fd, ctypes.c_ulong(fds.WHOAMI), ctypes.byref(buf)) < 0:
                 return None
         except OSError:
             return None
@@ -302,12 +288,12 @@ class TestbedFs(NoCopy, mfusepy.Operations):  # type: ignore[misc]
             uid, gid, pid = mfusepy.fuse_get_context()
             cred = Credential.new(uid, gid=gid)
             try:
-                file = self.core.open(node.node, _tgid(pid), cred)
+                file = self.core.open(node.node, tgid_of(pid), cred)
             except Error as e:
                 raise mfusepy.FuseOSError(e.errno or errno.EIO) from None
             entry = _Open(node, file, cred=cred)
             with self._lock:
-                self._unclaimed.setdefault((_tgid(pid), node.node), []).append(entry)
+                self._unclaimed.setdefault((tgid_of(pid), node.node), []).append(entry)
             with self.released:
                 self.open_files += 1
         elif isinstance(node, RuntimeFile):
@@ -414,7 +400,7 @@ class TestbedFs(NoCopy, mfusepy.Operations):  # type: ignore[misc]
         :data:`~pyforlinux.devnode.fds.WHOAMI` from this process."""
         entry = self._entry(fi)
         uid, gid, tid = mfusepy.fuse_get_context()
-        pid = _tgid(tid)
+        pid = tgid_of(tid)
         cmd &= 0xFFFFFFFF
         size = drm_ioctl.ioc_size(cmd)
         ptr = (data.value if hasattr(data, "value") else data) if size else None
