@@ -204,14 +204,13 @@ class ProcessMemory(NoCopy):
             raise Error(code.ENOMEM, f"copy of {length} bytes from pid {self.pid}: "
                                      f"more than {MAX_COPY} in one call")
         try:
-            buf = ffi.new("char[]", length)
+            with self.use():
+                data = _copy_in(addr, length)
         except MemoryError:
             raise Error(code.ENOMEM, f"no memory for a {length}-byte copy") from None
-        with self.use():
-            left = lib.pfl_copy_from_user(buf, ffi.cast("void *", addr), length)
-        if left:
+        if data is None:
             raise Error(code.EFAULT, f"user address {addr:#x} (+{length}) of pid {self.pid}")
-        return bytes(ffi.buffer(buf, length))
+        return data
 
     def write(self, addr: int, data: bytes) -> None:
         """``copy_to_user()`` of ``data`` at ``addr``.
@@ -235,6 +234,15 @@ class ProcessMemory(NoCopy):
         self._finalizer()
 
 
+def _copy_in(addr: int, length: int) -> bytes | None:
+    """``length`` (> 0) bytes at ``addr`` of the current task's user memory
+    (the real ``copy_from_user()``), or None unless every byte was readable."""
+    buf = ffi.new("char[]", length)
+    if lib.pfl_copy_from_user(buf, ffi.cast("void *", addr), length):
+        return None
+    return bytes(ffi.buffer(buf, length))
+
+
 def copy_from_user(addr: int, length: int) -> bytes:
     """``copy_from_user()`` of ``length`` bytes at ``addr`` of the *current*
     task's address space: what an ioctl handler reads a pointer field of
@@ -251,10 +259,10 @@ def copy_from_user(addr: int, length: int) -> bytes:
     length = arg_int(length, "length", 0, MAX_COPY)
     if length == 0:
         return b""
-    buf = ffi.new("char[]", length)
-    if lib.pfl_copy_from_user(buf, ffi.cast("void *", addr), length):
+    data = _copy_in(addr, length)
+    if data is None:
         raise Error(code.EFAULT, f"user address {addr:#x} (+{length})")
-    return bytes(ffi.buffer(buf, length))
+    return data
 
 
 class UserSlice:

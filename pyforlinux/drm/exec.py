@@ -133,9 +133,13 @@ class Exec(NoCopy):
             finally:
                 self._in_body = False
 
-    def _obj_call(self, what: str, obj: gem.Object[Any]) -> tuple[Any, Any]:
+    @staticmethod
+    def _check_obj(what: str, obj: object) -> None:
         if not isinstance(obj, gem.Object):
             raise Error(code.EINVAL, f"Exec.{what} takes a gem.Object, not {obj!r}")
+
+    def _obj_call(self, what: str, obj: gem.Object[Any]) -> tuple[Any, Any]:
+        self._check_obj(what, obj)
         raw = self._live(what)
         if not self._in_body:
             raise Error(code.EINVAL, f"Exec.{what} outside until_all_locked()")
@@ -180,8 +184,7 @@ class Exec(NoCopy):
         Raises:
             Error: ``EINVAL`` if this exec does not hold it.
         """
-        if not isinstance(obj, gem.Object):
-            raise Error(code.EINVAL, f"Exec.unlock_obj takes a gem.Object, not {obj!r}")
+        self._check_obj("unlock_obj", obj)
         raw = self._live("unlock_obj")
         obj_raw = obj.as_raw()
         if not lib.pfl_drm_exec_holds(raw, obj_raw):
@@ -215,8 +218,7 @@ class Exec(NoCopy):
         u = _usage(usage)
         if not isinstance(fence, Fence):
             raise Error(code.EINVAL, f"add_fence() takes a Fence, not {fence!r}")
-        if not isinstance(obj, gem.Object):
-            raise Error(code.EINVAL, f"Exec.add_fence takes a gem.Object, not {obj!r}")
+        self._check_obj("add_fence", obj)
         raw = self._live("add_fence")
         obj_raw = obj.as_raw()
         f = fence._pin("add to a GEM object's reservation")
