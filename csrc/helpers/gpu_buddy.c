@@ -11,6 +11,7 @@
 #include <linux/list.h>
 #include <linux/gpu_buddy.h>
 #include <pfl/gpu_buddy.h>
+#include <pfl/list_walk.h>
 
 /*
  * Offset and order of the blocks linked on @blocks, in list order, up to
@@ -32,8 +33,7 @@ long pfl_gpu_buddy_blocks(struct gpu_buddy *mm, struct list_head *blocks, u64 *o
 	for (p = blocks->next; p != blocks; prev = p, p = p->next) {
 		struct gpu_buddy_block *block;
 
-		if (!p || p == LIST_POISON1 || p == LIST_POISON2 || p->prev != prev ||
-		    (unsigned long)n >= limit)
+		if (pfl_list_bad_link(p) || p->prev != prev || (unsigned long)n >= limit)
 			return -EFAULT;
 		block = list_entry(p, struct gpu_buddy_block, link);
 		if ((unsigned long)n < max) {

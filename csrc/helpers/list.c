@@ -14,11 +14,6 @@
 #include <pfl/runtime.h>
 #include <pfl/list_walk.h>
 
-static bool bad_link(const struct list_head *p)
-{
-	return !p || p == LIST_POISON1 || p == LIST_POISON2;
-}
-
 /*
  * The node may be read: live (if asked) and with plausible links. Called
  * with the runtime's object set locked (pfl_kobj_live_lock(), once per call
@@ -31,7 +26,7 @@ static int node_ok(const struct list_head *head, uintptr_t node, size_t offset, 
 
 	if (node != (uintptr_t)head && check_live && !pfl_kobj_is_live_locked((void *)(node - offset)))
 		return -EFAULT;
-	if (bad_link(n->next) || bad_link(n->prev))
+	if (pfl_list_bad_link(n->next) || pfl_list_bad_link(n->prev))
 		return -EFAULT;
 	return 0;
 }

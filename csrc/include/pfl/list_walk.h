@@ -18,8 +18,13 @@
 #define _PFL_LIST_WALK_H
 #include <stddef.h>
 #include <stdint.h>
+#include <linux/list.h>
 
-struct list_head;
+/* A link no checked walk follows: NULL or a list_del()ed entry's poison. */
+static inline bool pfl_list_bad_link(const struct list_head *p)
+{
+	return !p || p == LIST_POISON1 || p == LIST_POISON2;
+}
 
 /*
  * Walk on from @cur (the head to start, else the last node a previous call
