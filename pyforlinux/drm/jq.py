@@ -64,7 +64,6 @@ from __future__ import annotations
 import collections
 import functools
 import threading
-import time
 import traceback
 from collections.abc import Callable
 from typing import Any, Final, Generic, TypeVar
@@ -82,7 +81,7 @@ from pyforlinux.dma_buf.dma_fence import (
 )
 from pyforlinux.error import Error, code
 from pyforlinux.sync.aref import ARef
-from pyforlinux.time import Delta
+from pyforlinux.time import Delta, Instant, Monotonic
 
 __all__ = ["Job", "Jobqueue"]
 
@@ -550,6 +549,10 @@ class Jobqueue(NoCopy, Generic[T]):
 
     # -- drain and teardown
 
+    def _on_own_worker(self) -> bool:
+        """Whether the caller is the queue's worker (its ``run_job``)."""
+        return bool(lib.pfl_current_work_queue() == getattr(self._wq, "_raw", None))
+
     def drain(self, timeout: Delta | None = None) -> bool:
         """Wait until every job submitted so far is done.
 
@@ -567,15 +570,17 @@ class Jobqueue(NoCopy, Generic[T]):
         """
         if timeout is not None and not isinstance(timeout, Delta):
             raise Error(code.EINVAL, f"a drain timeout is a time.Delta or None, not {timeout!r}")
-        if self._revoked is False and lib.pfl_current_work_queue() == self._wq._raw:
+        if self._on_own_worker():
             raise Error(code.EDEADLK, "Jobqueue.drain from its own run_job waits for itself")
         with self._lock:
             fences = [ARef.new(j._done.as_fence()) for j in (*self._waiting, *self._running)
                       if j._done is not None and not j._done.closed]
-        deadline = None if timeout is None else time.monotonic_ns() + timeout.as_nanos()
+        start = Instant.now(Monotonic)
         try:
             for f in fences:
-                left = None if deadline is None else Delta(max(0, deadline - time.monotonic_ns()))
+                left = None if timeout is None else timeout - start.elapsed()
+                if left is not None and left.is_negative():
+                    left = Delta(0)
                 if not f.deref().wait(left):
                     return False
             return True
@@ -598,7 +603,7 @@ class Jobqueue(NoCopy, Generic[T]):
         Thread context: process context, sleeps (waits for the worker).
         Rust: ``impl Drop for Jobqueue`` (its TODOs done)
         """
-        if lib.pfl_current_work_queue() == getattr(self._wq, "_raw", None):
+        if self._on_own_worker():
             raise Error(code.EDEADLK, "Jobqueue.close from its own run_job waits for itself")
         with self._lock:
             if self._revoked:
