@@ -293,3 +293,24 @@ def test_a_dropped_borrow_ends_and_box_names_are_formatted_when_shown() -> None:
         back.close()
         back.read()
     assert e.value.errno == code.EINVAL and what in str(e.value)
+
+
+@pytest.mark.lockdep_reports
+def test_strict_mode_is_read_by_the_one_call_take(kernel_clean: Any) -> None:
+    # lock() no longer passes the strict flag: the C take reads the mode
+    # lockdep.set_strict() mirrors into it. An inverted acquisition is
+    # refused (nothing held) when strict, taken (and only reported) when not.
+    with LockClassKey.new_dynamic("mir_a") as ka, LockClassKey.new_dynamic("mir_b") as kb, \
+            Mutex(0, "mir_a", ka) as a, Mutex(0, "mir_b", kb) as b:
+        with a.lock(), b.lock():  # the edge mir_a -> mir_b
+            pass
+        with lockdep.strict_mode(True):
+            assert lib.pfl_sync_strict == 1
+            with b.lock(), pytest.raises(Error) as e:
+                a.lock()
+            assert e.value.errno == code.EDEADLK and not a.is_locked()
+        with lockdep.strict_mode(False):
+            assert lib.pfl_sync_strict == 0
+            with b.lock(), a.lock() as g:
+                assert g.held and a.is_held()
+    assert lockdep.is_strict() == bool(lib.pfl_sync_strict)

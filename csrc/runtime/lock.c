@@ -18,6 +18,7 @@
 #include <linux/preempt.h>
 #include <linux/delay.h>
 #include <pfl/sync.h>
+#include <pfl/bindings.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -148,13 +149,13 @@ int atomic_dec_and_mutex_lock(atomic_t *cnt, struct mutex *lock)
  * making them one by one: nothing is taken unless 0 is returned.
  *  - PFL_SYNC_RECURSIVE: the task already holds the lock (taking it would
  *    BUG: a certain deadlock); a trylock gets PFL_SYNC_BUSY instead;
- *  - PFL_SYNC_ORPHANED: with PFL_SYNC_FORK_CHILD (the caller is a process
- *    made by fork()), held by a task of another process (a copy of a lock
+ *  - PFL_SYNC_ORPHANED: in a process made by fork() (pfl_fork_count()),
+ *    held by a task of another process (a copy of a lock
  *    held by a parent thread: never released here); a trylock gets
  *    PFL_SYNC_BUSY. (Only then: a task standing for a client process,
  *    say, has that process's tgid and is no orphan.)
  *  - PFL_SYNC_BUSY: trylock, and the lock is not free;
- *  - PFL_SYNC_REPORTED: PFL_SYNC_STRICT, and this thread's validator made an
+ *  - PFL_SYNC_REPORTED: strict mode (pfl_sync_strict), and this thread's validator made an
  *    inversion, recursion or might_sleep report, either in a validation
  *    pass before blocking (nothing taken), or while taking the lock (it is
  *    released again).
@@ -163,6 +164,13 @@ int atomic_dec_and_mutex_lock(atomic_t *cnt, struct mutex *lock)
  * the validator formats it only if a report or a new dependency edge needs
  * it (runtime/lockdep.c, pfl_lockdep_set_py_site()).
  */
+/* Strict mode, mirrored here by pyforlinux.sync.lockdep (set_strict(),
+ * is_strict()) so that a lock() reads no Python state for it. */
+int pfl_sync_strict;
+
+/* Internal flag of sync_take(). */
+#define PFL_SYNC_STRICT 2
+
 static unsigned long strict_reports(void)
 {
 	return pfl_lockdep_thread_count(PFL_LOCKDEP_INVERSION) +
@@ -178,9 +186,12 @@ static int sync_take(struct lockdep_map *map, void *lock, int sleeping,
 	unsigned long before = 0;
 	int taken;
 
+	if (READ_ONCE(pfl_sync_strict))
+		flags |= PFL_SYNC_STRICT;
+
 	if (o == t)
 		return (flags & PFL_SYNC_TRYLOCK) ? PFL_SYNC_BUSY : PFL_SYNC_RECURSIVE;
-	if (o && (flags & PFL_SYNC_FORK_CHILD) && o->tgid != getpid())
+	if (o && pfl_fork_count() && o->tgid != getpid())
 		return (flags & PFL_SYNC_TRYLOCK) ? PFL_SYNC_BUSY : PFL_SYNC_ORPHANED;
 	if (flags & PFL_SYNC_TRYLOCK) {
 		pfl_lockdep_set_py_site(frame, code, lasti);

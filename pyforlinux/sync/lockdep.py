@@ -104,7 +104,13 @@ __all__ = [
     "thread_last_report",
 ]
 
-_SYNC_DIR: Final = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_SYNC_DIR: Final = os.path.dirname(os.path.abspath(__file__))
+#: The source files of this package (``co_filename`` of its code): frames
+#: in them are the safe layer's, not the user's. A set test costs less
+#: than a prefix test on every ``lock()``.
+SYNC_FILES: Final = frozenset(
+    os.path.join(d, f) for d, _, fs in os.walk(_SYNC_DIR) for f in fs if f.endswith(".py")
+)
 _CTX_LEN: Final = 159  # csrc/runtime/lockdep.c CTX_LEN, minus the NUL
 _REPORT_LEN: Final = 4096
 
@@ -177,14 +183,14 @@ def set_strict(on: bool) -> None:
     """
     global _strict
     _strict = bool(on)
+    lib.pfl_sync_strict = _strict  # what lock() reads, in C
 
 
 def is_strict() -> bool:
     """Whether strict mode is on."""
-    global _strict
     if _strict is None:
-        _strict = _strict_default()
-    return _strict
+        set_strict(_strict_default())
+    return bool(_strict)
 
 
 @contextmanager
@@ -246,7 +252,7 @@ def held_depth() -> int:
 def caller_frame() -> FrameType | None:
     """The innermost frame outside pyforlinux/sync (the user's call site)."""
     f: FrameType | None = sys._getframe(1)
-    while f is not None and f.f_code.co_filename.startswith(_SYNC_DIR):
+    while f is not None and f.f_code.co_filename in SYNC_FILES:
         f = f.f_back
     return f
 
@@ -289,7 +295,7 @@ def acquire_site_bytes() -> bytes:
         f: FrameType | None = sys._getframe(1)
     except ValueError:
         return b""
-    while f is not None and f.f_code.co_filename.startswith(_SYNC_DIR):
+    while f is not None and f.f_code.co_filename in SYNC_FILES:
         f = f.f_back
     if f is None:
         return b""
@@ -340,7 +346,7 @@ def user_frame(depth: int) -> FrameType | None:
         f: FrameType | None = sys._getframe(depth + 1)
     except ValueError:
         return None
-    while f is not None and f.f_code.co_filename.startswith(_SYNC_DIR):
+    while f is not None and f.f_code.co_filename in SYNC_FILES:
         f = f.f_back
     return f
 

@@ -29,8 +29,8 @@ size_t pfl_lockdep_thread_last_report(char *buf, size_t size);
 /* runtime/lock.c: the safe layer's acquisition in one call (flags and
  * results below; see the comment there). */
 #define PFL_SYNC_TRYLOCK 1
-#define PFL_SYNC_STRICT 2
-#define PFL_SYNC_FORK_CHILD 4
+/* Strict mode (pyforlinux.sync.lockdep.set_strict): written by Python only. */
+extern int pfl_sync_strict;
 enum pfl_sync_take {
 	PFL_SYNC_RECURSIVE = 1,	/* the task already holds it */
 	PFL_SYNC_ORPHANED = 2,	/* held by a thread of the parent (fork child) */

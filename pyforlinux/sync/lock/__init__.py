@@ -39,14 +39,12 @@ Rust: rust/kernel/sync/lock.rs
 
 from __future__ import annotations
 
-import os
 import sys
 import weakref
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, ClassVar, Final, Generic, NoReturn, Protocol, Self, TypeVar
 
-from pyforlinux import _owner
 from pyforlinux._bindings import ffi, lib
 from pyforlinux._owner import NoCopy, arg_callable
 from pyforlinux.error import Error, code
@@ -104,8 +102,9 @@ class Backend(Protocol):
 
     #: ``take(ptr, frame, code, lasti, flags) -> int``: the safe layer's
     #: acquisition in one C call (``pfl_sync_mutex_take``/``pfl_sync_spin_take``):
-    #: refuses a lock the task holds, a fork orphan and (``PFL_SYNC_STRICT``)
-    #: a reported acquisition before blocking, else locks; ``frame``,
+    #: refuses a lock the task holds, a fork orphan and (strict mode, which
+    #: the C reads from ``pfl_sync_strict``) a reported acquisition before
+    #: blocking, else locks; ``frame``,
     #: ``code`` (``id()`` of the user's frame and of its code object) and
     #: ``lasti`` name the Python site for the validator, which formats it
     #: only when needed. 0 when taken, else a ``PFL_SYNC_*`` refusal
@@ -137,10 +136,7 @@ class Backend(Protocol):
         ...
 
 
-_SYNC_DIR: Final = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _TRYLOCK: Final = int(lib.PFL_SYNC_TRYLOCK)
-_STRICT: Final = int(lib.PFL_SYNC_STRICT)
-_FORK_CHILD: Final = int(lib.PFL_SYNC_FORK_CHILD)
 _RECURSIVE: Final = int(lib.PFL_SYNC_RECURSIVE)
 _ORPHANED: Final = int(lib.PFL_SYNC_ORPHANED)
 _BUSY: Final = int(lib.PFL_SYNC_BUSY)
@@ -175,6 +171,7 @@ class Lock(NoCopy, Generic[T, B]):
         *,
         _static: bool = False,
     ) -> None:
+        lockdep.is_strict()  # the default strict mode, decided before a take reads it in C
         self._backend = backend
         self._data = value
         self.name: str = name if name is not None else lockdep.caller_name()
@@ -239,6 +236,7 @@ class Lock(NoCopy, Generic[T, B]):
             raise Error(code.EINVAL, "Lock.from_raw needs a backend (MutexBackend ...)")
         if ptr is None or ptr == ffi.NULL:
             raise Error(code.EINVAL, "Lock.from_raw of a NULL pointer")
+        lockdep.is_strict()  # as __init__
         lock: Lock[None, Any] = Lock.__new__(Lock)
         lock._backend = backend
         lock._data = None
@@ -330,15 +328,11 @@ class Lock(NoCopy, Generic[T, B]):
             # the validator formats it only if it reports or records a new
             # dependency edge (lockdep.pfl_lockdep_py_site).
             f = sys._getframe(2)
-            if f.f_code.co_filename.startswith(_SYNC_DIR):
+            if f.f_code.co_filename in lockdep.SYNC_FILES:
                 f = lockdep.user_frame(2) or f
-            strict = lockdep._strict
-            if strict if strict is not None else lockdep.is_strict():
-                flags |= _STRICT
-            if _owner.in_fork_child:  # (locks of the parent's threads are orphans)
-                flags |= _FORK_CHILD
             # The checks made before the C lock (recursion, a fork orphan,
-            # strict validation) and the lock itself, in one C call.
+            # strict validation: the C reads the strict mode and whether
+            # this is a fork child itself) and the lock itself, in one C call.
             # SAFETY: ptr is initialised and not freed (we are a user).
             rc = self._backend.take(ptr, id(f), id(f.f_code), f.f_lasti, flags)
             if rc:
