@@ -33,27 +33,33 @@ def fmt_ns(ns: float) -> str:
 
 def markdown(report: Any) -> str:
     """The generated part of the doc: table, targets, environment."""
-    from pyforlinux.bench import LAYER_TITLES, LAYERS
+    from pyforlinux.bench import FLOOR, LAYER_TITLES, LAYERS
 
     m = report.meta
+    cols = (*LAYERS, FLOOR)
     lines = [
         BEGIN,
         "",
         f"Median of {m['reps']} runs per layer after warm-up ({m['clock']} clock); "
         "ns per op (per element for `clist_*`); lower is better.",
         "",
-        "| operation | what one op is | " + " | ".join(f"{LAYER_TITLES[k]} ns/op" for k in LAYERS)
-        + " | a/b | a/c |",
-        "|---|---|" + "---:|" * (len(LAYERS) + 2),
+        "| operation | what one op is | " + " | ".join(f"{LAYER_TITLES[k]} ns/op" for k in cols)
+        + " | a/b | a/c | d/b |",
+        "|---|---|" + "---:|" * (len(cols) + 3),
     ]
     for op in report.ops:
+        fl = op.layers.get(FLOOR)
         cells = [f"`{op.name}`", op.title, *(fmt_ns(op.layers[k].ns_per_op) for k in LAYERS),
-                 f"{op.ratios['a/b']:.2f}", f"{op.ratios['a/c']:.2f}"]
+                 "-" if fl is None else fmt_ns(fl.ns_per_op),
+                 f"{op.ratios['a/b']:.2f}", f"{op.ratios['a/c']:.2f}",
+                 f"{op.ratios['d/b']:.2f}" if "d/b" in op.ratios else "-"]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "| target | goal | this run | |", "|---|---|---:|---|"]
+    lines += ["", "| target | goal | this run | | (d) no-check API, same run |",
+              "|---|---|---:|---|---:|"]
     for t in report.targets:
-        value = t.display()
-        lines.append(f"| {t.name} | {t.goal} | {value} | {'met' if t.met else '**missed**'} |")
+        floor = "" if t.floor is None else t.display(t.floor)
+        lines.append(f"| {t.name} | {t.goal} | {t.display()} | "
+                     f"{'met' if t.met else '**missed**'} | {floor} |")
     b = m.get("bridge_getparam")
     if b is not None and "bridge" in b:
         lines += ["", f"`NOVA_GETPARAM` from a real C process through the device-node bridge "

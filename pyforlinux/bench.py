@@ -88,10 +88,19 @@ __all__ = [
 ]
 
 LAYERS: Final = ("safe", "raw", "c")
-"""The layers, in table order: (a) safe API, (b) raw cffi, (c) C loop."""
+"""The layers every operation has, in table order: (a) safe API, (b) raw cffi, (c) C loop."""
 
-LAYER_TITLES: Final = {"safe": "(a) safe API", "raw": "(b) raw cffi", "c": "(c) C loop"}
-"""Column titles of :data:`LAYERS`."""
+FLOOR: Final = "floor"
+"""The optional fourth layer, (d) no-check API: the safe API's calling shape
+(objects, methods, ``with`` blocks, the same ops per call) over the raw
+layer's C calls, with no check and no owner. ``d/b`` is what a Python layer
+of that shape costs whatever its checks (the floor of the ``a/b`` targets),
+``a/d`` what the checks and owners cost. Given for the operations with an
+``a/b`` target."""
+
+LAYER_TITLES: Final = {"safe": "(a) safe API", "raw": "(b) raw cffi", "c": "(c) C loop",
+                       FLOOR: "(d) no-check API"}
+"""Column titles of :data:`LAYERS` and :data:`FLOOR`."""
 
 LIST_LENGTH: Final = 100_000
 """Nodes of the C list the ``clist_*`` operations walk (1000 in quick mode)."""
@@ -137,8 +146,10 @@ class OpResult:
         title: what one op is.
         unit: ``"op"`` or ``"element"`` (what ns are per).
         calls: the kernel C calls one op makes (every layer).
-        layers: :data:`LAYERS` -> :class:`LayerResult`.
-        ratios: ``{"a/b": safe/raw, "a/c": safe/C}``.
+        layers: :data:`LAYERS` (and :data:`FLOOR` where the operation has
+            one) -> :class:`LayerResult`.
+        ratios: ``{"a/b": safe/raw, "a/c": safe/C}``, and with a floor
+            ``"d/b"`` (floor/raw) and ``"a/d"`` (safe/floor).
     """
 
     name: str
@@ -164,6 +175,10 @@ class Target:
         value: the measured figure (a ratio, or per second).
         met: whether it is met.
         unit: ``""`` for a ratio, ``"ns"`` (per op) or ``"/s"`` (a rate).
+        floor: the same figure for the no-check API (:data:`FLOOR`) of
+            the same run, where the operation has one: ``d/b`` for a
+            ratio, its ns for ``"ns"``; what no Python layer of that shape
+            can do better than.
     """
 
     name: str
@@ -171,14 +186,16 @@ class Target:
     value: float
     met: bool
     unit: str = ""
+    floor: float | None = None
 
-    def display(self) -> str:
-        """The value as text: a ratio (``6.64``), ``ns`` or a rate (``/s``)."""
+    def display(self, value: float | None = None) -> str:
+        """The value (or ``value``: the floor) as text: a ratio, ``ns`` or a rate (``/s``)."""
+        v = self.value if value is None else value
         if self.unit == "ns":
-            return f"{self.value:,.0f} ns"
+            return f"{v:,.0f} ns"
         if self.unit == "/s":
-            return f"{self.value:,.0f}/s"
-        return f"{self.value:.2f}"
+            return f"{v:,.0f}/s"
+        return f"{v:.2f}"
 
 
 @dataclass
@@ -206,7 +223,8 @@ class Report:
             for op in data["ops"]
         ]
         targets = [Target(t["name"], t["goal"], float(t["value"]), bool(t["met"]),
-                          str(t.get("unit", "")))
+                          str(t.get("unit", "")),
+                          None if t.get("floor") is None else float(t["floor"]))
                    for t in data["targets"]]
         return cls(dict(data["meta"]), ops, targets)
 
@@ -251,6 +269,9 @@ class _Op:
     def c(self, n: int) -> None:
         """``n`` ops in the C loop."""
         raise NotImplementedError
+
+    #: ``floor(n)``: ``n`` ops through the no-check API (:data:`FLOOR`), or None.
+    floor: Callable[[int], None] | None = None
 
     def close(self) -> None:
         """Free everything ``setup`` made."""
@@ -341,6 +362,166 @@ def _raw_mutex(name: bytes) -> tuple[Any, Any, Any]:
     return m, cname, key
 
 
+# ---------------------------------------------------------------- (d) the no-check API
+# The safe API's shape over the raw calls: what the FLOOR layer runs. No
+# checks, no owners, no registries; never use these outside the benchmark.
+
+
+class _NullGuard:
+    """A lock guard with the ``with`` shape and nothing else."""
+
+    __slots__ = ("_m",)
+
+    def __init__(self, m: Any) -> None:
+        self._m = m
+
+    def __enter__(self) -> _NullGuard:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        lib.pfl_mutex_unlock(self._m, 0)
+
+
+class _NullMutex:
+    """``lock()`` takes the C mutex and returns a :class:`_NullGuard`."""
+
+    def __init__(self, name: bytes) -> None:
+        self.ptr, self._name, self._key = _raw_mutex(name)
+
+    def lock(self) -> _NullGuard:
+        lib.pfl_mutex_lock(self.ptr, 0, 0)
+        return _NullGuard(self.ptr)
+
+
+class _NullBlocks:
+    """An allocation: ``close()`` (or ``with``) frees it under the allocator's lock."""
+
+    __slots__ = ("_buddy", "_list")
+
+    def __init__(self, buddy: _NullBuddy, blocks: Any) -> None:
+        self._buddy, self._list = buddy, blocks
+
+    def __enter__(self) -> _NullBlocks:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        b = self._buddy
+        with b.lock.lock():
+            lib.gpu_buddy_free_list(b.mm, self._list, 0)
+
+
+class _NullBuddy:
+    """``alloc_blocks(mode, size, min_block)`` under a :class:`_NullMutex`."""
+
+    def __init__(self) -> None:
+        self.mm = ffi.new("struct gpu_buddy *")
+        _check(lib.gpu_buddy_init(self.mm, _BUDDY_SIZE, _CHUNK), "gpu_buddy_init")
+        self.lock = _NullMutex(b"bench.null_buddy")
+        self.blocks = ffi.new("struct list_head *")
+        lib.INIT_LIST_HEAD(self.blocks)
+
+    def alloc_blocks(self, flags: int, size: int, min_block: int) -> _NullBlocks:
+        with self.lock.lock():
+            ret = lib.gpu_buddy_alloc_blocks(self.mm, 0, 0, size, min_block, self.blocks, flags)
+        if ret:
+            _check(ret, "gpu_buddy_alloc_blocks")
+        return _NullBlocks(self, self.blocks)
+
+    def close(self) -> None:
+        lib.gpu_buddy_fini(self.mm)
+        lib.mutex_destroy(self.lock.ptr)
+
+
+class _NullXaGuard:
+    """``store``/``get`` as methods over the raw calls, under ``xa_lock``."""
+
+    __slots__ = ("_xa",)
+
+    def __init__(self, xa: Any) -> None:
+        self._xa = xa
+
+    def __enter__(self) -> _NullXaGuard:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        lib.xa_unlock(self._xa)
+
+    def store(self, index: int, value: Any, gfp: int) -> Any:
+        old = _XA_STORE(self._xa, index, value, gfp)
+        if lib.xa_is_err(old):
+            _check(-12, "__xa_store")
+        return old
+
+    def get(self, index: int) -> Any:
+        return lib.xa_load(self._xa, index)
+
+
+class _NullXArray:
+    """``lock()`` takes ``xa_lock`` and returns a :class:`_NullXaGuard`."""
+
+    def __init__(self) -> None:
+        self.ptr = ffi.new("struct xarray *")
+        lib.xa_init_flags(self.ptr, lib.XA_FLAGS_ALLOC)
+
+    def lock(self) -> _NullXaGuard:
+        lib.xa_lock(self.ptr)
+        return _NullXaGuard(self.ptr)
+
+
+class _NullFence:
+    """A fence; ``signal()`` signals it and drops the reference (the DriverFence's)."""
+
+    __slots__ = ("ptr",)
+
+    def __init__(self, ptr: Any) -> None:
+        self.ptr = ptr
+
+    def as_fence(self) -> _NullFence:
+        return self
+
+    def signal(self) -> None:
+        lib.dma_fence_signal(self.ptr)
+        lib.dma_fence_put(self.ptr)
+
+
+class _NullFenceCtx:
+    """``new_fence(new_fence_allocation(data))`` over ``pfl_dma_fence_alloc``/``_arm``."""
+
+    def __init__(self) -> None:
+        self.context = lib.dma_fence_context_alloc(1)
+        self.seqno = 0
+
+    def new_fence_allocation(self, data: Any) -> Any:
+        p = lib.pfl_dma_fence_alloc(b"bench", b"bench", lib.GFP_KERNEL)
+        if lib.IS_ERR(p):
+            _check(-12, "pfl_dma_fence_alloc")
+        return p
+
+    def new_fence(self, alloc: Any) -> _NullFence:
+        self.seqno += 1
+        return _NullFence(lib.pfl_dma_fence_arm(alloc, self.context, self.seqno))
+
+
+class _NullFenceCb:
+    """A registration: ``new(fence, callback)`` adds the C callback; ``close()`` nothing."""
+
+    __slots__ = ()
+
+    cb = ffi.new("struct dma_fence_cb *")
+
+    @classmethod
+    def new(cls, fence: _NullFence, callback: Any) -> _NullFenceCb:
+        if lib.dma_fence_add_callback(fence.ptr, cls.cb, lib.pfl_bench_fence_cb):
+            _check(-2, "dma_fence_add_callback")
+        return cls()
+
+    def close(self) -> None:
+        pass
+
+
 class _BuddyOp(_Op):
     name = "gpu_buddy"
     title = "GpuBuddy alloc + free, 64 KiB"
@@ -357,6 +538,7 @@ class _BuddyOp(_Op):
         self.lock, self._name, self._key = _raw_mutex(b"bench.buddy")
         self.blocks = ffi.new("struct list_head *")
         lib.INIT_LIST_HEAD(self.blocks)
+        self.null = _NullBuddy()
 
     def safe(self, n: int) -> None:
         buddy, mode = self.buddy, self.mode
@@ -381,7 +563,14 @@ class _BuddyOp(_Op):
     def c(self, n: int) -> None:
         _check(lib.pfl_bench_buddy(self.mm, self.lock, _BUDDY_BLOCK, _CHUNK, n), "pfl_bench_buddy")
 
+    def floor(self, n: int) -> None:
+        buddy = self.null
+        for _ in range(n):
+            with buddy.alloc_blocks(0, _BUDDY_BLOCK, _CHUNK):
+                pass
+
     def close(self) -> None:
+        self.null.close()
         self.buddy.close()
         lib.gpu_buddy_fini(self.mm)
         lib.mutex_destroy(self.lock)
@@ -405,6 +594,10 @@ class _XArrayOp(_Op):
         lib.xa_init_flags(self.raw_xa, lib.XA_FLAGS_ALLOC)
         self.a = lib.pfl_kmalloc(16, lib.GFP_KERNEL, 0)
         self.b = lib.pfl_kmalloc(16, lib.GFP_KERNEL, 0)
+        self.null = _NullXArray()
+        self.null_spare = self.b
+        with self.null.lock() as g:
+            g.store(0, self.a, lib.GFP_KERNEL)
 
     def safe(self, n: int) -> None:
         xa, gfp, spare = self.xa, self.gfp, self.spare
@@ -432,7 +625,18 @@ class _XArrayOp(_Op):
     def c(self, n: int) -> None:
         _check(lib.pfl_bench_xarray(self.raw_xa, 0, self.a, self.b, n), "pfl_bench_xarray")
 
+    def floor(self, n: int) -> None:
+        xa, gfp, spare = self.null, lib.GFP_KERNEL, self.null_spare
+        for _ in range(n):
+            with xa.lock() as g:
+                old = g.store(0, spare, gfp)
+                g.get(0)
+            spare = old
+        self.null_spare = spare
+
     def close(self) -> None:
+        lib.xa_erase(self.null.ptr, 0)
+        lib.xa_destroy(self.null.ptr)
         self.spare.close()
         self.xa.close()
         lib.xa_erase(self.raw_xa, 0)
@@ -473,6 +677,7 @@ class _FenceOp(_Op):
         self.context = lib.dma_fence_context_alloc(1)
         self.cb = ffi.new("struct dma_fence_cb *")
         self.seqno = 0
+        self.null = _NullFenceCtx()
 
     def safe(self, n: int) -> None:
         from pyforlinux.dma_buf.dma_fence import FenceCbRegistration
@@ -506,6 +711,14 @@ class _FenceOp(_Op):
     def c(self, n: int) -> None:
         _check(lib.pfl_bench_dma_fence(self.context, n), "pfl_bench_dma_fence")
 
+    def floor(self, n: int) -> None:
+        ctx, cb, register = self.null, _NoopCallback(), _NullFenceCb.new
+        for _ in range(n):
+            f = ctx.new_fence(ctx.new_fence_allocation(None))
+            reg = register(f.as_fence(), cb)
+            f.signal()
+            reg.close()
+
     def close(self) -> None:
         from pyforlinux.sync import rcu
 
@@ -523,6 +736,7 @@ class _MutexOp(_Op):
 
         self.mutex = new_mutex(None, "bench.mutex")
         self.lock, self._name, self._key = _raw_mutex(b"bench.raw_mutex")
+        self.null = _NullMutex(b"bench.null_mutex")
 
     def safe(self, n: int) -> None:
         m = self.mutex
@@ -539,9 +753,16 @@ class _MutexOp(_Op):
     def c(self, n: int) -> None:
         _check(lib.pfl_bench_mutex(self.lock, n), "pfl_bench_mutex")
 
+    def floor(self, n: int) -> None:
+        m = self.null
+        for _ in range(n):
+            with m.lock():
+                pass
+
     def close(self) -> None:
         self.mutex.close()
         lib.mutex_destroy(self.lock)
+        lib.mutex_destroy(self.null.ptr)
 
 
 class _NovaOp(_Op):
@@ -691,30 +912,36 @@ def _calibrate(fn: Callable[[int], None], min_ns: int) -> int:
 def _measure(op: _Op, reps: int, min_ns: int, quick: bool) -> OpResult:
     op.setup()
     try:
-        fns = {"safe": op.safe, "raw": op.raw, "c": op.c}
+        fns: dict[str, Callable[[int], None]] = {"safe": op.safe, "raw": op.raw, "c": op.c}
+        if op.floor is not None:
+            fns[FLOOR] = op.floor
         gc.collect()
         gc.disable()
         try:
             if quick:
-                iters = {k: 2 for k in LAYERS}
-                for k in LAYERS:
-                    fns[k](1)  # warm-up
+                iters = {k: 2 for k in fns}
+                for fn in fns.values():
+                    fn(1)  # warm-up
             else:
-                iters = {k: _calibrate(fns[k], min_ns) for k in LAYERS}
-            samples: dict[str, list[float]] = {k: [] for k in LAYERS}
+                iters = {k: _calibrate(fn, min_ns) for k, fn in fns.items()}
+            samples: dict[str, list[float]] = {k: [] for k in fns}
             for _ in range(reps):  # the layers in turn, so that noise hits all of them
-                for k in LAYERS:
-                    samples[k].append(_time(fns[k], iters[k]) / (iters[k] * op.per))
+                for k, fn in fns.items():
+                    samples[k].append(_time(fn, iters[k]) / (iters[k] * op.per))
         finally:
             gc.enable()
     finally:
         op.close()
     layers = {
         k: LayerResult(statistics.median(samples[k]), samples[k], iters[k] * op.per)
-        for k in LAYERS
+        for k in fns
     }
     a, b, c = (layers[k].ns_per_op for k in LAYERS)
     ratios = {"a/b": a / b if b else float("inf"), "a/c": a / c if c else float("inf")}
+    if FLOOR in layers:
+        d = layers[FLOOR].ns_per_op
+        ratios["d/b"] = d / b if b else float("inf")
+        ratios["a/d"] = a / d if d else float("inf")
     return OpResult(op.name, op.title, op.unit, op.calls, layers, ratios)
 
 
@@ -736,11 +963,12 @@ def _targets(ops: dict[str, OpResult]) -> list[Target]:
         if name in ops:
             r = ops[name].ratios["a/b"]
             out.append(Target(f"{name} a/b", f"<= {RATIO_TARGET:g} (stretch {RATIO_STRETCH:g})",
-                              r, r <= RATIO_TARGET))
+                              r, r <= RATIO_TARGET, "", ops[name].ratios.get("d/b")))
     if "mutex" in ops:
         ns = ops["mutex"].layers["safe"].ns_per_op
+        fl = ops["mutex"].layers.get(FLOOR)
         out.append(Target("mutex lock+unlock", f"<= {MUTEX_TARGET_NS:,.0f} ns", ns,
-                          ns <= MUTEX_TARGET_NS, "ns"))
+                          ns <= MUTEX_TARGET_NS, "ns", None if fl is None else fl.ns_per_op))
     if "clist_iter_batched" in ops:
         rate = ops["clist_iter_batched"].rate()
         out.append(Target("clist_iter_batched safe", ">= 10 M elements/s", rate,
@@ -933,14 +1161,17 @@ def render(report: Report) -> str:
         f"lock validator {'on' if m['lockdep'] else 'off'}; build {m['build_dir']}",
         "",
     ]
-    head = ["operation", *(LAYER_TITLES[k] for k in LAYERS), "a/b", "a/c"]
+    head = ["operation", *(LAYER_TITLES[k] for k in (*LAYERS, FLOOR)), "a/b", "a/c", "d/b"]
     rows = [head]
     for op in report.ops:
+        fl = op.layers.get(FLOOR)
         rows.append([
             op.name,
             *(_fmt_ns(op.layers[k].ns_per_op) for k in LAYERS),
+            "-" if fl is None else _fmt_ns(fl.ns_per_op),
             f"{op.ratios['a/b']:.2f}",
             f"{op.ratios['a/c']:.2f}",
+            f"{op.ratios['d/b']:.2f}" if "d/b" in op.ratios else "-",
         ])
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     for i, r in enumerate(rows):
@@ -965,8 +1196,9 @@ def render(report: Report) -> str:
     lines.append("")
     lines.append("targets:")
     for t in report.targets:
+        floor = "" if t.floor is None else f"  (no-check API: {t.display(t.floor)})"
         lines.append(f"  {t.name:<28} {t.goal:<22} {t.display():>16}  "
-                     f"{'met' if t.met else 'MISSED'}")
+                     f"{'met' if t.met else 'MISSED'}{floor}")
     return "\n".join(lines) + "\n"
 
 

@@ -39,22 +39,35 @@ def test_ops_are_the_six_of_the_issue() -> None:
     assert bench.LAYERS == ("safe", "raw", "c")
 
 
+#: The operations with an a/b target have the no-check API layer (d).
+FLOORED = ["gpu_buddy", "xarray", "dma_fence", "mutex"]
+
+
 def test_table_has_every_op_three_layers_and_numeric_ratios() -> None:
     text = run_bench()
     assert "python " in text and "cffi " in text and "CPU " in text
     rows = {}
+    cell = rf"({NUMBER}|-)"
     for line in text.splitlines():
-        m = re.fullmatch(rf"(\w+)\s+({NUMBER})\s+({NUMBER})\s+({NUMBER})\s+({NUMBER})\s+"
-                         rf"({NUMBER})", line.strip())
+        m = re.fullmatch(rf"(\w+)\s+({NUMBER})\s+({NUMBER})\s+({NUMBER})\s+{cell}\s+"
+                         rf"({NUMBER})\s+({NUMBER})\s+{cell}", line.strip())
         if m:
-            rows[m.group(1)] = [float(g.replace(",", "")) for g in m.groups()[1:]]
+            rows[m.group(1)] = [None if g == "-" else float(g.replace(",", ""))
+                                for g in m.groups()[1:]]
     assert list(rows) == OPS
-    for name, (a, b, c, ab, ac) in rows.items():
-        assert a > 0 and b > 0 and c > 0, name
-        assert math.isclose(ab, a / b, rel_tol=0.1, abs_tol=0.02), name
-        assert math.isclose(ac, a / c, rel_tol=0.1, abs_tol=0.02), name
+    for name, (a, b, c, d, ab, ac, db) in rows.items():
+        assert a and b and c and a > 0 and b > 0 and c > 0, name
+        assert ab is not None and math.isclose(ab, a / b, rel_tol=0.1, abs_tol=0.02), name
+        assert ac is not None and math.isclose(ac, a / c, rel_tol=0.1, abs_tol=0.02), name
+        if name in FLOORED:
+            assert d is not None and db is not None and d > 0, name
+            assert math.isclose(db, d / b, rel_tol=0.1, abs_tol=0.02), name
+        else:
+            assert d is None and db is None, name
     assert "targets:" in text
-    assert sum(1 for line in text.splitlines() if line.rstrip().endswith(("met", "MISSED"))) == 7
+    assert sum(1 for line in text.splitlines()
+               if re.search(r"(met|MISSED)(  \(no-check API: [0-9.,]+( ns)?\))?$", line)) == 7
+    assert sum(1 for line in text.splitlines() if "(no-check API: " in line) == 5
     # A real C process's NOVA_GETPARAM through the device-node bridge, beside in-process.
     m = re.search(r"NOVA_GETPARAM from a real C process .*\(10 in a loop, FUSE\): "
                   rf"({NUMBER}) µs/ioctl; in-process Client: ({NUMBER}) µs/ioctl", text)
@@ -69,12 +82,13 @@ def test_json_parses_with_the_expected_keys() -> None:
     assert data["meta"]["quick"] is True
     assert [op["name"] for op in data["ops"]] == OPS
     for op in data["ops"]:
-        assert set(op["layers"]) == {"safe", "raw", "c"}
+        floored = op["name"] in FLOORED
+        assert set(op["layers"]) == {"safe", "raw", "c"} | ({"floor"} if floored else set())
         for layer in op["layers"].values():
             assert isinstance(layer["ns_per_op"], float) and layer["ns_per_op"] > 0
             assert len(layer["samples"]) == data["meta"]["reps"]
             assert layer["iterations"] > 0
-        assert set(op["ratios"]) == {"a/b", "a/c"}
+        assert set(op["ratios"]) == {"a/b", "a/c"} | ({"d/b", "a/d"} if floored else set())
         assert all(isinstance(v, float) and v > 0 for v in op["ratios"].values())
         assert op["unit"] in ("op", "element") and op["calls"] and op["title"]
     assert {t["name"] for t in data["targets"]} == {
@@ -84,13 +98,19 @@ def test_json_parses_with_the_expected_keys() -> None:
     assert all(isinstance(t["met"], bool) for t in data["targets"])
     report = bench.Report.from_json(data)
     assert [t.unit for t in report.targets] == [t["unit"] for t in data["targets"]]
+    assert [t.floor for t in report.targets] == [t["floor"] for t in data["targets"]]
+    assert sum(t["floor"] is not None for t in data["targets"]) == 5  # the a/b ones, mutex ns
 
 
-def _op(name: str, safe_ns: float, raw_ns: float) -> bench.OpResult:
+def _op(name: str, safe_ns: float, raw_ns: float, floor_ns: float | None = None
+        ) -> bench.OpResult:
     layers = {k: bench.LayerResult(ns, [ns], 1) for k, ns in
               (("safe", safe_ns), ("raw", raw_ns), ("c", 1.0))}
-    return bench.OpResult(name, name, "op", "", layers, {"a/b": safe_ns / raw_ns,
-                                                         "a/c": safe_ns})
+    ratios = {"a/b": safe_ns / raw_ns, "a/c": safe_ns}
+    if floor_ns is not None:
+        layers[bench.FLOOR] = bench.LayerResult(floor_ns, [floor_ns], 1)
+        ratios["d/b"] = floor_ns / raw_ns
+    return bench.OpResult(name, name, "op", "", layers, ratios)
 
 
 def test_the_issue_17_targets() -> None:
@@ -111,6 +131,13 @@ def test_the_issue_17_targets() -> None:
     ops["nova_gem"] = _op("nova_gem", 50_001, 8000)
     got = {t.name: t.met for t in bench._targets(ops)}
     assert got["mutex a/b"] and not got["mutex lock+unlock"] and not got["nova_gem safe"]
+    # The no-check layer's figure rides along with the target it bounds.
+    ops["mutex"] = _op("mutex", 1600, 800, 1200)
+    floors = {t.name: (t.floor, t.display(t.floor) if t.floor else None)
+              for t in bench._targets(ops)}
+    assert floors["mutex a/b"] == (1.5, "1.50")
+    assert floors["mutex lock+unlock"] == (1200, "1,200 ns")
+    assert floors["gpu_buddy a/b"] == (None, None)
 
 
 def test_one_op_in_process_leaves_the_kernel_clean() -> None:
