@@ -82,15 +82,40 @@ class UserSpace(NoCopy):
         if size <= 0:
             raise Error(code.EINVAL, "user mapping of no bytes")
         with self._lock:
-            if self._limit is not None and size > self._limit - self._mapped:
-                raise Error(code.ENOMEM, f"user mapping of {size} bytes: past the "
-                                         f"{self._limit}-byte limit of this address space")
+            self._charge_locked(size)
             addr = int(lib.pfl_mm_map(self.c_mm, size))
             if not addr:
+                self._mapped -= size
                 raise Error(code.ENOMEM, f"no memory for a user mapping of {size} bytes")
             self._sizes[addr] = size
-            self._mapped += size
         return addr
+
+    def _charge_locked(self, size: int) -> None:
+        # Count size more bytes mapped; ENOMEM past the limit. self._lock held.
+        if self._limit is not None and size > self._limit - self._mapped:
+            raise Error(code.ENOMEM, f"user mapping of {size} bytes: past the "
+                                     f"{self._limit}-byte limit of this address space")
+        self._mapped += size
+
+    def _charge(self, size: int) -> None:
+        """Count a mapping of ``size`` (> 0) bytes that C makes and unmaps
+        itself (an ioctl's staged argument, ``pfl_drm_ioctl_as()``) against
+        the limit until :meth:`_uncharge`.
+
+        Raises:
+            Error: ``ENOMEM`` past the space's ``limit``.
+        """
+        with self._lock:
+            self._charge_locked(size)
+
+    def _uncharge(self, size: int) -> None:
+        with self._lock:
+            self._mapped -= size
+
+    @property
+    def limited(self) -> bool:
+        """Whether the space has a ``limit``."""
+        return self._limit is not None
 
     def free(self, addr: int) -> None:
         """Unmap the mapping at ``addr``.
