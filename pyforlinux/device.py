@@ -239,8 +239,9 @@ def pfl_devres_py_release(cookie: int) -> None:
         log.exception("devres action of %s failed", core.name)
 
 
-def _add_devres(core: _DeviceCore, action: Callable[[Any], None], data: Any) -> None:
-    """``devm_add_action(core's device, action, data)`` as a C devres entry."""
+def _add_devres(core: _DeviceCore, action: Callable[[Any], None], data: Any) -> int:
+    """``devm_add_action(core's device, action, data)`` as a C devres entry;
+    its cookie (for :func:`_remove_devres`)."""
     cookie = next(_devres_ids)
     with _devres_lock:
         _devres[cookie] = (core, action, data)
@@ -251,6 +252,22 @@ def _add_devres(core: _DeviceCore, action: Callable[[Any], None], data: Any) -> 
             _devres.pop(cookie, None)
         core.devres.pop(cookie, None)
         raise Error(-rc, f"devm_add_action on {core.name}")
+    return cookie
+
+
+def _remove_devres(core: _DeviceCore, cookie: int) -> bool:
+    """Forget the devres entry ``cookie`` of ``core`` without running it;
+    True if it was still registered (``devres_remove()``)."""
+    with core.lock:
+        if not core.alive:
+            return False
+        removed = lib.pfl_devm_remove_action(core.ptr, cookie)
+    if removed:
+        with _devres_lock:
+            _devres.pop(cookie, None)
+        core.devres.pop(cookie, None)
+        return True
+    return False
 
 
 class Device(NoCopy, Generic[Ctx]):
@@ -401,16 +418,7 @@ class Device(NoCopy, Generic[Ctx]):
         core = self._core
         for cookie, (a, d) in list(core.devres.items()):
             if a is action and d is data:
-                with core.lock:
-                    if not core.alive:
-                        return False
-                    removed = lib.pfl_devm_remove_action(core.ptr, cookie)
-                if removed:
-                    with _devres_lock:
-                        _devres.pop(cookie, None)
-                    core.devres.pop(cookie, None)
-                    return True
-                return False
+                return _remove_devres(core, cookie)
         return False
 
     # -- DMA ------------------------------------------------------------------

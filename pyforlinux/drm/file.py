@@ -43,8 +43,11 @@ _files_lock = threading.Lock()
 _files: dict[int, File[Any]] = {}  # struct drm_file address -> File
 
 
+_UINTPTR = ffi.typeof("uintptr_t")
+
+
 def _addr(raw: Any) -> int:
-    return int(ffi.cast("uintptr_t", raw))
+    return int(ffi.cast(_UINTPTR, raw))
 
 
 class DriverFile:
@@ -86,8 +89,9 @@ class File(NoCopy, Generic[D]):
         Raises:
             Error: ``EBADF`` if it is not an open pyforlinux DRM file.
         """
-        with _files_lock:
-            f = _files.get(_addr(raw))
+        # One dict read, atomic under the GIL: no lock (writers hold
+        # _files_lock among themselves).
+        f = _files.get(int(ffi.cast(_UINTPTR, raw)))
         if f is None:
             raise Error(code.EBADF, "not an open pyforlinux DRM file")
         return f

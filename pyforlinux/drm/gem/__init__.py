@@ -45,12 +45,17 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="BaseDriverObject")
 log = logging.getLogger("pyforlinux.drm")
 
-_objects_lock = threading.Lock()
-_objects: dict[int, Object[Any]] = {}  # struct drm_gem_object address -> Object
+# struct drm_gem_object address -> Object. Every use is one dict operation
+# (get, set or pop), atomic under the GIL: no lock.
+_objects: dict[int, Object[Any]] = {}
+
+
+_UINTPTR = ffi.typeof("uintptr_t")
+_U32_P = ffi.typeof("u32 *")
 
 
 def _addr(raw: Any) -> int:
-    return int(ffi.cast("uintptr_t", raw))
+    return int(ffi.cast(_UINTPTR, raw))
 
 
 def alloc_impl(driver: type[Any]) -> type[Object[Any]]:
@@ -125,10 +130,17 @@ class Object(NoCopy, Generic[T]):
         """
         if size <= 0 or size % lib.PAGE_SIZE or size >= 1 << 63:
             raise Error(code.EINVAL, f"GEM object size {size} is not a positive page multiple")
-        if alloc_impl(dev.driver) is not Object:
-            raise Error(code.EINVAL, f"{dev.driver.__name__} declares "
-                                     f"{alloc_impl(dev.driver).__qualname__} objects")
-        inner = driver_object_type(dev.driver).new(dev, size)
+        drv = dev.driver
+        # (declaration, alloc_impl, data type), read from the declaration once
+        # per driver class (typing's introspection costs several calls) and
+        # kept in the class itself; a changed declaration is read again.
+        types = drv.__dict__.get("_pfl_gem_types")
+        if types is None or types[0] is not drv.Object:
+            types = (drv.Object, alloc_impl(drv), driver_object_type(drv))
+            drv._pfl_gem_types = types
+        if types[1] is not Object:
+            raise Error(code.EINVAL, f"{drv.__name__} declares {types[1].__qualname__} objects")
+        inner = types[2].new(dev, size)
         try:
             raw = from_err_ptr(lib.pfl_drm_gem_object_new(dev.as_raw(), size))
         except BaseException:
@@ -142,8 +154,7 @@ class Object(NoCopy, Generic[T]):
         C callbacks (open/close/free) find it."""
         obj = cls(dev, raw, inner)
         key = _addr(raw)
-        with _objects_lock:
-            _objects[key] = obj
+        _objects[key] = obj
         dev.gem_objects[key] = obj
         return obj
 
@@ -160,8 +171,7 @@ class Object(NoCopy, Generic[T]):
         Raises:
             Error: ``EINVAL`` if it is not a live pyforlinux GEM object.
         """
-        with _objects_lock:
-            obj = _objects.get(_addr(raw))
+        obj = _objects.get(int(ffi.cast(_UINTPTR, raw)))
         if obj is None:
             raise Error(code.EINVAL, "not a pyforlinux GEM object")
         return obj
@@ -207,8 +217,7 @@ class Object(NoCopy, Generic[T]):
         """``drm_gem_object_funcs.free`` (the C object is already released)."""
         raw, self._raw = self._raw, None
         key = _addr(raw)
-        with _objects_lock:
-            _objects.pop(key, None)
+        _objects.pop(key, None)
         self.dev.gem_objects.pop(key, None)
         self.inner.free(self)
 
@@ -270,7 +279,7 @@ class Object(NoCopy, Generic[T]):
             Error: ``ENOMEM``/``ENOSPC`` if the table cannot grow; what the
                 driver's ``open`` raised.
         """
-        handle = ffi.new("u32 *")
+        handle = ffi.new(_U32_P)
         ret = lib.drm_gem_handle_create(file.as_raw(), self.as_raw(), handle)
         if ret < 0:
             raise Error.from_errno(ret)
