@@ -179,3 +179,38 @@ def test_revocable_guard_misuse() -> None:
     assert e.value.errno == code.EINVAL
     assert r.revoke() is True and r.revoke() is False
     assert r.try_access() is None
+
+
+def test_devres_close_removes_its_own_entry_by_cookie(parent: faux.Registration) -> None:
+    """Devres.close() removes its devres entry by the cookie it kept (issue 17)
+    instead of searching the device's entries: the same entry
+    devm_remove_action(Devres._devres_callback, res) would remove."""
+    log: list[str] = []
+    dev = parent.as_bound()
+    a, b = Devres(dev, Resource(log, "a")), Devres(dev, Resource(log, "b"))
+    core = dev._core
+    assert core.devres[a._cookie] == (Devres._devres_callback, a)
+    assert core.devres[b._cookie] == (Devres._devres_callback, b)
+    a.close()
+    assert log == ["close a"] and a._cookie not in core.devres and b._cookie in core.devres
+    assert not dev.devm_remove_action(Devres._devres_callback, a)  # already gone
+    a.close()  # idempotent
+    assert log == ["close a"]
+    # The public removal finds the same entry; then close() only releases.
+    assert dev.devm_remove_action(Devres._devres_callback, b)
+    assert b._cookie not in core.devres
+    b.close()
+    assert log == ["close a", "close b"]
+    # At unbind, only entries still registered run.
+    other = faux.Registration("other-dev")
+    c = Devres(other.as_bound(), Resource(log, "c"))
+    d = Devres(other.as_bound(), Resource(log, "d"))
+    c.close()
+    other.close()
+    assert log == ["close a", "close b", "close c", "close d"]
+    d.close()  # after the unbind released it: nothing more
+    assert log[-1] == "close d" and len(log) == 4
+    # A stale bound view cannot add an entry (ENODEV before anything is made).
+    with pytest.raises(Error) as e:
+        Devres(c.device, Resource(log, "late"))
+    assert e.value.errno == code.ENODEV and len(log) == 4

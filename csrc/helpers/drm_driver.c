@@ -23,6 +23,7 @@
 
 struct pfl_drm_driver {
 	struct drm_driver base;
+	unsigned int pfl_flags;		/* PFL_DRM_DRIVER_* */
 	struct file_operations fops;
 	struct drm_ioctl_desc ioctls[PFL_DRM_MAX_IOCTLS];
 };
@@ -124,6 +125,7 @@ struct drm_driver *pfl_drm_driver_new(const char *name, const char *desc, const 
 	if (!p)
 		return NULL;
 	drv = &p->base;
+	p->pfl_flags = pfl_flags;
 	drv->name = kstrdup(name, GFP_KERNEL);
 	drv->desc = kstrdup(desc, GFP_KERNEL);
 	drv->date = kstrdup(date, GFP_KERNEL);
@@ -347,12 +349,15 @@ long pfl_drm_ioctl_as(struct file *filp, unsigned int cmd, unsigned long arg, st
 /* gem::Object<T>'s OBJECT_FUNCS: open/close/free reach the driver's data. */
 static int pfl_drm_gem_open(struct drm_gem_object *obj, struct drm_file *file)
 {
+	if (!(to_pfl(obj->dev->driver)->pfl_flags & PFL_DRM_DRIVER_GEM_OPEN))
+		return 0;	/* the default open(): nothing to do */
 	return pfl_drm_py_gem_open(obj, file);
 }
 
 static void pfl_drm_gem_close(struct drm_gem_object *obj, struct drm_file *file)
 {
-	pfl_drm_py_gem_close(obj, file);
+	if (to_pfl(obj->dev->driver)->pfl_flags & PFL_DRM_DRIVER_GEM_CLOSE)
+		pfl_drm_py_gem_close(obj, file);
 }
 
 /* Object::free_callback: release the C object, then the driver's data. */

@@ -375,7 +375,7 @@ class GpuBuddy(NoCopy):
         c_flags |= _MODE_FLAGS[kind]
         blocks = AllocatedBlocks._new(self._arc.clone())
         try:
-            inner = blocks._buddy.deref()
+            inner = blocks._inner
             with inner.lock.lock():
                 # SAFETY: the allocator is initialised and the guard makes this
                 # call exclusive; on success C links the blocks on our head,
@@ -495,8 +495,9 @@ class AllocatedBlocks(NoCopy):
     Rust: ``AllocatedBlocks``
     """
 
-    __slots__ = ("__weakref__", "_buddy", "_cache", "_fin", "_head", "_state")
+    __slots__ = ("__weakref__", "_buddy", "_cache", "_fin", "_head", "_inner", "_state")
     _buddy: Arc[_GpuBuddyInner]
+    _inner: _GpuBuddyInner  # _buddy.deref(): used only while _buddy is open
     _head: Any  # struct list_head *, Python-owned
     _state: threading.Lock
     _cache: tuple[tuple[int, int], ...] | None
@@ -509,6 +510,7 @@ class AllocatedBlocks(NoCopy):
     def _new(cls, buddy: Arc[_GpuBuddyInner]) -> AllocatedBlocks:
         self: AllocatedBlocks = object.__new__(cls)
         self._buddy = buddy
+        self._inner = buddy.deref()
         # A plain cffi allocation (freed with this object, after close()
         # emptied it): CListHead's Opaque wrapper costs more than the call.
         self._head = ffi.new(_LIST_HEAD_P)
@@ -530,7 +532,7 @@ class AllocatedBlocks(NoCopy):
             if self._buddy.closed:
                 raise Error(code.EINVAL, "AllocatedBlocks used after close()")
             if self._cache is None:
-                self._cache = _read_blocks(self._buddy.deref(), self._head)
+                self._cache = _read_blocks(self._inner, self._head)
             return self._cache
 
     def is_empty(self) -> bool:
@@ -547,7 +549,7 @@ class AllocatedBlocks(NoCopy):
             Error: ``EINVAL`` after :meth:`close`.
         """
         blocks = self._blocks()
-        params = self._buddy.deref().params
+        params = self._inner.params  # immutable; the checks were _blocks()'s
         return iter([AllocatedBlock(off, order, self, params) for off, order in blocks])
 
     def __iter__(self) -> Iterator[AllocatedBlock]:
@@ -565,7 +567,7 @@ class AllocatedBlocks(NoCopy):
         with self._state:
             if self._buddy.closed:
                 return
-            inner = self._buddy.deref()
+            inner = self._inner  # the allocator, alive: _buddy is open
             with inner.lock.lock():
                 # SAFETY: the list holds blocks of this allocator only; the
                 # guard makes the call exclusive. The list is empty afterwards.

@@ -45,6 +45,13 @@
 
 /* Feature bits a Python driver may ask for (the rest are KMS or legacy). */
 #define PFL_DRM_DRIVER_DUMB	0x1	/* has dumb_create: MODE_CREATE/MAP_DUMB work */
+/*
+ * The driver's GEM object data has its own open()/close() (gem::DriverObject):
+ * without, the plain objects' funcs do not call into Python for them (the
+ * default hooks do nothing, as a C driver's NULL gem funcs).
+ */
+#define PFL_DRM_DRIVER_GEM_OPEN	0x2
+#define PFL_DRM_DRIVER_GEM_CLOSE	0x4
 
 /*
  * A driver's vtable. @name, @desc, @date are copied. @features are DRIVER_*
