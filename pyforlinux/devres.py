@@ -13,7 +13,6 @@ Rust: rust/kernel/devres.rs. C header: include/linux/device/devres.h
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -43,8 +42,7 @@ class Devres(NoCopy, Generic[T]):
     def __init__(self, dev: Device[Bound], data: T) -> None:
         self._dev = dev.as_bound()  # ENODEV for a stale view
         self._data: Revocable[T] = Revocable(data)
-        self._lock = threading.Lock()
-        self._closed = False
+        self._closed = False  # set once, by close() or a failed add
         try:
             # dev.devm_add_action(), keeping the entry's cookie: close()
             # removes it by cookie instead of searching the device's entries.
@@ -97,10 +95,10 @@ class Devres(NoCopy, Generic[T]):
 
     def close(self) -> None:
         """Release the value now (if the unbind has not already); idempotent."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
+        # Test and set with no call in between: atomic under the GIL (no lock).
+        if self._closed:
+            return
+        self._closed = True
         # dev.devm_remove_action(Devres._devres_callback, self), by cookie.
         _remove_devres(self._dev._core, self._cookie)
         self._data.revoke()

@@ -54,6 +54,7 @@ class UserSpace(NoCopy):
         if mm == ffi.NULL:
             raise Error(code.ENOMEM, "no memory for a user address space")
         self._mm = mm
+        self._closed = False  # set by close(): read per call instead of _fin.alive
         self._fin = weakref.finalize(self, lib.pfl_mm_destroy, mm)
 
     @property
@@ -63,12 +64,13 @@ class UserSpace(NoCopy):
         Raises:
             Error: ``EBADF`` after :meth:`close` (never a freed address space).
         """
-        if not self._fin.alive:
+        if self._closed:
             raise Error(code.EBADF, "user address space is closed")
         return self._mm
 
     def close(self) -> None:
         """Free the address space now (its mappings and its open fds)."""
+        self._closed = True
         self._fin()
 
     def alloc(self, size: int) -> int:
@@ -111,11 +113,6 @@ class UserSpace(NoCopy):
     def _uncharge(self, size: int) -> None:
         with self._lock:
             self._mapped -= size
-
-    @property
-    def limited(self) -> bool:
-        """Whether the space has a ``limit``."""
-        return self._limit is not None
 
     def free(self, addr: int) -> None:
         """Unmap the mapping at ``addr``.

@@ -214,3 +214,47 @@ def test_devres_close_removes_its_own_entry_by_cookie(parent: faux.Registration)
     with pytest.raises(Error) as e:
         Devres(c.device, Resource(log, "late"))
     assert e.value.errno == code.ENODEV and len(log) == 4
+
+
+def test_revoke_and_devres_close_release_once_without_a_lock() -> None:
+    """Revocable.revoke() and Devres.close() test and set their flag with no
+    call in between (atomic under the GIL, issue 17: no Python lock): from
+    many threads at once, and racing the unbind, exactly one releases."""
+    for _ in range(20):
+        log: list[str] = []
+        r = Revocable(Resource(log, "r"))
+        go = threading.Barrier(8)
+        won: list[bool] = []
+
+        def revoke(
+            r: Revocable[Resource] = r, go: threading.Barrier = go, won: list[bool] = won
+        ) -> None:
+            go.wait(30)
+            won.append(r.revoke())
+
+        threads = [threading.Thread(target=revoke) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert sorted(won) == [False] * 7 + [True] and log == ["close r"]
+
+        reg = faux.Registration("race-dev")
+        res = Devres(reg.as_bound(), Resource(log, "d"))
+        start = threading.Barrier(5)
+
+        def close(res: Devres[Resource] = res, start: threading.Barrier = start) -> None:
+            start.wait(30)
+            res.close()
+
+        def unbind(reg: faux.Registration = reg, start: threading.Barrier = start) -> None:
+            start.wait(30)
+            reg.close()
+
+        threads = [threading.Thread(target=close) for _ in range(4)]
+        threads.append(threading.Thread(target=unbind))
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert log == ["close r", "close d"] and res.try_access() is None

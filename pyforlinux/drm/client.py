@@ -108,7 +108,7 @@ class Client(NoCopy):
         c_mm = mm.c_mm  # EBADF once the address space is closed
         # The staged argument is mapped in the client's memory during the
         # call (at least one byte): it counts against the space's limit.
-        limited = mm.limited
+        limited = mm._limit is not None
         if limited:
             mm._charge(n or 1)
         try:

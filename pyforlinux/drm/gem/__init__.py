@@ -153,7 +153,7 @@ class Object(NoCopy, Generic[T]):
         """Wrap a new C object holding its first reference: from now on the
         C callbacks (open/close/free) find it."""
         obj = cls(dev, raw, inner)
-        key = _addr(raw)
+        key = int(ffi.cast(_UINTPTR, raw))  # _addr(raw)
         _objects[key] = obj
         dev.gem_objects[key] = obj
         return obj
@@ -216,7 +216,7 @@ class Object(NoCopy, Generic[T]):
     def _free(self) -> None:
         """``drm_gem_object_funcs.free`` (the C object is already released)."""
         raw, self._raw = self._raw, None
-        key = _addr(raw)
+        key = int(ffi.cast(_UINTPTR, raw))  # _addr(raw)
         _objects.pop(key, None)
         self.dev.gem_objects.pop(key, None)
         self.inner.free(self)
