@@ -552,8 +552,7 @@ class AllocatedBlocks(NoCopy):
         params = self._inner.params  # immutable; the checks were _blocks()'s
         return iter([AllocatedBlock(off, order, self, params) for off, order in blocks])
 
-    def __iter__(self) -> Iterator[AllocatedBlock]:
-        return self.iter()
+    __iter__ = iter  # the same method: one call fewer per ``for b in blocks``
 
     def __len__(self) -> int:
         """The number of blocks."""
