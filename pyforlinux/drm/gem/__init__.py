@@ -86,13 +86,14 @@ class BaseDriverObject(NoCopy):
 
     def open(self, obj: Object[Any], file: File[Any]) -> None:
         """A handle to the object was created in ``file`` (may raise: the
-        handle is then not created). Called if the data class defines its
-        own, as it is when the device is made (the default does nothing and
-        is not called)."""
+        handle is then not created). For plain objects, called only if the
+        data class defines its own, as it is when the device is made (this
+        default does nothing)."""
 
     def close(self, obj: Object[Any], file: File[Any]) -> None:
-        """A handle to the object in ``file`` was deleted. Called if the data
-        class defines its own, as it is when the device is made."""
+        """A handle to the object in ``file`` was deleted. For plain objects,
+        called only if the data class defines its own, as it is when the
+        device is made."""
 
     def vm_read(self, obj: Object[Any], offset: int, length: int) -> bytes:
         """Bytes ``[offset, offset+length)`` of the object, for a mapping.
