@@ -215,7 +215,7 @@ def pfl_device_py_release(cookie: int) -> None:
             log.exception("release hook of %s failed", core.name)
 
 
-_devres_lock = threading.Lock()
+# Every use of _devres is one dict operation (set, pop), atomic under the GIL: no lock.
 _devres: dict[int, tuple[_DeviceCore, Callable[[Any], None], Any]] = {}
 _devres_ids = itertools.count(1)
 
@@ -227,8 +227,7 @@ def pfl_devres_py_release(cookie: int) -> None:
     Called in the kernel's order (last added, first released), from the
     unbinding thread with the device lock held. Never raises into C.
     """
-    with _devres_lock:
-        entry = _devres.pop(int(cookie), None)
+    entry = _devres.pop(int(cookie), None)
     if entry is None:  # pragma: no cover - every cookie in C is registered
         return
     core, action, data = entry
@@ -239,18 +238,32 @@ def pfl_devres_py_release(cookie: int) -> None:
         log.exception("devres action of %s failed", core.name)
 
 
-def _add_devres(core: _DeviceCore, action: Callable[[Any], None], data: Any) -> None:
-    """``devm_add_action(core's device, action, data)`` as a C devres entry."""
+def _add_devres(core: _DeviceCore, action: Callable[[Any], None], data: Any) -> int:
+    """``devm_add_action(core's device, action, data)`` as a C devres entry;
+    its cookie (for :func:`_remove_devres`)."""
     cookie = next(_devres_ids)
-    with _devres_lock:
-        _devres[cookie] = (core, action, data)
+    _devres[cookie] = (core, action, data)
     core.devres[cookie] = (action, data)
     rc = lib.pfl_devm_add_action(core.ptr, cookie)
     if rc:
-        with _devres_lock:
-            _devres.pop(cookie, None)
+        _devres.pop(cookie, None)
         core.devres.pop(cookie, None)
         raise Error(-rc, f"devm_add_action on {core.name}")
+    return cookie
+
+
+def _remove_devres(core: _DeviceCore, cookie: int) -> bool:
+    """Forget the devres entry ``cookie`` of ``core`` without running it;
+    True if it was still registered (``devres_remove()``)."""
+    with core.lock:
+        if not core.alive:
+            return False
+        removed = lib.pfl_devm_remove_action(core.ptr, cookie)
+    if removed:
+        _devres.pop(cookie, None)
+        core.devres.pop(cookie, None)
+        return True
+    return False
 
 
 class Device(NoCopy, Generic[Ctx]):
@@ -401,16 +414,7 @@ class Device(NoCopy, Generic[Ctx]):
         core = self._core
         for cookie, (a, d) in list(core.devres.items()):
             if a is action and d is data:
-                with core.lock:
-                    if not core.alive:
-                        return False
-                    removed = lib.pfl_devm_remove_action(core.ptr, cookie)
-                if removed:
-                    with _devres_lock:
-                        _devres.pop(cookie, None)
-                    core.devres.pop(cookie, None)
-                    return True
-                return False
+                return _remove_devres(core, cookie)
         return False
 
     # -- DMA ------------------------------------------------------------------

@@ -13,12 +13,11 @@ Rust: rust/kernel/devres.rs. C header: include/linux/device/devres.h
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from pyforlinux._owner import NoCopy
-from pyforlinux.device import Bound, Device
+from pyforlinux.device import Bound, Device, _add_devres, _remove_devres
 from pyforlinux.error import Error, code
 from pyforlinux.revocable import Revocable, RevocableGuard
 
@@ -41,12 +40,13 @@ class Devres(NoCopy, Generic[T]):
     """
 
     def __init__(self, dev: Device[Bound], data: T) -> None:
-        self._dev = dev.as_bound()
+        self._dev = dev.as_bound()  # ENODEV for a stale view
         self._data: Revocable[T] = Revocable(data)
-        self._lock = threading.Lock()
-        self._closed = False
+        self._closed = False  # set once, by close() or a failed add
         try:
-            dev.devm_add_action(Devres._devres_callback, self)
+            # dev.devm_add_action(), keeping the entry's cookie: close()
+            # removes it by cookie instead of searching the device's entries.
+            self._cookie = _add_devres(self._dev._check(), Devres._devres_callback, self)
         except Error:
             # devm_add_action_or_reset(): the value is released, as RfL's
             # Devres::new drops it when the devres entry cannot be made.
@@ -95,11 +95,12 @@ class Devres(NoCopy, Generic[T]):
 
     def close(self) -> None:
         """Release the value now (if the unbind has not already); idempotent."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-        self._dev.devm_remove_action(Devres._devres_callback, self)
+        # Test and set with no call in between: atomic under the GIL (no lock).
+        if self._closed:
+            return
+        self._closed = True
+        # dev.devm_remove_action(Devres._devres_callback, self), by cookie.
+        _remove_devres(self._dev._core, self._cookie)
         self._data.revoke()
 
     def __enter__(self) -> Devres[T]:

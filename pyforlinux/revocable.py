@@ -16,7 +16,6 @@ Rust: rust/kernel/revocable.rs. C: include/linux/rcupdate.h
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -98,8 +97,7 @@ class Revocable(NoCopy, Generic[T]):
 
     def __init__(self, data: T) -> None:
         self._data: T | None = data
-        self._available = True
-        self._lock = threading.Lock()  # serialises revoke() callers
+        self._available = True  # cleared once, by the revoke() that revokes
 
     @property
     def is_available(self) -> bool:
@@ -144,10 +142,11 @@ class Revocable(NoCopy, Generic[T]):
         # Inside a read section (this task's own access, say) the grace period
         # could never end: EDEADLK before anything changes (as synchronize_rcu()).
         _sleepable("Revocable.revoke()")
-        with self._lock:
-            if not self._available:
-                return False
-            self._available = False
+        # Test and clear with no call in between: atomic under the GIL, so
+        # exactly one revoke() gets past it (no lock).
+        if not self._available:
+            return False
+        self._available = False
         lib.synchronize_rcu()
         data, self._data = self._data, None
         drop_in_place(data)

@@ -54,6 +54,7 @@ class UserSpace(NoCopy):
         if mm == ffi.NULL:
             raise Error(code.ENOMEM, "no memory for a user address space")
         self._mm = mm
+        self._closed = False  # set by close(): read per call instead of _fin.alive
         self._fin = weakref.finalize(self, lib.pfl_mm_destroy, mm)
 
     @property
@@ -63,12 +64,13 @@ class UserSpace(NoCopy):
         Raises:
             Error: ``EBADF`` after :meth:`close` (never a freed address space).
         """
-        if not self._fin.alive:
+        if self._closed:
             raise Error(code.EBADF, "user address space is closed")
         return self._mm
 
     def close(self) -> None:
         """Free the address space now (its mappings and its open fds)."""
+        self._closed = True
         self._fin()
 
     def alloc(self, size: int) -> int:
@@ -82,15 +84,35 @@ class UserSpace(NoCopy):
         if size <= 0:
             raise Error(code.EINVAL, "user mapping of no bytes")
         with self._lock:
-            if self._limit is not None and size > self._limit - self._mapped:
-                raise Error(code.ENOMEM, f"user mapping of {size} bytes: past the "
-                                         f"{self._limit}-byte limit of this address space")
+            self._charge_locked(size)
             addr = int(lib.pfl_mm_map(self.c_mm, size))
             if not addr:
+                self._mapped -= size
                 raise Error(code.ENOMEM, f"no memory for a user mapping of {size} bytes")
             self._sizes[addr] = size
-            self._mapped += size
         return addr
+
+    def _charge_locked(self, size: int) -> None:
+        # Count size more bytes mapped; ENOMEM past the limit. self._lock held.
+        if self._limit is not None and size > self._limit - self._mapped:
+            raise Error(code.ENOMEM, f"user mapping of {size} bytes: past the "
+                                     f"{self._limit}-byte limit of this address space")
+        self._mapped += size
+
+    def _charge(self, size: int) -> None:
+        """Count a mapping of ``size`` (> 0) bytes that C makes and unmaps
+        itself (an ioctl's staged argument, ``pfl_drm_ioctl_as()``) against
+        the limit until :meth:`_uncharge`.
+
+        Raises:
+            Error: ``ENOMEM`` past the space's ``limit``.
+        """
+        with self._lock:
+            self._charge_locked(size)
+
+    def _uncharge(self, size: int) -> None:
+        with self._lock:
+            self._mapped -= size
 
     def free(self, addr: int) -> None:
         """Unmap the mapping at ``addr``.

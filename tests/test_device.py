@@ -179,3 +179,82 @@ def test_revocable_guard_misuse() -> None:
     assert e.value.errno == code.EINVAL
     assert r.revoke() is True and r.revoke() is False
     assert r.try_access() is None
+
+
+def test_devres_close_removes_its_own_entry_by_cookie(parent: faux.Registration) -> None:
+    """Devres.close() removes its devres entry by the cookie it kept (issue 17)
+    instead of searching the device's entries: the same entry
+    devm_remove_action(Devres._devres_callback, res) would remove."""
+    log: list[str] = []
+    dev = parent.as_bound()
+    a, b = Devres(dev, Resource(log, "a")), Devres(dev, Resource(log, "b"))
+    core = dev._core
+    assert core.devres[a._cookie] == (Devres._devres_callback, a)
+    assert core.devres[b._cookie] == (Devres._devres_callback, b)
+    a.close()
+    assert log == ["close a"] and a._cookie not in core.devres and b._cookie in core.devres
+    assert not dev.devm_remove_action(Devres._devres_callback, a)  # already gone
+    a.close()  # idempotent
+    assert log == ["close a"]
+    # The public removal finds the same entry; then close() only releases.
+    assert dev.devm_remove_action(Devres._devres_callback, b)
+    assert b._cookie not in core.devres
+    b.close()
+    assert log == ["close a", "close b"]
+    # At unbind, only entries still registered run.
+    other = faux.Registration("other-dev")
+    c = Devres(other.as_bound(), Resource(log, "c"))
+    d = Devres(other.as_bound(), Resource(log, "d"))
+    c.close()
+    other.close()
+    assert log == ["close a", "close b", "close c", "close d"]
+    d.close()  # after the unbind released it: nothing more
+    assert log[-1] == "close d" and len(log) == 4
+    # A stale bound view cannot add an entry (ENODEV before anything is made).
+    with pytest.raises(Error) as e:
+        Devres(c.device, Resource(log, "late"))
+    assert e.value.errno == code.ENODEV and len(log) == 4
+
+
+def test_revoke_and_devres_close_release_once_without_a_lock() -> None:
+    """Revocable.revoke() and Devres.close() test and set their flag with no
+    call in between (atomic under the GIL, issue 17: no Python lock): from
+    many threads at once, and racing the unbind, exactly one releases."""
+    for _ in range(20):
+        log: list[str] = []
+        r = Revocable(Resource(log, "r"))
+        go = threading.Barrier(8)
+        won: list[bool] = []
+
+        def revoke(
+            r: Revocable[Resource] = r, go: threading.Barrier = go, won: list[bool] = won
+        ) -> None:
+            go.wait(30)
+            won.append(r.revoke())
+
+        threads = [threading.Thread(target=revoke) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert sorted(won) == [False] * 7 + [True] and log == ["close r"]
+
+        reg = faux.Registration("race-dev")
+        res = Devres(reg.as_bound(), Resource(log, "d"))
+        start = threading.Barrier(5)
+
+        def close(res: Devres[Resource] = res, start: threading.Barrier = start) -> None:
+            start.wait(30)
+            res.close()
+
+        def unbind(reg: faux.Registration = reg, start: threading.Barrier = start) -> None:
+            start.wait(30)
+            reg.close()
+
+        threads = [threading.Thread(target=close) for _ in range(4)]
+        threads.append(threading.Thread(target=unbind))
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert log == ["close r", "close d"] and res.try_access() is None

@@ -468,3 +468,135 @@ def test_enter_refuses_an_unplugged_device() -> None:
             assert e.value.errno == code.ENODEV
     finally:
         parent.close()
+
+
+# -- issue 17: the one-call client ioctl, hooks skipped only when defaulted ------------
+
+GETPARAM = (lib.DRM_IOCTL_NOVA_GETPARAM, "struct drm_nova_getparam")
+
+
+def test_client_ioctl_in_one_call_keeps_its_errors(toy: Any) -> None:
+    from pyforlinux.uaccess import UserSpace
+
+    with Client(card()) as c:
+        arg = pack_struct(*GETPARAM[1:], param=1)
+        ret, out = c.ioctl(GETPARAM[0], arg)
+        assert ret == 0 and unpack_struct(GETPARAM[1], out).value == 0xB1
+        assert len(out) == len(arg)
+        # The argument converted first: not an int / not bytes is EINVAL.
+        assert errno_of(c.ioctl, "cmd", arg) == code.EINVAL
+        assert errno_of(c.ioctl, GETPARAM[0], "not bytes") == code.EINVAL
+        assert errno_of(c.ioctl, 1 << 64, arg) == code.EINVAL
+        # bytearray and memoryview are bytes-like: their real bytes go in.
+        assert c.ioctl(GETPARAM[0], bytearray(arg))[1] == out
+        assert c.ioctl(GETPARAM[0], memoryview(arg))[1] == out
+        # The staged argument counts against the address space's limit while
+        # the call runs, and only then.
+        c.mm = UserSpace(limit=8192)
+        held = c.mm.alloc(8192)
+        assert errno_of(c.ioctl, GETPARAM[0], arg) == code.ENOMEM
+        c.mm.free(held)
+        assert c.ioctl(GETPARAM[0], arg)[1] == out
+        assert c.mm.free(c.mm.alloc(8192)) is None  # the ioctl's mapping is gone
+        # A closed address space, a closed file: EBADF, nothing made.
+        c.mm.close()
+        assert errno_of(c.ioctl, GETPARAM[0], arg) == code.EBADF
+        assert errno_of(c.ioctl_ptr, GETPARAM[0], 0) == code.EBADF
+        c.mm = UserSpace()
+        c.fd.close()
+        assert errno_of(c.ioctl, GETPARAM[0], arg) == code.EBADF
+        assert c.fd.ioctl(GETPARAM[0], 0) == -code.EBADF
+
+
+def test_client_ioctl_runs_as_the_clients_task(toy: Any) -> None:
+    seen: list[tuple[Any, Any]] = []
+    orig = ToyFile.getparam
+
+    def spy(dev: Any, p: Any, file: Any) -> int:
+        seen.append((lib.pfl_current_mm(), lib.pfl_set_current_cred(ffi.NULL)))
+        lib.pfl_set_current_cred(seen[-1][1])
+        return orig(dev, p, file)
+
+    before = (lib.pfl_current_mm(), lib.pfl_set_current_cred(ffi.NULL))
+    lib.pfl_set_current_cred(before[1])
+    desc = ToyDrm.IOCTLS[0]
+    object.__setattr__(desc, "func", spy)
+    try:
+        with Client(card(), cred=Credential.new(1234)) as c:
+            c.ioctl(GETPARAM[0], pack_struct(*GETPARAM[1:], param=1))
+            assert seen[-1] == (c.mm.c_mm, Credential.new(1234).as_raw())
+            # A raw user address (may be bad): EFAULT from the real copy-in.
+            assert errno_of(c.ioctl_ptr, GETPARAM[0], 8) == code.EFAULT
+            addr = c.mm.alloc(16)
+            c.mm.write(addr, pack_struct(*GETPARAM[1:], param=1))
+            assert c.ioctl_ptr(GETPARAM[0], addr) == 0
+            assert seen[-1] == (c.mm.c_mm, Credential.new(1234).as_raw())
+            assert unpack_struct(GETPARAM[1], c.mm.read(addr, 16)).value == 0xB1
+    finally:
+        object.__setattr__(desc, "func", orig)
+    # Restored after each call.
+    assert (lib.pfl_current_mm(), lib.pfl_set_current_cred(ffi.NULL)) == before
+    lib.pfl_set_current_cred(before[1])
+
+
+@pytest.fixture
+def hooked_toy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The toy driver whose objects have their own open()/close() (set before
+    the device is made: its GEM funcs are read then)."""
+    calls: list[tuple[str, Any, Any]] = []
+    refuse: list[int] = []
+
+    def open_(self: Any, obj: Any, file: Any) -> None:
+        calls.append(("open", obj, file))
+        if refuse:
+            raise Error(refuse[0])
+
+    def close_(self: Any, obj: Any, file: Any) -> None:
+        calls.append(("close", obj, file))
+
+    monkeypatch.setattr(ToyObject, "open", open_, raising=False)
+    monkeypatch.setattr(ToyObject, "close", close_, raising=False)
+    request.getfixturevalue("toy")
+    return calls, refuse
+
+
+def test_gem_open_and_close_hooks_are_called_when_the_driver_has_them(hooked_toy: Any) -> None:
+    calls, refuse = hooked_toy
+    create = (lib.DRM_IOCTL_NOVA_GEM_CREATE, "struct drm_nova_gem_create")
+    with Client(card()) as c:
+        h = c.call(*create, size=4096).handle
+        assert [(k, f) for k, _, f in calls] == [("open", c.file)]
+        obj = calls[0][1]
+        assert isinstance(obj, gem.Object) and obj.handle_count == 1
+        c.ioctl(lib.DRM_IOCTL_GEM_CLOSE, pack_struct("struct drm_gem_close", handle=h))
+        assert [(k, o, f) for k, o, f in calls[1:]] == [("close", obj, c.file)]
+        # An open() that raises refuses the handle with its errno.
+        refuse.append(code.ENOSPC)
+        assert errno_of(c.call, *create, size=4096) == code.ENOSPC
+        assert calls[-1][0] == "open"
+        assert not any(o.handle_count for o in list(gem._objects.values()))
+
+
+def test_gem_without_hooks_skips_them_and_keeps_handles(toy: Any) -> None:
+    create = (lib.DRM_IOCTL_NOVA_GEM_CREATE, "struct drm_nova_gem_create")
+    assert "open" not in vars(ToyObject) and "close" not in vars(ToyObject)
+    with Client(card(), cred=Credential.new(0)) as c:  # GEM_INFO is ROOT_ONLY
+        h = c.call(*create, size=8192).handle
+        info = c.call(lib.DRM_IOCTL_NOVA_GEM_INFO, "struct drm_nova_gem_info", handle=h)
+        assert info.size == 8192
+        c.ioctl(lib.DRM_IOCTL_GEM_CLOSE, pack_struct("struct drm_gem_close", handle=h))
+        assert errno_of(c.ioctl, lib.DRM_IOCTL_GEM_CLOSE,
+                        pack_struct("struct drm_gem_close", handle=h)) == code.EINVAL
+
+
+def test_lock_free_lookups_keep_their_errors(toy: Any) -> None:
+    from pyforlinux.drm.device import Device
+    from pyforlinux.drm.file import File
+
+    bogus = ffi.cast("void *", 0x1000)
+    assert errno_of(Device.from_raw, bogus) == code.ENODEV
+    assert errno_of(File.from_raw, bogus) == code.EBADF
+    assert errno_of(gem.Object.from_raw, bogus) == code.EINVAL
+    with Client(card()) as c:
+        assert File.from_raw(c.file.as_raw()) is c.file
+        assert Device.from_raw(lib.pfl_drm_file_device(c.file.as_raw())) is c.file.dev

@@ -538,3 +538,45 @@ def test_a_corrupted_block_list_is_efault_never_followed() -> None:
         assert [b.size() for b in blocks] == [8192, 4096]  # read after the repair
         blocks.close()
         assert buddy.avail() == 1 << 20
+
+
+# ---------------------------------------------------------------- issue 17 fast paths
+
+
+def test_c_limit_check_is_skipped_only_where_it_cannot_refuse() -> None:
+    """alloc_blocks() calls _check_c_limits() only when 2 * size + min_block
+    exceeds _MAX_PAGES chunks: below that it never refuses, above it the
+    refusals (E2BIG) are the check's."""
+    chunk = SZ_4K
+    with GpuBuddy(0, 1 << 45, chunk) as b:
+        safe = b._c_safe
+        assert safe == ((1 << 32) - 1) * chunk
+        contiguous = int(GpuBuddyAllocFlags.Contiguous)
+        for min_block in (chunk, 1 << 20, 1 << 30):
+            top = (safe - min_block) // 2  # the largest size the gate lets through
+            for size in (chunk, top - top % chunk, top, top - 1):
+                for flags in (0, contiguous):
+                    assert 2 * size + min_block <= safe
+                    b._check_c_limits(Simple, 0, 0, size, min_block, flags)  # never raises
+        # Past the gate, the check decides: 2**32 chunks is E2BIG, by either path.
+        for flags in (NONE, GpuBuddyAllocFlags.Contiguous):
+            with pytest.raises(Error) as e:
+                b.alloc_blocks(Simple, 1 << 44, chunk, flags)
+            assert e.value.errno == code.E2BIG
+
+
+def test_default_flags_equal_explicit_none(buddy: GpuBuddy) -> None:
+    for flags in ((), (NONE,), (0,), (GpuBuddyAllocFlag(0),)):
+        with buddy.alloc_blocks(Simple, SZ_4M, SZ_4K, *flags) as blocks:
+            assert [(x.offset(), x.size()) for x in blocks] == [(SZ_1G - SZ_4M, SZ_4M)]
+    with pytest.raises(Error) as e:
+        buddy.alloc_blocks(Range(SZ_4M, SZ_4M), SZ_4K, SZ_4K)
+    assert e.value.errno == code.EINVAL  # empty range, still refused
+    blocks = buddy.alloc_blocks(Range(0, SZ_4M), SZ_4M, SZ_4K)
+    assert [(x.offset(), x.size()) for x in blocks] == [(0, SZ_4M)]
+    views = list(blocks)
+    blocks.close()
+    for fn in (views[0].offset, views[0].size, views[0].order, blocks.iter, blocks.__len__):
+        with pytest.raises(Error) as e:
+            fn()
+        assert e.value.errno == code.EINVAL

@@ -23,6 +23,7 @@
 
 struct pfl_drm_driver {
 	struct drm_driver base;
+	unsigned int pfl_flags;		/* PFL_DRM_DRIVER_* */
 	struct file_operations fops;
 	struct drm_ioctl_desc ioctls[PFL_DRM_MAX_IOCTLS];
 };
@@ -124,6 +125,7 @@ struct drm_driver *pfl_drm_driver_new(const char *name, const char *desc, const 
 	if (!p)
 		return NULL;
 	drv = &p->base;
+	p->pfl_flags = pfl_flags;
 	drv->name = kstrdup(name, GFP_KERNEL);
 	drv->desc = kstrdup(desc, GFP_KERNEL);
 	drv->date = kstrdup(date, GFP_KERNEL);
@@ -300,15 +302,62 @@ long pfl_vfs_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 	return filp->f_op->unlocked_ioctl(filp, cmd, arg);
 }
 
+long pfl_drm_ioctl_as(struct file *filp, unsigned int cmd, unsigned long arg, struct pfl_mm *mm,
+		      const struct cred *cred, void *buf, size_t len)
+{
+	struct pfl_mm *old_mm = NULL;
+	const struct cred *old_cred = NULL;
+	unsigned long uaddr = 0;
+	void *host = NULL;
+	long ret = -ENOMEM;
+
+	if (mm && buf) {
+		/* The argument in a fresh mapping of the client's memory (at
+		 * least one byte, so the address is a mapped one). */
+		uaddr = pfl_mm_map(mm, len ? len : 1);
+		host = uaddr ? pfl_mm_host(mm, uaddr, len) : NULL;
+		if (host) {
+			memcpy(host, buf, len);
+			arg = uaddr;
+		}
+	}
+	if (mm)
+		old_mm = pfl_use_mm(mm);
+	if (cred)
+		old_cred = pfl_set_current_cred(cred);
+	if (host || !buf || !mm)
+		ret = pfl_vfs_ioctl(filp, cmd, arg);
+	fput(filp);	/* fdput(), still as the task: a last put runs drm_release() */
+	if (cred)
+		pfl_set_current_cred(old_cred);
+	if (mm)
+		pfl_use_mm(old_mm);
+	if (uaddr) {
+		/* Only a handler freeing the client's mapping by its address
+		 * could have unmapped it: -EFAULT then, as a read of it would. */
+		host = pfl_mm_host(mm, uaddr, len);
+		if (host) {
+			memcpy(buf, host, len);
+			pfl_mm_unmap(mm, uaddr);
+		} else {
+			ret = -EFAULT;
+		}
+	}
+	return ret;
+}
+
 /* gem::Object<T>'s OBJECT_FUNCS: open/close/free reach the driver's data. */
 static int pfl_drm_gem_open(struct drm_gem_object *obj, struct drm_file *file)
 {
+	if (!(to_pfl(obj->dev->driver)->pfl_flags & PFL_DRM_DRIVER_GEM_OPEN))
+		return 0;	/* the default open(): nothing to do */
 	return pfl_drm_py_gem_open(obj, file);
 }
 
 static void pfl_drm_gem_close(struct drm_gem_object *obj, struct drm_file *file)
 {
-	pfl_drm_py_gem_close(obj, file);
+	if (to_pfl(obj->dev->driver)->pfl_flags & PFL_DRM_DRIVER_GEM_CLOSE)
+		pfl_drm_py_gem_close(obj, file);
 }
 
 /* Object::free_callback: release the C object, then the driver's data. */

@@ -17,12 +17,14 @@ from typing import Any
 
 from pyforlinux import uapi
 from pyforlinux._bindings import ffi
-from pyforlinux._owner import NoCopy
+from pyforlinux._owner import S64_MIN, U64_MAX, NoCopy, arg_bytes, arg_int
 from pyforlinux.cred import Credential
 from pyforlinux.drm import gem
 from pyforlinux.drm.file import File, OpenFile, open_node
 from pyforlinux.error import Error
 from pyforlinux.uaccess import UserSpace
+
+_CHARS = ffi.typeof("char[]")
 
 
 def pack_struct(ctype: str, **fields: int) -> bytes:
@@ -71,6 +73,18 @@ class Client(NoCopy):
             self.fd: OpenFile = open_node(node)
         self.file: File[Any] = self.fd.file
 
+    @property
+    def cred(self) -> Credential:
+        """The client's credentials (``current_cred()`` of its calls)."""
+        return self._cred
+
+    @cred.setter
+    def cred(self, cred: Credential) -> None:
+        self._cred = cred
+        # The C struct cred, made once per credential and kept for the
+        # process's life (Credential.as_raw): looked up here, not per ioctl.
+        self._raw_cred = cred.as_raw()
+
     @contextmanager
     def acting(self) -> Iterator[None]:
         """Run the block as the client's task: its user memory (``current->mm``)
@@ -85,18 +99,29 @@ class Client(NoCopy):
         Raises:
             Error: the errno of a failed ioctl.
         """
-        addr = self.mm.alloc(max(len(arg), 1))
+        # Plain values first (user __index__/buffer code runs here, before
+        # anything is held), as OpenFile.ioctl converts them.
+        cmd = arg_int(cmd, "ioctl cmd", S64_MIN, U64_MAX) & 0xFFFFFFFF
+        data = arg_bytes(arg, "data")
+        n = len(data)
+        mm = self.mm
+        c_mm = mm.c_mm  # EBADF once the address space is closed
+        # The staged argument is mapped in the client's memory during the
+        # call (at least one byte): it counts against the space's limit.
+        limited = mm._limit is not None
+        if limited:
+            mm._charge(n or 1)
         try:
-            if arg:
-                self.mm.write(addr, arg)
-            with self.acting():
-                ret = self.fd.ioctl(cmd, addr)
-            out = self.mm.read(addr, len(arg)) if arg else b""
+            buf = ffi.new(_CHARS, data)
+            # One C call stages the argument, acts as the client's task (its
+            # user memory and credentials), makes the ioctl and copies back.
+            ret = self.fd._ioctl(cmd, 0, c_mm, self._raw_cred, buf, n)
         finally:
-            self.mm.free(addr)
+            if limited:
+                mm._uncharge(n or 1)
         if ret < 0:
             raise Error(-ret)
-        return ret, out
+        return ret, (ffi.unpack(buf, n) if n else b"")
 
     def ioctl_ptr(self, cmd: int, addr: int) -> int:
         """Issue ``ioctl(fd, cmd, addr)`` with a raw user address (may be bad).
@@ -104,8 +129,9 @@ class Client(NoCopy):
         Raises:
             Error: the errno of a failed ioctl.
         """
-        with self.acting():
-            ret = self.fd.ioctl(cmd, addr)
+        cmd = arg_int(cmd, "ioctl cmd", S64_MIN, U64_MAX) & 0xFFFFFFFF
+        addr = arg_int(addr, "ioctl arg")
+        ret = self.fd._ioctl(cmd, addr, self.mm.c_mm, self._raw_cred, ffi.NULL, 0)
         if ret < 0:
             raise Error(-ret)
         return ret

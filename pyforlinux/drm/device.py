@@ -68,8 +68,11 @@ _devices_lock = threading.Lock()
 _devices: dict[int, Device[Any]] = {}  # struct drm_device address -> Device
 
 
+_UINTPTR = ffi.typeof("uintptr_t")
+
+
 def _addr(raw: Any) -> int:
-    return int(ffi.cast("uintptr_t", raw))
+    return int(ffi.cast(_UINTPTR, raw))
 
 
 class Device(NoCopy, Generic[D]):
@@ -119,8 +122,9 @@ class Device(NoCopy, Generic[D]):
         Safety: ``raw`` is a live device made by :meth:`new` (the C
         callbacks' arguments are); ``ENODEV`` otherwise, never a crash.
         """
-        with _devices_lock:
-            dev = _devices.get(_addr(raw))
+        # One dict read, atomic under the GIL: no lock (writers hold
+        # _devices_lock among themselves).
+        dev = _devices.get(int(ffi.cast(_UINTPTR, raw)))
         if dev is None:
             raise Error(code.ENODEV, "not a pyforlinux DRM device")
         return dev

@@ -109,12 +109,20 @@ class Driver:
         if cls.SYNCOBJ:
             features |= lib.DRIVER_SYNCOBJ
         pfl = lib.PFL_DRM_DRIVER_DUMB if cls.DUMB_BUFFERS else 0
+        from pyforlinux.drm import gem
+
+        # The object data's open()/close() are called only if it has its own
+        # (read here, once per device, as Rust's OBJECT_FUNCS are built once):
+        # the defaults do nothing, so plain objects skip two calls into Python.
+        data = gem.driver_object_type(cls)
+        if getattr(data, "open", None) is not gem.BaseDriverObject.open:
+            pfl |= lib.PFL_DRM_DRIVER_GEM_OPEN
+        if getattr(data, "close", None) is not gem.BaseDriverObject.close:
+            pfl |= lib.PFL_DRM_DRIVER_GEM_CLOSE
         drv = lib.pfl_drm_driver_new(info.name.encode(), info.desc.encode(), DATE.encode(),
                                      info.major, info.minor, info.patchlevel, features, pfl)
         if drv == ffi.NULL:
             raise Error(code.ENOMEM, f"drm_driver of {cls.__name__}")
-        from pyforlinux.drm import gem
-
         gem.alloc_impl(cls)._alloc_ops(drv)  # the object type's ALLOC_OPS
         for index, desc in enumerate(cls.IOCTLS):
             ret = lib.pfl_drm_driver_set_ioctl(drv, index, desc.cmd, desc.flags,

@@ -43,8 +43,11 @@ _files_lock = threading.Lock()
 _files: dict[int, File[Any]] = {}  # struct drm_file address -> File
 
 
+_UINTPTR = ffi.typeof("uintptr_t")
+
+
 def _addr(raw: Any) -> int:
-    return int(ffi.cast("uintptr_t", raw))
+    return int(ffi.cast(_UINTPTR, raw))
 
 
 class DriverFile:
@@ -86,8 +89,9 @@ class File(NoCopy, Generic[D]):
         Raises:
             Error: ``EBADF`` if it is not an open pyforlinux DRM file.
         """
-        with _files_lock:
-            f = _files.get(_addr(raw))
+        # One dict read, atomic under the GIL: no lock (writers hold
+        # _files_lock among themselves).
+        f = _files.get(int(ffi.cast(_UINTPTR, raw)))
         if f is None:
             raise Error(code.EBADF, "not an open pyforlinux DRM file")
         return f
@@ -218,14 +222,27 @@ class OpenFile(NoCopy):
         # between the fget() and the C ioctl.
         cmd = arg_int(cmd, "ioctl cmd", S64_MIN, U64_MAX) & 0xFFFFFFFF
         arg = arg_int(arg, "ioctl arg")
+        return self._ioctl(cmd, arg, ffi.NULL, ffi.NULL, ffi.NULL, 0)
+
+    def _ioctl(self, cmd: int, arg: int, mm: Any, cred: Any, buf: Any, length: int) -> int:
+        """:meth:`ioctl` with ``cmd`` and ``arg`` already plain ints in range
+        (``cmd`` masked to 32 bits), run by ``pfl_drm_ioctl_as()``: as the
+        task whose user memory is ``mm`` (a ``struct pfl_mm *``, or NULL for
+        the calling thread's) and credentials ``cred`` (a ``struct cred *``,
+        or NULL); with ``buf`` (a ``char[]`` of at least ``length`` bytes,
+        with ``mm``) the argument is staged in a fresh mapping of ``mm``
+        whose address replaces ``arg``, and ``buf`` gets the bytes there
+        after the call (``-ENOMEM`` if no mapping could be made).
+        The one ioctl(2) path of :class:`OpenFile` and
+        :class:`~pyforlinux.drm.client.Client`."""
         try:
             filp = self._get()
         except Error as e:
             return e.to_errno()
-        try:
-            ret = int(lib.pfl_vfs_ioctl(filp, cmd, arg))
-        finally:
-            lib.fput(filp)
+        # SAFETY: filp holds the reference _get() took, which the C drops
+        # (fput() after the call, as the task); mm and cred are live (the
+        # callers' objects hold them); buf holds length bytes.
+        ret: int = lib.pfl_drm_ioctl_as(filp, cmd, arg, mm, cred, buf, length)
         # The syscall exit: ERESTARTSYS & co never reach userspace (EINTR).
         return -syscall_exit_errno(ret) if ret < 0 else ret
 

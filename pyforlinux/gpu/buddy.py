@@ -268,7 +268,7 @@ class GpuBuddy(NoCopy):
     Rust: ``GpuBuddy`` (``Arc<GpuBuddyInner>``)
     """
 
-    __slots__ = ("__weakref__", "_arc", "_params")
+    __slots__ = ("__weakref__", "_arc", "_c_safe", "_params")
 
     def __init__(self, base_offset: int, size: int, chunk_size: int) -> None:
         params = GpuBuddyParams(
@@ -283,6 +283,9 @@ class GpuBuddy(NoCopy):
             inner.close()
             raise
         self._params = params
+        # Requests with 2 * size + min_block_size up to this many bytes are
+        # below what _check_c_limits() refuses (see alloc_blocks).
+        self._c_safe = _MAX_PAGES * params.chunk_size
 
     @classmethod
     def new(cls, params: GpuBuddyParams) -> GpuBuddy:
@@ -347,21 +350,32 @@ class GpuBuddy(NoCopy):
         """
         if not isinstance(mode, GpuBuddyAllocMode):
             raise Error(code.EINVAL, f"mode must be a GpuBuddyAllocMode, not {mode!r}")
-        size = _u64(size, "size")
-        min_block_size = _u64(min_block_size, "min_block_size")
-        if isinstance(flags, bool) or not isinstance(flags, int):
-            raise Error(code.EINVAL, f"flags {flags!r} are not GpuBuddyAllocFlags")
-        c_flags = arg_int(int(flags), "flags")  # plain int (IntFlag's costs microseconds)
-        if c_flags & ~_ALLOWED_FLAGS or c_flags < 0:
-            raise Error(code.EINVAL, f"flags {flags!r} are not GpuBuddyAllocFlags")
-        if mode.kind == "Range" and mode.start >= mode.end:
-            raise Error(code.EINVAL, f"{mode!r} is empty or inverted")
-        start, end = mode.range()
-        self._check_c_limits(mode, start, end, size, min_block_size, c_flags)
-        c_flags |= _MODE_FLAGS[mode.kind]
+        size = arg_int(size, "size", 0, _U64 - 1)  # _u64()
+        min_block_size = arg_int(min_block_size, "min_block_size", 0, _U64 - 1)
+        if flags is _NO_FLAGS:
+            c_flags = 0  # the default: a known valid constant, nothing to convert
+        else:
+            if isinstance(flags, bool) or not isinstance(flags, int):
+                raise Error(code.EINVAL, f"flags {flags!r} are not GpuBuddyAllocFlags")
+            c_flags = arg_int(int(flags), "flags")  # plain int (IntFlag's costs microseconds)
+            if c_flags & ~_ALLOWED_FLAGS or c_flags < 0:
+                raise Error(code.EINVAL, f"flags {flags!r} are not GpuBuddyAllocFlags")
+        kind = mode.kind  # a plain str and ints (GpuBuddyAllocMode.__post_init__)
+        if kind == "Range":
+            start, end = mode.start, mode.end  # mode.range()
+            if start >= end:
+                raise Error(code.EINVAL, f"{mode!r} is empty or inverted")
+        else:
+            start = end = 0
+        # _check_c_limits() can refuse only a request of at least _MAX_PAGES
+        # chunks (its effective size is below 2 * size + min_block_size):
+        # below that bound it is not called.
+        if 2 * size + min_block_size > self._c_safe:
+            self._check_c_limits(mode, start, end, size, min_block_size, c_flags)
+        c_flags |= _MODE_FLAGS[kind]
         blocks = AllocatedBlocks._new(self._arc.clone())
         try:
-            inner = blocks._buddy.deref()
+            inner = blocks._inner
             with inner.lock.lock():
                 # SAFETY: the allocator is initialised and the guard makes this
                 # call exclusive; on success C links the blocks on our head,
@@ -440,6 +454,9 @@ class GpuBuddy(NoCopy):
 
 
 _BLOCKS_GUESS: Final = 16  # blocks read in the first call (most allocations have fewer)
+_LIST_HEAD_P: Final = ffi.typeof("struct list_head *")
+_U64_ARRAY: Final = ffi.typeof("u64[]")
+_UINT_ARRAY: Final = ffi.typeof("unsigned int[]")
 
 
 def _read_blocks(inner: _GpuBuddyInner, head: Any) -> tuple[tuple[int, int], ...]:
@@ -451,8 +468,8 @@ def _read_blocks(inner: _GpuBuddyInner, head: Any) -> tuple[tuple[int, int], ...
     mm = inner.mm
     room = _BLOCKS_GUESS
     while True:
-        offsets = ffi.new("u64[]", room)
-        orders = ffi.new("unsigned int[]", room)
+        offsets = ffi.new(_U64_ARRAY, room)
+        orders = ffi.new(_UINT_ARRAY, room)
         n = int(lib.pfl_gpu_buddy_blocks(mm, head, offsets, orders, room))
         if n < 0:
             raise Error(-n, "the list of an AllocatedBlocks is corrupted")
@@ -478,8 +495,9 @@ class AllocatedBlocks(NoCopy):
     Rust: ``AllocatedBlocks``
     """
 
-    __slots__ = ("__weakref__", "_buddy", "_cache", "_fin", "_head", "_state")
+    __slots__ = ("__weakref__", "_buddy", "_cache", "_fin", "_head", "_inner", "_state")
     _buddy: Arc[_GpuBuddyInner]
+    _inner: _GpuBuddyInner  # _buddy.deref(): used only while _buddy is open
     _head: Any  # struct list_head *, Python-owned
     _state: threading.Lock
     _cache: tuple[tuple[int, int], ...] | None
@@ -492,9 +510,10 @@ class AllocatedBlocks(NoCopy):
     def _new(cls, buddy: Arc[_GpuBuddyInner]) -> AllocatedBlocks:
         self: AllocatedBlocks = object.__new__(cls)
         self._buddy = buddy
+        self._inner = buddy.deref()
         # A plain cffi allocation (freed with this object, after close()
         # emptied it): CListHead's Opaque wrapper costs more than the call.
-        self._head = ffi.new("struct list_head *")
+        self._head = ffi.new(_LIST_HEAD_P)
         lib.INIT_LIST_HEAD(self._head)
         self._state = threading.Lock()
         self._cache = None
@@ -513,7 +532,7 @@ class AllocatedBlocks(NoCopy):
             if self._buddy.closed:
                 raise Error(code.EINVAL, "AllocatedBlocks used after close()")
             if self._cache is None:
-                self._cache = _read_blocks(self._buddy.deref(), self._head)
+                self._cache = _read_blocks(self._inner, self._head)
             return self._cache
 
     def is_empty(self) -> bool:
@@ -530,11 +549,10 @@ class AllocatedBlocks(NoCopy):
             Error: ``EINVAL`` after :meth:`close`.
         """
         blocks = self._blocks()
-        params = self._buddy.deref().params
+        params = self._inner.params  # immutable; the checks were _blocks()'s
         return iter([AllocatedBlock(off, order, self, params) for off, order in blocks])
 
-    def __iter__(self) -> Iterator[AllocatedBlock]:
-        return self.iter()
+    __iter__ = iter  # the same method: one call fewer per ``for b in blocks``
 
     def __len__(self) -> int:
         """The number of blocks."""
@@ -548,7 +566,7 @@ class AllocatedBlocks(NoCopy):
         with self._state:
             if self._buddy.closed:
                 return
-            inner = self._buddy.deref()
+            inner = self._inner  # the allocator, alive: _buddy is open
             with inner.lock.lock():
                 # SAFETY: the list holds blocks of this allocator only; the
                 # guard makes the call exclusive. The list is empty afterwards.
@@ -591,7 +609,7 @@ class AllocatedBlock(NoCopy):
         self._params = params
 
     def _check(self) -> None:
-        if self._blocks.closed:
+        if self._blocks._buddy.closed:  # self._blocks.closed
             raise Error(code.EINVAL, "AllocatedBlock used after its AllocatedBlocks was closed")
 
     def offset(self) -> int:

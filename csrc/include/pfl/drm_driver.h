@@ -45,6 +45,13 @@
 
 /* Feature bits a Python driver may ask for (the rest are KMS or legacy). */
 #define PFL_DRM_DRIVER_DUMB	0x1	/* has dumb_create: MODE_CREATE/MAP_DUMB work */
+/*
+ * The driver's GEM object data has its own open()/close() (gem::DriverObject):
+ * without, the plain objects' funcs do not call into Python for them (the
+ * default hooks do nothing, as a C driver's NULL gem funcs).
+ */
+#define PFL_DRM_DRIVER_GEM_OPEN	0x2
+#define PFL_DRM_DRIVER_GEM_CLOSE	0x4
 
 /*
  * A driver's vtable. @name, @desc, @date are copied. @features are DRIVER_*
@@ -85,6 +92,22 @@ struct drm_device *pfl_drm_file_device(struct drm_file *file);
 struct drm_file *pfl_drm_file_of(struct file *filp);		/* filp->private_data */
 /* ioctl(2) on an open file: f_op->unlocked_ioctl, -ENOTTY without (vfs_ioctl()). */
 long pfl_vfs_ioctl(struct file *filp, unsigned int cmd, unsigned long arg);
+/*
+ * ioctl(2) as a task (pyforlinux.drm.file.OpenFile._ioctl): pfl_vfs_ioctl()
+ * with the file reference @filp (taken by the caller with get_file())
+ * dropped after the call, inside the task's context. With @mm, the call
+ * runs with @mm as current->mm; with @mm and @buf, the argument is @len
+ * bytes of @buf staged in a fresh mapping of @mm (the client's user
+ * memory, at least one byte) whose address replaces @arg, and the @len
+ * bytes there are copied back into @buf and the mapping unmapped
+ * afterwards; -ENOMEM
+ * (no call made) if no mapping could be made, -EFAULT if the mapping was
+ * gone after the call (a handler unmapped it). With @cred, the call runs
+ * with @cred as current_cred(). Both are restored after the call. The
+ * ioctl's result.
+ */
+long pfl_drm_ioctl_as(struct file *filp, unsigned int cmd, unsigned long arg, struct pfl_mm *mm,
+		      const struct cred *cred, void *buf, size_t len);
 
 /*
  * GEM objects: a kzalloc'd struct drm_gem_object with the funcs above,

@@ -6,6 +6,7 @@ from typing import Any
 
 from pyforlinux._bindings import lib
 from pyforlinux.drivers import nova_core
+from pyforlinux.drivers.nova.gem import NovaObject
 from pyforlinux.drm.file import DriverFile
 from pyforlinux.drm.file import File as DrmFile
 from pyforlinux.error import Error, code
@@ -38,8 +39,6 @@ class File(DriverFile):
             Error: ``EINVAL`` for size 0 or one that overflows when rounded;
                 ``ENOSPC`` when VRAM is exhausted.
         """
-        from pyforlinux.drivers.nova.gem import NovaObject
-
         with NovaObject.create(dev, int(req.size)) as obj:
             req.handle = obj.deref().create_handle(file)
         return 0
@@ -51,8 +50,6 @@ class File(DriverFile):
         Raises:
             Error: ``ENOENT`` for a handle the file does not have.
         """
-        from pyforlinux.drivers.nova.gem import NovaObject
-
         with NovaObject.lookup_handle(file, int(req.handle)) as bo:
             req.size = bo.deref().size()
         return 0

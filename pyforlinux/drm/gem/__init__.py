@@ -45,12 +45,17 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound="BaseDriverObject")
 log = logging.getLogger("pyforlinux.drm")
 
-_objects_lock = threading.Lock()
-_objects: dict[int, Object[Any]] = {}  # struct drm_gem_object address -> Object
+# struct drm_gem_object address -> Object. Every use is one dict operation
+# (get, set or pop), atomic under the GIL: no lock.
+_objects: dict[int, Object[Any]] = {}
+
+
+_UINTPTR = ffi.typeof("uintptr_t")
+_U32_P = ffi.typeof("u32 *")
 
 
 def _addr(raw: Any) -> int:
-    return int(ffi.cast("uintptr_t", raw))
+    return int(ffi.cast(_UINTPTR, raw))
 
 
 def alloc_impl(driver: type[Any]) -> type[Object[Any]]:
@@ -81,10 +86,14 @@ class BaseDriverObject(NoCopy):
 
     def open(self, obj: Object[Any], file: File[Any]) -> None:
         """A handle to the object was created in ``file`` (may raise: the
-        handle is then not created)."""
+        handle is then not created). For plain objects, called only if the
+        data class defines its own, as it is when the device is made (this
+        default does nothing)."""
 
     def close(self, obj: Object[Any], file: File[Any]) -> None:
-        """A handle to the object in ``file`` was deleted."""
+        """A handle to the object in ``file`` was deleted. For plain objects,
+        called only if the data class defines its own, as it is when the
+        device is made."""
 
     def vm_read(self, obj: Object[Any], offset: int, length: int) -> bytes:
         """Bytes ``[offset, offset+length)`` of the object, for a mapping.
@@ -125,10 +134,17 @@ class Object(NoCopy, Generic[T]):
         """
         if size <= 0 or size % lib.PAGE_SIZE or size >= 1 << 63:
             raise Error(code.EINVAL, f"GEM object size {size} is not a positive page multiple")
-        if alloc_impl(dev.driver) is not Object:
-            raise Error(code.EINVAL, f"{dev.driver.__name__} declares "
-                                     f"{alloc_impl(dev.driver).__qualname__} objects")
-        inner = driver_object_type(dev.driver).new(dev, size)
+        drv = dev.driver
+        # (declaration, alloc_impl, data type), read from the declaration once
+        # per driver class (typing's introspection costs several calls) and
+        # kept in the class itself; a changed declaration is read again.
+        types = drv.__dict__.get("_pfl_gem_types")
+        if types is None or types[0] is not drv.Object:
+            types = (drv.Object, alloc_impl(drv), driver_object_type(drv))
+            drv._pfl_gem_types = types
+        if types[1] is not Object:
+            raise Error(code.EINVAL, f"{drv.__name__} declares {types[1].__qualname__} objects")
+        inner = types[2].new(dev, size)
         try:
             raw = from_err_ptr(lib.pfl_drm_gem_object_new(dev.as_raw(), size))
         except BaseException:
@@ -141,9 +157,8 @@ class Object(NoCopy, Generic[T]):
         """Wrap a new C object holding its first reference: from now on the
         C callbacks (open/close/free) find it."""
         obj = cls(dev, raw, inner)
-        key = _addr(raw)
-        with _objects_lock:
-            _objects[key] = obj
+        key = int(ffi.cast(_UINTPTR, raw))  # _addr(raw)
+        _objects[key] = obj
         dev.gem_objects[key] = obj
         return obj
 
@@ -160,8 +175,7 @@ class Object(NoCopy, Generic[T]):
         Raises:
             Error: ``EINVAL`` if it is not a live pyforlinux GEM object.
         """
-        with _objects_lock:
-            obj = _objects.get(_addr(raw))
+        obj = _objects.get(int(ffi.cast(_UINTPTR, raw)))
         if obj is None:
             raise Error(code.EINVAL, "not a pyforlinux GEM object")
         return obj
@@ -206,9 +220,8 @@ class Object(NoCopy, Generic[T]):
     def _free(self) -> None:
         """``drm_gem_object_funcs.free`` (the C object is already released)."""
         raw, self._raw = self._raw, None
-        key = _addr(raw)
-        with _objects_lock:
-            _objects.pop(key, None)
+        key = int(ffi.cast(_UINTPTR, raw))  # _addr(raw)
+        _objects.pop(key, None)
         self.dev.gem_objects.pop(key, None)
         self.inner.free(self)
 
@@ -270,7 +283,7 @@ class Object(NoCopy, Generic[T]):
             Error: ``ENOMEM``/``ENOSPC`` if the table cannot grow; what the
                 driver's ``open`` raised.
         """
-        handle = ffi.new("u32 *")
+        handle = ffi.new(_U32_P)
         ret = lib.drm_gem_handle_create(file.as_raw(), self.as_raw(), handle)
         if ret < 0:
             raise Error.from_errno(ret)
