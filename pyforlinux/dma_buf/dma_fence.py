@@ -512,7 +512,9 @@ class FenceCtx(NoCopy, Generic[F]):
         # DriverFence, once there is one, makes it its own drop (data, then
         # its C reference).
         try:
-            box: RcuBox[F] = RcuBox(data, flags)
+            # Part of the allocation, then of the DriverFence: their leak
+            # reports cover it.
+            box: RcuBox[F] = RcuBox._part_of(data, flags)
         except BaseException:
             # SAFETY: never armed, so C never saw it: a plain kfree.
             lib.pfl_dma_fence_free_unarmed(ptr)
@@ -641,7 +643,8 @@ class Fence(NoCopy):
     Callbacks are registered on it through :class:`FenceCbRegistration`.
 
     A Fence object is usable while a reference is owned (an ``ARef``, the
-    DriverFence's own until its data is dropped, or a foreign ownership);
+    DriverFence's own until its data is dropped, a live
+    FenceCbRegistration's, or a foreign ownership);
     afterwards every method raises ``Error(EINVAL)`` and never touches the
     freed C fence. Each C access pins the fence (``dma_fence_get``/``put``)
     for its duration, so a concurrent drop in another thread is safe.
@@ -1052,7 +1055,8 @@ class DriverFence(NoCopy, Generic[F]):
             _, errors = _signalling(c_call, raw)
         finally:
             self._retire()
-        _raise_all(errors)
+        if errors:
+            _raise_all(errors)
 
     def signal(self, result: int | Error | None = None) -> None:
         """Signal the fence with a result and consume the DriverFence.
@@ -1233,7 +1237,7 @@ class FenceCbRegistration(NoCopy, Generic[C]):
 
     __slots__ = ("__weakref__", "_callback", "_cookie", "_fence", "_fin", "_node")
     _callback: C
-    _fence: ARef[Fence] | None
+    _fence: Fence | None  # its reference (inc_ref) is the registration's
     _node: Any
     _cookie: int
     _fin: weakref.finalize[..., Any]
@@ -1270,23 +1274,25 @@ class FenceCbRegistration(NoCopy, Generic[C]):
             raise Error(code.EINVAL, f"{callback!r} is not a FenceCb (no called() method)")
         gfp = _check_flags(flags)
         # The registration's reference first (EINVAL without one): it keeps
-        # the C fence alive for everything below, so no pin of its own.
-        aref = ARef.new(fence)
+        # the C fence alive for everything below, so no pin of its own. The
+        # registration owns it directly (Rust: its ARef<Fence> field), and
+        # its own leak report covers it.
+        fence.inc_ref()
         raw = fence._raw
         if _tls.depth:
             try:
                 _check_may_lock(raw, "FenceCbRegistration.new", nests=False)  # raises
             finally:
-                aref.close()
+                fence.dec_ref()
         # SAFETY: next() of a count is GIL-atomic (see _callbacks).
         cookie = next(_cookies)
         self: FenceCbRegistration[C] = object.__new__(cls)
         self._callback = callback
-        self._fence = aref
+        self._fence = fence
         self._cookie = cookie
         # The entry first: the callback may run as soon as it is added.
         _callbacks[cookie] = self  # SAFETY: GIL-atomic (see _callbacks)
-        # SAFETY: raw is referenced by aref. One C call makes the checks and
+        # SAFETY: raw is referenced (above). One C call makes the checks and
         # steps of before: EDEADLK if this task holds the fence lock, the
         # node's kzalloc (ENOMEM), dma_fence_add_callback (ENOENT); the node
         # is ours until close(), and freed by C on an error.
@@ -1294,7 +1300,7 @@ class FenceCbRegistration(NoCopy, Generic[C]):
         ret = int(ffi.cast(_INTPTR, node))
         if -_MAX_ERRNO <= ret < 0:  # IS_ERR(node)
             _callbacks.pop(cookie, None)
-            aref.close()
+            fence.dec_ref()
             if ret == -code.EDEADLK:
                 raise _lock_held_error("FenceCbRegistration.new")
             if ret == -code.ENOMEM:
@@ -1308,7 +1314,7 @@ class FenceCbRegistration(NoCopy, Generic[C]):
         )))
         return self
 
-    def _live(self, what: str) -> ARef[Fence]:
+    def _live(self, what: str) -> Fence:
         f = self._fence
         if f is None:
             raise Error(code.EINVAL, f"FenceCbRegistration.{what}: used after it was dropped")
@@ -1316,7 +1322,7 @@ class FenceCbRegistration(NoCopy, Generic[C]):
 
     def fence(self) -> Fence:
         """The fence the callback is registered on. Rust: ``FenceCbRegistration::fence``."""
-        return self._live("fence").deref()
+        return self._live("fence")
 
     @property
     def callback(self) -> C:
@@ -1338,27 +1344,27 @@ class FenceCbRegistration(NoCopy, Generic[C]):
 
         Rust: ``impl PinnedDrop for FenceCbRegistration``
         """
-        aref = self._fence
-        if aref is None:
+        fence = self._fence
+        if fence is None:
             return
-        raw = aref.deref()._raw
+        raw = fence._raw
         _check_may_lock(raw, "FenceCbRegistration.close", nests=False)
         # SAFETY: the claim: a test and a store with no call and no backward
         # jump in between, so the GIL serialises concurrent closes; the one
-        # that finds its aref gone returns, as if it came second.
-        if self._fence is not aref:
+        # that finds the fence gone returns, as if it came second.
+        if self._fence is not fence:
             return
         self._fence = None
         self._fin.detach()
         node, self._node = self._node, None
-        # SAFETY: aref keeps the fence alive; node was added (or already
+        # SAFETY: our reference keeps the fence alive; node was added (or already
         # ran: then its list node is empty and this is a lock round trip,
         # which also waits for a callback running on another thread) and
         # is freed after.
         lib.pfl_dma_fence_cb_remove_free(raw, node)
         _callbacks.pop(self._cookie, None)  # SAFETY: GIL-atomic (see _callbacks)
         try:
-            aref.close()
+            fence.dec_ref()  # the registration's reference
         finally:
             drop_in_place(self._callback)
 
@@ -1376,5 +1382,5 @@ class FenceCbRegistration(NoCopy, Generic[C]):
 
     def __repr__(self) -> str:
         f = self._fence
-        where = "dropped" if f is None or f.closed else repr(f.deref())
+        where = "dropped" if f is None else repr(f)
         return f"<FenceCbRegistration {type(self._callback).__name__} on {where}>"

@@ -390,6 +390,7 @@ class RcuBox(NoCopy, Generic[T]):
     """
 
     __slots__ = ("__weakref__", "_cookie", "_drop", "_exposed", "_fin", "_node", "_state", "_value")
+    _fin: weakref.finalize[..., Any] | None  # None: a part of another owner (_part_of)
 
     def __init__(
         self,
@@ -400,6 +401,10 @@ class RcuBox(NoCopy, Generic[T]):
     ) -> None:
         if drop is not None:
             arg_callable(drop, "RcuBox drop")
+        self._init(value, flags, drop)
+        self._fin = leak_finalizer(self, OwnerName(("RcuBox", type(value).__name__, self._node)))
+
+    def _init(self, value: T, flags: Flags, drop: Callable[[T], None] | None) -> None:
         cookie = _callbacks.new_cookie()
         if not isinstance(flags, Flags):
             raise Error(code.EINVAL, f"RcuBox flags must be pyforlinux.alloc.Flags, not {flags!r}")
@@ -412,7 +417,18 @@ class RcuBox(NoCopy, Generic[T]):
         self._drop = drop
         self._state = _OWNED
         self._exposed = False
-        self._fin = leak_finalizer(self, OwnerName(("RcuBox", type(value).__name__, node)))
+
+    @classmethod
+    def _part_of(cls, value: T, flags: Flags = GFP_KERNEL) -> RcuBox[T]:
+        """A box inside another owner (a fence's data): made as by the
+        constructor, without a leak report of its own, since it is closed
+        when that owner is released and leaks only with it (whose report
+        names it). Errors as the constructor's.
+        """
+        self: RcuBox[T] = object.__new__(cls)
+        self._init(value, flags, None)
+        self._fin = None
+        return self
 
     def _set_drop(self, drop: Callable[[T], None]) -> None:
         """Replace how the value is dropped (the owner's choice, before close)."""
@@ -483,7 +499,9 @@ class RcuBox(NoCopy, Generic[T]):
         if state == _FOREIGN:
             raise Error(code.EINVAL, "RcuBox is owned by C: from_foreign() it first")
         self._state = _DROPPING
-        self._fin.detach()
+        fin = self._fin
+        if fin is not None:
+            fin.detach()
         _callbacks.arm(self._cookie, self._finish)
         # SAFETY: the node is the box's, and the box gave it up above; the C
         # RCU callback frees it after the grace period.
