@@ -202,17 +202,18 @@ def pfl_dma_fence_py_callback(fence_ptr: Any, cookie: int) -> None:
         _tls.depth -= 1
 
 
-def _signalling(fn: Callable[[Any, int], int], raw: Any) -> tuple[int, list[BaseException]]:
-    """Run a C signalling call ``fn(raw, subclass)``; return its value and
-    what its callbacks raised."""
-    saved = _tls.errors
+def _signalling(fn: Callable[..., int], raw: Any, *args: int) -> list[BaseException]:
+    """Run a C signalling call ``fn(raw, *args, subclass)``; return what its
+    callbacks raised."""
+    tls = _tls
+    saved = tls.errors
     errors: list[BaseException] = []
-    _tls.errors = errors
+    tls.errors = errors
     try:
-        ret = fn(raw, _subclass())
+        fn(raw, *args, min(tls.depth, _MAX_SUBCLASS))  # the lockdep subclass: nesting depth
     finally:
-        _tls.errors = saved
-    return ret, errors
+        tls.errors = saved
+    return errors
 
 
 def _raise_all(errors: list[BaseException]) -> None:
@@ -220,10 +221,6 @@ def _raise_all(errors: list[BaseException]) -> None:
         raise errors[0]
     if errors:
         raise BaseExceptionGroup("fence callbacks raised", errors)
-
-
-def _subclass() -> int:
-    return min(_tls.depth, _MAX_SUBCLASS)
 
 
 def _lock_held_by_me(raw: Any) -> bool:
@@ -243,7 +240,7 @@ def _lock_held_error(what: str) -> Error:
 
 def _check_may_lock(raw: Any, what: str, *, nests: bool) -> None:
     """Refuse, before C, a call that would take a fence lock and deadlock."""
-    if _lock_held_by_me(raw):
+    if lib.pfl_dma_fence_lock_held(raw):  # _lock_held_by_me(raw), one call less
         raise _lock_held_error(what)
     if _tls.depth and not nests:
         raise Error(
@@ -506,8 +503,9 @@ class FenceCtx(NoCopy, Generic[F]):
                 f"fence data {data!r} is not a {want.__name__} (FenceCtxOps.FenceDataType)",
             )
         ptr = lib.pfl_dma_fence_alloc(self._driver, self._timeline, gfp)
-        if lib.IS_ERR(ptr):
-            raise Error(-int(lib.PTR_ERR(ptr)), "cannot allocate a dma_fence")
+        err = int(ffi.cast(_INTPTR, ptr))
+        if -_MAX_ERRNO <= err < 0:  # IS_ERR(ptr), without a C call: -PTR_ERR(ptr)
+            raise Error(-err, "cannot allocate a dma_fence")
         # The data is dropped plainly (drop_in_place) while unused; the
         # DriverFence, once there is one, makes it its own drop (data, then
         # its C reference).
@@ -1042,8 +1040,9 @@ class DriverFence(NoCopy, Generic[F]):
         self._state = _CONSUMED
         self._fin.detach()
 
-    def _finish(self, what: str, c_call: Callable[[Any, int], int]) -> None:
-        """Consume the DriverFence with a signalling C call, then retire it.
+    def _finish(self, what: str, c_call: Callable[..., int], *args: int) -> None:
+        """Consume the DriverFence with a signalling C call
+        ``c_call(raw, *args, subclass)``, then retire it.
 
         The checks come first, and the DriverFence is consumed only right
         before C is called, so a refused call (``EDEADLK``) leaves it as it was.
@@ -1052,7 +1051,7 @@ class DriverFence(NoCopy, Generic[F]):
         _check_may_lock(raw, f"DriverFence.{what}", nests=True)
         self._consume(what)
         try:
-            _, errors = _signalling(c_call, raw)
+            errors = _signalling(c_call, raw, *args)
         finally:
             self._retire()
         if errors:
@@ -1079,8 +1078,7 @@ class DriverFence(NoCopy, Generic[F]):
 
         Rust: ``DriverFence::signal(self, res: Result)``
         """
-        err = _to_errno(result)
-        self._finish("signal", lambda raw, sub: int(lib.pfl_dma_fence_signal(raw, err, sub)))
+        self._finish("signal", lib.pfl_dma_fence_signal, _to_errno(result))
 
     def close(self) -> None:
         """Drop the DriverFence; if unsignalled, WARN and signal it with ``-ECANCELED``.
@@ -1097,7 +1095,7 @@ class DriverFence(NoCopy, Generic[F]):
         if self._state == _CONSUMED:
             return
         try:
-            self._finish("close", lambda raw, sub: int(lib.pfl_dma_fence_drop_signal(raw, sub)))
+            self._finish("close", lib.pfl_dma_fence_drop_signal)
         except Error as e:
             if e.errno == code.EINVAL and self._state == _CONSUMED:
                 return  # a concurrent signal or close won

@@ -502,7 +502,7 @@ class RcuBox(NoCopy, Generic[T]):
         fin = self._fin
         if fin is not None:
             fin.detach()
-        _callbacks.arm(self._cookie, self._finish)
+        _callbacks.pending[self._cookie] = self._finish  # _callbacks.arm(), inlined
         # SAFETY: the node is the box's, and the box gave it up above; the C
         # RCU callback frees it after the grace period.
         lib.pfl_rcu_cookie_call(self._node)
