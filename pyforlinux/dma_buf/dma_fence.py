@@ -347,8 +347,10 @@ def _to_errno(result: object) -> int:
         return 0
     if isinstance(result, Error):
         return result.to_errno()
-    if isinstance(result, bool) or not isinstance(result, int) or not (
-        result == 0 or -_MAX_ERRNO <= result < 0
+    if (
+        isinstance(result, bool)
+        or not isinstance(result, int)
+        or not (result == 0 or -_MAX_ERRNO <= result < 0)
     ):
         raise Error(
             code.EINVAL,
@@ -426,8 +428,10 @@ class FenceCtx(NoCopy, Generic[F]):
             data = FenceCtxOps()
         if not isinstance(data, FenceCtxOps):
             raise Error(code.EINVAL, f"FenceCtx data must be a FenceCtxOps, not {data!r}")
-        if isinstance(initial_seqno, bool) or not isinstance(initial_seqno, int) or not (
-            0 <= initial_seqno < _U64
+        if (
+            isinstance(initial_seqno, bool)
+            or not isinstance(initial_seqno, int)
+            or not (0 <= initial_seqno < _U64)
         ):
             raise Error(code.EINVAL, f"initial seqno {initial_seqno!r} is not a u64")
         self._data: FenceCtxOps[F] = data
@@ -995,9 +999,16 @@ class DriverFence(NoCopy, Generic[F]):
         self._box = box
         box._set_drop(self._drop_data)
         self._state = _ARMED
-        self._fin = leak_finalizer(self, _LeakName((
-            "DriverFence %d:%d (never signalled or dropped)", "", (fence._ctx._nr, fence._seqno)
-        )))
+        self._fin = leak_finalizer(
+            self,
+            _LeakName(
+                (
+                    "DriverFence %d:%d (never signalled or dropped)",
+                    "",
+                    (fence._ctx._nr, fence._seqno),
+                )
+            ),
+        )
         return self
 
     def _check(self, what: str) -> Fence:
@@ -1129,8 +1140,9 @@ class DriverFence(NoCopy, Generic[F]):
 
     def _foreign_addr(self) -> Any:
         # The fence's own lock, inside the same allocation as the dma_fence.
-        return ffi.cast("void *", ffi.addressof(ffi.cast("struct pfl_dma_fence *",
-                                                         self._fence._raw), "lock"))
+        return ffi.cast(
+            "void *", ffi.addressof(ffi.cast("struct pfl_dma_fence *", self._fence._raw), "lock")
+        )
 
     def into_foreign(self) -> Any:
         """Hand the DriverFence to C; returns a non-NULL ``void *``.
@@ -1244,9 +1256,7 @@ class FenceCbRegistration(NoCopy, Generic[C]):
         raise TypeError("use FenceCbRegistration.new(fence, callback)")
 
     @classmethod
-    def new(
-        cls, fence: Fence, callback: C, flags: Flags = GFP_KERNEL
-    ) -> FenceCbRegistration[C]:
+    def new(cls, fence: Fence, callback: C, flags: Flags = GFP_KERNEL) -> FenceCbRegistration[C]:
         """Register ``callback`` on ``fence``; it runs ``callback.called()`` when it signals.
 
         Args:
@@ -1307,9 +1317,10 @@ class FenceCbRegistration(NoCopy, Generic[C]):
                 raise CallbackError(code.ENOENT, callback, "the fence is already signalled")
             raise CallbackError(-ret, callback)
         self._node = node
-        self._fin = leak_finalizer(self, _LeakName((
-            "FenceCbRegistration on fence %d:%d", "", (fence._ctx._nr, fence._seqno)
-        )))
+        self._fin = leak_finalizer(
+            self,
+            _LeakName(("FenceCbRegistration on fence %d:%d", "", (fence._ctx._nr, fence._seqno))),
+        )
         return self
 
     def _live(self, what: str) -> Fence:

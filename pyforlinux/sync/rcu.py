@@ -203,9 +203,7 @@ class _Callbacks:
         if self.thread is None:
             with self.mu:
                 if self.thread is None:
-                    self.thread = threading.Thread(
-                        target=self._run, name="pfl-rcu-cb", daemon=True
-                    )
+                    self.thread = threading.Thread(target=self._run, name="pfl-rcu-cb", daemon=True)
                     self.thread.start()
         return cookie
 
