@@ -21,8 +21,9 @@ How Python callbacks run (a choice; the kernel runs them in softirq
 context): the grace period is liburcu's, in C. A kmalloc'd node carrying a
 cookie goes to the C ``call_rcu()``; its C callback (csrc/helpers/sync.c)
 frees the node and queues the cookie. One Python thread, ``pfl-rcu-cb``,
-collects the cookies and runs their Python callables, in order, with
-preemption disabled like a softirq: a callback that sleeps (takes a
+collects the cookies (up to 64 at a time) and runs their Python callables,
+in order, each batch in one section with preemption disabled like a
+softirq's ``rcu_do_batch()``: a callback that sleeps (takes a
 Mutex, calls synchronize_rcu) is a might_sleep report. Python code never
 runs on liburcu's own threads (they are registered with liburcu behind
 the runtime's back, and may run while the interpreter finalises). A
