@@ -309,3 +309,95 @@ def test_no_box_closed_during_a_read_section_is_freed_before_it_ends(
     rcu.rcu_barrier()
     assert not any(lib.pfl_kobj_is_live(n) for n in nodes)
     assert lib.pfl_slab_live_objects() == live
+
+
+@pytest.mark.lockdep_reports
+def test_every_callback_of_a_batch_runs_with_preemption_disabled(kernel_clean: Any) -> None:
+    # The callback thread runs a batch of cookies (up to 64) in one
+    # preempt-disabled section: each callable, the last of a batch
+    # included, is still in atomic context (a sleep is reported).
+    n = 150
+    threads: set[str] = set()
+
+    def sleepy() -> None:
+        threads.add(threading.current_thread().name)
+        try:
+            lockdep.might_sleep("an RCU callback")
+        except Error as e:  # strict mode: reported and raised
+            assert e.errno == errno.EDEADLK
+
+    for _ in range(n):
+        rcu.call_rcu(sleepy)
+    rcu.rcu_barrier()
+    ms = lockdep.count(lockdep.ReportKind.MIGHT_SLEEP) - kernel_clean.lockdep["might_sleep"]
+    assert ms == n and threads == {"pfl-rcu-cb"}
+    # Preemption is enabled again between batches: nothing leaks to the
+    # next callback's context beyond its own section.
+    rcu.call_rcu(lambda: None)
+    rcu.rcu_barrier()
+
+
+def test_rcu_borrow_finds_a_box_once_its_address_was_handed_out() -> None:
+    # A box enters rcu_borrow()'s table when its address leaves it
+    # (as_ptr, into_foreign), not at creation; a box never exposed costs no
+    # table entry, and one exposed is found until its grace period ends.
+    quiet = RcuBox("quiet")
+    assert not quiet._exposed and all(b is not quiet for b in rcu._boxes.values())
+    quiet.close()
+    box = RcuBox("seen")
+    ptr = box.as_ptr()
+    assert box._exposed and rcu._boxes[int(ffi.cast("uintptr_t", ptr))] is box
+    with rcu.read_lock() as g:
+        assert RcuBox.rcu_borrow(ptr, g) == "seen"
+        box.close()
+        assert RcuBox.rcu_borrow(ptr, g) == "seen"  # within the grace period
+    rcu.rcu_barrier()
+    with rcu.read_lock() as g, pytest.raises(Error) as e:
+        RcuBox.rcu_borrow(ptr, g)
+    assert e.value.errno == errno.EINVAL
+
+
+def test_rcu_box_close_and_into_foreign_claim_once() -> None:
+    # The claims (no lock, GIL-serialised): a closed box cannot go to C, a
+    # foreign box cannot be closed, and a refused claim changes nothing.
+    box = RcuBox(1)
+    box.close()
+    with pytest.raises(Error) as e:
+        box.into_foreign()
+    assert e.value.errno == errno.EINVAL and box.closed
+    box.close()  # idempotent
+    other = RcuBox(2)
+    ptr = other.into_foreign()
+    with pytest.raises(Error) as e:
+        other.close()
+    assert e.value.errno == errno.EINVAL and not other.closed
+    assert RcuBox.from_foreign(ptr) is other
+    other.close()
+    rcu.rcu_barrier()
+
+
+def test_a_box_part_of_another_owner_has_no_leak_report_of_its_own() -> None:
+    # RcuBox._part_of: the owner (a fence allocation) reports the leak.
+    import gc
+    import warnings
+
+    box = RcuBox._part_of(1)
+    node = box.as_ptr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        del box
+        gc.collect()
+    lib.pfl_kfree(node, 0)
+    closed = RcuBox._part_of(Closer())
+    value = closed.value
+    closed.close()
+    rcu.rcu_barrier()
+    assert value.closed
+
+
+class Closer:
+    def __init__(self) -> None:
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True

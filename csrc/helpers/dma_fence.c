@@ -132,33 +132,40 @@ static void pfl_dma_fence_cb_func(struct dma_fence *fence, struct dma_fence_cb *
 	pfl_dma_fence_py_callback(fence, pcb->cookie);
 }
 
-struct pfl_dma_fence_cb *pfl_dma_fence_cb_alloc(unsigned long cookie, unsigned int gfp)
+/* The lock check, the node's allocation and dma_fence_add_callback() in
+ * one call (one GIL release): the node, or ERR_PTR(-EDEADLK) if the calling
+ * task holds the fence lock (adding would take it again), -ENOMEM, or
+ * -ENOENT (already signalled); on an error nothing is left allocated. */
+struct pfl_dma_fence_cb *pfl_dma_fence_cb_add(struct dma_fence *fence, unsigned long cookie,
+					      unsigned int gfp)
 {
-	struct pfl_dma_fence_cb *cb = kzalloc(sizeof(*cb), gfp);
+	struct pfl_dma_fence_cb *cb;
+	int ret;
 
-	if (cb) {
-		INIT_LIST_HEAD(&cb->base.node);
-		cb->cookie = cookie;
+	if (pfl_dma_fence_lock_held(fence))
+		return ERR_PTR(-EDEADLK);
+	cb = kzalloc(sizeof(*cb), gfp);
+	if (!cb)
+		return ERR_PTR(-ENOMEM);
+	INIT_LIST_HEAD(&cb->base.node);
+	cb->cookie = cookie;
+	ret = dma_fence_add_callback(fence, &cb->base, pfl_dma_fence_cb_func);
+	if (ret) {
+		kfree(cb);
+		return ERR_PTR(ret);
 	}
 	return cb;
 }
 
-void pfl_dma_fence_cb_free(struct pfl_dma_fence_cb *cb)
+/* dma_fence_remove_callback(), then free the node; true if the callback
+ * was still pending (it will now never run). Always takes the fence lock,
+ * so a callback running on another CPU has returned before the free. */
+bool pfl_dma_fence_cb_remove_free(struct dma_fence *fence, struct pfl_dma_fence_cb *cb)
 {
+	bool pending = dma_fence_remove_callback(fence, &cb->base);
+
 	kfree(cb);
-}
-
-/* 0, -ENOENT (already signalled) or -EINVAL; the node stays the caller's. */
-int pfl_dma_fence_add_callback(struct dma_fence *fence, struct pfl_dma_fence_cb *cb)
-{
-	return dma_fence_add_callback(fence, &cb->base, pfl_dma_fence_cb_func);
-}
-
-/* true if the callback was still pending (it will now never run). Always
- * takes the fence lock, so a callback running on another CPU has returned. */
-bool pfl_dma_fence_remove_callback(struct dma_fence *fence, struct pfl_dma_fence_cb *cb)
-{
-	return dma_fence_remove_callback(fence, &cb->base);
+	return pending;
 }
 
 /* dma_fence_is_signaled(), then a lock round trip so that a true answer

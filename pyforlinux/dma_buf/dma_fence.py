@@ -102,6 +102,7 @@ from pyforlinux._owner import (
     REGISTRY,
     ForeignBorrow,
     NoCopy,
+    OwnerName,
     addr_of,
     drop_in_place,
     leak_finalizer,
@@ -138,6 +139,7 @@ NAME_MAX: Final[int] = int(lib.PFL_DMA_FENCE_NAME_LEN) - 1
 """Longest driver or timeline name, in UTF-8 bytes (the C struct keeps 64 with the NUL)."""
 
 _U64: Final = 1 << 64
+_INTPTR: Final = ffi.typeof("intptr_t")
 _MAX_ERRNO: Final = 4095
 # lockdep subclasses 0..7 (MAX_LOCKDEP_SUBCLASSES): nesting depth of fence locks.
 _MAX_SUBCLASS: Final = 7
@@ -165,10 +167,10 @@ def in_fence_callback() -> bool:
     return _tls.depth > 0
 
 
-# cookie -> registration whose callback is pending. The lock is never held
-# while calling C: a signalling thread holds a fence lock when it enters
-# the callback below.
-_cb_lock = threading.Lock()
+# cookie -> registration whose callback is pending. No lock: every access
+# is one C-level operation under the GIL (next() of a count, a dict store or
+# pop with int keys, which run no Python code), so none is ever torn; and a
+# signalling thread enters the callback below holding a fence lock.
 _callbacks: dict[int, FenceCbRegistration[Any]] = {}
 _cookies = itertools.count(1)
 
@@ -181,8 +183,7 @@ def pfl_dma_fence_py_callback(fence_ptr: Any, cookie: int) -> None:
     ``dma_fence_signal_timestamp_locked()``. Never raises into C:
     exceptions go to the signalling Python call.
     """
-    with _cb_lock:
-        reg = _callbacks.pop(int(cookie), None)
+    reg = _callbacks.pop(int(cookie), None)  # SAFETY: GIL-atomic (see _callbacks)
     if reg is None:  # pragma: no cover - every cookie C holds is registered
         return
     _tls.depth += 1
@@ -201,17 +202,18 @@ def pfl_dma_fence_py_callback(fence_ptr: Any, cookie: int) -> None:
         _tls.depth -= 1
 
 
-def _signalling(fn: Callable[[Any, int], int], raw: Any) -> tuple[int, list[BaseException]]:
-    """Run a C signalling call ``fn(raw, subclass)``; return its value and
-    what its callbacks raised."""
-    saved = _tls.errors
+def _signalling(fn: Callable[..., int], raw: Any, *args: int) -> list[BaseException]:
+    """Run a C signalling call ``fn(raw, *args, subclass)``; return what its
+    callbacks raised."""
+    tls = _tls
+    saved = tls.errors
     errors: list[BaseException] = []
-    _tls.errors = errors
+    tls.errors = errors
     try:
-        ret = fn(raw, _subclass())
+        fn(raw, *args, min(tls.depth, _MAX_SUBCLASS))  # the lockdep subclass: nesting depth
     finally:
-        _tls.errors = saved
-    return ret, errors
+        tls.errors = saved
+    return errors
 
 
 def _raise_all(errors: list[BaseException]) -> None:
@@ -221,10 +223,6 @@ def _raise_all(errors: list[BaseException]) -> None:
         raise BaseExceptionGroup("fence callbacks raised", errors)
 
 
-def _subclass() -> int:
-    return min(_tls.depth, _MAX_SUBCLASS)
-
-
 def _lock_held_by_me(raw: Any) -> bool:
     # The task that owns the fence's spinlock is recorded in its lockdep
     # map (runtime/lock.c); only this task can have set it to itself.
@@ -232,20 +230,37 @@ def _lock_held_by_me(raw: Any) -> bool:
     return bool(lib.pfl_dma_fence_lock_held(raw))
 
 
+def _lock_held_error(what: str) -> Error:
+    return Error(
+        code.EDEADLK,
+        f"{what}: the calling task holds this fence's lock (a callback of this fence "
+        "is running); the call would deadlock",
+    )
+
+
 def _check_may_lock(raw: Any, what: str, *, nests: bool) -> None:
     """Refuse, before C, a call that would take a fence lock and deadlock."""
-    if _lock_held_by_me(raw):
-        raise Error(
-            code.EDEADLK,
-            f"{what}: the calling task holds this fence's lock (a callback of this fence "
-            "is running); the call would deadlock",
-        )
+    if lib.pfl_dma_fence_lock_held(raw):  # _lock_held_by_me(raw), one call less
+        raise _lock_held_error(what)
     if _tls.depth and not nests:
         raise Error(
             code.EDEADLK,
             f"{what} from a fence callback: it would nest two fence locks of one lock class "
             "(callbacks run with the signalled fence's lock held); do it after the signal",
         )
+
+
+class _LeakName(OwnerName):
+    """A leak report's text, ``template % args`` (a C pointer shown as its
+    address), formatted only when shown: an owner is made per fence, and
+    its name is read only if it leaks. ``_LeakName((template, "", args))``.
+    """
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        template, _, args = self
+        return str(template % tuple(addr_of(a) if isinstance(a, ffi.CData) else a for a in args))
 
 
 # ---------------------------------------------------------------- signalling sections
@@ -332,8 +347,10 @@ def _to_errno(result: object) -> int:
         return 0
     if isinstance(result, Error):
         return result.to_errno()
-    if isinstance(result, bool) or not isinstance(result, int) or not (
-        result == 0 or -_MAX_ERRNO <= result < 0
+    if (
+        isinstance(result, bool)
+        or not isinstance(result, int)
+        or not (result == 0 or -_MAX_ERRNO <= result < 0)
     ):
         raise Error(
             code.EINVAL,
@@ -396,7 +413,7 @@ class FenceCtx(NoCopy, Generic[F]):
     Rust: ``FenceCtx<T: FenceCtxOps>`` (``FenceCtx::new``)
     """
 
-    __slots__ = ("_data", "_driver", "_nr", "_seq_lock", "_seqno", "_timeline")
+    __slots__ = ("_data", "_driver", "_nr", "_seqno", "_timeline")
 
     def __init__(
         self,
@@ -411,13 +428,14 @@ class FenceCtx(NoCopy, Generic[F]):
             data = FenceCtxOps()
         if not isinstance(data, FenceCtxOps):
             raise Error(code.EINVAL, f"FenceCtx data must be a FenceCtxOps, not {data!r}")
-        if isinstance(initial_seqno, bool) or not isinstance(initial_seqno, int) or not (
-            0 <= initial_seqno < _U64
+        if (
+            isinstance(initial_seqno, bool)
+            or not isinstance(initial_seqno, int)
+            or not (0 <= initial_seqno < _U64)
         ):
             raise Error(code.EINVAL, f"initial seqno {initial_seqno!r} is not a u64")
         self._data: FenceCtxOps[F] = data
         self._seqno = initial_seqno
-        self._seq_lock = threading.Lock()
         self._nr = int(lib.dma_fence_context_alloc(1))
 
     @classmethod
@@ -452,9 +470,11 @@ class FenceCtx(NoCopy, Generic[F]):
         return self._timeline.decode()
 
     def _next_seqno(self) -> int:
-        with self._seq_lock:
-            seqno = self._seqno
-            self._seqno = (seqno + 1) % _U64
+        # SAFETY: a read, int arithmetic and a store, with no call and no
+        # backward jump in between: the GIL runs them as one step, so no two
+        # fences get one seqno.
+        seqno = self._seqno
+        self._seqno = (seqno + 1) % _U64
         return seqno
 
     def new_fence_allocation(self, data: F, flags: Flags = GFP_KERNEL) -> DriverFenceAllocation[F]:
@@ -487,18 +507,21 @@ class FenceCtx(NoCopy, Generic[F]):
                 f"fence data {data!r} is not a {want.__name__} (FenceCtxOps.FenceDataType)",
             )
         ptr = lib.pfl_dma_fence_alloc(self._driver, self._timeline, gfp)
-        if lib.IS_ERR(ptr):
-            raise Error(-int(lib.PTR_ERR(ptr)), "cannot allocate a dma_fence")
-        # How the data is dropped: plainly while unused, by the DriverFence
-        # (data, then its C reference) once there is one.
-        dropper: list[Callable[[F], None]] = [drop_in_place]
+        err = int(ffi.cast(_INTPTR, ptr))
+        if -_MAX_ERRNO <= err < 0:  # IS_ERR(ptr), without a C call: -PTR_ERR(ptr)
+            raise Error(-err, "cannot allocate a dma_fence")
+        # The data is dropped plainly (drop_in_place) while unused; the
+        # DriverFence, once there is one, makes it its own drop (data, then
+        # its C reference).
         try:
-            box: RcuBox[F] = RcuBox(data, flags, drop=lambda v: dropper[0](v))
+            # Part of the allocation, then of the DriverFence: their leak
+            # reports cover it.
+            box: RcuBox[F] = RcuBox._part_of(data, flags)
         except BaseException:
             # SAFETY: never armed, so C never saw it: a plain kfree.
             lib.pfl_dma_fence_free_unarmed(ptr)
             raise
-        return DriverFenceAllocation._adopt(ptr, self, box, dropper)
+        return DriverFenceAllocation._adopt(ptr, self, box)
 
     def new_fence(self, allocation: DriverFenceAllocation[F]) -> DriverFence[F]:
         """Create the fence from its allocation: ``dma_fence_init``, never allocates.
@@ -519,7 +542,6 @@ class FenceCtx(NoCopy, Generic[F]):
             raise Error(code.EINVAL, f"new_fence needs a DriverFenceAllocation, not {allocation!r}")
         if allocation._ctx is not self:
             raise Error(code.EINVAL, "new_fence: the allocation belongs to another FenceCtx")
-        dropper = allocation._dropper
         ptr, box = allocation._take("FenceCtx.new_fence")
         seqno = self._next_seqno()
         # SAFETY: ptr is the unarmed, zeroed struct pfl_dma_fence the
@@ -527,7 +549,7 @@ class FenceCtx(NoCopy, Generic[F]):
         # the DriverFence owns. From here C frees the memory (release op).
         raw = lib.pfl_dma_fence_arm(ptr, self._nr, seqno)
         fence = Fence._armed(raw, self, seqno)
-        return DriverFence._adopt(fence, box, dropper)
+        return DriverFence._adopt(fence, box)
 
     def __repr__(self) -> str:
         return f"<FenceCtx {self.driver_name}:{self.timeline_name} context {self._nr}>"
@@ -550,36 +572,33 @@ class DriverFenceAllocation(NoCopy, Generic[F]):
     Rust: ``DriverFenceAllocation<T>``
     """
 
-    __slots__ = ("__weakref__", "_box", "_ctx", "_dropper", "_fin", "_lock", "_ptr")
+    __slots__ = ("__weakref__", "_box", "_ctx", "_fin", "_ptr")
     _ptr: Any
-    _dropper: list[Callable[[F], None]]
     _ctx: FenceCtx[F]
     _box: RcuBox[F] | None
-    _lock: threading.Lock
     _fin: weakref.finalize[..., Any]
 
     def __init__(self) -> None:
         raise TypeError("use FenceCtx.new_fence_allocation()")
 
     @classmethod
-    def _adopt(
-        cls, ptr: Any, ctx: FenceCtx[F], box: RcuBox[F], dropper: list[Callable[[F], None]]
-    ) -> DriverFenceAllocation[F]:
+    def _adopt(cls, ptr: Any, ctx: FenceCtx[F], box: RcuBox[F]) -> DriverFenceAllocation[F]:
         self: DriverFenceAllocation[F] = object.__new__(cls)
         self._ptr = ptr
-        self._dropper = dropper
         self._ctx = ctx
         self._box = box
-        self._lock = threading.Lock()
-        self._fin = leak_finalizer(self, f"DriverFenceAllocation at {addr_of(ptr):#x}")
+        self._fin = leak_finalizer(self, _LeakName(("DriverFenceAllocation at %#x", "", (ptr,))))
         return self
 
     def _take(self, what: str) -> tuple[Any, RcuBox[F]]:
-        with self._lock:
-            ptr, box = self._ptr, self._box
-            if ptr is None or box is None:
-                raise Error(code.EINVAL, f"{what}: the fence allocation was already used or freed")
-            self._ptr = self._box = None
+        # SAFETY: the check and the claim (two stores of None; the locals
+        # keep the old values alive, so no finalizer runs) have no call and
+        # no backward jump in between: the GIL serialises them, so one
+        # taker wins.
+        ptr, box = self._ptr, self._box
+        if ptr is None or box is None:
+            raise Error(code.EINVAL, f"{what}: the fence allocation was already used or freed")
+        self._ptr = self._box = None
         self._fin.detach()
         return ptr, box
 
@@ -626,7 +645,8 @@ class Fence(NoCopy):
     Callbacks are registered on it through :class:`FenceCbRegistration`.
 
     A Fence object is usable while a reference is owned (an ``ARef``, the
-    DriverFence's own until its data is dropped, or a foreign ownership);
+    DriverFence's own until its data is dropped, a live
+    FenceCbRegistration's, or a foreign ownership);
     afterwards every method raises ``Error(EINVAL)`` and never touches the
     freed C fence. Each C access pins the fence (``dma_fence_get``/``put``)
     for its duration, so a concurrent drop in another thread is safe.
@@ -674,7 +694,7 @@ class Fence(NoCopy):
             raise Error(code.EINVAL, "Fence.from_c_ref(NULL)")
         ctx: FenceCtx[Any] = object.__new__(FenceCtx)
         ctx._data = FenceCtxOps()
-        ctx._seqno, ctx._seq_lock = 0, threading.Lock()
+        ctx._seqno = 0
         ctx._nr = int(raw.context)
         ctx._driver = bytes(ffi.string(raw.ops.get_driver_name(raw)))
         ctx._timeline = bytes(ffi.string(raw.ops.get_timeline_name(raw)))
@@ -963,28 +983,31 @@ class DriverFence(NoCopy, Generic[F]):
     Rust: ``DriverFence<T>``
     """
 
-    __slots__ = ("__weakref__", "_box", "_fence", "_fin", "_lock", "_state")
+    __slots__ = ("__weakref__", "_box", "_fence", "_fin", "_state")
     _fence: Fence
     _box: RcuBox[F]
     _state: str
-    _lock: threading.Lock
     _fin: weakref.finalize[..., Any]
 
     def __init__(self) -> None:
         raise TypeError("use FenceCtx.new_fence()")
 
     @classmethod
-    def _adopt(
-        cls, fence: Fence, box: RcuBox[F], dropper: list[Callable[[F], None]]
-    ) -> DriverFence[F]:
+    def _adopt(cls, fence: Fence, box: RcuBox[F]) -> DriverFence[F]:
         self: DriverFence[F] = object.__new__(cls)
         self._fence = fence
         self._box = box
-        dropper[0] = self._drop_data
+        box._set_drop(self._drop_data)
         self._state = _ARMED
-        self._lock = threading.Lock()
         self._fin = leak_finalizer(
-            self, f"DriverFence {fence._ctx._nr}:{fence._seqno} (never signalled or dropped)"
+            self,
+            _LeakName(
+                (
+                    "DriverFence %d:%d (never signalled or dropped)",
+                    "",
+                    (fence._ctx._nr, fence._seqno),
+                )
+            ),
         )
         return self
 
@@ -1019,15 +1042,18 @@ class DriverFence(NoCopy, Generic[F]):
         """Whether it was consumed (signalled or dropped)."""
         return self._state == _CONSUMED
 
-    def _consume(self, what: str) -> Fence:
-        with self._lock:
-            fence = self._check(what)
-            self._state = _CONSUMED
+    def _consume(self, what: str) -> None:
+        # SAFETY: the check and the claim have no call and no backward jump
+        # in between: the GIL serialises them, so one consumer wins.
+        state = self._state
+        if state != _ARMED:
+            raise Error(code.EINVAL, f"DriverFence.{what}: the DriverFence is {state}")
+        self._state = _CONSUMED
         self._fin.detach()
-        return fence
 
-    def _finish(self, what: str, c_call: Callable[[Any, int], int]) -> None:
-        """Consume the DriverFence with a signalling C call, then retire it.
+    def _finish(self, what: str, c_call: Callable[..., int], *args: int) -> None:
+        """Consume the DriverFence with a signalling C call
+        ``c_call(raw, *args, subclass)``, then retire it.
 
         The checks come first, and the DriverFence is consumed only right
         before C is called, so a refused call (``EDEADLK``) leaves it as it was.
@@ -1036,10 +1062,11 @@ class DriverFence(NoCopy, Generic[F]):
         _check_may_lock(raw, f"DriverFence.{what}", nests=True)
         self._consume(what)
         try:
-            _, errors = _signalling(c_call, raw)
+            errors = _signalling(c_call, raw, *args)
         finally:
             self._retire()
-        _raise_all(errors)
+        if errors:
+            _raise_all(errors)
 
     def signal(self, result: int | Error | None = None) -> None:
         """Signal the fence with a result and consume the DriverFence.
@@ -1062,8 +1089,7 @@ class DriverFence(NoCopy, Generic[F]):
 
         Rust: ``DriverFence::signal(self, res: Result)``
         """
-        err = _to_errno(result)
-        self._finish("signal", lambda raw, sub: int(lib.pfl_dma_fence_signal(raw, err, sub)))
+        self._finish("signal", lib.pfl_dma_fence_signal, _to_errno(result))
 
     def close(self) -> None:
         """Drop the DriverFence; if unsignalled, WARN and signal it with ``-ECANCELED``.
@@ -1080,7 +1106,7 @@ class DriverFence(NoCopy, Generic[F]):
         if self._state == _CONSUMED:
             return
         try:
-            self._finish("close", lambda raw, sub: int(lib.pfl_dma_fence_drop_signal(raw, sub)))
+            self._finish("close", lib.pfl_dma_fence_drop_signal)
         except Error as e:
             if e.errno == code.EINVAL and self._state == _CONSUMED:
                 return  # a concurrent signal or close won
@@ -1114,8 +1140,9 @@ class DriverFence(NoCopy, Generic[F]):
 
     def _foreign_addr(self) -> Any:
         # The fence's own lock, inside the same allocation as the dma_fence.
-        return ffi.cast("void *", ffi.addressof(ffi.cast("struct pfl_dma_fence *",
-                                                         self._fence._raw), "lock"))
+        return ffi.cast(
+            "void *", ffi.addressof(ffi.cast("struct pfl_dma_fence *", self._fence._raw), "lock")
+        )
 
     def into_foreign(self) -> Any:
         """Hand the DriverFence to C; returns a non-NULL ``void *``.
@@ -1123,11 +1150,18 @@ class DriverFence(NoCopy, Generic[F]):
         Until :meth:`from_foreign`, every method of this object raises
         ``EINVAL`` (C owns it). Rust: ``ForeignOwnable::into_foreign``.
         """
-        with self._lock:
-            self._check("into_foreign")
+        # SAFETY: check and claim with no call in between (see _consume);
+        # undone if the registry refuses.
+        state = self._state
+        if state != _ARMED:
+            raise Error(code.EINVAL, f"DriverFence.into_foreign: the DriverFence is {state}")
+        self._state = _FOREIGN
+        try:
             ptr = self._foreign_addr()
             REGISTRY.register(addr_of(ptr), DriverFence, self, shareable=False)
-            self._state = _FOREIGN
+        except BaseException:
+            self._state = _ARMED
+            raise
         return ptr
 
     @classmethod
@@ -1211,21 +1245,18 @@ class FenceCbRegistration(NoCopy, Generic[C]):
     Rust: ``FenceCbRegistration<T: FenceCb>``
     """
 
-    __slots__ = ("__weakref__", "_callback", "_cookie", "_fence", "_fin", "_lock", "_node")
+    __slots__ = ("__weakref__", "_callback", "_cookie", "_fence", "_fin", "_node")
     _callback: C
-    _fence: ARef[Fence] | None
+    _fence: Fence | None  # its reference (inc_ref) is the registration's
     _node: Any
     _cookie: int
-    _lock: threading.Lock
     _fin: weakref.finalize[..., Any]
 
     def __init__(self) -> None:
         raise TypeError("use FenceCbRegistration.new(fence, callback)")
 
     @classmethod
-    def new(
-        cls, fence: Fence, callback: C, flags: Flags = GFP_KERNEL
-    ) -> FenceCbRegistration[C]:
+    def new(cls, fence: Fence, callback: C, flags: Flags = GFP_KERNEL) -> FenceCbRegistration[C]:
         """Register ``callback`` on ``fence``; it runs ``callback.called()`` when it signals.
 
         Args:
@@ -1251,44 +1282,48 @@ class FenceCbRegistration(NoCopy, Generic[C]):
             raise Error(code.EINVAL, f"{callback!r} is not a FenceCb (no called() method)")
         gfp = _check_flags(flags)
         # The registration's reference first (EINVAL without one): it keeps
-        # the C fence alive for everything below, so no pin of its own.
-        aref = ARef.new(fence)
+        # the C fence alive for everything below, so no pin of its own. The
+        # registration owns it directly (Rust: its ARef<Fence> field), and
+        # its own leak report covers it.
+        fence.inc_ref()
         raw = fence._raw
-        try:
-            _check_may_lock(raw, "FenceCbRegistration.new", nests=False)
-            with _cb_lock:
-                cookie = next(_cookies)
-            node = lib.pfl_dma_fence_cb_alloc(cookie, gfp)
-            if node == ffi.NULL:
-                raise CallbackError(code.ENOMEM, callback, "cannot allocate the callback node")
-        except BaseException:
-            aref.close()
-            raise
+        if _tls.depth:
+            try:
+                _check_may_lock(raw, "FenceCbRegistration.new", nests=False)  # raises
+            finally:
+                fence.dec_ref()
+        # SAFETY: next() of a count is GIL-atomic (see _callbacks).
+        cookie = next(_cookies)
         self: FenceCbRegistration[C] = object.__new__(cls)
         self._callback = callback
-        self._fence = aref
-        self._node = node
+        self._fence = fence
         self._cookie = cookie
-        self._lock = threading.Lock()
-        with _cb_lock:
-            _callbacks[cookie] = self
-        # SAFETY: raw is referenced by aref; node is ours until close(). The
-        # entry is registered first: the callback may run as soon as it is added.
-        ret = int(lib.pfl_dma_fence_add_callback(raw, node))
-        if ret:
-            with _cb_lock:
-                _callbacks.pop(cookie, None)
-            lib.pfl_dma_fence_cb_free(node)
-            aref.close()
+        # The entry first: the callback may run as soon as it is added.
+        _callbacks[cookie] = self  # SAFETY: GIL-atomic (see _callbacks)
+        # SAFETY: raw is referenced (above). One C call makes the checks and
+        # steps of before: EDEADLK if this task holds the fence lock, the
+        # node's kzalloc (ENOMEM), dma_fence_add_callback (ENOENT); the node
+        # is ours until close(), and freed by C on an error.
+        node = lib.pfl_dma_fence_cb_add(raw, cookie, gfp)
+        ret = int(ffi.cast(_INTPTR, node))
+        if -_MAX_ERRNO <= ret < 0:  # IS_ERR(node)
+            _callbacks.pop(cookie, None)
+            fence.dec_ref()
+            if ret == -code.EDEADLK:
+                raise _lock_held_error("FenceCbRegistration.new")
+            if ret == -code.ENOMEM:
+                raise CallbackError(code.ENOMEM, callback, "cannot allocate the callback node")
             if ret == -code.ENOENT:
                 raise CallbackError(code.ENOENT, callback, "the fence is already signalled")
             raise CallbackError(-ret, callback)
+        self._node = node
         self._fin = leak_finalizer(
-            self, f"FenceCbRegistration on fence {fence._ctx._nr}:{fence._seqno}"
+            self,
+            _LeakName(("FenceCbRegistration on fence %d:%d", "", (fence._ctx._nr, fence._seqno))),
         )
         return self
 
-    def _live(self, what: str) -> ARef[Fence]:
+    def _live(self, what: str) -> Fence:
         f = self._fence
         if f is None:
             raise Error(code.EINVAL, f"FenceCbRegistration.{what}: used after it was dropped")
@@ -1296,7 +1331,7 @@ class FenceCbRegistration(NoCopy, Generic[C]):
 
     def fence(self) -> Fence:
         """The fence the callback is registered on. Rust: ``FenceCbRegistration::fence``."""
-        return self._live("fence").deref()
+        return self._live("fence")
 
     @property
     def callback(self) -> C:
@@ -1318,23 +1353,27 @@ class FenceCbRegistration(NoCopy, Generic[C]):
 
         Rust: ``impl PinnedDrop for FenceCbRegistration``
         """
-        with self._lock:
-            aref = self._fence
-            if aref is None:
-                return
-            raw = aref.deref()._raw
-            _check_may_lock(raw, "FenceCbRegistration.close", nests=False)
-            self._fence = None
+        fence = self._fence
+        if fence is None:
+            return
+        raw = fence._raw
+        _check_may_lock(raw, "FenceCbRegistration.close", nests=False)
+        # SAFETY: the claim: a test and a store with no call and no backward
+        # jump in between, so the GIL serialises concurrent closes; the one
+        # that finds the fence gone returns, as if it came second.
+        if self._fence is not fence:
+            return
+        self._fence = None
         self._fin.detach()
-        # SAFETY: aref keeps the fence alive; node was added (or already
-        # ran: then its list node is empty and this is a lock round trip).
-        lib.pfl_dma_fence_remove_callback(raw, self._node)
-        with _cb_lock:
-            _callbacks.pop(self._cookie, None)
-        lib.pfl_dma_fence_cb_free(self._node)
-        self._node = None
+        node, self._node = self._node, None
+        # SAFETY: our reference keeps the fence alive; node was added (or already
+        # ran: then its list node is empty and this is a lock round trip,
+        # which also waits for a callback running on another thread) and
+        # is freed after.
+        lib.pfl_dma_fence_cb_remove_free(raw, node)
+        _callbacks.pop(self._cookie, None)  # SAFETY: GIL-atomic (see _callbacks)
         try:
-            aref.close()
+            fence.dec_ref()  # the registration's reference
         finally:
             drop_in_place(self._callback)
 
@@ -1352,5 +1391,5 @@ class FenceCbRegistration(NoCopy, Generic[C]):
 
     def __repr__(self) -> str:
         f = self._fence
-        where = "dropped" if f is None or f.closed else repr(f.deref())
+        where = "dropped" if f is None else repr(f)
         return f"<FenceCbRegistration {type(self._callback).__name__} on {where}>"

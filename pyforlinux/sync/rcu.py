@@ -21,8 +21,9 @@ How Python callbacks run (a choice; the kernel runs them in softirq
 context): the grace period is liburcu's, in C. A kmalloc'd node carrying a
 cookie goes to the C ``call_rcu()``; its C callback (csrc/helpers/sync.c)
 frees the node and queues the cookie. One Python thread, ``pfl-rcu-cb``,
-collects the cookies and runs their Python callables, in order, with
-preemption disabled like a softirq: a callback that sleeps (takes a
+collects the cookies (up to 64 at a time) and runs their Python callables,
+in order, each batch in one section with preemption disabled like a
+softirq's ``rcu_do_batch()``: a callback that sleeps (takes a
 Mutex, calls synchronize_rcu) is a might_sleep report. Python code never
 runs on liburcu's own threads (they are registered with liburcu behind
 the runtime's back, and may run while the interpreter finalises). A
@@ -38,6 +39,7 @@ proposed ``RcuBox``/``ForeignOwnableRcu`` (rust/kernel/sync/rcu/rcu_box.rs,
 from __future__ import annotations
 
 import atexit
+import itertools
 import os
 import sys
 import threading
@@ -48,7 +50,15 @@ from types import TracebackType
 from typing import Any, Final, Generic, Self, TypeVar
 
 from pyforlinux._bindings import ffi, lib
-from pyforlinux._owner import REGISTRY, NoCopy, after_fork_in_child, arg_callable, drop_in_place
+from pyforlinux._owner import (
+    REGISTRY,
+    NoCopy,
+    OwnerName,
+    after_fork_in_child,
+    arg_callable,
+    drop_in_place,
+    leak_finalizer,
+)
 from pyforlinux.alloc import GFP_KERNEL, AllocError, Flags
 from pyforlinux.error import Error, code
 from pyforlinux.sync import lockdep
@@ -67,6 +77,9 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+_BATCH: Final = 64
+"""Cookies the callback thread takes (and runs) at once."""
 
 
 # ---------------------------------------------------------------------------
@@ -179,53 +192,62 @@ class _Callbacks:
         self.mu = threading.Lock()
         self.cond = threading.Condition(self.mu)
         self.pending: dict[int, Callable[[], None]] = {}
-        self.next_cookie = 1
+        self.cookies = itertools.count(1)
         self.processed = 0
         self.thread: threading.Thread | None = None
         self.errors = 0
 
     def new_cookie(self) -> int:
-        with self.mu:
-            cookie = self.next_cookie
-            self.next_cookie += 1
-            if self.thread is None:
-                self.thread = threading.Thread(target=self._run, name="pfl-rcu-cb", daemon=True)
-                self.thread.start()
-            return cookie
+        # SAFETY: next() of an itertools.count is one C call under the GIL;
+        # the thread is started once (checked again under the lock).
+        cookie = next(self.cookies)
+        if self.thread is None:
+            with self.mu:
+                if self.thread is None:
+                    self.thread = threading.Thread(target=self._run, name="pfl-rcu-cb", daemon=True)
+                    self.thread.start()
+        return cookie
 
     def arm(self, cookie: int, fn: Callable[[], None]) -> None:
-        with self.mu:
-            self.pending[cookie] = fn
+        # SAFETY: one dict store (int key: no Python __eq__/__hash__ runs),
+        # atomic under the GIL; no lock needed.
+        self.pending[cookie] = fn
 
     def disarm(self, cookie: int) -> None:
-        with self.mu:
-            self.pending.pop(cookie, None)
+        # SAFETY: one dict pop, atomic under the GIL (see arm).
+        self.pending.pop(cookie, None)
 
     def _invoke(self, fn: Callable[[], None]) -> None:
-        # Softirq-like context: sleeping in a callback is a might_sleep report.
-        lib.pfl_preempt_disable()
         try:
             fn()
         except BaseException:
             self.errors += 1
             sys.stderr.write("pyforlinux: an RCU callback raised:\n" + traceback.format_exc())
             lib.pfl_warn(b"pyforlinux/sync/rcu.py", 0, b"RCU callback raised an exception")
-        finally:
-            lib.pfl_preempt_enable()
 
     def _run(self) -> None:
-        buf = ffi.new("unsigned long[]", 64)
+        buf = ffi.new("unsigned long[]", _BATCH)
         while True:
-            n = int(lib.pfl_rcu_cookie_wait(buf, 64, 1))
+            n = int(lib.pfl_rcu_cookie_wait(buf, _BATCH, 1))
             if n == 0:
                 return  # interpreter exit
-            for i in range(n):
+            # One softirq-like section per batch, as the kernel's
+            # rcu_do_batch(): every callable runs with preemption disabled
+            # (sleeping in one is a might_sleep report). No C call and no
+            # lock per cookie: each C call releases the GIL and hands it to
+            # the thread queueing the callbacks and back.
+            pending = self.pending
+            lib.pfl_preempt_disable()
+            try:
+                for i in range(n):
+                    # SAFETY: one dict pop, atomic under the GIL (see arm).
+                    fn = pending.pop(buf[i], None)
+                    if fn is not None:
+                        self._invoke(fn)
+            finally:
+                lib.pfl_preempt_enable()
                 with self.mu:
-                    fn = self.pending.pop(int(buf[i]), None)
-                if fn is not None:
-                    self._invoke(fn)
-                with self.mu:
-                    self.processed += 1
+                    self.processed += n
                     self.cond.notify_all()
 
     def barrier(self) -> None:
@@ -328,6 +350,9 @@ _FOREIGN: Final = "foreign"
 _DROPPING: Final = "dropping"
 _DEAD: Final = "dead"
 
+# The boxes whose node address was handed out (as_ptr, into_foreign), for
+# rcu_borrow(): weak, so that a forgotten box is still collected and
+# reported. A box whose address never left it is not entered.
 _boxes: weakref.WeakValueDictionary[int, RcuBox[Any]] = weakref.WeakValueDictionary()
 _boxes_mu = threading.Lock()
 
@@ -363,7 +388,8 @@ class RcuBox(NoCopy, Generic[T]):
     Rust: ``kernel::sync::rcu::RcuBox`` (proposed), drop through ``call_rcu``.
     """
 
-    __slots__ = ("__weakref__", "_cookie", "_drop", "_fin", "_node", "_state", "_value")
+    __slots__ = ("__weakref__", "_cookie", "_drop", "_exposed", "_fin", "_node", "_state", "_value")
+    _fin: weakref.finalize[..., Any] | None  # None: a part of another owner (_part_of)
 
     def __init__(
         self,
@@ -374,6 +400,10 @@ class RcuBox(NoCopy, Generic[T]):
     ) -> None:
         if drop is not None:
             arg_callable(drop, "RcuBox drop")
+        self._init(value, flags, drop)
+        self._fin = leak_finalizer(self, OwnerName(("RcuBox", type(value).__name__, self._node)))
+
+    def _init(self, value: T, flags: Flags, drop: Callable[[T], None] | None) -> None:
         cookie = _callbacks.new_cookie()
         if not isinstance(flags, Flags):
             raise Error(code.EINVAL, f"RcuBox flags must be pyforlinux.alloc.Flags, not {flags!r}")
@@ -385,10 +415,31 @@ class RcuBox(NoCopy, Generic[T]):
         self._value: T | None = value
         self._drop = drop
         self._state = _OWNED
-        with _boxes_mu:
-            _boxes[_addr(node)] = self
-        self._fin = weakref.finalize(self, lockdep._leak, f"RcuBox at {_addr(node):#x}")
-        self._fin.atexit = False
+        self._exposed = False
+
+    @classmethod
+    def _part_of(cls, value: T, flags: Flags = GFP_KERNEL) -> RcuBox[T]:
+        """A box inside another owner (a fence's data): made as by the
+        constructor, without a leak report of its own, since it is closed
+        when that owner is released and leaks only with it (whose report
+        names it). Errors as the constructor's.
+        """
+        self: RcuBox[T] = object.__new__(cls)
+        self._init(value, flags, None)
+        self._fin = None
+        return self
+
+    def _set_drop(self, drop: Callable[[T], None]) -> None:
+        """Replace how the value is dropped (the owner's choice, before close)."""
+        self._drop = drop
+
+    def _expose(self) -> Any:
+        """The node, entered in ``_boxes`` for :meth:`rcu_borrow` (its address leaves the box)."""
+        if not self._exposed:
+            with _boxes_mu:
+                _boxes[_addr(self._node)] = self
+                self._exposed = True
+        return self._node
 
     def _owned(self) -> T:
         if self._state != _OWNED:
@@ -425,7 +476,7 @@ class RcuBox(NoCopy, Generic[T]):
 
     def as_ptr(self) -> Any:
         """The box's C node (``void *``), as :meth:`into_foreign` returns it."""
-        return self._node
+        return self._expose()
 
     def close(self) -> None:
         """Drop the box: node and value are released after a grace period.
@@ -438,26 +489,36 @@ class RcuBox(NoCopy, Generic[T]):
 
         Rust: ``Drop for RcuBox``
         """
-        with _boxes_mu:
-            if self._state in (_DROPPING, _DEAD):
-                return
-            if self._state == _FOREIGN:
-                raise Error(code.EINVAL, "RcuBox is owned by C: from_foreign() it first")
-            self._state = _DROPPING
-        self._fin.detach()
-        _callbacks.arm(self._cookie, self._finish)
+        # SAFETY: the check and the claim (one attribute store) run with no
+        # call and no backward jump in between, so the GIL serialises them
+        # against every other state change (into_foreign claims the same way).
+        state = self._state
+        if state == _DROPPING or state == _DEAD:
+            return
+        if state == _FOREIGN:
+            raise Error(code.EINVAL, "RcuBox is owned by C: from_foreign() it first")
+        self._state = _DROPPING
+        fin = self._fin
+        if fin is not None:
+            fin.detach()
+        _callbacks.pending[self._cookie] = self._finish  # _callbacks.arm(), inlined
         # SAFETY: the node is the box's, and the box gave it up above; the C
         # RCU callback frees it after the grace period.
         lib.pfl_rcu_cookie_call(self._node)
 
     def _finish(self) -> None:
         # Runs after the grace period, on the callback thread: no reader
-        # can still reach the value.
-        with _boxes_mu:
-            self._state = _DEAD
-            addr = _addr(self._node)
-            if _boxes.get(addr) is self:
-                del _boxes[addr]
+        # can still reach the value. rcu_borrow() finds exposed boxes only,
+        # under _boxes_mu: dead first, so that a box exposed after the test
+        # below is seen dead there.
+        self._state = _DEAD
+        if self._exposed:
+            with _boxes_mu:
+                addr = _addr(self._node)
+                if _boxes.get(addr) is self:
+                    del _boxes[addr]
+                value, self._value = self._value, None
+        else:
             value, self._value = self._value, None
         if self._drop is not None:
             self._drop(value)  # type: ignore[arg-type]
@@ -491,11 +552,17 @@ class RcuBox(NoCopy, Generic[T]):
 
         Rust: ``ForeignOwnable::into_foreign``
         """
-        with _boxes_mu:
-            self._owned()
-            REGISTRY.register(_addr(self._node), RcuBox, self, shareable=False)
-            self._state = _FOREIGN
-        return self._node
+        # SAFETY: check and claim with no call in between (see close()).
+        if self._state != _OWNED:
+            self._owned()  # raises
+        self._state = _FOREIGN
+        try:
+            node = self._expose()
+            REGISTRY.register(_addr(node), RcuBox, self, shareable=False)
+        except BaseException:
+            self._state = _OWNED
+            raise
+        return node
 
     @classmethod
     def from_foreign(cls, ptr: Any) -> RcuBox[Any]:

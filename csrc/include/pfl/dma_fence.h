@@ -58,12 +58,13 @@ bool pfl_dma_fence_lock_held(struct dma_fence *fence);
 /* DriverFence drop: WARN and signal with -ECANCELED if unsignalled (1). */
 int pfl_dma_fence_drop_signal(struct dma_fence *fence, int subclass);
 
-/* Callbacks: the node is allocated early and always stays the caller's:
- * remove it (always, even after it ran) before freeing it. */
-struct pfl_dma_fence_cb *pfl_dma_fence_cb_alloc(unsigned long cookie, unsigned int gfp);
-void pfl_dma_fence_cb_free(struct pfl_dma_fence_cb *cb);
-int pfl_dma_fence_add_callback(struct dma_fence *fence, struct pfl_dma_fence_cb *cb);
-bool pfl_dma_fence_remove_callback(struct dma_fence *fence, struct pfl_dma_fence_cb *cb);
+/* Callbacks: the node stays the caller's from a successful add until it is
+ * removed (always, even after it ran) and freed in one call. The add
+ * returns the node or ERR_PTR(-EDEADLK) (the caller holds the fence lock),
+ * ERR_PTR(-ENOMEM), or dma_fence_add_callback()'s ERR_PTR(-ENOENT). */
+struct pfl_dma_fence_cb *pfl_dma_fence_cb_add(struct dma_fence *fence, unsigned long cookie,
+					      unsigned int gfp);
+bool pfl_dma_fence_cb_remove_free(struct dma_fence *fence, struct pfl_dma_fence_cb *cb);
 
 bool pfl_dma_fence_is_signaled_sync(struct dma_fence *fence);
 
