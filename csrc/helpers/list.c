@@ -74,51 +74,14 @@ static long walk_checked(struct list_head *head, struct list_head *cur, size_t o
 }
 
 long pfl_list_walk_checked(struct list_head *head, struct list_head *cur, size_t offset,
-			   int check_live, uintptr_t *out, size_t max)
+			   int check_live, uintptr_t *out, size_t max, unsigned long *gen)
 {
 	long ret;
 
 	pfl_kobj_live_lock();
+	if (gen)
+		*gen = pfl_kobj_unlink_gen_locked();
 	ret = walk_checked(head, cur, offset, check_live, out, max);
-	pfl_kobj_live_unlock();
-	return ret;
-}
-
-static int walk_compare(struct list_head *head, struct list_head *cur, size_t offset,
-			int check_live, const uintptr_t *expect, size_t n, int at_end)
-{
-	uintptr_t node = (uintptr_t)cur, nxt;
-	size_t i;
-	int ret;
-
-	ret = node_ok(head, node, offset, check_live);
-	if (ret)
-		return ret;
-	for (i = 0; i < n; i++) {
-		ret = step(head, node, offset, check_live, &nxt);
-		if (ret)
-			return ret;
-		if (nxt != expect[i])
-			return -EAGAIN;
-		node = nxt;
-	}
-	if (at_end) {
-		ret = step(head, node, offset, check_live, &nxt);
-		if (ret)
-			return ret;
-		if (nxt != (uintptr_t)head)
-			return -EAGAIN;
-	}
-	return 0;
-}
-
-int pfl_list_walk_compare(struct list_head *head, struct list_head *cur, size_t offset,
-			  int check_live, const uintptr_t *expect, size_t n, int at_end)
-{
-	int ret;
-
-	pfl_kobj_live_lock();
-	ret = walk_compare(head, cur, offset, check_live, expect, n, at_end);
 	pfl_kobj_live_unlock();
 	return ret;
 }
@@ -129,6 +92,11 @@ static int check_batch(struct list_head *head, uintptr_t prev, const uintptr_t *
 	size_t i;
 	int ret;
 
+	/* The head is valid by the caller's contract: its links are read unchecked. */
+	if (prev == (uintptr_t)head && (uintptr_t)head->next != (n ? nodes[0] : next))
+		return -EAGAIN;
+	if (next == (uintptr_t)head && (uintptr_t)head->prev != (n ? nodes[n - 1] : prev))
+		return -EAGAIN;
 	for (i = 0; i < n; i++) {
 		const struct list_head *node = (const struct list_head *)nodes[i];
 
@@ -138,17 +106,26 @@ static int check_batch(struct list_head *head, uintptr_t prev, const uintptr_t *
 		if ((uintptr_t)node->prev != (i ? nodes[i - 1] : prev) ||
 		    (uintptr_t)node->next != (i + 1 < n ? nodes[i + 1] : next))
 			return -EAGAIN;
-		entries[i] = (void *)(nodes[i] - offset);
+		if (entries)
+			entries[i] = (void *)(nodes[i] - offset);
 	}
 	return 0;
 }
 
 int pfl_list_check_batch(struct list_head *head, uintptr_t prev, const uintptr_t *nodes,
-			 size_t n, uintptr_t next, size_t offset, int check_live, void **entries)
+			 size_t n, uintptr_t next, size_t offset, int check_live,
+			 unsigned long gen, void **entries)
 {
 	int ret;
 
 	pfl_kobj_live_lock();
+	/*
+	 * Every node was found live by the walk that stored it, after @gen was
+	 * taken: if nothing was freed since, each is still live and is not
+	 * looked up again (the lookup is most of a walk's cost).
+	 */
+	if (check_live && pfl_kobj_unlink_gen_locked() == gen)
+		check_live = 0;
 	ret = check_batch(head, prev, nodes, n, next, offset, check_live, entries);
 	pfl_kobj_live_unlock();
 	return ret;

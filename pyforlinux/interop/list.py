@@ -40,7 +40,10 @@ entry: the snapshot is walked in C; before a batch is yielded, each of its
 entries is checked (live, links as in the snapshot) and its value made
 (``item``) at once, so the loop body only ever sees values made from
 checked entries; a modification is detected at the next batch (or by the
-final walk) instead of at the next entry.
+final check of the whole list) instead of at the next entry. An entry's
+liveness is looked up again only if the runtime freed something since the
+snapshot walk found it live (its free generation changed): otherwise it is
+still live, and only its links are read.
 
 Thread context: the list must not be modified concurrently by another
 thread without the lock C uses for it; the checks above detect most such
@@ -273,12 +276,14 @@ class _Walk:
             )
         return links
 
-    def chunks(self, batch: int = BATCH) -> list[tuple[Any, int]]:
+    def chunks(self, batch: int = BATCH) -> tuple[list[tuple[Any, int]], int]:
         """The entries' node addresses as ``(uintptr_t[], count)`` chunks.
 
         Walked in C (``pfl_list_walk_checked``), at most ``batch`` nodes per call,
         with every check of :meth:`step` (poison, liveness, ``next->prev``,
-        the head's ``prev``), bounded by MAX_STEPS.
+        the head's ``prev``), bounded by MAX_STEPS. Also returns the
+        runtime's free generation taken as the walk started: while it is
+        unchanged, every entry the walk found live is still live.
         """
         nxt, _ = self.read(self.head)
         self.resolve_live(nxt)
@@ -286,12 +291,17 @@ class _Walk:
         live = 1 if self.check_live else 0
         out: list[tuple[Any, int]] = []
         cur, total = head, 0
+        gen = ffi.new("unsigned long *")
         size = min(batch, 16)  # short lists are the common case: grow up to batch
         while True:
             buf = ffi.new(_UINTPTR_ARRAY, size)
             # SAFETY: head is valid (CList's contract); C reads a node only
             # after the checks above (live entry, plausible links).
-            n = int(lib.pfl_list_walk_checked(head, cur, self.offset, live, buf, size))
+            n = int(
+                lib.pfl_list_walk_checked(
+                    head, cur, self.offset, live, buf, size, gen if cur is head else ffi.NULL
+                )
+            )
             if n < 0:
                 raise _walk_error(-n)
             total += n
@@ -300,29 +310,48 @@ class _Walk:
             if n:
                 out.append((buf, n))
             if n < size:
-                return out
+                return out, int(gen[0])
             cur = _node(buf[n - 1])
             size = min(batch, size * 4)
 
     def nodes(self) -> list[int]:
         """The entries' node addresses, checking every link (bounded by MAX_STEPS)."""
-        return [a for buf, n in self.chunks() for a in ffi.unpack(buf, n)]
+        return [a for buf, n in self.chunks()[0] for a in ffi.unpack(buf, n)]
 
-    def unchanged(self, chunks: list[tuple[Any, int]]) -> None:
-        """Raise ``EAGAIN`` unless a fresh checked walk meets exactly ``chunks``."""
-        head = _node(self.head)
+    def check(self, chunks: list[tuple[Any, int]], i: int, gen: int, entries: Any) -> None:
+        """Check that chunk ``i`` of ``chunks`` is still linked as walked.
+
+        Its nodes are live (looked up again only if something was freed
+        since ``gen``), unpoisoned, and linked to each other and to the
+        neighbouring chunks (or the head) as in ``chunks``; then, unless
+        ``entries`` is NULL, the entries' addresses are stored there.
+        Raises ``EAGAIN``/``EFAULT`` otherwise (``pfl_list_check_batch``).
+        """
+        buf, n = chunks[i]
+        prev = int(chunks[i - 1][0][chunks[i - 1][1] - 1]) if i else self.head
+        nxt = int(chunks[i + 1][0][0]) if i + 1 < len(chunks) else self.head
+        # SAFETY: C reads a node only after checking it is live (for
+        # runtime allocations) with plausible links; the head is valid.
         live = 1 if self.check_live else 0
-        cur = head
-        last = len(chunks) - 1
-        for i, (buf, n) in enumerate(chunks):
-            ret = lib.pfl_list_walk_compare(head, cur, self.offset, live, buf, n, i == last)
-            if ret:
-                raise _walk_error(-ret)
-            cur = _node(buf[n - 1])
-        if not chunks:
-            ret = lib.pfl_list_walk_compare(head, head, self.offset, live, ffi.NULL, 0, 1)
-            if ret:
-                raise _walk_error(-ret)
+        ret = lib.pfl_list_check_batch(
+            _node(self.head), prev, buf, n, nxt, self.offset, live, gen, entries
+        )
+        if ret:
+            raise _walk_error(-ret)
+
+    def unchanged(self, chunks: list[tuple[Any, int]], gen: int) -> None:
+        """Raise ``EAGAIN`` unless the list is still exactly ``chunks`` (``EFAULT``
+        for a freed or poisoned entry).
+
+        Every chunk is checked (:meth:`check`), which together is a fresh
+        checked walk from the head meeting exactly those nodes and coming
+        back to the head (checked against the nodes' addresses, so the
+        nodes are read independently instead of one link after the other).
+        """
+        if not chunks:  # empty: the head's links must point at itself
+            self.check([(ffi.NULL, 0)], 0, gen, ffi.NULL)
+        for i in range(len(chunks)):
+            self.check(chunks, i, gen, ffi.NULL)
 
     def entry(self, node: int) -> Any:
         """The typed value of the entry whose node is at ``node`` (container_of)."""
@@ -406,8 +435,9 @@ class _Walk:
 
         The snapshot is walked in C (:meth:`chunks`). Before a batch is
         yielded, C checks each of its entries (live, unpoisoned, linked as
-        in the snapshot) and Python makes all their values at once, before
-        the loop body runs; at the end a fresh walk must equal the snapshot.
+        in the snapshot: :meth:`check`) and Python makes all their values at
+        once, before the loop body runs; at the end the whole list must
+        still be the snapshot (:meth:`unchanged`).
         (The entries of a batch are handed out by ``chain`` in C, without a
         generator step per entry.)
         """
@@ -415,27 +445,18 @@ class _Walk:
 
     def batches(self, batch: int) -> Iterator[list[Any]]:
         """The values of :meth:`iterate_batched`, one checked batch (a list) at a time."""
-        chunks = self.chunks(batch)
-        head = _node(self.head)
-        live = 1 if self.check_live else 0
+        chunks, gen = self.chunks(batch)
         size = max((n for _, n in chunks), default=1)
         entries = ffi.new(_array_type(self.c_ptr), size)  # c_type *[size]
         c_entries = ffi.cast(_VOID_PP, entries)
         make = self.make
-        prev = self.head
-        for i, (buf, n) in enumerate(chunks):
-            nxt = int(chunks[i + 1][0][0]) if i + 1 < len(chunks) else self.head
-            # SAFETY: C reads a node only after checking it is live (for
-            # runtime allocations) with plausible links.
-            ret = lib.pfl_list_check_batch(head, prev, buf, n, nxt, self.offset, live, c_entries)
-            if ret:
-                raise _walk_error(-ret)
+        for i, (_buf, n) in enumerate(chunks):
+            self.check(chunks, i, gen, c_entries)
             items = ffi.unpack(entries, n)
             # Every value is made now, from checked entries, before the loop
             # body (which may modify the list) runs.
             yield items if make is _ident else [make(p) for p in items]
-            prev = int(buf[n - 1])
-        self.unchanged(chunks)
+        self.unchanged(chunks, gen)
 
 
 @functools.lru_cache(maxsize=512)
