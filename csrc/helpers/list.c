@@ -31,9 +31,13 @@ static int node_ok(const struct list_head *head, uintptr_t node, size_t offset, 
 	return 0;
 }
 
-/* One step from @cur: the next node, checked; 0 with *out = next, or -errno. */
+/*
+ * One step from @cur: the next node, checked; 0 with *out = next, or -errno.
+ * @known is a node found live earlier and still live (0 if none: @cur's
+ * links were checked, so the next node is never 0): it is not looked up.
+ */
 static int step(struct list_head *head, uintptr_t cur, size_t offset, int check_live,
-		uintptr_t *out)
+		uintptr_t known, uintptr_t *out)
 {
 	uintptr_t nxt = (uintptr_t)((struct list_head *)cur)->next;
 	int ret;
@@ -42,7 +46,7 @@ static int step(struct list_head *head, uintptr_t cur, size_t offset, int check_
 		*out = nxt;
 		return head->prev == (struct list_head *)cur ? 0 : -EAGAIN;
 	}
-	ret = node_ok(head, nxt, offset, check_live);
+	ret = node_ok(head, nxt, offset, check_live && nxt != known);
 	if (ret)
 		return ret;
 	if (((struct list_head *)nxt)->prev != (struct list_head *)cur)
@@ -52,7 +56,8 @@ static int step(struct list_head *head, uintptr_t cur, size_t offset, int check_
 }
 
 static long walk_checked(struct list_head *head, struct list_head *cur, size_t offset,
-			 int check_live, uintptr_t *out, size_t max)
+			 int check_live, uintptr_t *out, size_t max, const uintptr_t *known,
+			 size_t nknown)
 {
 	uintptr_t node = (uintptr_t)cur, nxt;
 	size_t count = 0;
@@ -62,7 +67,7 @@ static long walk_checked(struct list_head *head, struct list_head *cur, size_t o
 	if (ret)
 		return ret;
 	while (count < max) {
-		ret = step(head, node, offset, check_live, &nxt);
+		ret = step(head, node, offset, check_live, count < nknown ? known[count] : 0, &nxt);
 		if (ret)
 			return ret;
 		if (nxt == (uintptr_t)head)
@@ -74,14 +79,22 @@ static long walk_checked(struct list_head *head, struct list_head *cur, size_t o
 }
 
 long pfl_list_walk_checked(struct list_head *head, struct list_head *cur, size_t offset,
-			   int check_live, uintptr_t *out, size_t max, unsigned long *gen)
+			   int check_live, uintptr_t *out, size_t max, unsigned long *gen,
+			   const uintptr_t *known, size_t nknown, unsigned long known_gen)
 {
 	long ret;
 
 	pfl_kobj_live_lock();
 	if (gen)
 		*gen = pfl_kobj_unlink_gen_locked();
-	ret = walk_checked(head, cur, offset, check_live, out, max);
+	/*
+	 * The nodes in @known were found live by a walk that started at free
+	 * generation @known_gen: if nothing was freed since, they are all still
+	 * live. Otherwise every node is looked up.
+	 */
+	if (pfl_kobj_unlink_gen_locked() != known_gen)
+		nknown = 0;
+	ret = walk_checked(head, cur, offset, check_live, out, max, known, nknown);
 	pfl_kobj_live_unlock();
 	return ret;
 }

@@ -228,7 +228,7 @@ class CListHead(NoCopy):
 class _Walk:
     """The checked walk shared by CList and the kernel-style helpers."""
 
-    __slots__ = ("c_ptr", "check_live", "head", "make", "offset")
+    __slots__ = ("c_ptr", "check_live", "clist", "head", "make", "offset")
 
     def __init__(
         self,
@@ -237,12 +237,14 @@ class _Walk:
         c_ptr: Any,
         make: Callable[[Any], Any],
         check_live: bool | None,
+        clist: CList[Any],
     ) -> None:
         self.head = head
         self.offset = offset
         self.c_ptr = c_ptr
         self.make = make
         self.check_live = check_live
+        self.clist = clist  # keeps the last snapshot (CList._last)
 
     def _live(self, node: int) -> None:
         if node != self.head and self.check_live and not lib.pfl_kobj_is_live(
@@ -283,7 +285,10 @@ class _Walk:
         with every check of :meth:`step` (poison, liveness, ``next->prev``,
         the head's ``prev``), bounded by MAX_STEPS. Also returns the
         runtime's free generation taken as the walk started: while it is
-        unchanged, every entry the walk found live is still live.
+        unchanged, every entry the walk found live is still live. So the
+        entries the CList's previous walk found live, met again at the same
+        places, are not looked up again while nothing was freed since; this
+        walk is kept for the next one (8 bytes per entry).
         """
         nxt, _ = self.read(self.head)
         self.resolve_live(nxt)
@@ -292,14 +297,25 @@ class _Walk:
         out: list[tuple[Any, int]] = []
         cur, total = head, 0
         gen = ffi.new("unsigned long *")
+        known, known_gen = self.clist._last or ((), 0)
         size = min(batch, 16)  # short lists are the common case: grow up to batch
         while True:
             buf = ffi.new(_UINTPTR_ARRAY, size)
             # SAFETY: head is valid (CList's contract); C reads a node only
             # after the checks above (live entry, plausible links).
+            kbuf, kn = known[len(out)] if len(out) < len(known) else (ffi.NULL, 0)
             n = int(
                 lib.pfl_list_walk_checked(
-                    head, cur, self.offset, live, buf, size, gen if cur is head else ffi.NULL
+                    head,
+                    cur,
+                    self.offset,
+                    live,
+                    buf,
+                    size,
+                    gen if cur is head else ffi.NULL,
+                    kbuf,
+                    kn,
+                    known_gen,
                 )
             )
             if n < 0:
@@ -310,6 +326,8 @@ class _Walk:
             if n:
                 out.append((buf, n))
             if n < size:
+                # Only a walk that looked its entries up proves them live.
+                self.clist._last = (out, int(gen[0])) if live else None
                 return out, int(gen[0])
             cur = _node(buf[n - 1])
             size = min(batch, size * 4)
@@ -514,7 +532,7 @@ class CList(NoCopy, Generic[T]):
     Rust: ``kernel::interop::list::CList<T, OFFSET>``
     """
 
-    __slots__ = ("_c_ptr", "_check_live", "_head", "_item", "_offset", "_owner")
+    __slots__ = ("_c_ptr", "_check_live", "_head", "_item", "_last", "_offset", "_owner")
 
     def __init__(
         self,
@@ -532,6 +550,8 @@ class CList(NoCopy, Generic[T]):
         self._offset = offset
         self._c_ptr = _ptr_type(c_type)
         self._check_live = check_live
+        # The last checked walk's chunks and free generation (_Walk.chunks).
+        self._last: tuple[list[tuple[Any, int]], int] | None = None
 
     @classmethod
     def from_raw(
@@ -560,7 +580,9 @@ class CList(NoCopy, Generic[T]):
         return cls(ptr, item, c_type, offset, owner, check_live)
 
     def _walk(self, make: Callable[[Any], Any]) -> _Walk:
-        return _Walk(addr_of(self._head), self._offset, self._c_ptr, make, self._check_live)
+        return _Walk(
+            addr_of(self._head), self._offset, self._c_ptr, make, self._check_live, self
+        )
 
     def head(self) -> CListHead:
         """The sentinel."""

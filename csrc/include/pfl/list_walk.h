@@ -33,10 +33,15 @@ static inline bool pfl_list_bad_link(const struct list_head *p)
  * prev was checked to be the last node). -EFAULT/-EAGAIN as above.
  * If @gen is not NULL, the runtime's free generation at the start of the
  * walk (pfl_kobj_unlink_gen_locked()) is stored there, for
- * pfl_list_check_batch().
+ * pfl_list_check_batch() and for a later walk's @known_gen.
+ * @known[0..nknown) are the nodes an earlier walk that started at free
+ * generation @known_gen stored at the same places (or NULL, 0): if nothing
+ * was freed since, the i-th node met is not looked up in the runtime's live
+ * set when it is known[i] (found live then, so still live).
  */
 long pfl_list_walk_checked(struct list_head *head, struct list_head *cur, size_t offset,
-			   int check_live, uintptr_t *out, size_t max, unsigned long *gen);
+			   int check_live, uintptr_t *out, size_t max, unsigned long *gen,
+			   const uintptr_t *known, size_t nknown, unsigned long known_gen);
 
 /*
  * Check that @nodes[0..n) are still linked as a walk stored them: each is
