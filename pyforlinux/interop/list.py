@@ -303,6 +303,7 @@ class _Walk:
             buf = ffi.new(_UINTPTR_ARRAY, size)
             # SAFETY: head is valid (CList's contract); C reads a node only
             # after the checks above (live entry, plausible links).
+            # the previous walk's chunk at the same place (unless the list grew)
             kbuf, kn = known[len(out)] if len(out) < len(known) else (ffi.NULL, 0)
             n = int(
                 lib.pfl_list_walk_checked(
@@ -336,40 +337,39 @@ class _Walk:
         """The entries' node addresses, checking every link (bounded by MAX_STEPS)."""
         return [a for buf, n in self.chunks()[0] for a in ffi.unpack(buf, n)]
 
-    def check(self, chunks: list[tuple[Any, int]], i: int, gen: int, entries: Any) -> None:
-        """Check that chunk ``i`` of ``chunks`` is still linked as walked.
+    def check(
+        self, chunks: list[tuple[Any, int]], gen: int, entries: Any, first: int, last: int
+    ) -> None:
+        """Check that ``chunks[first:last]`` are still linked as walked.
 
-        Its nodes are live (looked up again only if something was freed
+        Their nodes are live (looked up again only if something was freed
         since ``gen``), unpoisoned, and linked to each other and to the
         neighbouring chunks (or the head) as in ``chunks``; then, unless
-        ``entries`` is NULL, the entries' addresses are stored there.
+        ``entries`` is NULL, the addresses of the last chunk's entries are
+        stored there. All of ``chunks`` (``0, len(chunks)``) is a fresh
+        checked walk from the head that meets exactly those nodes and comes
+        back to the head (an empty list: the head points at itself).
         Raises ``EAGAIN``/``EFAULT`` otherwise (``pfl_list_check_batch``).
         """
-        buf, n = chunks[i]
-        prev = int(chunks[i - 1][0][chunks[i - 1][1] - 1]) if i else self.head
-        nxt = int(chunks[i + 1][0][0]) if i + 1 < len(chunks) else self.head
-        # SAFETY: C reads a node only after checking it is live (for
-        # runtime allocations) with plausible links; the head is valid.
+        head = _node(self.head)
         live = 1 if self.check_live else 0
-        ret = lib.pfl_list_check_batch(
-            _node(self.head), prev, buf, n, nxt, self.offset, live, gen, entries
-        )
-        if ret:
-            raise _walk_error(-ret)
-
-    def unchanged(self, chunks: list[tuple[Any, int]], gen: int) -> None:
-        """Raise ``EAGAIN`` unless the list is still exactly ``chunks`` (``EFAULT``
-        for a freed or poisoned entry).
-
-        Every chunk is checked (:meth:`check`), which together is a fresh
-        checked walk from the head meeting exactly those nodes and coming
-        back to the head (checked against the nodes' addresses, so the
-        nodes are read independently instead of one link after the other).
-        """
-        if not chunks:  # empty: the head's links must point at itself
-            self.check([(ffi.NULL, 0)], 0, gen, ffi.NULL)
-        for i in range(len(chunks)):
-            self.check(chunks, i, gen, ffi.NULL)
+        if not chunks:
+            # SAFETY: the head is valid (CList's contract); only it is read.
+            ret = lib.pfl_list_check_batch(
+                head, self.head, ffi.NULL, 0, self.head, self.offset, live, gen, entries
+            )
+            if ret:
+                raise _walk_error(-ret)
+        end = len(chunks) - 1
+        for i in range(first, last):
+            buf, n = chunks[i]
+            prev = int(chunks[i - 1][0][chunks[i - 1][1] - 1]) if i else self.head
+            nxt = int(chunks[i + 1][0][0]) if i < end else self.head
+            # SAFETY: C reads a node only after checking it is live (for
+            # runtime allocations) with plausible links; the head is valid.
+            ret = lib.pfl_list_check_batch(head, prev, buf, n, nxt, self.offset, live, gen, entries)
+            if ret:
+                raise _walk_error(-ret)
 
     def entry(self, node: int) -> Any:
         """The typed value of the entry whose node is at ``node`` (container_of)."""
@@ -455,7 +455,7 @@ class _Walk:
         yielded, C checks each of its entries (live, unpoisoned, linked as
         in the snapshot: :meth:`check`) and Python makes all their values at
         once, before the loop body runs; at the end the whole list must
-        still be the snapshot (:meth:`unchanged`).
+        still be the snapshot (:meth:`check` of all of it).
         (The entries of a batch are handed out by ``chain`` in C, without a
         generator step per entry.)
         """
@@ -469,12 +469,12 @@ class _Walk:
         c_entries = ffi.cast(_VOID_PP, entries)
         make = self.make
         for i, (_buf, n) in enumerate(chunks):
-            self.check(chunks, i, gen, c_entries)
+            self.check(chunks, gen, c_entries, i, i + 1)
             items = ffi.unpack(entries, n)
             # Every value is made now, from checked entries, before the loop
             # body (which may modify the list) runs.
             yield items if make is _ident else [make(p) for p in items]
-        self.unchanged(chunks, gen)
+        self.check(chunks, gen, ffi.NULL, 0, len(chunks))  # the whole list, unchanged
 
 
 @functools.lru_cache(maxsize=512)
@@ -580,9 +580,7 @@ class CList(NoCopy, Generic[T]):
         return cls(ptr, item, c_type, offset, owner, check_live)
 
     def _walk(self, make: Callable[[Any], Any]) -> _Walk:
-        return _Walk(
-            addr_of(self._head), self._offset, self._c_ptr, make, self._check_live, self
-        )
+        return _Walk(addr_of(self._head), self._offset, self._c_ptr, make, self._check_live, self)
 
     def head(self) -> CListHead:
         """The sentinel."""
