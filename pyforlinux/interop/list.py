@@ -527,7 +527,10 @@ class CList(NoCopy, Generic[T]):
 
     Iterating yields ``item(entry_ptr)`` for each entry, where
     ``entry_ptr`` is the ``c_type *`` containing the node (``container_of``).
-    See the module documentation for what iteration checks.
+    See the module documentation for what iteration checks. A CList keeps
+    the node addresses of its last walk (8 bytes per entry): the next walk
+    does not look up again, in the runtime's set of live allocations, the
+    entries it meets at the same places, as long as nothing was freed since.
 
     Rust: ``kernel::interop::list::CList<T, OFFSET>``
     """
