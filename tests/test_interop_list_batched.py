@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from pyforlinux._bindings import ffi, lib
 from pyforlinux.error import Error, code
-from pyforlinux.interop import clist_create
+from pyforlinux.interop import CListHead, clist_create
 from pyforlinux.interop.list import BATCH, entry_ptr
 from tests.clist_pool import BLOCK, Pool, build, link
 
@@ -140,3 +140,110 @@ def test_freed_and_poisoned_entries_fault(pool: Pool) -> None:
     finally:
         link(pool.entries[2]).next = head.as_raw()
     assert [pool.idx(p) for p in clist.iter_batched(2)] == [0, 1, 2]
+
+
+# A batch is checked again before its values are made, and the whole list at
+# the end; an entry's liveness is looked up again only if something was freed
+# since the snapshot walk found it live (the runtime's free generation). These
+# tests free entries *without* unlinking them (their neighbours still point at
+# them), so only the liveness check can refuse them: a skipped lookup would
+# read freed memory and hand out, or accept, a freed entry.
+
+
+@pytest.mark.parametrize("free", ["kfree", "kfree_rcu"])
+def test_an_entry_freed_ahead_but_still_linked_faults(pool: Pool, free: str) -> None:
+    head = build(pool, [0, 1, 2, 3, 4])
+    seen = []
+    with pytest.raises(Error) as info:
+        for p in clist_create(head, entry_ptr, BLOCK, "link").iter_batched(1):
+            seen.append(pool.idx(p))
+            if seen[-1] == 1:
+                if free == "kfree":
+                    pool.kill(3)
+                else:
+                    lib.pfl_kfree_rcu(pool.entries[3])
+                    pool.entries[3] = None
+    assert info.value.errno == code.EFAULT
+    assert seen == [0, 1, 2]
+
+
+def test_an_entry_freed_behind_but_still_linked_faults_at_the_end(pool: Pool) -> None:
+    head = build(pool, [0, 1, 2])
+    seen = []
+    with pytest.raises(Error) as info:
+        for p in clist_create(head, entry_ptr, BLOCK, "link").iter_batched(1):
+            seen.append(pool.idx(p))
+            if seen[-1] == 2:  # the last batch: only the final check is left
+                pool.kill(0)
+    assert info.value.errno == code.EFAULT
+    assert seen == [0, 1, 2]
+
+
+def test_an_unrelated_free_during_iteration_is_no_modification(pool: Pool) -> None:
+    head = build(pool, [0, 1, 2, 3])
+    seen = []
+    for p in clist_create(head, entry_ptr, BLOCK, "link").iter_batched(1):
+        seen.append(pool.idx(p))
+        if seen[-1] == 0:
+            pool.kill(5)  # not on the list: the entries are looked up again, all live
+    assert seen == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("which", ["next", "prev"])
+def test_the_heads_links_are_checked_at_the_end(pool: Pool, which: str) -> None:
+    head = build(pool, [0, 1, 2])
+    raw = head.as_raw()
+    saved = getattr(raw, which)
+    try:
+        with pytest.raises(Error) as info:
+            for p in clist_create(head, entry_ptr, BLOCK, "link").iter_batched(1):
+                if pool.idx(p) == 2:  # the head no longer points at the first/last entry
+                    setattr(raw, which, link(pool.entries[1]))
+        assert info.value.errno == code.EAGAIN
+    finally:
+        setattr(raw, which, saved)
+
+
+# A CList keeps its last walk: while nothing is freed, the entries that walk
+# found live (looked up) are not looked up again when met at the same places.
+
+
+def test_an_entry_freed_between_two_walks_faults(pool: Pool) -> None:
+    head = build(pool, [0, 1, 2])
+    clist = clist_create(head, entry_ptr, BLOCK, "link")
+    assert [pool.idx(p) for p in clist.iter_batched()] == [0, 1, 2]
+    pool.kill(1)  # still linked: only the lookup refuses it
+    for walk in (lambda: list(clist.iter_batched()), lambda: len(clist), lambda: list(clist)):
+        with pytest.raises(Error) as info:
+            walk()
+        assert info.value.errno == code.EFAULT
+
+
+def test_a_foreign_node_linked_between_two_walks_faults(pool: Pool) -> None:
+    head = build(pool, [0, 1, 2])
+    clist = clist_create(head, entry_ptr, BLOCK, "link")
+    assert len(clist) == 3
+    foreign = ffi.new(f"{BLOCK} *")  # not a runtime allocation: never live
+    lib.list_add(link(foreign), link(pool.entries[0]))
+    try:
+        with pytest.raises(Error) as info:
+            list(clist.iter_batched())
+        assert info.value.errno == code.EFAULT
+    finally:
+        lib.list_del(link(foreign))
+    assert [pool.idx(p) for p in clist.iter_batched()] == [0, 1, 2]
+
+
+def test_a_walk_that_did_not_look_entries_up_proves_nothing(pool: Pool) -> None:
+    # The first entry decides whether entries are looked up (check_live=None):
+    # foreign nodes first, so the first walk looks nothing up.
+    f0, f1 = ffi.new(f"{BLOCK} *"), ffi.new(f"{BLOCK} *")
+    head = CListHead.new()
+    for node in (f0, f1, pool.entries[2]):
+        lib.list_add_tail(link(node), head.as_raw())
+    clist = clist_create(head, entry_ptr, BLOCK, "link")
+    assert len(list(clist.iter_batched())) == 3
+    lib.list_replace(link(f0), link(pool.entries[0]))  # now a live first entry
+    with pytest.raises(Error) as info:
+        list(clist.iter_batched())  # f1, at the same place, is looked up
+    assert info.value.errno == code.EFAULT

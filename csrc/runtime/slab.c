@@ -81,6 +81,8 @@ static unsigned long injected_failures;
 /* ---- the live-object set: open addressing on the object address ---- */
 static uintptr_t *live_set;	/* 0 empty, 1 tombstone, else a live pointer */
 static size_t live_cap, live_used;	/* used counts tombstones too */
+/* Objects ever taken out of the live set (pfl_kobj_unlink_gen_locked()). */
+static unsigned long unlink_gen;
 #define TOMB ((uintptr_t)1)
 
 static size_t hash_ptr(uintptr_t p, size_t cap)
@@ -137,6 +139,7 @@ static bool set_remove_nolock(uintptr_t p)
 	for (i = hash_ptr(p, live_cap); live_set[i]; i = (i + 1) & (live_cap - 1)) {
 		if (live_set[i] == p) {
 			live_set[i] = TOMB;
+			unlink_gen++;
 			return true;
 		}
 	}
@@ -543,6 +546,17 @@ void pfl_kobj_live_lock(void)
 bool pfl_kobj_is_live_locked(const void *p)
 {
 	return set_contains_nolock((uintptr_t)p);
+}
+
+/*
+ * How many objects were ever taken out of the live set (freed), with
+ * slab_mu held. Unchanged since an earlier lookup found an object live
+ * means nothing was freed in between: it is still live (a later walk over
+ * the same objects need not look each one up again).
+ */
+unsigned long pfl_kobj_unlink_gen_locked(void)
+{
+	return unlink_gen;
 }
 
 void pfl_kobj_live_unlock(void)

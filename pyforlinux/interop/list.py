@@ -40,7 +40,10 @@ entry: the snapshot is walked in C; before a batch is yielded, each of its
 entries is checked (live, links as in the snapshot) and its value made
 (``item``) at once, so the loop body only ever sees values made from
 checked entries; a modification is detected at the next batch (or by the
-final walk) instead of at the next entry.
+final check of the whole list) instead of at the next entry. An entry's
+liveness is looked up again only if the runtime freed something since the
+snapshot walk found it live (its free generation changed): otherwise it is
+still live, and only its links are read.
 
 Thread context: the list must not be modified concurrently by another
 thread without the lock C uses for it; the checks above detect most such
@@ -225,7 +228,7 @@ class CListHead(NoCopy):
 class _Walk:
     """The checked walk shared by CList and the kernel-style helpers."""
 
-    __slots__ = ("c_ptr", "check_live", "head", "make", "offset")
+    __slots__ = ("c_ptr", "check_live", "clist", "head", "make", "offset")
 
     def __init__(
         self,
@@ -234,12 +237,14 @@ class _Walk:
         c_ptr: Any,
         make: Callable[[Any], Any],
         check_live: bool | None,
+        clist: CList[Any],
     ) -> None:
         self.head = head
         self.offset = offset
         self.c_ptr = c_ptr
         self.make = make
         self.check_live = check_live
+        self.clist = clist  # keeps the last snapshot (CList._last)
 
     def _live(self, node: int) -> None:
         if node != self.head and self.check_live and not lib.pfl_kobj_is_live(
@@ -273,12 +278,17 @@ class _Walk:
             )
         return links
 
-    def chunks(self, batch: int = BATCH) -> list[tuple[Any, int]]:
+    def chunks(self, batch: int = BATCH) -> tuple[list[tuple[Any, int]], int]:
         """The entries' node addresses as ``(uintptr_t[], count)`` chunks.
 
         Walked in C (``pfl_list_walk_checked``), at most ``batch`` nodes per call,
         with every check of :meth:`step` (poison, liveness, ``next->prev``,
-        the head's ``prev``), bounded by MAX_STEPS.
+        the head's ``prev``), bounded by MAX_STEPS. Also returns the
+        runtime's free generation taken as the walk started: while it is
+        unchanged, every entry the walk found live is still live. So the
+        entries the CList's previous walk found live, met again at the same
+        places, are not looked up again while nothing was freed since; this
+        walk is kept for the next one (8 bytes per entry).
         """
         nxt, _ = self.read(self.head)
         self.resolve_live(nxt)
@@ -286,12 +296,29 @@ class _Walk:
         live = 1 if self.check_live else 0
         out: list[tuple[Any, int]] = []
         cur, total = head, 0
+        gen = ffi.new("unsigned long *")
+        known, known_gen = self.clist._last or ((), 0)
         size = min(batch, 16)  # short lists are the common case: grow up to batch
         while True:
             buf = ffi.new(_UINTPTR_ARRAY, size)
             # SAFETY: head is valid (CList's contract); C reads a node only
             # after the checks above (live entry, plausible links).
-            n = int(lib.pfl_list_walk_checked(head, cur, self.offset, live, buf, size))
+            # the previous walk's chunk at the same place (unless the list grew)
+            kbuf, kn = known[len(out)] if len(out) < len(known) else (ffi.NULL, 0)
+            n = int(
+                lib.pfl_list_walk_checked(
+                    head,
+                    cur,
+                    self.offset,
+                    live,
+                    buf,
+                    size,
+                    gen if cur is head else ffi.NULL,
+                    kbuf,
+                    kn,
+                    known_gen,
+                )
+            )
             if n < 0:
                 raise _walk_error(-n)
             total += n
@@ -300,27 +327,47 @@ class _Walk:
             if n:
                 out.append((buf, n))
             if n < size:
-                return out
+                # Only a walk that looked its entries up proves them live.
+                self.clist._last = (out, int(gen[0])) if live else None
+                return out, int(gen[0])
             cur = _node(buf[n - 1])
             size = min(batch, size * 4)
 
     def nodes(self) -> list[int]:
         """The entries' node addresses, checking every link (bounded by MAX_STEPS)."""
-        return [a for buf, n in self.chunks() for a in ffi.unpack(buf, n)]
+        return [a for buf, n in self.chunks()[0] for a in ffi.unpack(buf, n)]
 
-    def unchanged(self, chunks: list[tuple[Any, int]]) -> None:
-        """Raise ``EAGAIN`` unless a fresh checked walk meets exactly ``chunks``."""
+    def check(
+        self, chunks: list[tuple[Any, int]], gen: int, entries: Any, first: int, last: int
+    ) -> None:
+        """Check that ``chunks[first:last]`` are still linked as walked.
+
+        Their nodes are live (looked up again only if something was freed
+        since ``gen``), unpoisoned, and linked to each other and to the
+        neighbouring chunks (or the head) as in ``chunks``; then, unless
+        ``entries`` is NULL, the addresses of the last chunk's entries are
+        stored there. All of ``chunks`` (``0, len(chunks)``) is a fresh
+        checked walk from the head that meets exactly those nodes and comes
+        back to the head (an empty list: the head points at itself).
+        Raises ``EAGAIN``/``EFAULT`` otherwise (``pfl_list_check_batch``).
+        """
         head = _node(self.head)
         live = 1 if self.check_live else 0
-        cur = head
-        last = len(chunks) - 1
-        for i, (buf, n) in enumerate(chunks):
-            ret = lib.pfl_list_walk_compare(head, cur, self.offset, live, buf, n, i == last)
+        if not chunks:
+            # SAFETY: the head is valid (CList's contract); only it is read.
+            ret = lib.pfl_list_check_batch(
+                head, self.head, ffi.NULL, 0, self.head, self.offset, live, gen, entries
+            )
             if ret:
                 raise _walk_error(-ret)
-            cur = _node(buf[n - 1])
-        if not chunks:
-            ret = lib.pfl_list_walk_compare(head, head, self.offset, live, ffi.NULL, 0, 1)
+        end = len(chunks) - 1
+        for i in range(first, last):
+            buf, n = chunks[i]
+            prev = int(chunks[i - 1][0][chunks[i - 1][1] - 1]) if i else self.head
+            nxt = int(chunks[i + 1][0][0]) if i < end else self.head
+            # SAFETY: C reads a node only after checking it is live (for
+            # runtime allocations) with plausible links; the head is valid.
+            ret = lib.pfl_list_check_batch(head, prev, buf, n, nxt, self.offset, live, gen, entries)
             if ret:
                 raise _walk_error(-ret)
 
@@ -406,8 +453,9 @@ class _Walk:
 
         The snapshot is walked in C (:meth:`chunks`). Before a batch is
         yielded, C checks each of its entries (live, unpoisoned, linked as
-        in the snapshot) and Python makes all their values at once, before
-        the loop body runs; at the end a fresh walk must equal the snapshot.
+        in the snapshot: :meth:`check`) and Python makes all their values at
+        once, before the loop body runs; at the end the whole list must
+        still be the snapshot (:meth:`check` of all of it).
         (The entries of a batch are handed out by ``chain`` in C, without a
         generator step per entry.)
         """
@@ -415,27 +463,18 @@ class _Walk:
 
     def batches(self, batch: int) -> Iterator[list[Any]]:
         """The values of :meth:`iterate_batched`, one checked batch (a list) at a time."""
-        chunks = self.chunks(batch)
-        head = _node(self.head)
-        live = 1 if self.check_live else 0
+        chunks, gen = self.chunks(batch)
         size = max((n for _, n in chunks), default=1)
         entries = ffi.new(_array_type(self.c_ptr), size)  # c_type *[size]
         c_entries = ffi.cast(_VOID_PP, entries)
         make = self.make
-        prev = self.head
-        for i, (buf, n) in enumerate(chunks):
-            nxt = int(chunks[i + 1][0][0]) if i + 1 < len(chunks) else self.head
-            # SAFETY: C reads a node only after checking it is live (for
-            # runtime allocations) with plausible links.
-            ret = lib.pfl_list_check_batch(head, prev, buf, n, nxt, self.offset, live, c_entries)
-            if ret:
-                raise _walk_error(-ret)
+        for i, (_buf, n) in enumerate(chunks):
+            self.check(chunks, gen, c_entries, i, i + 1)
             items = ffi.unpack(entries, n)
             # Every value is made now, from checked entries, before the loop
             # body (which may modify the list) runs.
             yield items if make is _ident else [make(p) for p in items]
-            prev = int(buf[n - 1])
-        self.unchanged(chunks)
+        self.check(chunks, gen, ffi.NULL, 0, len(chunks))  # the whole list, unchanged
 
 
 @functools.lru_cache(maxsize=512)
@@ -488,12 +527,15 @@ class CList(NoCopy, Generic[T]):
 
     Iterating yields ``item(entry_ptr)`` for each entry, where
     ``entry_ptr`` is the ``c_type *`` containing the node (``container_of``).
-    See the module documentation for what iteration checks.
+    See the module documentation for what iteration checks. A CList keeps
+    the node addresses of its last walk (8 bytes per entry): the next walk
+    does not look up again, in the runtime's set of live allocations, the
+    entries it meets at the same places, as long as nothing was freed since.
 
     Rust: ``kernel::interop::list::CList<T, OFFSET>``
     """
 
-    __slots__ = ("_c_ptr", "_check_live", "_head", "_item", "_offset", "_owner")
+    __slots__ = ("_c_ptr", "_check_live", "_head", "_item", "_last", "_offset", "_owner")
 
     def __init__(
         self,
@@ -511,6 +553,8 @@ class CList(NoCopy, Generic[T]):
         self._offset = offset
         self._c_ptr = _ptr_type(c_type)
         self._check_live = check_live
+        # The last checked walk's chunks and free generation (_Walk.chunks).
+        self._last: tuple[list[tuple[Any, int]], int] | None = None
 
     @classmethod
     def from_raw(
@@ -539,7 +583,7 @@ class CList(NoCopy, Generic[T]):
         return cls(ptr, item, c_type, offset, owner, check_live)
 
     def _walk(self, make: Callable[[Any], Any]) -> _Walk:
-        return _Walk(addr_of(self._head), self._offset, self._c_ptr, make, self._check_live)
+        return _Walk(addr_of(self._head), self._offset, self._c_ptr, make, self._check_live, self)
 
     def head(self) -> CListHead:
         """The sentinel."""

@@ -31,25 +31,31 @@ static inline bool pfl_list_bad_link(const struct list_head *p)
  * stored) and store up to @max node addresses in @out. Returns how many
  * were stored; fewer than @max means the walk is back at the head (whose
  * prev was checked to be the last node). -EFAULT/-EAGAIN as above.
+ * If @gen is not NULL, the runtime's free generation at the start of the
+ * walk (pfl_kobj_unlink_gen_locked()) is stored there, for
+ * pfl_list_check_batch() and for a later walk's @known_gen.
+ * @known[0..nknown) are the nodes an earlier walk that started at free
+ * generation @known_gen stored at the same places (or NULL, 0): if nothing
+ * was freed since, the i-th node met is not looked up in the runtime's live
+ * set when it is known[i] (found live then, so still live).
  */
 long pfl_list_walk_checked(struct list_head *head, struct list_head *cur, size_t offset,
-			   int check_live, uintptr_t *out, size_t max);
-
-/*
- * Like pfl_list_walk_checked(), comparing the next @n nodes with @expect
- * instead of storing them: 0 if the walk meets exactly those nodes (and,
- * when @at_end, comes back to the head right after), else -EAGAIN/-EFAULT.
- */
-int pfl_list_walk_compare(struct list_head *head, struct list_head *cur, size_t offset,
-			  int check_live, const uintptr_t *expect, size_t n, int at_end);
+			   int check_live, uintptr_t *out, size_t max, unsigned long *gen,
+			   const uintptr_t *known, size_t nknown, unsigned long known_gen);
 
 /*
  * Check that @nodes[0..n) are still linked as a walk stored them: each is
  * live (with @check_live) with plausible links, nodes[0]->prev == @prev,
- * nodes[i]->next == nodes[i+1], the last one's next == @next. Then store
- * each entry's address (node - offset) in @entries. 0, or -EAGAIN/-EFAULT
- * (then @entries is not to be used).
+ * nodes[i]->next == nodes[i+1], the last one's next == @next; when @prev
+ * (@next) is the head, the head's next (prev) must be the first (last)
+ * node, or @next (@prev) for n == 0. So checking a whole walk's nodes, a
+ * batch at a time, is a fresh walk that meets exactly those nodes.
+ * Liveness is not looked up again if nothing was freed since @gen (from
+ * the pfl_list_walk_checked() that found these nodes live). If @entries is
+ * not NULL, each entry's address (node - offset) is stored there. 0, or
+ * -EAGAIN/-EFAULT (then @entries is not to be used).
  */
 int pfl_list_check_batch(struct list_head *head, uintptr_t prev, const uintptr_t *nodes,
-			 size_t n, uintptr_t next, size_t offset, int check_live, void **entries);
+			 size_t n, uintptr_t next, size_t offset, int check_live,
+			 unsigned long gen, void **entries);
 #endif

@@ -63,6 +63,7 @@ bool pfl_kobj_is_live(const void *p);
 /* slab_mu held around a walk of many lookups (runtime/slab.c) */
 void pfl_kobj_live_lock(void);
 bool pfl_kobj_is_live_locked(const void *p);
+unsigned long pfl_kobj_unlink_gen_locked(void);
 void pfl_kobj_live_unlock(void);
 /* One live object, as kmemleak reports it (runtime/slab.c). */
 struct pfl_leak {
