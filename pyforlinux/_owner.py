@@ -249,7 +249,9 @@ class _ThreadEnd:
         # (_exiting is None once interpreter teardown cleared this module)
         if _exiting is not False or _getpid() != self.pid:
             return  # interpreter exit, or a fork child dropping other threads' state
-        guards = [g for r in list(ident.held.values()) if (g := r()) is not None]
+        # (weakref.ref's call: an entry may be the guard's Finalizer, which is
+        # its weakref too, and whose own call would run it)
+        guards = [g for r in list(ident.held.values()) if (g := _deref(r)) is not None]
         guards += ident.deferred
         ident.deferred = []
         ident.held.clear()
@@ -482,10 +484,10 @@ def _as_site(raw: Any) -> Site | None:
     return None if raw is None else Site(*raw)
 
 
-# Armed Finalizers by id() (a Finalizer is the weakref itself, and a weakref
-# to an unhashable object cannot be a key). An entry keeps its Finalizer, and
-# so its weakref and callback, alive until it runs or is detached.
-_armed: dict[int, Finalizer] = {}
+# Armed Finalizers, keyed by themselves (hashed by identity, whatever their
+# object). An entry keeps its Finalizer, and so its weakref and callback,
+# alive until it runs or is detached.
+_armed: dict[Finalizer, Finalizer] = {}
 _exiting = False
 
 
@@ -500,7 +502,7 @@ atexit.register(_at_exit)
 def _collected(fin: Finalizer) -> None:
     # The weakref callback: fin is the Finalizer itself. A detached one is no
     # longer in _armed, and nothing runs.
-    if _armed.pop(id(fin), None) is not None and not _exiting:
+    if _armed.pop(fin, None) is not None and not _exiting:
         fin._func(*fin._args)
 
 
@@ -540,25 +542,28 @@ class Finalizer(weakref.ref, _FinalizeBase):  # type: ignore[type-arg]
         self: Finalizer = _new_ref(cls, obj, _collected)
         self._func = func
         self._args = args
-        _armed[id(self)] = self
+        _armed[self] = self
         return self
 
     def __init__(self, obj: object, func: Callable[..., Any], /, *args: Any) -> None:
         """Armed by ``__new__`` (``weakref.ref.__init__`` takes two arguments)."""
 
+    # By identity, as weakref.finalize (weakref.ref compares and hashes the
+    # objects, and an unhashable object's weakref has no hash): the key of
+    # _armed.
     __hash__ = object.__hash__
-    __eq__ = object.__eq__  # (weakref.ref compares the objects)
+    __eq__ = object.__eq__
     __ne__ = object.__ne__
 
     def __call__(self, _: Any = None) -> Any:
         """Run ``func(*args)`` now if still armed (and disarm); its result, else ``None``."""
-        if _armed.pop(id(self), None) is not None and not _exiting:
+        if _armed.pop(self, None) is not None and not _exiting:
             return self._func(*self._args)
         return None
 
     def detach(self) -> tuple[Any, Any, tuple[Any, ...], dict[str, Any]] | None:
         """Disarm; ``(obj, func, args, {})`` if it was armed and ``obj`` is alive."""
-        if _armed.pop(id(self), None) is None:
+        if _armed.pop(self, None) is None:
             return None
         obj = _deref(self)
         return None if obj is None else (obj, self._func, self._args, {})
@@ -566,14 +571,14 @@ class Finalizer(weakref.ref, _FinalizeBase):  # type: ignore[type-arg]
     def peek(self) -> tuple[Any, Any, tuple[Any, ...], dict[str, Any]] | None:
         """``(obj, func, args, {})`` if armed and ``obj`` is alive, else ``None``."""
         obj = _deref(self)
-        if obj is None or id(self) not in _armed:
+        if obj is None or self not in _armed:
             return None
         return (obj, self._func, self._args, {})
 
     @property
     def alive(self) -> bool:
         """Whether it is still armed."""
-        return id(self) in _armed
+        return self in _armed
 
     @property
     def atexit(self) -> bool:
@@ -606,7 +611,7 @@ class OwnerName(tuple[str, str, Any]):
         return format(str(self), spec)
 
 
-def leak_finalizer(obj: object, what: str | OwnerName) -> weakref.finalize[..., Any]:
+def leak_finalizer(obj: object, what: str | OwnerName) -> Finalizer:
     """Arm the leak report for ``obj``; ``detach()`` it when ``obj`` is released.
 
     ``what`` describes the object (it must not reference ``obj``). Not run
@@ -617,7 +622,7 @@ def leak_finalizer(obj: object, what: str | OwnerName) -> weakref.finalize[..., 
     fin: Finalizer = _new_ref(Finalizer, obj, _collected)
     fin._func = _report_leak
     fin._args = (what, _site()) if _track_sites else (what,)
-    _armed[id(fin)] = fin
+    _armed[fin] = fin
     return fin
 
 
@@ -625,10 +630,10 @@ def live_owners() -> dict[int, tuple[str, Site | None]]:
     """The owners armed now (created, not yet released, still alive), by a
     key that stays the same for the owner's life: ``(what, site)``."""
     out: dict[int, tuple[str, Site | None]] = {}
-    for key, fin in list(_armed.items()):
+    for fin in list(_armed):
         if fin._func is _report_leak and _deref(fin) is not None:
             args = fin._args
-            out[key] = (str(args[0]), _as_site(args[1]) if len(args) > 1 else None)
+            out[id(fin)] = (str(args[0]), _as_site(args[1]) if len(args) > 1 else None)
     return out
 
 

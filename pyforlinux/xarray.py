@@ -349,16 +349,19 @@ class Guard(NoCopy, Generic[T]):
         self._held = True
         # Weak: a borrow whose views are all gone has ended (as Rust's borrow
         # ends at its last use); the ones still alive end at release().
-        self._borrows: list[weakref.ref[ForeignBorrow[Any]]] = []
+        # (Made by the first get.)
+        self._borrows: list[weakref.ref[ForeignBorrow[Any]]] | None = None
         # Strong: borrows whose view is the shared object itself (ARef,
         # RcuBox, unit entries) cannot tell when their last view goes; they
         # last until release(), as the Rust borrow of the guard does.
-        self._pinned: list[ForeignBorrow[Any]] = []
-        holder.held[id(self)] = weakref.ref(self)  # holder.hold(self), inline: once per lock
+        self._pinned: list[ForeignBorrow[Any]] | None = None
         # A guard dropped while held is reported and released on its task (as
         # lock guards: the shared ThreadBoundGuard rules), never left spinning
         # every other locker for ever.
-        self._fin = leak_finalizer(self, "XArray guard (xa_lock still held)")
+        fin = self._fin = leak_finalizer(self, "XArray guard (xa_lock still held)")
+        # holder.hold(self), inline: once per lock. The Finalizer is a weakref
+        # of the guard: the task's record of it (released if the task ends).
+        holder.held[id(self)] = fin
 
     def __del__(self) -> None:
         if not getattr(self, "_held", False):
@@ -380,15 +383,6 @@ class Guard(NoCopy, Generic[T]):
         if me is not self._thread:
             raise Error(code.EPERM, "XArray guard used on another thread than its holder's")
 
-    def _ok(self) -> bool:
-        """:meth:`_check`'s test, without its errors: whether the guard is
-        held by the calling thread. (The hot paths test this inline and call
-        :meth:`_check` only to raise.)"""
-        try:
-            return self._held and TASK_TLS.ident is self._thread
-        except AttributeError:  # (a thread without an identity is not the holder)
-            return False
-
     def release(self) -> None:
         """End every borrow taken through this guard and unlock (``xa_unlock()``).
 
@@ -404,13 +398,13 @@ class Guard(NoCopy, Generic[T]):
         self._thread.held.pop(id(self), None)  # unhold, inline
         borrows, pinned = self._borrows, self._pinned
         if borrows:
-            self._borrows = []
+            self._borrows = None
             for ref in borrows:
                 b = ref()
                 if b is not None:
                     b.release()
         if pinned:
-            self._pinned = []
+            self._pinned = None
             for b in pinned:
                 b.release()
         self._held = False
@@ -430,7 +424,9 @@ class Guard(NoCopy, Generic[T]):
         return self._held
 
     def __enter__(self) -> Guard[T]:
-        if not self._ok():
+        # _check()'s test inline (a thread without an identity is not the
+        # holder); _check() only to raise. The same in every hot method.
+        if not (self._held and getattr(TASK_TLS, "ident", None) is self._thread):
             self._check()
         return self
 
@@ -440,14 +436,14 @@ class Guard(NoCopy, Generic[T]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._held:
-            self.release()
+        if self._held:  # release(), inline
+            if getattr(TASK_TLS, "ident", None) is not self._thread:
+                self._check()
+            self._unlock()
 
     # -- helpers -------------------------------------------------------------
     @staticmethod
     def _index(index: object) -> int:
-        if type(index) is int and 0 <= index <= ULONG_MAX:  # arg_int's answer, without the call
-            return index
         return arg_int(index, "XArray index", 0, ULONG_MAX)
 
     def _borrowed(self, ptr: Any) -> bool:
@@ -479,8 +475,9 @@ class Guard(NoCopy, Generic[T]):
         return ptr
 
     def _load(self, index: int, mutable: bool) -> Any:
-        index = self._index(index)  # user code (__index__) runs before the checks
-        if not self._ok():
+        if type(index) is not int or not 0 <= index <= ULONG_MAX:  # (else arg_int returns it)
+            index = self._index(index)  # user code (__index__) runs before the checks
+        if not (self._held and getattr(TASK_TLS, "ident", None) is self._thread):
             self._check()
         # SAFETY: the lock is held; xa_load takes the RCU read lock itself.
         ptr = lib.xa_load(self._ptr, index)
@@ -490,11 +487,15 @@ class Guard(NoCopy, Generic[T]):
         borrow = kind.borrow_mut(ptr) if mutable else kind.borrow(ptr)
         if getattr(borrow, "view_holds_borrow", True):
             borrows = self._borrows
-            if len(borrows) >= _PRUNE_BORROWS:  # forget ended ones now and then
+            if borrows is None:
+                borrows = self._borrows = []
+            elif len(borrows) >= _PRUNE_BORROWS:  # forget ended ones now and then
                 borrows = self._borrows = [
                     r for r in borrows if (b := r()) is not None and b.is_live()
                 ]
             borrows.append(weakref.ref(borrow))
+        elif self._pinned is None:
+            self._pinned = [borrow]
         else:
             self._pinned.append(borrow)
         return borrow.get()
@@ -541,18 +542,19 @@ class Guard(NoCopy, Generic[T]):
         """
         xa = self._xa
         try:
-            index = self._index(index)  # user code (__index__) runs before the checks
+            if type(index) is not int or not 0 <= index <= ULONG_MAX:  # (else arg_int returns it)
+                index = self._index(index)  # user code (__index__) runs before the checks
             if not (value is None if xa._unit else isinstance(value, xa._type)):
                 self._check_value(value)  # (raises)
             if not isinstance(gfp, Flags):
                 raise Error(code.EINVAL, f"gfp must be pyforlinux.alloc.Flags, not {gfp!r}")
         except Error as e:
             raise StoreError(e, value) from None
-        if not self._ok():
+        if not (self._held and getattr(TASK_TLS, "ident", None) is self._thread):
             self._check()
         ptr = self._into(value)  # may run the value's code: check everything after it
         try:
-            if not self._ok():
+            if not (self._held and getattr(TASK_TLS, "ident", None) is self._thread):
                 self._check()
             # No live borrow anywhere: the current entry is not borrowed (no
             # need to find it); else look it up.

@@ -314,7 +314,7 @@ def test_finalizer_is_its_own_weakref_and_compares_by_identity() -> None:
     assert calls == [] and not c.alive and c() is None
     # leak_finalizer() arms the same thing, reporting a leak
     leak = leak_finalizer(o, "thing")
-    assert isinstance(leak, Finalizer) and leak.alive and _armed[id(leak)] is leak
+    assert isinstance(leak, Finalizer) and leak.alive and _armed[leak] is leak
     with pytest.warns(ResourceWarning, match="thing was garbage collected"):
         del o
         gc.collect()
