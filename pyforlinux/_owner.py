@@ -594,6 +594,20 @@ class Finalizer(weakref.ref, _FinalizeBase):  # type: ignore[type-arg]
         return f"<Finalizer {'armed' if self.alive else 'dead'} {self._func.__name__}>"
 
 
+class _Gone:
+    pass
+
+
+def _nothing() -> None:
+    pass
+
+
+#: A Finalizer that ran already (its object was gone at once): what an
+#: owner may keep instead of its own once detached. Dropping the detached
+#: one frees it, so its callback does not run again when the owner dies.
+DETACHED: Final = Finalizer(_Gone(), _nothing)
+
+
 class OwnerName(tuple[str, str, Any]):
     """``"Kind<type> at 0x..."``, formatted only when shown: ``OwnerName((kind,
     type_name, ptr))``. An owner's name is made for every owner (leak report,
@@ -894,13 +908,11 @@ class ForeignBorrow(NoCopy, Generic[V]):
             self._registry.unborrow(self._addr, self._mutable)
 
     def __del__(self) -> None:
-        # A dropped borrow ends (it holds book-keeping only, no memory).
-        try:
-            live = self._live
-        except AttributeError:  # never constructed
-            return
-        if live:
-            self.release()
+        # A dropped borrow ends (it holds book-keeping only, no memory):
+        # release(), inline. (No _live: never constructed.)
+        if getattr(self, "_live", False):
+            self._live = False
+            self._registry.unborrow(self._addr, self._mutable)
 
     def __enter__(self) -> V:
         return self.get()

@@ -48,11 +48,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, Protocol, TypeV
 
 from pyforlinux._bindings import ffi, lib
 from pyforlinux._owner import (
+    DETACHED,
     REGISTRY,
     S64_MAX,
     S64_MIN,
     U64_MAX,
     ArgTypeError,
+    Finalizer,
     ForeignBorrow,
     LeakWarning,
     NoCopy,
@@ -467,7 +469,7 @@ class Box(NoCopy, Generic[S]):
     _ptr: Any  # ``T *``, or None once released or moved
     _init: bool
     _name: OwnerName  # formatted when shown (_what)
-    _fin: weakref.finalize[..., Any]
+    _fin: Finalizer
 
     def __init__(self) -> None:
         """Not constructible: use :meth:`new` or :meth:`new_uninit`."""
@@ -576,6 +578,7 @@ class Box(NoCopy, Generic[S]):
                 self._check()
             self._ptr = None
         self._fin.detach()
+        self._fin = DETACHED  # (the detached one is freed now, not called back at our end)
         return p
 
     @property

@@ -63,6 +63,7 @@ from typing import Any, Final, Generic, TypeVar
 
 from pyforlinux._bindings import ffi, lib
 from pyforlinux._owner import (
+    DETACHED,
     REGISTRY,
     TASK_TLS,
     ForeignBorrow,
@@ -409,6 +410,7 @@ class Guard(NoCopy, Generic[T]):
                 b.release()
         self._held = False
         self._fin.detach()
+        self._fin = DETACHED  # (the detached one is freed now, not called back at our end)
         self._xa._holder = None
         # SAFETY: this thread holds the lock (checked by the callers).
         lib.xa_unlock(self._ptr)

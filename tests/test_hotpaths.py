@@ -455,3 +455,22 @@ def test_xarray_guard_dropped_or_collected_while_held() -> None:
         g3 = xa.try_lock()
         assert g3 is not None
         g3.release()
+
+
+def test_detached_owner_finalizers_are_freed_not_called_back() -> None:
+    from pyforlinux._owner import DETACHED, REGISTRY, addr_of
+    from pyforlinux.alloc import GFP_KERNEL, KBox
+    from pyforlinux.xarray import AllocKind, XArray
+
+    box = KBox.new("u64", GFP_KERNEL, 1)
+    assert weakref.getweakrefcount(box) == 1 and box._fin.alive
+    ptr = box.into_foreign()  # moved out: its leak report disarmed and dropped
+    assert box._fin is DETACHED and weakref.getweakrefcount(box) == 0
+    assert not DETACHED.alive and DETACHED.detach() is None and DETACHED() is None
+    assert REGISTRY.contains(addr_of(ptr))
+    KBox.from_foreign(ptr).close()
+    with XArray(AllocKind.Alloc, KBox) as xa:
+        g = xa.lock()
+        assert g._fin.alive and weakref.getweakrefcount(g) == 1
+        g.release()
+        assert g._fin is DETACHED and weakref.getweakrefcount(g) == 0
