@@ -536,8 +536,8 @@ class Guard(NoCopy, Generic[T]):
         Raises:
             StoreError: carrying ``value`` back, with ``ENOMEM`` (allocation
                 failed), ``EINVAL`` (bad index, value of another type, bad
-                flags) or ``EBUSY`` (the current entry is borrowed through
-                this guard).
+                flags) or ``EBUSY`` (the current entry is borrowed: through
+                this guard or any other live borrow of it).
             Error: ``EINVAL``/``EPERM`` for a released or foreign guard.
 
         Rust: ``Guard::store``
