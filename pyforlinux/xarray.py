@@ -220,13 +220,7 @@ class XArray(NoCopy, Generic[T]):
         return bool(lib.xa_empty(self._ptr))
 
     def _enter(self) -> TaskIdentity:
-        me: TaskIdentity
-        try:  # task_identity(), inline: once per lock
-            me = TASK_TLS.ident
-        except AttributeError:
-            me = task_identity()
-        if me.deferred:
-            me.release_deferred()
+        me = task_identity()
         if self._closed:
             self._check()
         if self._holder is me:
