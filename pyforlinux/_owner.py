@@ -249,7 +249,9 @@ class _ThreadEnd:
         # (_exiting is None once interpreter teardown cleared this module)
         if _exiting is not False or _getpid() != self.pid:
             return  # interpreter exit, or a fork child dropping other threads' state
-        guards = [g for r in list(ident.held.values()) if (g := r()) is not None]
+        # (weakref.ref's call: an entry may be the guard's Finalizer, which is
+        # its weakref too, and whose own call would run it)
+        guards = [g for r in list(ident.held.values()) if (g := _deref(r)) is not None]
         guards += ident.deferred
         ident.deferred = []
         ident.held.clear()
@@ -482,10 +484,10 @@ def _as_site(raw: Any) -> Site | None:
     return None if raw is None else Site(*raw)
 
 
-# Armed Finalizers by id() of their weakref (a weakref to an unhashable
-# object cannot be a key). An entry keeps its Finalizer, and so its weakref,
+# Armed Finalizers, keyed by themselves (hashed by identity, whatever their
+# object). An entry keeps its Finalizer, and so its weakref and callback,
 # alive until it runs or is detached.
-_armed: dict[int, Finalizer] = {}
+_armed: dict[Finalizer, Finalizer] = {}
 _exiting = False
 
 
@@ -497,78 +499,86 @@ def _at_exit() -> None:
 atexit.register(_at_exit)
 
 
-def _collected(ref: weakref.ref[Any]) -> None:
-    fin = _armed.pop(id(ref), None)
-    if fin is not None and not _exiting:
+def _collected(fin: Finalizer) -> None:
+    # The weakref callback: fin is the Finalizer itself. A detached one is no
+    # longer in _armed, and nothing runs.
+    if _armed.pop(fin, None) is not None and not _exiting:
         fin._func(*fin._args)
 
-
-class _Gone:
-    pass
-
-
-_DEAD_REF: Final[weakref.ref[Any]] = weakref.ref(_Gone())  # its object is gone
 
 if TYPE_CHECKING:
     _FinalizeBase = weakref.finalize[..., Any]
 else:
     _FinalizeBase = weakref.finalize
 
+# weakref.ref's own constructor and call, bound once: the Finalizer
+# overrides both (weakref.finalize's interface), leak_finalizer() builds one
+# without a Python-level __new__.
+_new_ref: Final = weakref.ref.__new__
+_deref: Final = weakref.ref.__call__
 
-class Finalizer(_FinalizeBase):
+
+class Finalizer(weakref.ref, _FinalizeBase):  # type: ignore[type-arg]
     """``weakref.finalize(obj, func, *args)`` with ``atexit = False``, made cheap.
 
     The same interface (``__call__``, :meth:`detach`, :meth:`peek`,
     :attr:`alive`, :attr:`atexit`) and semantics: ``func(*args)`` runs at
     most once, when ``obj`` is garbage collected or the finalizer is
-    called, unless detached; never at or after interpreter exit. Made of
-    one ``weakref.ref`` with a callback and a dict entry, it costs a
-    fraction of ``weakref.finalize`` (its registry, counter and atexit
-    bookkeeping), which matters on per-operation paths: every owned
-    object (a ``KBox``, an ``ARef``, a borrow) arms one.
+    called, unless detached; never at or after interpreter exit. It is one
+    object, a ``weakref.ref`` with a callback, plus a dict entry while
+    armed: a fraction of ``weakref.finalize`` (its registry, counter and
+    atexit bookkeeping, and a weakref beside it), which matters on
+    per-operation paths: every owned object (a ``KBox``, an ``ARef``, a
+    borrow) arms one. A detached Finalizer that outlives its object sees
+    the callback once more, and does nothing (it is no longer armed).
+    Compared and hashed by identity, as ``weakref.finalize``.
     """
 
-    __slots__ = ("_args", "_func", "_ref")
+    __slots__ = ("_args", "_func")
+    _func: Callable[..., Any]
+    _args: tuple[Any, ...]
 
-    def __init__(self, obj: object, func: Callable[..., Any], /, *args: Any) -> None:
-        # weakref.finalize.__init__ is not called: its registry is not used.
+    def __new__(cls, obj: object, func: Callable[..., Any], /, *args: Any) -> Finalizer:
+        self: Finalizer = _new_ref(cls, obj, _collected)
         self._func = func
         self._args = args
-        self._ref = weakref.ref(obj, _collected)
-        _armed[id(self._ref)] = self
+        _armed[self] = self
+        return self
 
-    def _disarm(self) -> tuple[bool, Any]:
-        """(whether it was armed, the object or None); disarmed afterwards."""
-        ref = self._ref
-        if _armed.pop(id(ref), None) is None:
-            return False, None
-        # Dropping the weakref drops its callback too: nothing runs when obj dies.
-        self._ref = _DEAD_REF
-        return True, ref()
+    def __init__(self, obj: object, func: Callable[..., Any], /, *args: Any) -> None:
+        """Armed by ``__new__`` (``weakref.ref.__init__`` takes two arguments)."""
+
+    # By identity, as weakref.finalize (weakref.ref compares and hashes the
+    # objects, and an unhashable object's weakref has no hash): the key of
+    # _armed.
+    __hash__ = object.__hash__
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
 
     def __call__(self, _: Any = None) -> Any:
         """Run ``func(*args)`` now if still armed (and disarm); its result, else ``None``."""
-        armed, _obj = self._disarm()
-        if armed and not _exiting:
+        if _armed.pop(self, None) is not None and not _exiting:
             return self._func(*self._args)
         return None
 
     def detach(self) -> tuple[Any, Any, tuple[Any, ...], dict[str, Any]] | None:
         """Disarm; ``(obj, func, args, {})`` if it was armed and ``obj`` is alive."""
-        obj = self._disarm()[1]
+        if _armed.pop(self, None) is None:
+            return None
+        obj = _deref(self)
         return None if obj is None else (obj, self._func, self._args, {})
 
     def peek(self) -> tuple[Any, Any, tuple[Any, ...], dict[str, Any]] | None:
         """``(obj, func, args, {})`` if armed and ``obj`` is alive, else ``None``."""
-        obj = self._ref()
-        if obj is None or id(self._ref) not in _armed:
+        obj = _deref(self)
+        if obj is None or self not in _armed:
             return None
         return (obj, self._func, self._args, {})
 
     @property
     def alive(self) -> bool:
         """Whether it is still armed."""
-        return id(self._ref) in _armed
+        return self in _armed
 
     @property
     def atexit(self) -> bool:
@@ -582,6 +592,20 @@ class Finalizer(_FinalizeBase):
 
     def __repr__(self) -> str:
         return f"<Finalizer {'armed' if self.alive else 'dead'} {self._func.__name__}>"
+
+
+class _Gone:
+    pass
+
+
+def _nothing() -> None:
+    pass
+
+
+#: A Finalizer that ran already (its object was gone at once): what an
+#: owner may keep instead of its own once detached. Dropping the detached
+#: one frees it, so its callback does not run again when the owner dies.
+DETACHED: Final = Finalizer(_Gone(), _nothing)
 
 
 class OwnerName(tuple[str, str, Any]):
@@ -601,25 +625,29 @@ class OwnerName(tuple[str, str, Any]):
         return format(str(self), spec)
 
 
-def leak_finalizer(obj: object, what: str | OwnerName) -> weakref.finalize[..., Any]:
+def leak_finalizer(obj: object, what: str | OwnerName) -> Finalizer:
     """Arm the leak report for ``obj``; ``detach()`` it when ``obj`` is released.
 
     ``what`` describes the object (it must not reference ``obj``). Not run
     at interpreter exit. (A :class:`Finalizer`: cheap enough for every owner.)
     """
-    if _track_sites:
-        return Finalizer(obj, _report_leak, what, _site())
-    return Finalizer(obj, _report_leak, what)
+    # Finalizer(obj, _report_leak, what[, site]), without its Python __new__
+    # (one owner per operation on the hot paths arms one of these).
+    fin: Finalizer = _new_ref(Finalizer, obj, _collected)
+    fin._func = _report_leak
+    fin._args = (what, _site()) if _track_sites else (what,)
+    _armed[fin] = fin
+    return fin
 
 
 def live_owners() -> dict[int, tuple[str, Site | None]]:
     """The owners armed now (created, not yet released, still alive), by a
     key that stays the same for the owner's life: ``(what, site)``."""
     out: dict[int, tuple[str, Site | None]] = {}
-    for key, fin in list(_armed.items()):
-        if fin._func is _report_leak and fin._ref() is not None:
+    for fin in list(_armed):
+        if fin._func is _report_leak and _deref(fin) is not None:
             args = fin._args
-            out[key] = (str(args[0]), _as_site(args[1]) if len(args) > 1 else None)
+            out[id(fin)] = (str(args[0]), _as_site(args[1]) if len(args) > 1 else None)
     return out
 
 
@@ -633,11 +661,20 @@ def drop_in_place(data: object) -> None:
 
 
 _UINTPTR: Final = ffi.typeof("uintptr_t")
+#: ``pfl_addr_of(p)``: a pointer's address in one C call (a quarter of the
+#: cost of the cast and ``int()``; called several times per owner
+#: operation). For a ``T *`` or ``T[]`` cdata only: use :func:`addr_of` for
+#: anything else.
+addr_of_ptr: Final[Callable[[Any], int]] = lib.pfl_addr_of
 
 
 def addr_of(ptr: Any) -> int:
-    """The address of a cffi pointer, as an ``int``."""
-    return int(ffi.cast(_UINTPTR, ptr))
+    """The address of a cffi pointer (or of whatever ``ffi.cast`` takes to ``uintptr_t``:
+    an ``int`` is itself), as an ``int``."""
+    try:
+        return addr_of_ptr(ptr)
+    except TypeError:  # not a pointer or array cdata (an int address ...)
+        return int(ffi.cast(_UINTPTR, ptr))
 
 
 class ForeignEntry:
@@ -666,6 +703,11 @@ class ForeignRegistry(NoCopy):
     def __init__(self) -> None:
         """An empty registry (the process uses :data:`REGISTRY`)."""
         self._entries: dict[int, ForeignEntry] = {}
+        #: Live borrows of every entry together (:meth:`borrow` counts one
+        #: up, :meth:`unborrow` down): while it is 0 no address is
+        #: borrowed, which a caller checking one for a borrow (an XArray
+        #: store) can know without finding the address first.
+        self.live_borrows = 0
 
     def register(self, addr: int, kind: type, payload: Any, *, shareable: bool) -> None:
         """Record one foreign ownership of ``addr``.
@@ -757,10 +799,12 @@ class ForeignRegistry(NoCopy):
             entry.exclusive = True
         else:
             entry.shared += 1
+        self.live_borrows += 1
         return entry.payload
 
     def unborrow(self, addr: int, mutable: bool) -> None:
         """End a borrow started by :meth:`borrow`."""
+        self.live_borrows -= 1
         entry = self._entries.get(addr)
         if entry is None:  # pragma: no cover - take() refuses while borrowed
             return
@@ -853,7 +897,8 @@ class ForeignBorrow(NoCopy, Generic[V]):
         Raises:
             Error: ``EINVAL`` if the borrow has ended.
         """
-        self.check()
+        if not self._live:  # (check()'s test inline: its message stays there)
+            self.check()
         return self._make_view(self)
 
     def release(self) -> None:
@@ -863,13 +908,11 @@ class ForeignBorrow(NoCopy, Generic[V]):
             self._registry.unborrow(self._addr, self._mutable)
 
     def __del__(self) -> None:
-        # A dropped borrow ends (it holds book-keeping only, no memory).
-        try:
-            live = self._live
-        except AttributeError:  # never constructed
-            return
-        if live:
-            self.release()
+        # A dropped borrow ends (it holds book-keeping only, no memory):
+        # release(), inline. (No _live: never constructed.)
+        if getattr(self, "_live", False):
+            self._live = False
+            self._registry.unborrow(self._addr, self._mutable)
 
     def __enter__(self) -> V:
         return self.get()

@@ -42,21 +42,25 @@ import threading
 import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, Protocol, TypeVar
 
 from pyforlinux._bindings import ffi, lib
 from pyforlinux._owner import (
+    DETACHED,
     REGISTRY,
     S64_MAX,
     S64_MIN,
     U64_MAX,
     ArgTypeError,
+    Finalizer,
     ForeignBorrow,
     LeakWarning,
     NoCopy,
     OwnerName,
     addr_of,
+    addr_of_ptr,
     arg_int,
     leak_finalizer,
 )
@@ -439,6 +443,7 @@ S = TypeVar("S", Init, Uninit)
 _B = TypeVar("_B", bound="Box[Any]")
 
 _state_lock = threading.Lock()
+_VOID_P: Final = ffi.typeof("void *")  # what into_foreign() hands out
 
 
 class Box(NoCopy, Generic[S]):
@@ -464,7 +469,7 @@ class Box(NoCopy, Generic[S]):
     _ptr: Any  # ``T *``, or None once released or moved
     _init: bool
     _name: OwnerName  # formatted when shown (_what)
-    _fin: weakref.finalize[..., Any]
+    _fin: Finalizer
 
     def __init__(self) -> None:
         """Not constructible: use :meth:`new` or :meth:`new_uninit`."""
@@ -568,9 +573,12 @@ class Box(NoCopy, Generic[S]):
     def _take(self) -> Any:
         """Move the allocation out of this owner (which becomes unusable)."""
         with _state_lock:
-            p = self._check()
+            p = self._ptr
+            if p is None:  # (_check()'s test inline: its message stays there)
+                self._check()
             self._ptr = None
         self._fin.detach()
+        self._fin = DETACHED  # (the detached one is freed now, not called back at our end)
         return p
 
     @property
@@ -713,8 +721,8 @@ class Box(NoCopy, Generic[S]):
         ct = self._ct
         init = self._init
         p = self._take()
-        REGISTRY.register(addr_of(p), type(self), (ct, init), shareable=False)
-        return ffi.cast("void *", p)
+        REGISTRY.register(addr_of_ptr(p), type(self), (ct, init), shareable=False)
+        return ffi.cast(_VOID_P, p)
 
     @classmethod
     def from_foreign(cls, ptr: Any) -> Box[Init]:
@@ -769,8 +777,9 @@ class Box(NoCopy, Generic[S]):
     def _borrow(cls, ptr: Any, mutable: bool) -> ForeignBorrow[BoxRef]:
         addr = addr_of(ptr)
         ct, init = REGISTRY.borrow(addr, cls, mutable)
-        typed = ffi.cast(ct.ptr, ptr)
-        return ForeignBorrow(REGISTRY, addr, mutable, lambda b: BoxRef(b, typed, ct, init))
+        # The view is made by BoxRef itself (a partial: no Python frame between).
+        make_view = partial(BoxRef, ffi.cast(ct.ptr, ptr), ct, init)
+        return ForeignBorrow(REGISTRY, addr, mutable, make_view)
 
     # -- context manager
 
@@ -801,7 +810,7 @@ class BoxRef(NoCopy):
 
     __slots__ = ("_borrow", "_ct", "_init", "_ptr")
 
-    def __init__(self, borrow: ForeignBorrow[BoxRef], ptr: Any, ct: _CType, init: bool) -> None:
+    def __init__(self, ptr: Any, ct: _CType, init: bool, borrow: ForeignBorrow[BoxRef]) -> None:
         """Internal: made by :meth:`Box.borrow` / :meth:`Box.borrow_mut`."""
         self._borrow = borrow
         self._ptr = ptr

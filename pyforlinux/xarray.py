@@ -63,12 +63,14 @@ from typing import Any, Final, Generic, TypeVar
 
 from pyforlinux._bindings import ffi, lib
 from pyforlinux._owner import (
+    DETACHED,
     REGISTRY,
     TASK_TLS,
     ForeignBorrow,
     NoCopy,
     TaskIdentity,
     addr_of,
+    addr_of_ptr,
     arg_int,
     drop_in_place,
     leak_finalizer,
@@ -219,7 +221,8 @@ class XArray(NoCopy, Generic[T]):
 
     def _enter(self) -> TaskIdentity:
         me = task_identity()
-        self._check()
+        if self._closed:
+            self._check()
         if self._holder is me:
             raise Error(code.EDEADLK, "XArray.lock(): this thread already holds the guard")
         return me
@@ -238,7 +241,7 @@ class XArray(NoCopy, Generic[T]):
         me = self._enter()
         # SAFETY: self._ptr is an initialised xarray (alive with self).
         lib.xa_lock(self._ptr)
-        return self._guard(me)
+        return Guard(self, me)
 
     def try_lock(self) -> Guard[T] | None:
         """Take the lock if it is free (``xa_trylock()``); ``None`` if it is not.
@@ -253,15 +256,6 @@ class XArray(NoCopy, Generic[T]):
         # SAFETY: as lock().
         if not lib.xa_trylock(self._ptr):
             return None
-        return self._guard(me)
-
-    def _guard(self, me: TaskIdentity) -> Guard[T]:
-        # (xa_lock is held: close() sets _closed only under it)
-        self._holder = me
-        if self._closed:  # closed while we waited for the lock
-            self._holder = None
-            lib.xa_unlock(self._ptr)
-            raise Error(code.EINVAL, "XArray used after close()")
         return Guard(self, me)
 
     def close(self) -> None:
@@ -334,31 +328,41 @@ class Guard(NoCopy, Generic[T]):
     C: ``xa_lock()``/``xa_unlock()`` (include/linux/xarray.h).
     """
 
+    __slots__ = ("__weakref__", "_borrows", "_fin", "_held", "_pinned", "_ptr", "_thread", "_xa")
+
     def __init__(self, xa: XArray[T], holder: TaskIdentity) -> None:
         # SAFETY (caller): ``holder``, the calling task, has just taken xa_lock.
+        # (xa_lock is held: close() sets _closed only under it)
+        xa._holder = holder
+        if xa._closed:  # closed while we waited for the lock
+            xa._holder = None
+            lib.xa_unlock(xa._ptr)
+            raise Error(code.EINVAL, "XArray used after close()")
         self._xa = xa
         self._ptr = xa._ptr
         self._thread = holder
         self._held = True
         # Weak: a borrow whose views are all gone has ended (as Rust's borrow
         # ends at its last use); the ones still alive end at release().
-        self._borrows: list[weakref.ref[ForeignBorrow[Any]]] = []
+        # (Made by the first get.)
+        self._borrows: list[weakref.ref[ForeignBorrow[Any]]] | None = None
         # Strong: borrows whose view is the shared object itself (ARef,
         # RcuBox, unit entries) cannot tell when their last view goes; they
         # last until release(), as the Rust borrow of the guard does.
-        self._pinned: list[ForeignBorrow[Any]] = []
-        self._thread.hold(self)
+        self._pinned: list[ForeignBorrow[Any]] | None = None
         # A guard dropped while held is reported and released on its task (as
         # lock guards: the shared ThreadBoundGuard rules), never left spinning
         # every other locker for ever.
-        self._fin = leak_finalizer(self, "XArray guard (xa_lock still held)")
+        fin = self._fin = leak_finalizer(self, "XArray guard (xa_lock still held)")
+        # holder.hold(self), inline: once per lock. The Finalizer is a weakref
+        # of the guard: the task's record of it (released if the task ends).
+        holder.held[id(self)] = fin
 
     def __del__(self) -> None:
         if not getattr(self, "_held", False):
             return
         owner = self._thread
         if owner is task_identity():
-            owner.unhold(self)
             self._unlock()
         else:
             owner.defer_release(self)
@@ -381,20 +385,26 @@ class Guard(NoCopy, Generic[T]):
             Error: ``EPERM`` on another thread; ``EINVAL`` if already released.
         """
         self._check()
-        self._thread.unhold(self)
         self._unlock()
 
     def _unlock(self) -> None:
-        borrows, self._borrows = self._borrows, []
-        pinned, self._pinned = self._pinned, []
-        for ref in borrows:
-            b = ref()
-            if b is not None:
+        # (Called on the holder's task, or as it ends; no Python code runs
+        # between the tests of the callers and the C unlock.)
+        self._thread.held.pop(id(self), None)  # unhold, inline
+        borrows, pinned = self._borrows, self._pinned
+        if borrows:
+            self._borrows = None
+            for ref in borrows:
+                b = ref()
+                if b is not None:
+                    b.release()
+        if pinned:
+            self._pinned = None
+            for b in pinned:
                 b.release()
-        for b in pinned:
-            b.release()
         self._held = False
         self._fin.detach()
+        self._fin = DETACHED  # (the detached one is freed now, not called back at our end)
         self._xa._holder = None
         # SAFETY: this thread holds the lock (checked by the callers).
         lib.xa_unlock(self._ptr)
@@ -410,7 +420,10 @@ class Guard(NoCopy, Generic[T]):
         return self._held
 
     def __enter__(self) -> Guard[T]:
-        self._check()
+        # _check()'s test inline (a thread without an identity is not the
+        # holder); _check() only to raise. The same in every hot method.
+        if not (self._held and getattr(TASK_TLS, "ident", None) is self._thread):
+            self._check()
         return self
 
     def __exit__(
@@ -419,8 +432,10 @@ class Guard(NoCopy, Generic[T]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._held:
-            self.release()
+        if self._held:  # release(), inline
+            if getattr(TASK_TLS, "ident", None) is not self._thread:
+                self._check()
+            self._unlock()
 
     # -- helpers -------------------------------------------------------------
     @staticmethod
@@ -429,9 +444,7 @@ class Guard(NoCopy, Generic[T]):
 
     def _borrowed(self, ptr: Any) -> bool:
         """Whether the entry ``ptr`` has a live borrow (through any guard or none)."""
-        if len(self._borrows) > _PRUNE_BORROWS:  # forget ended ones now and then
-            self._borrows = [r for r in self._borrows if (b := r()) is not None and b.is_live()]
-        return REGISTRY.is_borrowed(addr_of(ptr))
+        return REGISTRY.is_borrowed(addr_of_ptr(ptr))  # (ptr: an xa_load() void *)
 
     def _check_value(self, value: object) -> None:
         xa = self._xa
@@ -458,8 +471,10 @@ class Guard(NoCopy, Generic[T]):
         return ptr
 
     def _load(self, index: int, mutable: bool) -> Any:
-        index = self._index(index)  # user code (__index__) runs before the checks
-        self._check()
+        if type(index) is not int or not 0 <= index <= ULONG_MAX:  # (else arg_int returns it)
+            index = self._index(index)  # user code (__index__) runs before the checks
+        if not (self._held and getattr(TASK_TLS, "ident", None) is self._thread):
+            self._check()
         # SAFETY: the lock is held; xa_load takes the RCU read lock itself.
         ptr = lib.xa_load(self._ptr, index)
         if ptr == ffi.NULL:
@@ -467,7 +482,16 @@ class Guard(NoCopy, Generic[T]):
         kind = self._xa._type
         borrow = kind.borrow_mut(ptr) if mutable else kind.borrow(ptr)
         if getattr(borrow, "view_holds_borrow", True):
-            self._borrows.append(weakref.ref(borrow))
+            borrows = self._borrows
+            if borrows is None:
+                borrows = self._borrows = []
+            elif len(borrows) >= _PRUNE_BORROWS:  # forget ended ones now and then
+                borrows = self._borrows = [
+                    r for r in borrows if (b := r()) is not None and b.is_live()
+                ]
+            borrows.append(weakref.ref(borrow))
+        elif self._pinned is None:
+            self._pinned = [borrow]
         else:
             self._pinned.append(borrow)
         return borrow.get()
@@ -506,41 +530,51 @@ class Guard(NoCopy, Generic[T]):
         Raises:
             StoreError: carrying ``value`` back, with ``ENOMEM`` (allocation
                 failed), ``EINVAL`` (bad index, value of another type, bad
-                flags) or ``EBUSY`` (the current entry is borrowed through
-                this guard).
+                flags) or ``EBUSY`` (the current entry is borrowed: through
+                this guard or any other live borrow of it).
             Error: ``EINVAL``/``EPERM`` for a released or foreign guard.
 
         Rust: ``Guard::store``
         """
+        xa = self._xa
         try:
-            index = self._index(index)  # user code (__index__) runs before the checks
-            self._check_value(value)
+            if type(index) is not int or not 0 <= index <= ULONG_MAX:  # (else arg_int returns it)
+                index = self._index(index)  # user code (__index__) runs before the checks
+            if not (value is None if xa._unit else isinstance(value, xa._type)):
+                self._check_value(value)  # (raises)
             if not isinstance(gfp, Flags):
                 raise Error(code.EINVAL, f"gfp must be pyforlinux.alloc.Flags, not {gfp!r}")
         except Error as e:
             raise StoreError(e, value) from None
-        self._check()
+        if not (self._held and getattr(TASK_TLS, "ident", None) is self._thread):
+            self._check()
         ptr = self._into(value)  # may run the value's code: check everything after it
         try:
-            self._check()
-            # SAFETY: the lock is held; only compared, never dereferenced.
-            cur = lib.xa_load(self._ptr, index)
-            if cur != ffi.NULL and self._borrowed(cur):
-                raise Error(code.EBUSY, f"entry {index} is borrowed")
+            if not (self._held and getattr(TASK_TLS, "ident", None) is self._thread):
+                self._check()
+            # No live borrow anywhere: the current entry is not borrowed (no
+            # need to find it); else look it up.
+            if REGISTRY.live_borrows:
+                # SAFETY: the lock is held; only compared, never dereferenced.
+                cur = lib.xa_load(self._ptr, index)
+                if cur != ffi.NULL and self._borrowed(cur):
+                    raise Error(code.EBUSY, f"entry {index} is borrowed")
         except Error as e:
-            raise StoreError(e, self._xa._type.from_foreign(ptr)) from None
+            raise StoreError(e, xa._type.from_foreign(ptr)) from None
         # SAFETY: the lock is held (checked, no Python since); ptr came from
         # T.into_foreign().
-        old = _xa_store_locked(self._ptr, index, ptr, gfp.as_raw())
+        old = _xa_store_locked(self._ptr, index, ptr, gfp._raw)  # (gfp.as_raw())
         if lib.xa_is_err(old):
-            back = self._xa._type.from_foreign(ptr)
+            back = xa._type.from_foreign(ptr)
             raise StoreError(Error(-int(lib.xa_err(old))), back)
-        if self._xa._unit:
+        if xa._unit:
             if old != ffi.NULL:
                 Unit.from_foreign(old)
             return None
-        # SAFETY: old is NULL or came from T.into_foreign() (normal API: no zero entries).
-        return self._xa._type.try_from_foreign(old)  # type: ignore[no-any-return]
+        if old == ffi.NULL:
+            return None
+        # SAFETY: old came from T.into_foreign() (normal API: no zero entries).
+        return xa._type.from_foreign(old)  # type: ignore[no-any-return]
 
     def remove(self, index: int) -> T | None:
         """Remove and return the entry at ``index`` (``__xa_erase()``), or ``None``.

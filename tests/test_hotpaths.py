@@ -314,3 +314,184 @@ def test_strict_mode_is_read_by_the_one_call_take(kernel_clean: Any) -> None:
             with b.lock(), a.lock() as g:
                 assert g.held and a.is_held()
     assert lockdep.is_strict() == bool(lib.pfl_sync_strict)
+
+
+# ---------------------------------------------------------------- issue 17, part 3: owners, XArray
+
+
+def test_finalizer_is_its_own_weakref_and_compares_by_identity() -> None:
+    from pyforlinux._owner import _armed, leak_finalizer
+
+    o, o2 = Obj(), Obj()
+    a, b = Finalizer(o, print), Finalizer(o, print)
+    assert isinstance(a, weakref.ref) and isinstance(a, weakref.finalize)
+    assert a != b and a == a and len({a, b}) == 2  # weakref.ref would compare the objects
+    assert a.detach() is not None and b.detach() is not None
+    calls: list[int] = []
+    c = Finalizer(o2, calls.append, 4)
+    assert c.detach() is not None
+    del o2  # a detached Finalizer outliving its object: its callback does nothing
+    gc.collect()
+    assert calls == [] and not c.alive and c() is None
+    # leak_finalizer() arms the same thing, reporting a leak
+    leak = leak_finalizer(o, "thing")
+    assert isinstance(leak, Finalizer) and leak.alive and _armed[leak] is leak
+    with pytest.warns(ResourceWarning, match="thing was garbage collected"):
+        del o
+        gc.collect()
+    assert not leak.alive
+
+
+def test_addr_of_in_one_c_call_equals_the_cast() -> None:
+    from pyforlinux._owner import addr_of, addr_of_ptr
+
+    arr = ffi.new("u64[4]")
+    p = ffi.cast("void *", arr)
+    for x in (p, arr, ffi.cast("u64 *", arr) + 1, ffi.NULL, lib.LIST_POISON1):
+        assert addr_of(x) == addr_of_ptr(x) == int(ffi.cast("uintptr_t", x))
+    assert addr_of(0x1000) == 0x1000  # an int is its own address, as before
+    with pytest.raises(TypeError):
+        addr_of_ptr(0x1000)
+
+
+def test_registry_counts_live_borrows() -> None:
+    from pyforlinux._owner import ForeignRegistry
+
+    class A:
+        pass
+
+    r = ForeignRegistry()
+    r.register(0x1000, A, "pa", shareable=True)
+    r.register(0x2000, A, "pb", shareable=False)
+    assert r.live_borrows == 0
+    r.borrow(0x1000, A, False)
+    r.borrow(0x1000, A, False)
+    r.borrow(0x2000, A, True)
+    assert r.live_borrows == 3
+    with pytest.raises(Error):
+        r.borrow(0x2000, A, False)  # refused: not counted
+    assert r.live_borrows == 3
+    r.unborrow(0x1000, False)
+    r.unborrow(0x2000, True)
+    assert r.live_borrows == 1 and r.is_borrowed(0x1000) and not r.is_borrowed(0x2000)
+    r.unborrow(0x1000, False)
+    assert r.live_borrows == 0 and not r.is_borrowed(0x1000)
+
+
+def test_xarray_store_over_an_entry_borrowed_anywhere_is_ebusy() -> None:
+    # The store looks the current entry up only while some borrow is live:
+    # a borrow taken outside the guard (KBox.borrow) still makes it EBUSY.
+    from pyforlinux._owner import REGISTRY
+    from pyforlinux.alloc import GFP_KERNEL, KBox
+    from pyforlinux.xarray import AllocKind, StoreError, XArray
+
+    with XArray(AllocKind.Alloc, KBox) as xa:
+        with xa.lock() as g:
+            g.store(1, KBox.new("u64", GFP_KERNEL, 1), GFP_KERNEL)
+            g.store(2, KBox.new("u64", GFP_KERNEL, 2), GFP_KERNEL)
+            ptr = xa.as_raw()
+            raw = lib.xa_load(ptr, 1)
+        before = REGISTRY.live_borrows
+        outside = KBox.borrow(raw)
+        assert REGISTRY.live_borrows == before + 1
+        with xa.lock() as g:
+            new = KBox.new("u64", GFP_KERNEL, 3)
+            with pytest.raises(StoreError) as e:
+                g.store(1, new, GFP_KERNEL)
+            assert e.value.errno == code.EBUSY and e.value.value.read() == 3
+            old = g.store(2, e.value.value, GFP_KERNEL)  # another entry: stored
+            assert old is not None and old.read() == 2
+            old.close()
+        outside.release()
+        assert REGISTRY.live_borrows == before
+        with xa.lock() as g:
+            replaced = g.store(1, KBox.new("u64", GFP_KERNEL, 4), GFP_KERNEL)
+            assert replaced is not None and replaced.read() == 1
+            replaced.close()
+            view = g.get(1)
+            assert REGISTRY.live_borrows == before + 1 and view.read() == 4
+        assert REGISTRY.live_borrows == before  # ended with the guard
+
+
+def test_xarray_guard_checks_inline_give_the_same_errors() -> None:
+    from pyforlinux.alloc import GFP_KERNEL, KBox
+    from pyforlinux.xarray import ULONG_MAX, AllocKind, StoreError, XArray
+
+    class Idx:
+        def __index__(self) -> int:
+            return 5
+
+    with XArray(AllocKind.Alloc, KBox) as xa:
+        g = xa.lock()
+        for bad in (True, -1, ULONG_MAX + 1, 1.0, "1"):
+            with pytest.raises(Error) as e:
+                g.get(bad)  # type: ignore[arg-type]
+            assert e.value.errno == code.EINVAL
+            v = KBox.new("u64", GFP_KERNEL, 0)
+            with pytest.raises(StoreError) as se:
+                g.store(bad, v, GFP_KERNEL)  # type: ignore[arg-type]
+            assert se.value.errno == code.EINVAL and se.value.value is v
+            v.close()
+        assert g.store(Idx(), KBox.new("u64", GFP_KERNEL, 5), GFP_KERNEL) is None  # type: ignore[arg-type]
+        assert g.get(ULONG_MAX) is None and g.get(5).read() == 5
+        v6 = KBox.new("u64", GFP_KERNEL, 6)
+        for fn in (g.__enter__, lambda: g.get(5), lambda: g.store(6, v6, GFP_KERNEL)):
+            with pytest.raises(Error) as e:
+                run_in_thread(fn)
+            assert e.value.errno == code.EPERM
+        assert not v6.closed  # refused before it was handed over
+        v6.close()
+        with g:
+            pass  # __exit__ releases
+        assert not g.held
+        g.__exit__(None, None, None)  # a released guard's __exit__: nothing
+        for fn in (g.__enter__, g.release, lambda: g.get(5)):
+            with pytest.raises(Error) as e:
+                fn()
+            assert e.value.errno == code.EINVAL
+        v = KBox.new("u64", GFP_KERNEL, 7)
+        with pytest.raises(Error) as e:
+            g.store(7, v, GFP_KERNEL)
+        assert e.value.errno == code.EINVAL and not v.closed
+        v.close()
+
+
+def test_xarray_guard_dropped_or_collected_while_held() -> None:
+    from pyforlinux.alloc import KBox
+    from pyforlinux.xarray import AllocKind, XArray
+
+    class Cycle:
+        pass
+
+    with XArray(AllocKind.Alloc, KBox) as xa:
+        g = xa.lock()
+        del g  # dropped on its task: released (the lock is free again)
+        g2 = xa.try_lock()
+        assert g2 is not None
+        c = Cycle()
+        c.self, c.guard = c, g2  # type: ignore[attr-defined]
+        del c, g2
+        with pytest.warns(ResourceWarning, match=r"XArray guard \(xa_lock still held\)"):
+            gc.collect()  # collected in a cycle: reported, then released
+        g3 = xa.try_lock()
+        assert g3 is not None
+        g3.release()
+
+
+def test_detached_owner_finalizers_are_freed_not_called_back() -> None:
+    from pyforlinux._owner import DETACHED, REGISTRY, addr_of
+    from pyforlinux.alloc import GFP_KERNEL, KBox
+    from pyforlinux.xarray import AllocKind, XArray
+
+    box = KBox.new("u64", GFP_KERNEL, 1)
+    assert weakref.getweakrefcount(box) == 1 and box._fin.alive
+    ptr = box.into_foreign()  # moved out: its leak report disarmed and dropped
+    assert box._fin is DETACHED and weakref.getweakrefcount(box) == 0
+    assert not DETACHED.alive and DETACHED.detach() is None and DETACHED() is None
+    assert REGISTRY.contains(addr_of(ptr))
+    KBox.from_foreign(ptr).close()
+    with XArray(AllocKind.Alloc, KBox) as xa:
+        g = xa.lock()
+        assert g._fin.alive and weakref.getweakrefcount(g) == 1
+        g.release()
+        assert g._fin is DETACHED and weakref.getweakrefcount(g) == 0

@@ -32,6 +32,7 @@
 #include <linux/idr.h>
 #include <pfl/runtime.h>
 #include <pfl/bindings.h>
+#include <pfl/owner.h>
 #include <pfl/scatterlist.h>
 #include <uapi/drm/drm.h>
 #include <uapi/drm/nova_drm.h>
