@@ -78,6 +78,7 @@ from pyforlinux._owner import (
 )
 from pyforlinux.alloc import Flags
 from pyforlinux.error import Error, code
+from pyforlinux.sync import lockdep
 from pyforlinux.types import Opaque, Unit
 
 __all__ = ["AllocKind", "Guard", "StoreError", "XArray"]
@@ -361,6 +362,12 @@ class Guard(NoCopy, Generic[T]):
     def __del__(self) -> None:
         if not getattr(self, "_held", False):
             return
+        # Reported as the lock guards are (ThreadBoundGuard), unless the leak
+        # net already did (a cycle: the gc runs weakref callbacks first).
+        if self._fin.detach() is not None:
+            lockdep._warn_leak(
+                "XArray guard was garbage collected with xa_lock held (use 'with' or release())"
+            )
         owner = self._thread
         if owner is task_identity():
             self._unlock()
