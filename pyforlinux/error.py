@@ -567,9 +567,7 @@ class Error(OSError):
         C header: include/linux/err.h (``ERR_PTR``).
         Rust: ``kernel::error::Error::to_ptr``
         """
-        from pyforlinux._bindings import lib
-
-        return lib.ERR_PTR(self.to_errno())
+        return _c().ERR_PTR(self.to_errno())
 
     def name(self) -> str | None:
         """The errno's symbolic name (``"EINVAL"``), or ``None`` if it has none.
@@ -614,6 +612,21 @@ def is_err(ptr: int) -> bool:
     return (1 << 64) - MAX_ERRNO <= ptr < (1 << 64)
 
 
+_lib: Any = None
+
+
+def _c() -> Any:
+    """The bindings' ``lib``, imported on first use (the errno names work
+    without the built extension) and kept: an import per call cost ~1 µs
+    on hot paths (``from_err_ptr``)."""
+    global _lib
+    if _lib is None:
+        from pyforlinux._bindings import lib
+
+        _lib = lib
+    return _lib
+
+
 def from_err_ptr(ptr: Any) -> Any:
     """Return the pointer, or raise the error an ``ERR_PTR()`` encodes.
 
@@ -630,8 +643,7 @@ def from_err_ptr(ptr: Any) -> Any:
     C header: include/linux/err.h (``IS_ERR``, ``PTR_ERR``).
     Rust: ``kernel::error::from_err_ptr``
     """
-    from pyforlinux._bindings import lib
-
+    lib = _lib if _lib is not None else _c()
     if lib.IS_ERR(ptr):
         raise Error(-int(lib.PTR_ERR(ptr)))
     return ptr
@@ -701,8 +713,7 @@ def syscall_exit_errno(errno: int) -> int:
     """
     e = abs(errno)
     if e in _RESTART_ERRNOS:
-        from pyforlinux._bindings import lib
-
+        lib = _c()
         lib.pfl_task_clear_signal(lib.pfl_current())
         return code.EINTR
     return e
