@@ -40,6 +40,7 @@ from pyforlinux._owner import (
     REGISTRY,
     ForeignBorrow,
     NoCopy,
+    OwnerName,
     addr_of,
     drop_in_place,
     leak_finalizer,
@@ -125,7 +126,7 @@ class Arc(NoCopy, Generic[T]):
     def _adopt(cls, inner: _ArcInner[T]) -> Arc[T]:
         self: Arc[T] = object.__new__(cls)
         self._inner = inner
-        self._fin = leak_finalizer(self, f"Arc<{type(inner.data).__name__}> at {inner.addr:#x}")
+        self._fin = leak_finalizer(self, OwnerName(("Arc", type(inner.data).__name__, inner.addr)))
         return self
 
     @classmethod
