@@ -508,3 +508,34 @@ def test_syncobj_and_sync_file_fds_pass_between_two_real_processes(
         parent.close()
         SyncDrm.THIS_MODULE = None
     assert this.refcount() == 0
+
+
+def test_tgid_of_is_cached_per_live_thread_only() -> None:
+    # The bridge asks for the process of the calling thread on every ioctl:
+    # answered from a cache pinned to the thread's /proc entry, which a dead
+    # thread's entry leaves (its id may be reused by another process).
+    import threading
+
+    from pyforlinux.devnode import adapter
+
+    me = os.getpid()
+    got: list[tuple[int, int]] = []
+
+    def worker() -> None:
+        tid = threading.get_native_id()
+        got.append((tid, adapter.tgid_of(tid)))
+
+    t = threading.Thread(target=worker)
+    t.start()
+    t.join()
+    tid, tgid = got[0]
+    assert tid != me and tgid == me  # a thread's process, not the thread
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        assert adapter.tgid_of(child.pid) == child.pid
+        assert child.pid in adapter._tgids and adapter.tgid_of(child.pid) == child.pid
+    finally:
+        child.kill()
+        child.wait()
+    assert adapter.tgid_of(child.pid) == child.pid  # gone: the id itself, not the cache
+    assert child.pid not in adapter._tgids  # (and its pin closed)

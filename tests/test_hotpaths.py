@@ -465,7 +465,8 @@ def test_xarray_guard_dropped_or_collected_while_held() -> None:
 
     with XArray(AllocKind.Alloc, KBox) as xa:
         g = xa.lock()
-        with pytest.warns(ResourceWarning, match=r"XArray guard was garbage collected with xa_lock"):
+        with pytest.warns(ResourceWarning,
+                          match=r"XArray guard was garbage collected with xa_lock"):
             del g  # dropped on its task: reported as a lock guard is, and released
         g2 = xa.try_lock()
         assert g2 is not None
