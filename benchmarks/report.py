@@ -4,7 +4,8 @@
 Usage: report.py BENCH_JSON [--doc docs/performance.md] [--plot docs/performance.png]
 
 - prints the table (as ``pyforlinux bench`` does);
-- writes the plot: ns/op of each layer (safe API, raw cffi, C loop) per
+- writes the plot: ns/op of each layer (safe API, raw cffi, C loop, and
+  the no-check API where an operation has it) per
   operation, log scale, with the a/b ratio over each group (matplotlib,
   the ``bench`` optional dependency: ``pip install -e '.[bench]'``);
 - replaces the generated part of the doc, between the lines
@@ -100,15 +101,16 @@ def plot(report: Any, path: pathlib.Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from pyforlinux.bench import LAYER_TITLES, LAYERS
+    from pyforlinux.bench import FLOOR, LAYER_TITLES, LAYERS
 
     names = [op.name for op in report.ops]
-    width = 0.27
-    colors = {"safe": "#d95f02", "raw": "#7570b3", "c": "#1b9e77"}
+    width = 0.21
+    colors = {"safe": "#d95f02", "raw": "#7570b3", "c": "#1b9e77", FLOOR: "#e6ab02"}
     fig, ax = plt.subplots(figsize=(11, 5.2), dpi=110)
-    for i, k in enumerate(LAYERS):
-        xs = [j + (i - 1) * width for j in range(len(names))]
-        ys = [op.layers[k].ns_per_op for op in report.ops]
+    for i, k in enumerate((*LAYERS, FLOOR)):
+        have = [j for j, op in enumerate(report.ops) if k in op.layers]
+        xs = [j + (i - 1.5) * width for j in have]
+        ys = [report.ops[j].layers[k].ns_per_op for j in have]
         bars = ax.bar(xs, ys, width, label=LAYER_TITLES[k], color=colors[k])
         for bar, y in zip(bars, ys, strict=True):
             ax.annotate(fmt_ns(y), (bar.get_x() + bar.get_width() / 2, y), ha="center",
