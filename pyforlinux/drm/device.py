@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pyforlinux._bindings import ffi, lib
-from pyforlinux._owner import NoCopy, drop_in_place
+from pyforlinux._owner import NoCopy, addr_of, addr_of_ptr, drop_in_place
 from pyforlinux.device import Bound, Normal
 from pyforlinux.device import Device as BusDevice
 from pyforlinux.drm.driver import Driver
@@ -68,11 +68,8 @@ _devices_lock = threading.Lock()
 _devices: dict[int, Device[Any]] = {}  # struct drm_device address -> Device
 
 
-_UINTPTR = ffi.typeof("uintptr_t")
 
 
-def _addr(raw: Any) -> int:
-    return int(ffi.cast(_UINTPTR, raw))
 
 
 class Device(NoCopy, Generic[D]):
@@ -112,7 +109,7 @@ class Device(NoCopy, Generic[D]):
         raw = from_err_ptr(lib.pfl_drm_dev_alloc(vtable, parent.as_raw()))
         dev = cls(driver, parent, data, raw)
         with _devices_lock:
-            _devices[_addr(raw)] = dev
+            _devices[addr_of_ptr(raw)] = dev
         return ARef.from_raw(dev)
 
     @staticmethod
@@ -124,7 +121,7 @@ class Device(NoCopy, Generic[D]):
         """
         # One dict read, atomic under the GIL: no lock (writers hold
         # _devices_lock among themselves).
-        dev = _devices.get(int(ffi.cast(_UINTPTR, raw)))
+        dev = _devices.get(addr_of(raw))
         if dev is None:
             raise Error(code.ENODEV, "not a pyforlinux DRM device")
         return dev
@@ -183,7 +180,7 @@ class Device(NoCopy, Generic[D]):
     def _release(self) -> None:
         """``drm_driver.release``: the last reference is gone; drop the data."""
         with _devices_lock:
-            _devices.pop(_addr(self._raw), None)
+            _devices.pop(addr_of_ptr(self._raw), None)
         self._raw = None
         data, self.data = self.data, None
         drop_in_place(data)
@@ -222,7 +219,7 @@ class Device(NoCopy, Generic[D]):
 def pfl_drm_py_release(raw: Any) -> None:
     """``drm_driver.release`` of every pyforlinux driver (``Device::release``)."""
     with _devices_lock:
-        dev = _devices.get(_addr(raw))
+        dev = _devices.get(addr_of_ptr(raw))
     if dev is None:
         return  # pfl_drm_dev_alloc() failed after drm_dev_alloc(): no data yet
     try:

@@ -28,7 +28,7 @@ import threading
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pyforlinux._bindings import ffi, lib
-from pyforlinux._owner import S64_MIN, U64_MAX, NoCopy, arg_int
+from pyforlinux._owner import S64_MIN, U64_MAX, NoCopy, addr_of, addr_of_ptr, arg_int
 from pyforlinux.drm.device import Device
 from pyforlinux.drm.driver import Driver, node_minor
 from pyforlinux.error import Error, code, from_err_ptr, syscall_exit_errno
@@ -43,11 +43,8 @@ _files_lock = threading.Lock()
 _files: dict[int, File[Any]] = {}  # struct drm_file address -> File
 
 
-_UINTPTR = ffi.typeof("uintptr_t")
 
 
-def _addr(raw: Any) -> int:
-    return int(ffi.cast(_UINTPTR, raw))
 
 
 class DriverFile:
@@ -91,7 +88,7 @@ class File(NoCopy, Generic[D]):
         """
         # One dict read, atomic under the GIL: no lock (writers hold
         # _files_lock among themselves).
-        f = _files.get(int(ffi.cast(_UINTPTR, raw)))
+        f = _files.get(addr_of(raw))
         if f is None:
             raise Error(code.EBADF, "not an open pyforlinux DRM file")
         return f
@@ -144,7 +141,7 @@ def pfl_drm_py_open(raw_dev: Any, raw_file: Any) -> int:
             f._priv = ffi.new_handle(data)
             raw_file.driver_priv = f._priv
             with _files_lock:
-                _files[_addr(raw_file)] = f
+                _files[addr_of_ptr(raw_file)] = f
         except BaseException:
             if module is not None:
                 module.module_put()
@@ -162,7 +159,7 @@ def pfl_drm_py_postclose(raw_dev: Any, raw_file: Any) -> None:
     """``drm_driver.postclose`` (``File::postclose_callback``): the core
     released the file's handles; drop the driver's data and the module use."""
     with _files_lock:
-        f = _files.pop(_addr(raw_file), None)
+        f = _files.pop(addr_of_ptr(raw_file), None)
     if f is None:
         return
     try:

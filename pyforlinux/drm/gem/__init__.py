@@ -34,7 +34,7 @@ import typing
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from pyforlinux._bindings import ffi, lib
-from pyforlinux._owner import NoCopy, arg_bytes, arg_int
+from pyforlinux._owner import NoCopy, addr_of, addr_of_ptr, arg_bytes, arg_int
 from pyforlinux.error import Error, code, from_err_ptr
 from pyforlinux.sync.aref import ARef
 
@@ -50,12 +50,9 @@ log = logging.getLogger("pyforlinux.drm")
 _objects: dict[int, Object[Any]] = {}
 
 
-_UINTPTR = ffi.typeof("uintptr_t")
 _U32_P = ffi.typeof("u32 *")
 
 
-def _addr(raw: Any) -> int:
-    return int(ffi.cast(_UINTPTR, raw))
 
 
 def alloc_impl(driver: type[Any]) -> type[Object[Any]]:
@@ -157,7 +154,7 @@ class Object(NoCopy, Generic[T]):
         """Wrap a new C object holding its first reference: from now on the
         C callbacks (open/close/free) find it."""
         obj = cls(dev, raw, inner)
-        key = int(ffi.cast(_UINTPTR, raw))  # _addr(raw)
+        key = addr_of_ptr(raw)
         _objects[key] = obj
         dev.gem_objects[key] = obj
         return obj
@@ -175,7 +172,7 @@ class Object(NoCopy, Generic[T]):
         Raises:
             Error: ``EINVAL`` if it is not a live pyforlinux GEM object.
         """
-        obj = _objects.get(int(ffi.cast(_UINTPTR, raw)))
+        obj = _objects.get(addr_of(raw))
         if obj is None:
             raise Error(code.EINVAL, "not a pyforlinux GEM object")
         return obj
@@ -220,7 +217,7 @@ class Object(NoCopy, Generic[T]):
     def _free(self) -> None:
         """``drm_gem_object_funcs.free`` (the C object is already released)."""
         raw, self._raw = self._raw, None
-        key = int(ffi.cast(_UINTPTR, raw))  # _addr(raw)
+        key = addr_of_ptr(raw)
         _objects.pop(key, None)
         self.dev.gem_objects.pop(key, None)
         self.inner.free(self)
