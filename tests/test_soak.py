@@ -216,12 +216,24 @@ class Worker:
         self.count("invalid")
 
 
+def _size(obj: Any, others: bool) -> int:
+    """A GEM object's size; with ``others``, 0 for one that another process's
+    serving thread freed after the snapshot of the device's objects (only
+    the workers' own objects, which are all still held, must be counted)."""
+    try:
+        return int(obj.size())
+    except Error as e:
+        if others and e.errno == code.EINVAL:
+            return 0
+        raise
+
+
 def _check_accounting(stack: Stack, workers: list[Worker], others: bool) -> None:
     """VRAM handed out == the GEM objects alive == what the workers hold. With
     ``others`` (clients in other processes, served by threads that do not stop
     at the barrier, so the two counts may be mid-update) only: both >= it."""
     used = stack.gpu.buddy.size() - stack.gpu.buddy.avail()
-    objects = sum(o.size() for o in list(stack.dev.gem_objects.values()))
+    objects = sum(_size(o, others) for o in list(stack.dev.gem_objects.values()))
     believed = sum(sum(w.held.values()) for w in workers)
     mine = sum(w.client is not None for w in workers)
     if others:
